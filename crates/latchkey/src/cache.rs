@@ -1,0 +1,396 @@
+//! [`CredentialsCache`]: every operation and every policy rule in one place.
+//!
+//! The cache turns the app's intentions (`create`, `fetch`, `sync`, `put_user`, `delete`, …) into store
+//! primitives with the deadlines the [`Policy`] dictates. It is cheap to clone (one `Arc`) and safe to use
+//! from request handlers and background tasks alike.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::policy::{Policy, PolicyError};
+use crate::store::{
+    FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata, SessionRecord,
+    Store, StoreError, SweepStats, TokenUse,
+};
+use crate::token::{CookieSigner, CookieValue, SecretError, SessionId, Token};
+use crate::user::CachedUser;
+
+/// The credentials cache: signed cookie -> session -> one cached copy of the user.
+///
+/// See the [crate docs](crate) for the model and an example.
+pub struct CredentialsCache<U: CachedUser> {
+    inner: Arc<Inner<U>>,
+}
+
+impl<U: CachedUser> Clone for CredentialsCache<U> {
+    fn clone(&self) -> Self {
+        CredentialsCache {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<U: CachedUser> {
+    store: Arc<dyn Store<U>>,
+    signer: CookieSigner,
+    policy: Policy,
+    clock: Arc<dyn Clock>,
+}
+
+impl<U: CachedUser> std::fmt::Debug for CredentialsCache<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialsCache")
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cache could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// No secret was given.
+    #[error("no secret key was given: call .secret(...) with at least 64 bytes")]
+    MissingSecret,
+    /// A secret was refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The policy does not fit together.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// Builds a [`CredentialsCache`].
+pub struct Builder<U: CachedUser> {
+    store: Arc<dyn Store<U>>,
+    secret: Option<Vec<u8>>,
+    fallbacks: Vec<Vec<u8>>,
+    policy: Policy,
+    clock: Arc<dyn Clock>,
+}
+
+impl<U: CachedUser> Builder<U> {
+    /// The app secret the cookie signing key is derived from (at least 64 bytes).
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// An older secret whose cookies are still accepted (secret rotation). May be called several times.
+    pub fn fallback_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.fallbacks.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The session lifetime policy (default: [`Policy::default`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]). Tests pass a [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Check the configuration and build the cache.
+    pub fn build(self) -> Result<CredentialsCache<U>, ConfigError> {
+        self.policy.validate()?;
+        let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        let mut signer = CookieSigner::new(&secret)?;
+        for f in &self.fallbacks {
+            signer = signer.with_fallback(f)?;
+        }
+        Ok(CredentialsCache {
+            inner: Arc::new(Inner {
+                store: self.store,
+                signer,
+                policy: self.policy,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+/// A signed-in session: what `create` and `sync` return.
+#[derive(Debug)]
+pub struct SignedIn<U> {
+    /// The new cookie value. Send it to the client; it replaces any earlier one.
+    pub cookie: CookieValue,
+    /// The session.
+    pub session: Arc<SessionRecord>,
+    /// The cached user.
+    pub user: Arc<U>,
+}
+
+/// The result of a successful [`CredentialsCache::fetch`].
+#[derive(Debug)]
+pub struct Authenticated<U> {
+    /// The cached user (shared, not copied).
+    pub user: Arc<U>,
+    /// The session.
+    pub session: Arc<SessionRecord>,
+    /// `Some` when this read rotated the token: send this cookie value to the client.
+    pub renewed: Option<CookieValue>,
+    /// Whether the request presented the current token or a replaced one inside its grace window.
+    pub token_use: TokenUse,
+}
+
+impl<U: CachedUser> CredentialsCache<U> {
+    /// Start building a cache over `store`.
+    pub fn builder(store: impl Store<U>) -> Builder<U> {
+        Self::builder_arc(Arc::new(store))
+    }
+
+    /// Start building a cache over a shared store.
+    pub fn builder_arc(store: Arc<dyn Store<U>>) -> Builder<U> {
+        Builder {
+            store,
+            secret: None,
+            fallbacks: Vec::new(),
+            policy: Policy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The current time on this cache's clock.
+    pub fn now(&self) -> crate::Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Sign in: a new session with a new token for `user`, and `user` as the cached copy.
+    ///
+    /// The caller is responsible for ending any session the client already had (fixation): the axum layer
+    /// does so.
+    pub async fn create(
+        &self,
+        user: impl Into<Arc<U>>,
+        metadata: SessionMetadata,
+    ) -> Result<SignedIn<U>, StoreError> {
+        let user = user.into();
+        let now = self.now();
+        let p = &self.inner.policy;
+        let token = Token::generate();
+        let absolute_deadline = now.saturating_add(p.absolute_ttl);
+        let session = SessionRecord {
+            session_id: SessionId::generate(),
+            user_key: user.user_key(),
+            created_at: now,
+            renewed_at: now,
+            idle_deadline: now.saturating_add(p.idle_ttl).min(absolute_deadline),
+            absolute_deadline,
+            current_token: token.hash(),
+            previous_token: None,
+            metadata,
+        };
+        let session = Arc::new(session);
+        self.inner
+            .store
+            .create(NewSession {
+                session: (*session).clone(),
+                user: user.clone(),
+            })
+            .await?;
+        tracing::debug!(session_id = %session.session_id, "session created");
+        Ok(SignedIn {
+            cookie: self.inner.signer.encode(&token),
+            session,
+            user,
+        })
+    }
+
+    /// The session and cached user that `cookie_value` names, renewing the token when due.
+    ///
+    /// `Ok(None)` for a cookie that fails its shape or signature check (no store access), or that names no
+    /// live session. `Err` only when the store failed: never treat that as signed out.
+    pub async fn fetch(&self, cookie_value: &str) -> Result<Option<Authenticated<U>>, StoreError> {
+        let token = match self.inner.signer.decode(cookie_value) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::debug!(reason = %e, "session cookie refused before store access");
+                return Ok(None);
+            }
+        };
+        let hash = token.hash();
+        let now = self.now();
+        let p = &self.inner.policy;
+        let plan = RenewalPlan {
+            due_if_renewed_at_or_before: now.saturating_sub(p.renewal_interval),
+            next_token: NextToken::new(),
+            idle_deadline: now.saturating_add(p.idle_ttl),
+            grace_until: now.saturating_add(p.grace),
+        };
+        match self.inner.store.fetch(&hash, now, &plan).await? {
+            FetchOutcome::NotFound => Ok(None),
+            FetchOutcome::Found {
+                session,
+                user,
+                token_use,
+                renewed,
+            } => {
+                let renewed = if renewed {
+                    tracing::debug!(session_id = %session.session_id, "session token renewed");
+                    match plan.next_token.take() {
+                        Some(t) => Some(self.inner.signer.encode(&t)),
+                        None => {
+                            return Err(StoreError::new(
+                                "cache",
+                                "fetch",
+                                "store reported a renewal without taking a successor token",
+                            ))
+                        }
+                    }
+                } else {
+                    None
+                };
+                Ok(Some(Authenticated {
+                    user,
+                    session,
+                    renewed,
+                    token_use,
+                }))
+            }
+        }
+    }
+
+    /// The guide's `sync_user` (Pow's `create` on a signed-in session): replace the cached user and rotate
+    /// this session's token at once. The old token dies with no grace; `session_id` and `created_at` stay.
+    ///
+    /// `Ok(None)` if the session no longer exists (it is not re-created).
+    pub async fn sync(
+        &self,
+        session_id: &SessionId,
+        user: impl Into<Arc<U>>,
+    ) -> Result<Option<SignedIn<U>>, StoreError> {
+        let user = user.into();
+        self.rotate_inner(session_id, Some(user.clone()))
+            .await
+            .map(|o| {
+                o.map(|(cookie, session)| SignedIn {
+                    cookie,
+                    session,
+                    user,
+                })
+            })
+    }
+
+    /// Rotate this session's token at once (no grace) without changing the cached user: for privilege
+    /// changes that do not touch the cached fields (a password change, say).
+    ///
+    /// Returns the new cookie value and the session, or `None` if the session no longer exists.
+    pub async fn regenerate(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
+        self.rotate_inner(session_id, None).await
+    }
+
+    async fn rotate_inner(
+        &self,
+        session_id: &SessionId,
+        user: Option<Arc<U>>,
+    ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
+        let now = self.now();
+        let token = Token::generate();
+        let idle = now.saturating_add(self.inner.policy.idle_ttl);
+        let session = self
+            .inner
+            .store
+            .rotate(session_id, &token.hash(), user, now, idle)
+            .await?;
+        Ok(session.map(|s| (self.inner.signer.encode(&token), s)))
+    }
+
+    /// The background-task update (Pow's `CredentialsCache.put/3`, made safe): replace the one cached copy
+    /// of this user that all of its sessions read.
+    ///
+    /// Needs no session; costs the same for 1 or 10,000 sessions; never extends any session; writes nothing
+    /// if the user has no live session; never replaces a newer [`version`](CachedUser::version).
+    pub async fn put_user(&self, user: impl Into<Arc<U>>) -> Result<PutOutcome, StoreError> {
+        self.inner.store.put_user(user.into(), self.now()).await
+    }
+
+    /// Sign out the session `cookie_value` names: the session and both its tokens die at once.
+    ///
+    /// Returns the ended session's id, or `None` if the cookie named no live session.
+    pub async fn delete(&self, cookie_value: &str) -> Result<Option<SessionId>, StoreError> {
+        let Ok(token) = self.inner.signer.decode(cookie_value) else {
+            return Ok(None);
+        };
+        self.inner
+            .store
+            .delete_by_token(&token.hash(), self.now())
+            .await
+    }
+
+    /// End one session by its id (from a session list). `true` if it existed.
+    pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+        self.inner.store.delete_session(session_id).await
+    }
+
+    /// "Log out everywhere (else)": end every session of `user_key` except `except`. Returns the count.
+    pub async fn delete_user_sessions(
+        &self,
+        user_key: &str,
+        except: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        self.inner
+            .store
+            .delete_user_sessions(user_key, except)
+            .await
+    }
+
+    /// The live sessions of `user_key`, oldest first.
+    pub async fn sessions(&self, user_key: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.store.sessions(user_key, self.now()).await
+    }
+
+    /// Every user with a live session (one copy each). For admin pages and jobs, not the request path.
+    pub async fn users(&self) -> Result<Vec<Arc<U>>, StoreError> {
+        self.inner.store.users(self.now()).await
+    }
+
+    /// Remove what has expired now.
+    pub async fn sweep(&self) -> Result<SweepStats, StoreError> {
+        self.inner.store.sweep(self.now()).await
+    }
+
+    /// Sweep expired records every `every` on the current tokio runtime, until the returned handle is
+    /// dropped or the last clone of this cache is.
+    pub fn spawn_sweeper(&self, every: Duration) -> SweeperHandle {
+        let weak: Weak<Inner<U>> = Arc::downgrade(&self.inner);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                match inner.store.sweep(inner.clock.now()).await {
+                    Ok(stats) if stats != SweepStats::default() => {
+                        tracing::debug!(?stats, "swept expired session records")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "session sweep failed; will retry"),
+                }
+            }
+        });
+        SweeperHandle(task)
+    }
+}
+
+/// Stops the background sweeper when dropped.
+#[derive(Debug)]
+pub struct SweeperHandle(tokio::task::JoinHandle<()>);
+
+impl Drop for SweeperHandle {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,1 @@
+//! Password hashing (argon2id) and verification of Pow hashes. (being written)

@@ -1,0 +1,94 @@
+//! How long sessions live and when they renew: the numbers behind every deadline.
+
+use std::time::Duration;
+
+/// Session lifetime policy. Every deadline a store keeps is computed from these by the cache.
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | `idle_ttl` | 30 min | a session not renewed within this long after its last renewal dies |
+/// | `renewal_interval` | 15 min | the first request after this long since the last rotation rotates the token and pushes the idle deadline to `now + idle_ttl` |
+/// | `grace` | 60 s | after a renewal, the replaced token keeps resolving to the session this long (parallel requests in flight) |
+/// | `absolute_ttl` | 8 h | a session dies this long after sign-in whatever happens |
+///
+/// The defaults follow OWASP's session management guidance: an idle timeout of 15–30 minutes (with
+/// renewal every 15 minutes a session idle for longer than 15–30 minutes dies), an absolute timeout of a
+/// working day, and a short safety interval for the previous id after a rotation. Reads never write: the
+/// idle deadline only moves when a renewal rotates the token, so an active session costs one write per
+/// `renewal_interval`, not one per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Idle lifetime measured from the last rotation.
+    pub idle_ttl: Duration,
+    /// Time after a rotation when the next request rotates again.
+    pub renewal_interval: Duration,
+    /// How long a replaced token still resolves after a renewal. Privilege changes use no grace.
+    pub grace: Duration,
+    /// Lifetime measured from sign-in.
+    pub absolute_ttl: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            idle_ttl: Duration::from_secs(30 * 60),
+            renewal_interval: Duration::from_secs(15 * 60),
+            grace: Duration::from_secs(60),
+            absolute_ttl: Duration::from_secs(8 * 60 * 60),
+        }
+    }
+}
+
+/// A [`Policy`] that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid session policy: {0}")]
+pub struct PolicyError(pub String);
+
+impl Policy {
+    /// Check the settings fit together: all positive (grace may be zero),
+    /// `grace < renewal_interval < idle_ttl <= absolute_ttl`.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let err = |m: &str| Err(PolicyError(m.to_string()));
+        if self.idle_ttl.is_zero() || self.renewal_interval.is_zero() || self.absolute_ttl.is_zero() {
+            return err("idle_ttl, renewal_interval and absolute_ttl must be greater than zero");
+        }
+        if self.renewal_interval >= self.idle_ttl {
+            return err("renewal_interval must be shorter than idle_ttl, or sessions die before they renew");
+        }
+        if self.grace >= self.renewal_interval {
+            return err("grace must be shorter than renewal_interval, so a replaced token dies before the next rotation");
+        }
+        if self.idle_ttl > self.absolute_ttl {
+            return err("idle_ttl must not be longer than absolute_ttl");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_valid() {
+        Policy::default().validate().unwrap();
+    }
+
+    #[test]
+    fn renewal_not_shorter_than_idle_is_refused() {
+        let p = Policy {
+            renewal_interval: Duration::from_secs(30 * 60),
+            ..Policy::default()
+        };
+        assert!(p.validate().is_err());
+    }
+
+    #[test]
+    fn grace_not_shorter_than_renewal_is_refused() {
+        let p = Policy {
+            grace: Duration::from_secs(15 * 60),
+            ..Policy::default()
+        };
+        assert!(p.validate().is_err());
+    }
+}

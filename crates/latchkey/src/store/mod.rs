@@ -1,0 +1,309 @@
+//! The `Store` trait: the atomic primitives a backend provides, and the records it keeps.
+//!
+//! A store knows nothing of policy. It never decides *when* to renew or how long anything lives: the
+//! [`CredentialsCache`](crate::CredentialsCache) computes every deadline and passes it in. What a store
+//! owns is **atomicity**: each method below is one indivisible step with respect to every other method
+//! on the same records, so that the cache's rules hold with any number of concurrent requests, app nodes
+//! and background jobs.
+//!
+//! # Records (logical; each backend maps them to its own keys)
+//! - **session** ([`SessionRecord`]): stable `session_id`, `user_key`, timestamps, deadlines, metadata,
+//!   and the hashes of its current token and (during a grace window) its previous token.
+//! - **token**: `TokenHash -> session_id`, for the current token and, until its grace deadline, the previous one.
+//! - **user**: `user_key -> user` (one copy per user, shared by all of that user's sessions) + its version.
+//! - **index**: `user_key -> {session_id}` (scored by deadline where the backend can), pruned as it is read.
+//!
+//! # Rules every primitive keeps (DESIGN.md "Invariants")
+//! - **Nothing is resurrected.** Only [`Store::create`] creates records. Every other write is "if it still
+//!   exists (and is unexpired)"; a write that loses a race against a delete or an expiry does nothing.
+//! - **A record is live only before its deadline.** Reads treat a record at or past its deadline as absent,
+//!   whether or not a sweep has removed it yet.
+//! - **The user record lives while the user has a live session.** A user record with no live session may
+//!   linger until the next sweep or key expiry, but must never be created by [`Store::put_user`].
+//! - **Errors are errors.** A backend failure is `Err(StoreError)`, never `Ok(None)`: the cache must not be
+//!   able to mistake an outage for "signed out" (invariant 6). A record that fails to decode is treated as
+//!   absent and logged.
+//!
+//! Backends: [`memory`] (in-process, the default) and, with the `redis` feature, `redis`.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::clock::Timestamp;
+use crate::token::{SessionId, Token, TokenHash};
+use crate::user::CachedUser;
+
+pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+pub use memory::MemoryStore;
+
+/// Free-form facts about one sign-in, kept with its session and shown in session lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionMetadata {
+    /// The `User-Agent` the session was created with.
+    pub user_agent: Option<String>,
+    /// The client address the session was created from.
+    pub ip: Option<String>,
+    /// App-defined fields.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// One session, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionRecord {
+    /// The stable public handle of this sign-in.
+    pub session_id: SessionId,
+    /// Whose session this is ([`CachedUser::user_key`]).
+    pub user_key: String,
+    /// When the user signed in. Kept across renewals and `sync`.
+    pub created_at: Timestamp,
+    /// When the token was last rotated (sign-in, renewal or `sync`).
+    pub renewed_at: Timestamp,
+    /// The session dies at this instant unless renewed before. Never later than `absolute_deadline`.
+    pub idle_deadline: Timestamp,
+    /// The session dies at this instant whatever happens (`created_at + absolute lifetime`).
+    pub absolute_deadline: Timestamp,
+    /// Hash of the token the cookie currently carries.
+    pub current_token: TokenHash,
+    /// Hash of the token before the last renewal and the instant its grace window ends.
+    pub previous_token: Option<(TokenHash, Timestamp)>,
+    /// User agent, ip, app fields.
+    pub metadata: SessionMetadata,
+}
+
+impl SessionRecord {
+    /// The instant this session stops existing: `min(idle_deadline, absolute_deadline)`.
+    pub fn expires_at(&self) -> Timestamp {
+        self.idle_deadline.min(self.absolute_deadline)
+    }
+
+    /// Whether the session is still alive at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires_at()
+    }
+
+    /// How `token` relates to this session at `now`.
+    pub fn token_use(&self, token: &TokenHash, now: Timestamp) -> Option<TokenUse> {
+        if &self.current_token == token {
+            return Some(TokenUse::Current);
+        }
+        match self.previous_token {
+            Some((prev, until)) if &prev == token && now < until => Some(TokenUse::Grace),
+            _ => None,
+        }
+    }
+}
+
+/// Which of a session's tokens a request presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    /// The current token.
+    Current,
+    /// The previous token, inside its grace window: resolves to the session, cannot extend or rotate it.
+    Grace,
+}
+
+/// A fresh token, generated on first use.
+///
+/// Renewal needs a successor token only when it actually rotates. The memory store asks for it only then;
+/// a networked store that must send everything in one round trip asks for it up front.
+#[derive(Debug, Default)]
+pub struct NextToken(OnceLock<(Token, TokenHash)>);
+
+impl NextToken {
+    /// An empty slot.
+    pub fn new() -> Self {
+        NextToken(OnceLock::new())
+    }
+
+    /// The successor's hash, generating the token on first call.
+    pub fn hash(&self) -> TokenHash {
+        self.0
+            .get_or_init(|| {
+                let t = Token::generate();
+                let h = t.hash();
+                (t, h)
+            })
+            .1
+    }
+
+    /// The successor token, if [`hash`](Self::hash) was ever called.
+    pub fn take(self) -> Option<Token> {
+        self.0.into_inner().map(|(t, _)| t)
+    }
+}
+
+/// What [`Store::fetch`] should do if the session is due for renewal. Computed by the cache.
+#[derive(Debug)]
+pub struct RenewalPlan {
+    /// Rotate when the session's `renewed_at <= due_if_renewed_at_or_before` **and** the presented token is
+    /// the current one. A grace token never rotates.
+    pub due_if_renewed_at_or_before: Timestamp,
+    /// The successor token.
+    pub next_token: NextToken,
+    /// The new idle deadline (the store caps it at the session's absolute deadline).
+    pub idle_deadline: Timestamp,
+    /// Until when the replaced token keeps resolving to the session.
+    pub grace_until: Timestamp,
+}
+
+/// The result of [`Store::fetch`].
+#[derive(Debug)]
+pub enum FetchOutcome<U> {
+    /// No live session answers to this token (unknown, expired, deleted, or a grace token past its window).
+    NotFound,
+    /// The session and its user.
+    Found {
+        /// The session after this call (after renewal, if one happened).
+        session: Arc<SessionRecord>,
+        /// The one cached copy of the user.
+        user: Arc<U>,
+        /// Which token the request presented.
+        token_use: TokenUse,
+        /// `true` if this call rotated the token (then `plan.next_token` holds the successor): exactly one
+        /// concurrent caller per rotation sees `true`.
+        renewed: bool,
+    },
+}
+
+/// Everything [`Store::create`] writes.
+#[derive(Debug)]
+pub struct NewSession<U> {
+    /// The session record (with `current_token` set, `previous_token` empty).
+    pub session: SessionRecord,
+    /// The user to cache, replacing the cached copy unless that one has a newer version.
+    pub user: Arc<U>,
+}
+
+/// The result of [`Store::put_user`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The cached copy was replaced; every session of the user sees the new one.
+    Updated,
+    /// The user has no live session, so nothing is cached and nothing was written.
+    NotCached,
+    /// The cached copy has a newer version; it was kept.
+    Stale,
+}
+
+/// What [`Store::sweep`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepStats {
+    /// Expired sessions removed.
+    pub sessions: usize,
+    /// Dead token entries removed.
+    pub tokens: usize,
+    /// User records removed because no live session is left.
+    pub users: usize,
+}
+
+/// A backend failed. The request must not be treated as authenticated or as signed out.
+#[derive(Debug, thiserror::Error)]
+#[error("credentials store {backend} failed to {operation}: {message}")]
+pub struct StoreError {
+    /// Which backend (`"memory"`, `"redis"`).
+    pub backend: &'static str,
+    /// What it was doing (`"fetch"`, `"create"`, …).
+    pub operation: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// The underlying error, if any.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A new error.
+    pub fn new(backend: &'static str, operation: &'static str, message: impl Into<String>) -> Self {
+        StoreError {
+            backend,
+            operation,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attach the underlying error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+}
+
+/// The primitives a credentials store provides. See the [module docs](self) for the rules all of them keep.
+///
+/// Each method is **atomic** with respect to every other method touching the same session, token, user or
+/// index records. Implementations get there however suits the backend (sharded locks in memory, one Lua
+/// script per call in Redis, one transaction in SQL).
+#[async_trait::async_trait]
+pub trait Store<U: CachedUser>: Send + Sync + 'static {
+    /// Sign in: insert the session, its token, its index entry, and the user record (replacing the cached
+    /// copy unless the cached copy's version is newer). The only primitive that creates records.
+    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError>;
+
+    /// Resolve `token` at `now` to its live session and the cached user, renewing when due.
+    ///
+    /// Atomically: look up the token; if it is the session's current token and
+    /// `session.renewed_at <= plan.due_if_renewed_at_or_before`, rotate: the successor
+    /// (`plan.next_token`) becomes current, the presented token becomes the previous token until
+    /// `plan.grace_until` (any older previous token dies now), `renewed_at = now`,
+    /// `idle_deadline = min(plan.idle_deadline, absolute_deadline)`. At most one caller wins a rotation; a
+    /// concurrent caller holding the same token then resolves it as [`TokenUse::Grace`]. A grace token
+    /// resolves without any write. One round trip on networked backends.
+    async fn fetch(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Result<FetchOutcome<U>, StoreError>;
+
+    /// Privilege change on a live session (`sync`, password change): the session's current and previous
+    /// tokens die at once (no grace), `new_token` becomes current, `renewed_at = now`,
+    /// `idle_deadline = min(idle_deadline, absolute_deadline)`; `session_id`, `created_at`,
+    /// `absolute_deadline` and metadata are kept. If `user` is given, it replaces the cached copy unless that
+    /// one is newer. Returns the updated session, or `None` (and writes nothing) if the session is gone.
+    async fn rotate(
+        &self,
+        session_id: &SessionId,
+        new_token: &TokenHash,
+        user: Option<Arc<U>>,
+        now: Timestamp,
+        idle_deadline: Timestamp,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError>;
+
+    /// Replace the cached copy of `user` if one exists (the user has a live session) and is not newer.
+    /// Touches no session: no deadline moves. O(1) in the number of the user's sessions.
+    async fn put_user(&self, user: Arc<U>, now: Timestamp) -> Result<PutOutcome, StoreError>;
+
+    /// Sign out: delete the session that `token` (current, or previous inside its grace window) resolves to,
+    /// with both its tokens and its index entry. Returns the deleted session's id.
+    async fn delete_by_token(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<SessionId>, StoreError>;
+
+    /// Delete one session by id, with both its tokens and its index entry. `true` if it existed.
+    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError>;
+
+    /// Delete every session of `user_key` except `except`. Returns how many were deleted.
+    async fn delete_user_sessions(
+        &self,
+        user_key: &str,
+        except: Option<&SessionId>,
+    ) -> Result<usize, StoreError>;
+
+    /// The live sessions of `user_key`, oldest first. Prunes dead index entries it meets.
+    async fn sessions(
+        &self,
+        user_key: &str,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// One copy of every user that has a live session. Not for the request path.
+    async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError>;
+
+    /// Remove what expired before `now`. Backends whose records expire by themselves return zeros.
+    async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError>;
+}
