@@ -62,7 +62,9 @@ impl fmt::Debug for Token {
 }
 
 /// `SHA-256(token)`: how a store names a token. Safe to log in its short form ([`TokenHash::short`]).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {
@@ -225,7 +227,9 @@ impl CookieSigner {
 /// A 128-bit random session id: the stable, public handle of one sign-in (listing, revoking).
 ///
 /// Unlike the token it survives renewals and `sync`; knowing it does not let anybody use the session.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct SessionId(pub [u8; 16]);
 
 impl SessionId {

@@ -1,9 +1,547 @@
-//! The memory store (being written by the lead; the API is final).
-use super::*;
-/// In-process store.
-#[derive(Default)]
-pub struct MemoryStore;
-impl MemoryStore {
-    /// A new store.
-    pub fn new() -> Self { MemoryStore }
+//! The memory store: the embedded default, for one process.
+//!
+//! Everything lives in three concurrent maps:
+//!
+//! | map | key | value |
+//! |---|---|---|
+//! | `tokens` | [`TokenHash`] | session id + until when the entry is valid (`∞` for a current token, the grace deadline for a replaced one) |
+//! | `sessions` | [`SessionId`] | `Arc<SessionRecord>` (replaced, never mutated in place) |
+//! | `users` | user key | the cached `Arc<U>` + its version + the index of the user's session ids + until when any of them lives |
+//!
+//! The maps are sharded ([`DashMap`]): the read path takes three short shard read locks and no global lock,
+//! and returns the stored `Arc`s (no copy, no serialization). Writes that touch several maps take their
+//! locks in one fixed order (**users → sessions → tokens**) and hold the outer lock while they work inside,
+//! which is what makes each [`Store`] primitive atomic:
+//! - a renewal holds the session's shard lock while it swaps the token entries, so exactly one concurrent
+//!   fetch rotates and a concurrent delete either sees the new tokens or prevents the rotation;
+//! - `create`, `rotate` and every delete hold the user's shard lock, so the index and the user record
+//!   change together, and a user record is removed exactly when its last session is.
+//!
+//! Expiry is checked on every read against the caller's `now`; [`Store::sweep`] (run it with
+//! [`CredentialsCache::spawn_sweeper`](crate::CredentialsCache::spawn_sweeper)) removes what expired, so memory
+//! stays bounded by live sessions.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+
+use super::{
+    FetchOutcome, NewSession, PutOutcome, RenewalPlan, SessionRecord, Store, StoreError,
+    SweepStats, TokenUse,
+};
+use crate::clock::Timestamp;
+use crate::token::{SessionId, TokenHash};
+use crate::user::{may_replace, CachedUser};
+
+/// Token hashes and session ids are uniformly random (SHA-256 output and CSPRNG bytes) and only values the
+/// server issued reach the store (cookies are signature-checked first), so their first 8 bytes are already a
+/// good hash: no need to run SipHash over them on every request.
+#[derive(Clone, Copy, Default)]
+struct RandomKeyState;
+
+struct RandomKeyHasher(u64);
+
+impl BuildHasher for RandomKeyState {
+    type Hasher = RandomKeyHasher;
+    fn build_hasher(&self) -> RandomKeyHasher {
+        RandomKeyHasher(0)
+    }
+}
+
+impl Hasher for RandomKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Arrays hash as their bytes (a length prefix is written for slices only, via write_usize).
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TokenEntry {
+    session_id: SessionId,
+    /// The entry is valid strictly before this instant.
+    until: Timestamp,
+}
+
+const FOREVER: Timestamp = Timestamp(u64::MAX);
+
+struct UserSlot<U> {
+    user: Arc<U>,
+    version: Option<u64>,
+    /// The index: this user's session ids.
+    sessions: HashSet<SessionId, RandomKeyState>,
+    /// No session of this user lives at or after this instant (an upper bound; exact after sweeps).
+    live_until: Timestamp,
+}
+
+/// Which of a user's sessions to remove.
+enum Which {
+    These(Vec<SessionId>),
+    AllExcept(Option<SessionId>),
+}
+
+/// The in-process store. See the [module docs](self).
+pub struct MemoryStore<U> {
+    tokens: DashMap<TokenHash, TokenEntry, RandomKeyState>,
+    sessions: DashMap<SessionId, Arc<SessionRecord>, RandomKeyState>,
+    users: DashMap<String, UserSlot<U>>,
+}
+
+impl<U> Default for MemoryStore<U> {
+    fn default() -> Self {
+        MemoryStore {
+            tokens: DashMap::with_hasher(RandomKeyState),
+            sessions: DashMap::with_hasher(RandomKeyState),
+            users: DashMap::new(),
+        }
+    }
+}
+
+impl<U> std::fmt::Debug for MemoryStore<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("sessions", &self.sessions.len())
+            .field("tokens", &self.tokens.len())
+            .field("users", &self.users.len())
+            .finish()
+    }
+}
+
+impl<U: CachedUser> MemoryStore<U> {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many session, token and user records are held (live or not yet swept).
+    pub fn len(&self) -> (usize, usize, usize) {
+        (self.sessions.len(), self.tokens.len(), self.users.len())
+    }
+
+    /// Whether the store holds no session.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    fn remove_tokens_of(&self, rec: &SessionRecord) -> usize {
+        let mut n = 0;
+        if self.tokens.remove(&rec.current_token).is_some() {
+            n += 1;
+        }
+        if let Some((prev, _)) = rec.previous_token {
+            if self.tokens.remove(&prev).is_some() {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Remove the sessions `which` names from the user's index and their records; drop the user slot if its index is empty.
+    /// `only_if` decides per record (checked under the session's lock). Returns (sessions, tokens, users).
+    fn remove_sessions(
+        &self,
+        user_key: &str,
+        which: Which,
+        only_if: impl Fn(&SessionRecord) -> bool,
+    ) -> (usize, usize, usize) {
+        let (mut s, mut t, mut u) = (0, 0, 0);
+        match self.users.entry(user_key.to_owned()) {
+            Entry::Occupied(mut slot) => {
+                let ids: Vec<SessionId> = match &which {
+                    Which::These(ids) => ids.clone(),
+                    Which::AllExcept(except) => slot
+                        .get()
+                        .sessions
+                        .iter()
+                        .copied()
+                        .filter(|id| Some(*id) != *except)
+                        .collect(),
+                };
+                for id in ids {
+                    match self.sessions.remove_if(&id, |_, r| only_if(r)) {
+                        Some((_, rec)) => {
+                            slot.get_mut().sessions.remove(&id);
+                            s += 1;
+                            t += self.remove_tokens_of(&rec);
+                        }
+                        None => {
+                            // Either kept by `only_if`, or already gone: prune the dangling index entry.
+                            if !self.sessions.contains_key(&id) {
+                                slot.get_mut().sessions.remove(&id);
+                            }
+                        }
+                    }
+                }
+                if slot.get().sessions.is_empty() {
+                    slot.remove();
+                    u += 1;
+                }
+            }
+            Entry::Vacant(vacant) => {
+                // No user slot (a record that outlived its user's slot): remove the orphans named by id.
+                let named = match &which {
+                    Which::These(ids) => ids.clone(),
+                    Which::AllExcept(_) => Vec::new(),
+                };
+                for id in named {
+                    if let Some((_, rec)) = self.sessions.remove_if(&id, |_, r| only_if(r)) {
+                        s += 1;
+                        t += self.remove_tokens_of(&rec);
+                    }
+                }
+                drop(vacant);
+            }
+        }
+        (s, t, u)
+    }
+
+    fn bump_live_until(&self, user_key: &str, until: Timestamp) {
+        if let Some(mut slot) = self.users.get_mut(user_key) {
+            if slot.live_until < until {
+                slot.live_until = until;
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<U: CachedUser> Store<U> for MemoryStore<U> {
+    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError> {
+        let NewSession { session, user } = new;
+        let sid = session.session_id;
+        let token = session.current_token;
+        let expires = session.expires_at();
+        let version = user.version();
+        // Lock order: users -> sessions -> tokens.
+        let mut slot = self
+            .users
+            .entry(session.user_key.clone())
+            .or_insert_with(|| UserSlot {
+                user: user.clone(),
+                version,
+                sessions: HashSet::with_hasher(RandomKeyState),
+                live_until: expires,
+            });
+        if may_replace(slot.version, version) {
+            slot.user = user;
+            slot.version = version;
+        }
+        if slot.live_until < expires {
+            slot.live_until = expires;
+        }
+        slot.sessions.insert(sid);
+        self.sessions.insert(sid, Arc::new(session));
+        self.tokens.insert(
+            token,
+            TokenEntry {
+                session_id: sid,
+                until: FOREVER,
+            },
+        );
+        drop(slot);
+        Ok(())
+    }
+
+    async fn fetch(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Result<FetchOutcome<U>, StoreError> {
+        let Some(entry) = self.tokens.get(token).map(|e| *e) else {
+            return Ok(FetchOutcome::NotFound);
+        };
+        if now >= entry.until {
+            return Ok(FetchOutcome::NotFound);
+        }
+        let Some(mut rec) = self.sessions.get(&entry.session_id).map(|r| r.clone()) else {
+            return Ok(FetchOutcome::NotFound);
+        };
+        if !rec.is_live(now) {
+            return Ok(FetchOutcome::NotFound);
+        }
+        let Some(mut token_use) = rec.token_use(token, now) else {
+            return Ok(FetchOutcome::NotFound);
+        };
+        let mut renewed = false;
+        if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
+            // Renewal: decide again under the session's write lock, so exactly one caller rotates.
+            let Some(mut guard) = self.sessions.get_mut(&entry.session_id) else {
+                return Ok(FetchOutcome::NotFound);
+            };
+            let cur = guard.value().clone();
+            if !cur.is_live(now) {
+                return Ok(FetchOutcome::NotFound);
+            }
+            match cur.token_use(token, now) {
+                None => return Ok(FetchOutcome::NotFound),
+                Some(TokenUse::Grace) => {
+                    // Somebody else rotated first.
+                    token_use = TokenUse::Grace;
+                    rec = cur;
+                }
+                Some(TokenUse::Current) if cur.renewed_at > plan.due_if_renewed_at_or_before => {
+                    rec = cur;
+                }
+                Some(TokenUse::Current) => {
+                    let next = plan.next_token.hash();
+                    let mut new_rec = (*cur).clone();
+                    new_rec.renewed_at = now;
+                    new_rec.idle_deadline = plan.idle_deadline.min(cur.absolute_deadline);
+                    new_rec.current_token = next;
+                    new_rec.previous_token = Some((*token, plan.grace_until));
+                    if let Some((older, _)) = cur.previous_token {
+                        self.tokens.remove(&older);
+                    }
+                    self.tokens.insert(
+                        next,
+                        TokenEntry {
+                            session_id: entry.session_id,
+                            until: FOREVER,
+                        },
+                    );
+                    self.tokens.insert(
+                        *token,
+                        TokenEntry {
+                            session_id: entry.session_id,
+                            until: plan.grace_until,
+                        },
+                    );
+                    let new_rec = Arc::new(new_rec);
+                    *guard = new_rec.clone();
+                    drop(guard);
+                    self.bump_live_until(&new_rec.user_key, new_rec.expires_at());
+                    rec = new_rec;
+                    renewed = true;
+                }
+            }
+        }
+        let Some(user) = self.users.get(&rec.user_key).map(|s| s.user.clone()) else {
+            tracing::warn!(session_id = %rec.session_id, "session without a cached user; treating as signed out");
+            return Ok(FetchOutcome::NotFound);
+        };
+        Ok(FetchOutcome::Found {
+            session: rec,
+            user,
+            token_use,
+            renewed,
+        })
+    }
+
+    async fn rotate(
+        &self,
+        session_id: &SessionId,
+        new_token: &TokenHash,
+        user: Option<Arc<U>>,
+        now: Timestamp,
+        idle_deadline: Timestamp,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
+            return Ok(None);
+        };
+        let Some(mut slot) = self.users.get_mut(&user_key) else {
+            return Ok(None);
+        };
+        if !slot.sessions.contains(session_id) {
+            return Ok(None);
+        }
+        let Some(mut guard) = self.sessions.get_mut(session_id) else {
+            return Ok(None);
+        };
+        let cur = guard.value().clone();
+        if !cur.is_live(now) {
+            return Ok(None);
+        }
+        self.remove_tokens_of(&cur);
+        self.tokens.insert(
+            *new_token,
+            TokenEntry {
+                session_id: *session_id,
+                until: FOREVER,
+            },
+        );
+        let mut new_rec = (*cur).clone();
+        new_rec.renewed_at = now;
+        new_rec.idle_deadline = idle_deadline.min(cur.absolute_deadline);
+        new_rec.current_token = *new_token;
+        new_rec.previous_token = None;
+        let new_rec = Arc::new(new_rec);
+        *guard = new_rec.clone();
+        drop(guard);
+        if let Some(u) = user {
+            let v = u.version();
+            if may_replace(slot.version, v) {
+                slot.user = u;
+                slot.version = v;
+            }
+        }
+        if slot.live_until < new_rec.expires_at() {
+            slot.live_until = new_rec.expires_at();
+        }
+        Ok(Some(new_rec))
+    }
+
+    async fn put_user(&self, user: Arc<U>, now: Timestamp) -> Result<PutOutcome, StoreError> {
+        let Some(mut slot) = self.users.get_mut(&user.user_key()) else {
+            return Ok(PutOutcome::NotCached);
+        };
+        if now >= slot.live_until || slot.sessions.is_empty() {
+            return Ok(PutOutcome::NotCached);
+        }
+        let v = user.version();
+        if !may_replace(slot.version, v) {
+            return Ok(PutOutcome::Stale);
+        }
+        slot.user = user;
+        slot.version = v;
+        Ok(PutOutcome::Updated)
+    }
+
+    async fn delete_by_token(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let Some(entry) = self.tokens.get(token).map(|e| *e) else {
+            return Ok(None);
+        };
+        if now >= entry.until {
+            return Ok(None);
+        }
+        let resolves = self
+            .sessions
+            .get(&entry.session_id)
+            .map(|r| r.is_live(now) && r.token_use(token, now).is_some())
+            .unwrap_or(false);
+        if !resolves {
+            return Ok(None);
+        }
+        let deleted = <Self as Store<U>>::delete_session(self, &entry.session_id).await?;
+        Ok(deleted.then_some(entry.session_id))
+    }
+
+    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+        let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
+            return Ok(false);
+        };
+        let id = *session_id;
+        let (s, _, _) = self.remove_sessions(&user_key, Which::These(vec![id]), |_| true);
+        Ok(s > 0)
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user_key: &str,
+        except: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        let (s, _, _) = self.remove_sessions(user_key, Which::AllExcept(except.copied()), |_| true);
+        Ok(s)
+    }
+
+    async fn sessions(
+        &self,
+        user_key: &str,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let ids: Vec<SessionId> = match self.users.get(user_key) {
+            Some(slot) => slot.sessions.iter().copied().collect(),
+            None => return Ok(Vec::new()),
+        };
+        let mut live = Vec::with_capacity(ids.len());
+        let mut dead = Vec::new();
+        for id in ids {
+            match self.sessions.get(&id) {
+                Some(r) if r.is_live(now) => live.push((**r).clone()),
+                _ => dead.push(id),
+            }
+        }
+        if !dead.is_empty() {
+            // Prune as we read: the dead entries and their records.
+            self.remove_sessions(user_key, Which::These(dead), |r| !r.is_live(now));
+        }
+        live.sort_by_key(|r| (r.created_at, r.session_id));
+        Ok(live)
+    }
+
+    async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
+        let keys: Vec<String> = self
+            .users
+            .iter()
+            .filter(|s| now < s.live_until)
+            .map(|s| s.key().clone())
+            .collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            // Only users with at least one live session.
+            if !<Self as Store<U>>::sessions(self, &key, now)
+                .await?
+                .is_empty()
+            {
+                if let Some(slot) = self.users.get(&key) {
+                    out.push(slot.user.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError> {
+        let mut stats = SweepStats::default();
+        // 1. Expired sessions, grouped by user so each user's lock is taken once.
+        let mut expired: std::collections::HashMap<String, Vec<SessionId>> = Default::default();
+        for r in self.sessions.iter() {
+            if !r.is_live(now) {
+                expired
+                    .entry(r.user_key.clone())
+                    .or_default()
+                    .push(r.session_id);
+            }
+        }
+        for (user_key, ids) in expired {
+            let (s, t, u) = self.remove_sessions(&user_key, Which::These(ids), |r| !r.is_live(now));
+            stats.sessions += s;
+            stats.tokens += t;
+            stats.users += u;
+        }
+        // 2. Replaced tokens past their grace deadline (current tokens leave with their session).
+        //    Collected first so no shard lock is held while removing.
+        let candidates: Vec<TokenHash> = self
+            .tokens
+            .iter()
+            .filter(|e| now >= e.until)
+            .map(|e| *e.key())
+            .collect();
+        for hash in candidates {
+            if self
+                .tokens
+                .remove_if(&hash, |_, v| now >= v.until)
+                .is_some()
+            {
+                stats.tokens += 1;
+            }
+        }
+        // 3. User slots with no live session (e.g. every session dropped without a sweep in between).
+        let stale: Vec<String> = self
+            .users
+            .iter()
+            .filter(|s| now >= s.live_until || s.sessions.is_empty())
+            .map(|s| s.key().clone())
+            .collect();
+        for key in stale {
+            let (s, t, u) = self.remove_sessions(&key, Which::AllExcept(None), |r| !r.is_live(now));
+            stats.sessions += s;
+            stats.tokens += t;
+            stats.users += u;
+        }
+        Ok(stats)
+    }
 }
