@@ -49,11 +49,14 @@ impl Policy {
     /// `grace < renewal_interval < idle_ttl <= absolute_ttl`.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let err = |m: &str| Err(PolicyError(m.to_string()));
-        if self.idle_ttl.is_zero() || self.renewal_interval.is_zero() || self.absolute_ttl.is_zero() {
+        if self.idle_ttl.is_zero() || self.renewal_interval.is_zero() || self.absolute_ttl.is_zero()
+        {
             return err("idle_ttl, renewal_interval and absolute_ttl must be greater than zero");
         }
         if self.renewal_interval >= self.idle_ttl {
-            return err("renewal_interval must be shorter than idle_ttl, or sessions die before they renew");
+            return err(
+                "renewal_interval must be shorter than idle_ttl, or sessions die before they renew",
+            );
         }
         if self.grace >= self.renewal_interval {
             return err("grace must be shorter than renewal_interval, so a replaced token dies before the next rotation");
