@@ -170,7 +170,8 @@ pub enum FetchOutcome<U> {
 /// Everything [`Store::create`] writes.
 #[derive(Debug)]
 pub struct NewSession<U> {
-    /// The session record (with `current_token` set, `previous_token` empty).
+    /// The session record (with `current_token` set, `previous_token` empty). Its `created_at` and
+    /// `renewed_at` are both the cache's `now` for this call: stores compute key lifetimes from it.
     pub session: SessionRecord,
     /// The user to cache, replacing the cached copy unless that one has a newer version.
     pub user: Arc<U>,
