@@ -1,0 +1,87 @@
+//! `GET /plan/edit`, `POST /plan`: the guide's `PlanController.update`: update the database, then
+//! `sync_user` (`Auth::create` on the signed-in session: the cached user is replaced and the session token
+//! rotates, as befits an authorization change), flash, redirect.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use serde::Deserialize;
+
+use crate::auth::{AuthUser, PageUser};
+use crate::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::flash::IncomingFlash;
+use crate::routes::redirect_with_flash;
+use crate::state::AppState;
+use crate::users::{self, Key, Plan};
+use crate::views::{render, Layout, PlanPage};
+
+/// The plan form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PlanForm {
+    /// `free`, `pro` or `pro-trial`.
+    pub plan: String,
+}
+
+/// The plan page (current plan from the cached user).
+pub async fn edit(
+    State(state): State<AppState>,
+    PageUser { user, .. }: PageUser,
+    csrf: CsrfToken,
+    flash: IncomingFlash,
+) -> Response {
+    let page = PlanPage::new(
+        Layout::new(&csrf, Some(&user), &flash),
+        &user,
+        None,
+        state.trial.as_secs(),
+    );
+    render(StatusCode::OK, &page, Some(&flash))
+}
+
+/// Change the plan: 303 to `/profile` with "Plan updated successfully." and a new session cookie; an
+/// unknown plan: 422. `pro-trial` ends `TRIAL_SECS` from now.
+pub async fn update(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    PageUser { user, .. }: PageUser,
+    csrf: CsrfToken,
+    Form(form): Form<PlanForm>,
+) -> Result<Response, AppError> {
+    let Some(plan) = Plan::parse(form.plan.trim()) else {
+        let mut page = PlanPage::new(
+            Layout::new(&csrf, Some(&user), &IncomingFlash::default()),
+            &user,
+            None,
+            state.trial.as_secs(),
+        );
+        page.error = Some("must be one of free, pro, pro-trial");
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page, None));
+    };
+    let updated = users::update_plan(
+        &state.db,
+        Key::Id(&user.id),
+        plan,
+        state.clock.now_secs(),
+        state.trial.as_secs(),
+    )
+    .await?;
+    let Some(updated) = updated else {
+        // The account was deleted under us: nothing to sync.
+        auth.delete().await?;
+        return Ok(redirect_with_flash(
+            &state,
+            "/session/new",
+            "Your account no longer exists.",
+        ));
+    };
+    tracing::info!(user_id = %updated.id, plan = %updated.plan, "plan updated");
+    auth.create(updated).await?;
+    Ok(redirect_with_flash(
+        &state,
+        "/profile",
+        "Plan updated successfully.",
+    ))
+}
