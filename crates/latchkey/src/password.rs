@@ -487,7 +487,6 @@ impl PowHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     // python3 -c "import hashlib,base64;print(base64.b64encode(hashlib.pbkdf2_hmac('sha512', b'secret1234', b'0123456789abcdef', 100000)).decode())"
     // (salt: base64.b64encode(b'0123456789abcdef') = MDEyMzQ1Njc4OWFiY2RlZg==). Pow's defaults: 100,000
@@ -614,12 +613,8 @@ mod tests {
 
     #[tokio::test]
     async fn absurd_parameters_are_refused_without_work() {
-        // The cost of a refusal is the dummy verification, nothing more. Timed on this thread, so no
-        // queueing behind other tests' hashes.
-        let _ = verify_password_blocking("warm up", None);
-        let started = Instant::now();
-        let _ = verify_password_blocking("x", None);
-        let one_verification = started.elapsed();
+        // Refused at parse time: had any of these run, the test would take hours (4 billion PBKDF2
+        // iterations) or gigabytes (4 GiB of argon2 memory) instead of returning the error.
         for case in [
             "$pbkdf2-sha512$1000001$MDEyMzQ1Njc4OWFiY2RlZg==$E0pNlnHrpdt+JVwPEdtOKUE0dlP7PGoeUhpRR9VlaWI=",
             "$pbkdf2-sha512$4294967295$MDEyMzQ1Njc4OWFiY2RlZg==$E0pNlnHrpdt+JVwPEdtOKUE0dlP7PGoeUhpRR9VlaWI=",
@@ -629,18 +624,10 @@ mod tests {
             "$argon2id$v=19$m=19456,t=1000,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "$argon2id$v=19$m=19456,t=2,p=64$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         ] {
-            let started = Instant::now();
             let err = verify_password_blocking("secret1234", Some(case)).expect_err(case);
             assert!(
                 matches!(err, PasswordError::UnsupportedParams(_)),
                 "{case}: {err:?}"
-            );
-            // Millions of PBKDF2 iterations or gigabytes of argon2 memory would take far longer (a million
-            // PBKDF2-SHA512 iterations alone is tens of verifications' worth in a debug build).
-            let took = started.elapsed();
-            assert!(
-                took < one_verification * 10 + Duration::from_secs(1),
-                "{case}: {took:?} vs one verification {one_verification:?}"
             );
         }
         // Same answer through the async API.
@@ -728,32 +715,34 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_is_invalid_and_costs_a_verification() {
-        // Warm the dummy hash so the timing below compares steady-state costs.
         assert_eq!(verify_password("x", None).await.unwrap(), Verified::Invalid);
-        let stored = hash_password("the real one").await.unwrap();
-
-        // Timed on this thread (no queueing behind other tests' hashes), interleaved so that a busy
-        // moment on the machine hits both sides alike.
-        let (mut unknown, mut wrong) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..4 {
-            let t = Instant::now();
-            assert_eq!(
-                verify_password_blocking("guess", None).unwrap(),
-                Verified::Invalid
-            );
-            unknown += t.elapsed();
-            let t = Instant::now();
-            assert_eq!(
-                verify_password_blocking("guess", Some(&stored)).unwrap(),
-                Verified::Invalid
-            );
-            wrong += t.elapsed();
-        }
-        // Same work (one argon2id verification at the same parameters). The property that matters is that
-        // "no such user" is not cheaper; the bound is loose for a shared, busy machine.
+        // The cost is pinned structurally, not by a stopwatch: an unknown user is verified against a real
+        // argon2id hash made at exactly the parameters of a stored one, so it runs the same work as a wrong
+        // password. (Timing it here would make a flaky test on a busy machine; BENCHMARKS measures time.)
+        let dummy = DUMMY_HASH.as_deref().expect("dummy hash is built");
         assert!(
-            unknown * 3 > wrong && wrong * 3 > unknown,
-            "unknown user {unknown:?} vs wrong password {wrong:?}"
+            !needs_rehash(dummy),
+            "dummy hash must use the current parameters"
+        );
+        let stored = hash_password("the real one").await.unwrap();
+        let (d, s) = (
+            PasswordHash::new(dummy).unwrap(),
+            PasswordHash::new(&stored).unwrap(),
+        );
+        assert_eq!(d.algorithm, s.algorithm);
+        assert_eq!(d.version, s.version);
+        assert_eq!(
+            Params::try_from(&d).unwrap(),
+            Params::try_from(&s).unwrap(),
+            "same argon2 parameters"
+        );
+        assert_eq!(
+            verify_password_blocking("guess", None).unwrap(),
+            Verified::Invalid
+        );
+        assert_eq!(
+            verify_password_blocking("guess", Some(&stored)).unwrap(),
+            Verified::Invalid
         );
         // The async API answers the same.
         assert_eq!(

@@ -79,7 +79,8 @@ struct UserSlot<U> {
     version: Option<u64>,
     /// The index: this user's session ids.
     sessions: HashSet<SessionId, RandomKeyState>,
-    /// No session of this user lives at or after this instant (an upper bound; exact after sweeps).
+    /// No session of this user lives at or after this instant: the latest `expires_at` of its sessions,
+    /// raised by sign-in and renewal, recomputed when sessions are removed.
     live_until: Timestamp,
 }
 
@@ -184,6 +185,16 @@ impl<U: CachedUser> MemoryStore<U> {
                 if slot.get().sessions.is_empty() {
                     slot.remove();
                     u += 1;
+                } else if s > 0 {
+                    // The removed sessions may have been the ones that lived longest: recompute the bound
+                    // so `put_user` never sees a user as cached after its last live session is gone.
+                    let slot = slot.get_mut();
+                    slot.live_until = slot
+                        .sessions
+                        .iter()
+                        .filter_map(|id| self.sessions.get(id).map(|r| r.expires_at()))
+                        .max()
+                        .unwrap_or(Timestamp(0));
                 }
             }
             Entry::Vacant(vacant) => {

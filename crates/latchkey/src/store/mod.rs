@@ -285,10 +285,12 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<SessionId>, StoreError>;
 
-    /// Delete one session by id, with both its tokens and its index entry. `true` if it existed.
+    /// Delete one session by id, with both its tokens and its index entry. `true` if a record existed
+    /// (an expired record that no sweep has removed yet counts: it is removed too).
     async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError>;
 
-    /// Delete every session of `user_key` except `except`. Returns how many were deleted.
+    /// Delete every session of `user_key` except `except`. Returns how many records were deleted
+    /// (expired records not yet swept included).
     async fn delete_user_sessions(
         &self,
         user_key: &str,
