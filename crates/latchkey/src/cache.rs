@@ -372,7 +372,17 @@ impl<U: CachedUser> CredentialsCache<U> {
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { break };
-                match inner.store.sweep(inner.clock.now()).await {
+                // A sweep of the memory store is CPU work with no await point (hundreds of milliseconds at
+                // a million sessions): run it on a blocking thread so it never holds an async worker.
+                let handle = tokio::runtime::Handle::current();
+                let swept = tokio::task::spawn_blocking(move || {
+                    handle.block_on(async move { inner.store.sweep(inner.clock.now()).await })
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(StoreError::new("cache", "sweep", "the sweep task panicked").with_source(e))
+                });
+                match swept {
                     Ok(stats) if stats != SweepStats::default() => {
                         tracing::debug!(?stats, "swept expired session records")
                     }

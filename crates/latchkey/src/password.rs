@@ -268,13 +268,54 @@ pub fn needs_rehash(stored: &str) -> bool {
     }
 }
 
-/// How many hashes may run at once in this process: one per CPU. Each argon2id hash holds 19 MiB, and
-/// tokio's blocking pool would otherwise start up to 512 threads under a flood of sign-ins (about 10 GiB).
-/// More concurrent hashes than cores only adds memory, not throughput; the rest wait here, asynchronously.
+/// How many hashes may run at once in this process. Default: half the CPUs (at least one).
+///
+/// Each argon2id hash holds 19 MiB and a core for a few hundred milliseconds. Without a limit, tokio's
+/// blocking pool starts up to 512 threads under a flood of sign-ins (about 10 GiB), and even one hash per core
+/// leaves the async workers no CPU: every signed-in request waits behind the hashes (measured in
+/// BENCHMARKS.md, "sign-in under load"). With half the cores, requests keep the other half; extra sign-ins
+/// wait here, asynchronously.
 static HASH_LIMIT: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Arc::new(Semaphore::new(cpus))
+    let configured = CONFIGURED_HASH_LIMIT.load(std::sync::atomic::Ordering::SeqCst);
+    let n = if configured > 0 {
+        configured
+    } else {
+        default_hash_limit()
+    };
+    HASH_LIMIT_IN_FORCE.store(n, std::sync::atomic::Ordering::SeqCst);
+    Arc::new(Semaphore::new(n))
 });
+static CONFIGURED_HASH_LIMIT: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+static HASH_LIMIT_IN_FORCE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn default_hash_limit() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cpus / 2).max(1)
+}
+
+/// Set how many password hashes may run at once in this process (default: half the CPUs, at least one).
+///
+/// Call it at start-up, before the first hash. Returns `false` (and changes nothing) if hashing has already
+/// started with the limit in force, or if `n` is zero.
+pub fn set_max_concurrent_hashes(n: usize) -> bool {
+    if n == 0 || HASH_LIMIT_IN_FORCE.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        return false;
+    }
+    CONFIGURED_HASH_LIMIT.store(n, std::sync::atomic::Ordering::SeqCst);
+    true
+}
+
+/// The limit on concurrent hashes that is (or will be) in force.
+pub fn max_concurrent_hashes() -> usize {
+    match HASH_LIMIT_IN_FORCE.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => match CONFIGURED_HASH_LIMIT.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => default_hash_limit(),
+            n => n,
+        },
+        n => n,
+    }
+}
 
 async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
