@@ -1,0 +1,285 @@
+//! In-process store measurements, each run by the driver in a dedicated process so that its resident memory
+//! is its own:
+//! - `store-scale --sessions N`: memory store with N live sessions (10 per user): VmRSS, `fetch` latency over
+//!   random sessions, and one `sweep` with 10% of the sessions expired;
+//! - `put-user --store memory|redis`: `put_user` latency for a user with 1 session vs one with 10,000.
+//!
+//! Each prints one `BENCHJSON {...}` line for the driver.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use latchkey::{CredentialsCache, ManualClock, MemoryStore, PutOutcome, SessionMetadata, Store};
+use serde_json::json;
+
+use crate::common::{self, quantile, vm_rss_kib, Args, BenchUser, Rng};
+
+const SECRET: [u8; 64] = [7u8; 64];
+const SESSIONS_PER_USER: u64 = 10;
+
+fn user(id: u64, plan: &str) -> BenchUser {
+    BenchUser {
+        id: id as i64,
+        email: common::email_of(id),
+        plan: plan.to_owned(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
+/// Latency summary in nanoseconds.
+fn summary(mut ns: Vec<u64>) -> serde_json::Value {
+    ns.sort_unstable();
+    json!({
+        "n": ns.len(),
+        "p50_ns": quantile(&ns, 0.50),
+        "p99_ns": quantile(&ns, 0.99),
+        "max_ns": ns.last(),
+    })
+}
+
+/// Median cost of one `Instant::now()` pair, to read the latency numbers against.
+fn timer_overhead_ns() -> u64 {
+    let mut v: Vec<u64> = (0..10_000)
+        .map(|_| {
+            let t = Instant::now();
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    v.sort_unstable();
+    quantile(&v, 0.5).unwrap_or(0)
+}
+
+pub fn scale(args: &Args) -> Result<(), String> {
+    let sessions: u64 = args.num_or("sessions", 1_000)?;
+    let sample_max: usize = args.num_or("sample", 50_000)?;
+    let fetches: usize = args.num_or("fetches", 200_000)?;
+    if sessions < SESSIONS_PER_USER || !sessions.is_multiple_of(SESSIONS_PER_USER) {
+        return Err(format!(
+            "--sessions must be a multiple of {SESSIONS_PER_USER}"
+        ));
+    }
+    let users = sessions / SESSIONS_PER_USER;
+    runtime()?.block_on(async move {
+        let rss_before = vm_rss_kib();
+        let clock = ManualClock::starting_now();
+        let store = Arc::new(MemoryStore::<BenchUser>::new());
+        let cache = CredentialsCache::builder_arc(store.clone() as Arc<dyn Store<BenchUser>>)
+            .secret(SECRET)
+            .clock(clock.clone())
+            .build()
+            .map_err(|e| format!("cache: {e}"))?;
+        let mut rng = Rng::new(0x5eed ^ sessions);
+        let t_create = Instant::now();
+        // One session per user at t0: these are the 10% that have expired when the sweep runs.
+        for u in 1..=users {
+            cache
+                .create(user(u, common::plan_of(u)), SessionMetadata::default())
+                .await
+                .map_err(|e| format!("create: {e}"))?;
+        }
+        // The other nine, 20 minutes later (idle TTL 30 min, renewal after 15: none is due when fetched).
+        clock.advance(Duration::from_secs(20 * 60));
+        let mut sample: Vec<String> = Vec::with_capacity(sample_max);
+        let mut seen: u64 = 0;
+        for u in 1..=users {
+            for _ in 1..SESSIONS_PER_USER {
+                let s = cache
+                    .create(user(u, common::plan_of(u)), SessionMetadata::default())
+                    .await
+                    .map_err(|e| format!("create: {e}"))?;
+                // Reservoir sampling: a uniform sample of the live sessions' cookies.
+                seen += 1;
+                if sample.len() < sample_max {
+                    sample.push(s.cookie.into_string());
+                } else {
+                    let j = rng.below(seen) as usize;
+                    if j < sample_max {
+                        sample[j] = s.cookie.into_string();
+                    }
+                }
+            }
+        }
+        let create_s = t_create.elapsed().as_secs_f64();
+        let rss_full = vm_rss_kib();
+        let (n_sessions, n_tokens, n_users) = store.len();
+
+        // fetch: random sampled sessions, timed one by one.
+        let mut lat = Vec::with_capacity(fetches);
+        for _ in 0..fetches {
+            let cookie = &sample[rng.below(sample.len() as u64) as usize];
+            let t = Instant::now();
+            let got = cache.fetch(cookie).await;
+            let dt = t.elapsed().as_nanos() as u64;
+            match got {
+                Ok(Some(a)) if a.renewed.is_none() => {}
+                Ok(Some(_)) => return Err("fetch renewed a session: the clock is off".to_owned()),
+                Ok(None) => return Err("fetch: a live session was not found".to_owned()),
+                Err(e) => return Err(format!("fetch: {e}")),
+            }
+            lat.push(dt);
+        }
+
+        // The store alone (`Store::fetch` with the token hash precomputed): what scales with the session count,
+        // without the cookie's HMAC check and SHA-256, which cost the same at any size.
+        let signer = latchkey::CookieSigner::new(&SECRET).map_err(|e| format!("signer: {e}"))?;
+        let hashes: Vec<latchkey::token::TokenHash> = sample
+            .iter()
+            .map(|c| signer.decode(c).map(|t| t.hash()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("decode: {e}"))?;
+        let now = cache.now();
+        let mut store_lat = Vec::with_capacity(fetches);
+        for _ in 0..fetches {
+            let hash = &hashes[rng.below(hashes.len() as u64) as usize];
+            let plan = latchkey::store::RenewalPlan {
+                due_if_renewed_at_or_before: now.saturating_sub(Duration::from_secs(15 * 60)),
+                next_token: latchkey::store::NextToken::new(),
+                idle_deadline: now.saturating_add(Duration::from_secs(30 * 60)),
+                grace_until: now.saturating_add(Duration::from_secs(60)),
+            };
+            let t = Instant::now();
+            let got = store.fetch(hash, now, &plan).await;
+            let dt = t.elapsed().as_nanos() as u64;
+            match got {
+                Ok(latchkey::store::FetchOutcome::Found { renewed: false, .. }) => {}
+                _ => {
+                    return Err("store fetch: a live session was not found (or renewed)".to_owned())
+                }
+            }
+            store_lat.push(dt);
+        }
+
+        // sweep: 35 minutes after t0 the first session of every user is past its idle deadline.
+        clock.advance(Duration::from_secs(15 * 60));
+        let t_sweep = Instant::now();
+        let stats = cache.sweep().await.map_err(|e| format!("sweep: {e}"))?;
+        let sweep_ms = t_sweep.elapsed().as_secs_f64() * 1e3;
+        let rss_swept = vm_rss_kib();
+        let (left_sessions, _, _) = store.len();
+
+        // The proposed layout (src/proto.rs) at the same size, after the real store is gone, and what one
+        // dependent memory access costs in a buffer as large as this store.
+        let store_kib = rss_full
+            .zip(rss_before)
+            .map_or(0, |(a, b)| a.saturating_sub(b));
+        drop(cache);
+        drop(store);
+        let proto = crate::proto::measure(sessions, fetches);
+        let chase_ns =
+            crate::proto::pointer_chase_ns((store_kib as usize * 1024).max(1 << 20), 2_000_000);
+
+        let out = json!({
+            "proto": proto,
+            "chase_ns": chase_ns,
+            "sessions": sessions,
+            "users": users,
+            "held": {"sessions": n_sessions, "tokens": n_tokens, "users": n_users},
+            "create_s": create_s,
+            "rss_before_kib": rss_before,
+            "rss_kib": rss_full,
+            "rss_after_sweep_kib": rss_swept,
+            "sample_cookies": sample.len(),
+            "fetch": summary(lat),
+            "store_fetch": summary(store_lat),
+            "timer_overhead_ns": timer_overhead_ns(),
+            "sweep_ms": sweep_ms,
+            "swept": {"sessions": stats.sessions, "tokens": stats.tokens, "users": stats.users},
+            "left_sessions": left_sessions,
+        });
+        println!("BENCHJSON {out}");
+        Ok(())
+    })
+}
+
+pub fn put_user(args: &Args) -> Result<(), String> {
+    let which = args.str_or("store", "memory");
+    let iters: usize = args.num_or("iters", 2_000)?;
+    let many: u64 = args.num_or("many", 10_000)?;
+    runtime()?.block_on(async move {
+        let store: Arc<dyn Store<BenchUser>> = match which.as_str() {
+            "memory" => Arc::new(MemoryStore::<BenchUser>::new()),
+            "redis" => redis_store(args).await?,
+            other => return Err(format!("unknown --store {other:?}")),
+        };
+        let cache = CredentialsCache::builder_arc(store)
+            .secret(SECRET)
+            .build()
+            .map_err(|e| format!("cache: {e}"))?;
+        // Two users far from the other benches' ids; start clean in case an earlier run was killed.
+        let (one, lots) = (900_000_001u64, 900_000_002u64);
+        for key in [one, lots] {
+            cache
+                .delete_user_sessions(&key.to_string(), None)
+                .await
+                .map_err(|e| format!("cleanup: {e}"))?;
+        }
+        let result = async {
+            cache
+                .create(user(one, "free"), SessionMetadata::default())
+                .await
+                .map_err(|e| format!("create: {e}"))?;
+            let t = Instant::now();
+            for _ in 0..many {
+                cache
+                    .create(user(lots, "free"), SessionMetadata::default())
+                    .await
+                    .map_err(|e| format!("create: {e}"))?;
+            }
+            let create_many_s = t.elapsed().as_secs_f64();
+            let mut lat_one = Vec::with_capacity(iters);
+            let mut lat_lots = Vec::with_capacity(iters);
+            // Alternate the two users so drift hits both alike; the first 10% are warm-up.
+            let warm = iters / 10;
+            for i in 0..(iters + warm) {
+                let plan = if i % 2 == 0 { "pro" } else { "free" };
+                for (id, lat) in [(one, &mut lat_one), (lots, &mut lat_lots)] {
+                    let u = user(id, plan);
+                    let t = Instant::now();
+                    let out = cache.put_user(u).await;
+                    let dt = t.elapsed().as_nanos() as u64;
+                    match out {
+                        Ok(PutOutcome::Updated) => {}
+                        other => return Err(format!("put_user: expected Updated, got {other:?}")),
+                    }
+                    if i >= warm {
+                        lat.push(dt);
+                    }
+                }
+            }
+            Ok(json!({
+                "store": which,
+                "sessions_many": many,
+                "create_many_s": create_many_s,
+                "one": summary(lat_one),
+                "many": summary(lat_lots),
+            }))
+        }
+        .await;
+        // Leave nothing behind (Redis keys especially), whatever happened above.
+        for key in [one, lots] {
+            let _ = cache.delete_user_sessions(&key.to_string(), None).await;
+        }
+        println!("BENCHJSON {}", result?);
+        Ok(())
+    })
+}
+
+#[cfg(feature = "redis")]
+async fn redis_store(args: &Args) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    crate::latchkey_srv::redis_store(
+        &args.str_or("redis-url", "redis://127.0.0.1:6379/13"),
+        &args.str_or("redis-prefix", "latchkey-bench-put:"),
+    )
+    .await
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_store(_args: &Args) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    Err("built without the `redis` feature".to_owned())
+}
