@@ -33,6 +33,17 @@ pub enum StartError {
     /// The credentials cache refused its settings.
     #[error("cannot set up the credentials cache: {0}")]
     Cache(#[from] latchkey::ConfigError),
+    /// The credentials store could not be reached (Redis down, wrong URL or password).
+    #[error("cannot connect to the credentials cache at {url}: {source}; check CACHE_URL and that Redis is running")]
+    CacheStore {
+        /// The cache URL without credentials.
+        url: String,
+        /// Why.
+        source: latchkey::StoreError,
+    },
+    /// The cache backend is not compiled into this binary.
+    #[error("the {0} credentials cache is not available in this build")]
+    CacheUnavailable(&'static str),
     /// The session cookie settings are invalid.
     #[error(transparent)]
     Cookie(#[from] latchkey_axum::CookieConfigError),
@@ -71,13 +82,36 @@ impl std::fmt::Debug for App {
 
 /// The credentials cache `config` asks for. A new backend is one arm here (and one in
 /// [`CacheBackend`]).
-pub fn build_cache(
+///
+/// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
+/// scripts; [`latchkey::store::redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
+/// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
+/// at start-up.
+pub async fn build_cache(
     config: &Config,
     secret: &Secret,
     clock: AppClock,
 ) -> Result<CredentialsCache<User>, StartError> {
-    let builder = match config.cache {
+    let builder = match &config.cache {
         CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
+        #[cfg(feature = "redis")]
+        CacheBackend::Redis { url, key_prefix } => {
+            use latchkey::store::redis::{RedisConfig, RedisStore};
+            let store = RedisStore::connect(url, RedisConfig::with_prefix(key_prefix.as_str()))
+                .await
+                .map_err(|source| StartError::CacheStore {
+                    url: config.cache.display_url(),
+                    source,
+                })?;
+            tracing::info!(
+                cache = %config.cache.display_url(),
+                key_prefix = %store.key_prefix(),
+                "credentials cache: redis connected"
+            );
+            CredentialsCache::builder(store)
+        }
+        #[cfg(not(feature = "redis"))]
+        CacheBackend::Redis { .. } => return Err(StartError::CacheUnavailable("redis")),
     };
     Ok(builder
         .secret(secret.as_bytes())
@@ -92,7 +126,7 @@ pub fn build_cache(
 pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartError> {
     let secret = secret::resolve(&config.secret)?;
     let db = db::connect_and_migrate(&config.database_url).await?;
-    let cache = build_cache(config, &secret, clock.clone())?;
+    let cache = build_cache(config, &secret, clock.clone()).await?;
     let throttle = Arc::new(LoginThrottle::new(clock.clone()));
     let state = AppState {
         db: db.clone(),
@@ -151,7 +185,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(
         database = %redact_url(&config.database_url),
-        cache = config.cache.name(),
+        cache = %config.cache.display_url(),
         "latchkey-demo listening on http://{addr}/"
     );
     serve(&app, listener, shutdown_signal())

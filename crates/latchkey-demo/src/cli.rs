@@ -113,7 +113,13 @@ pub async fn set_plan(
 
     if config.cache.is_shared() {
         let secret = secret::resolve(&config.secret).map_err(StartError::from)?;
-        let cache = app::build_cache(config, &secret, clock)?;
+        // A cache that cannot be reached now is reported like a failed update: the database already changed.
+        let cache = app::build_cache(config, &secret, clock)
+            .await
+            .map_err(|e| match e {
+                StartError::CacheStore { source, .. } => CliError::Store(source),
+                other => CliError::Start(other),
+            })?;
         let outcome = cache.put_user(user.clone()).await?;
         let said = match outcome {
             PutOutcome::Updated => "the cached user was updated: every signed-in session sees the new plan on its next request",

@@ -4,8 +4,9 @@
 //! |---|---|---|---|
 //! | `--addr` | `LATCHKEY_ADDR` | `127.0.0.1:4000` | where the server listens (`IP:PORT`) |
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/latchkey-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
-//! | `--cache-url` | `CACHE_URL` | `memory` | the credentials cache: `memory` (in this process) |
-//! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes |
+//! | `--cache-url` | `CACHE_URL` | `memory` | the credentials cache: `memory` (in this process) or `redis://[:PASSWORD@]HOST:PORT[/DB]` (shared by every node) |
+//! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `latchkey-demo:` | prefix of every Redis key (one per app sharing a Redis) |
+//! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes; required with PostgreSQL or Redis |
 //! | `--session-idle-secs` | `SESSION_IDLE_SECS` | `1800` | a session not renewed for this long dies |
 //! | `--session-renewal-secs` | `SESSION_RENEWAL_SECS` | `900` | the first request after this long rotates the token |
 //! | `--session-grace-secs` | `SESSION_GRACE_SECS` | `60` | a replaced token keeps working this long |
@@ -32,6 +33,10 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/latchkey-demo.db?mode=rwc";
 /// Default credentials cache.
 pub const DEFAULT_CACHE_URL: &str = "memory";
+/// Default prefix of the demo's Redis keys.
+pub const DEFAULT_CACHE_KEY_PREFIX: &str = "latchkey-demo:";
+/// Longest accepted `CACHE_KEY_PREFIX`, in bytes.
+pub const MAX_CACHE_KEY_PREFIX_LEN: usize = 64;
 /// Default trial length: 14 days.
 pub const DEFAULT_TRIAL_SECS: u64 = 14 * 24 * 60 * 60;
 /// Default interval of the plan job.
@@ -48,9 +53,19 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
     pub database_url: String,
 
-    /// Credentials cache: `memory` (sessions live in this process).
+    /// Credentials cache: `memory` (sessions live in this process) or `redis://[:PASSWORD@]HOST:PORT[/DB]`
+    /// (shared by every process that uses the same Redis and key prefix).
     #[arg(long, env = "CACHE_URL", default_value = DEFAULT_CACHE_URL, global = true, hide_env_values = true)]
     pub cache_url: String,
+
+    /// Prefix of every Redis key of this app (give each app sharing a Redis its own).
+    #[arg(
+        long,
+        env = "CACHE_KEY_PREFIX",
+        default_value = DEFAULT_CACHE_KEY_PREFIX,
+        global = true
+    )]
+    pub cache_key_prefix: String,
 
     /// App secret, at least 64 bytes (e.g. `openssl rand -base64 64`). Without it a development secret is
     /// generated and kept beside the SQLite database.
@@ -103,31 +118,74 @@ pub struct Settings {
 
 /// Where the credentials cache lives.
 ///
-/// Adding a backend (Redis) is one variant here, one arm in [`CacheBackend::parse`] and one arm in
+/// Adding a backend is one variant here, one arm in [`CacheBackend::parse`] and one arm in
 /// [`crate::app::build_cache`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum CacheBackend {
     /// In this process: sessions are lost on restart and no other process can reach them.
     Memory,
+    /// A Redis shared by every node (and the CLI) that uses the same URL and key prefix.
+    Redis {
+        /// `redis://…` as given (may hold a password: never logged; see [`CacheBackend::display_url`]).
+        url: String,
+        /// Prefix of every key (`CACHE_KEY_PREFIX`).
+        key_prefix: String,
+    },
+}
+
+impl fmt::Debug for CacheBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheBackend::Memory => f.write_str("Memory"),
+            CacheBackend::Redis { url, key_prefix } => f
+                .debug_struct("Redis")
+                .field("url", &redact_url(url))
+                .field("key_prefix", key_prefix)
+                .finish(),
+        }
+    }
 }
 
 impl CacheBackend {
-    /// Parse `CACHE_URL`.
-    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+    /// Parse `CACHE_URL` (and, for Redis, `CACHE_KEY_PREFIX`).
+    pub fn parse(url: &str, key_prefix: &str) -> Result<Self, ConfigError> {
         let url = url.trim();
         if url.eq_ignore_ascii_case("memory") {
             return Ok(CacheBackend::Memory);
         }
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         match scheme.as_deref() {
-            Some("redis") | Some("rediss") => Err(ConfigError::new(
+            Some("redis") => {
+                if !cfg!(feature = "redis") {
+                    return Err(ConfigError::new(
+                        "CACHE_URL",
+                        "this build has no Redis support; rebuild latchkey-demo with `--features redis`, or use CACHE_URL=memory",
+                    ));
+                }
+                let host = url
+                    .split_once("://")
+                    .map(|(_, rest)| rest)
+                    .unwrap_or_default();
+                let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+                if host.is_empty() || host.starts_with('/') || host.starts_with(':') {
+                    return Err(ConfigError::new(
+                        "CACHE_URL",
+                        "a Redis URL needs a host: redis://[:PASSWORD@]HOST:PORT[/DB] (e.g. redis://127.0.0.1:6379)",
+                    ));
+                }
+                Ok(CacheBackend::Redis {
+                    url: url.to_owned(),
+                    key_prefix: check_key_prefix(key_prefix)?,
+                })
+            }
+            Some("rediss") => Err(ConfigError::new(
                 "CACHE_URL",
-                "the Redis store is not available in this build yet; use CACHE_URL=memory",
+                "TLS (rediss://) is not supported by this build; use redis:// on a trusted network or a TLS tunnel",
             )),
             // Never echo the value: it may hold a password.
             _ => Err(ConfigError::new(
                 "CACHE_URL",
-                "unknown cache; expected `memory`",
+                "unknown cache; expected `memory` or `redis://HOST:PORT`",
             )),
         }
     }
@@ -136,6 +194,7 @@ impl CacheBackend {
     pub fn is_shared(&self) -> bool {
         match self {
             CacheBackend::Memory => false,
+            CacheBackend::Redis { .. } => true,
         }
     }
 
@@ -143,8 +202,46 @@ impl CacheBackend {
     pub fn name(&self) -> &'static str {
         match self {
             CacheBackend::Memory => "memory",
+            CacheBackend::Redis { .. } => "redis",
         }
     }
+
+    /// Where the cache is, for logs: `memory`, or the Redis URL without its password.
+    pub fn display_url(&self) -> String {
+        match self {
+            CacheBackend::Memory => "memory".to_owned(),
+            CacheBackend::Redis { url, .. } => redact_url(url),
+        }
+    }
+}
+
+/// `CACHE_KEY_PREFIX`: 1 to [`MAX_CACHE_KEY_PREFIX_LEN`] bytes of printable ASCII without spaces (it is
+/// part of every key, and shows up in `redis-cli` and `MONITOR`).
+fn check_key_prefix(prefix: &str) -> Result<String, ConfigError> {
+    if prefix.is_empty() {
+        return Err(ConfigError::new(
+            "CACHE_KEY_PREFIX",
+            format!("must not be empty (the default is {DEFAULT_CACHE_KEY_PREFIX:?})"),
+        ));
+    }
+    if prefix.len() > MAX_CACHE_KEY_PREFIX_LEN {
+        return Err(ConfigError::new(
+            "CACHE_KEY_PREFIX",
+            format!(
+                "is {} bytes long; at most {MAX_CACHE_KEY_PREFIX_LEN} bytes",
+                prefix.len()
+            ),
+        ));
+    }
+    if !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            "CACHE_KEY_PREFIX",
+            format!(
+                "{prefix:?} may only hold printable ASCII without spaces (e.g. `myapp:sessions:`)"
+            ),
+        ));
+    }
+    Ok(prefix.to_owned())
 }
 
 /// The checked configuration. Tests build one directly (see [`Config::for_tests`]).
@@ -219,7 +316,7 @@ impl Config {
         })?;
         let database_url = s.database_url.trim().to_string();
         let db_kind = DatabaseKind::of(&database_url)?;
-        let cache = CacheBackend::parse(&s.cache_url)?;
+        let cache = CacheBackend::parse(&s.cache_url, &s.cache_key_prefix)?;
 
         let secret = match s.secret_key.as_deref() {
             Some(key) if !key.is_empty() => {
@@ -479,11 +576,80 @@ mod tests {
     }
 
     #[test]
-    fn redis_is_a_clear_error_for_now_and_never_echoes_the_url() {
+    fn redis_needs_a_secret_key_and_never_echoes_the_url() {
         let e = Config::from_settings(&settings(&["--cache-url", "redis://:hunter2@h:6379"]))
             .unwrap_err();
-        assert_eq!(e.setting, "CACHE_URL");
         assert!(!e.to_string().contains("hunter2"));
+        if cfg!(feature = "redis") {
+            // Every node must sign cookies with the same key: a per-machine development secret cannot work.
+            assert_eq!(e.setting, "SECRET_KEY");
+            assert!(e.to_string().contains("shared CACHE_URL"), "{e}");
+        } else {
+            assert_eq!(e.setting, "CACHE_URL");
+        }
+        for bad in [
+            "rediss://:hunter2@h:6379",
+            "memcached://:hunter2@h",
+            "redis://:hunter2@",
+        ] {
+            let e = Config::from_settings(&settings(&["--cache-url", bad])).unwrap_err();
+            assert_eq!(e.setting, "CACHE_URL", "{bad}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn redis_with_a_secret_key_parses_with_the_default_or_given_prefix() {
+        let key = "k".repeat(64);
+        let c = Config::from_settings(&settings(&[
+            "--cache-url",
+            "redis://:hunter2@127.0.0.1:6379/2",
+            "--secret-key",
+            &key,
+        ]))
+        .expect("valid");
+        assert_eq!(
+            c.cache,
+            CacheBackend::Redis {
+                url: "redis://:hunter2@127.0.0.1:6379/2".into(),
+                key_prefix: DEFAULT_CACHE_KEY_PREFIX.into(),
+            }
+        );
+        assert!(c.cache.is_shared());
+        assert_eq!(c.cache.name(), "redis");
+        assert_eq!(c.cache.display_url(), "redis://…@127.0.0.1:6379/2");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains(&key), "{debug}");
+
+        let c = Config::from_settings(&settings(&[
+            "--cache-url",
+            "redis://127.0.0.1",
+            "--secret-key",
+            &key,
+            "--cache-key-prefix",
+            "shop:sess:",
+        ]))
+        .expect("valid");
+        assert!(
+            matches!(c.cache, CacheBackend::Redis { ref key_prefix, .. } if key_prefix == "shop:sess:")
+        );
+        for bad in ["", "has space:", &"p".repeat(65)] {
+            let e = Config::from_settings(&settings(&[
+                "--cache-url",
+                "redis://127.0.0.1",
+                "--secret-key",
+                &key,
+                "--cache-key-prefix",
+                bad,
+            ]))
+            .unwrap_err();
+            assert_eq!(e.setting, "CACHE_KEY_PREFIX", "{bad:?}");
+        }
+        // The memory store ignores the prefix, whatever it is.
+        let c = Config::from_settings(&settings(&["--cache-key-prefix", ""])).expect("valid");
+        assert_eq!(c.cache, CacheBackend::Memory);
     }
 
     #[test]

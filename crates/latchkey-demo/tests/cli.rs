@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use common::TempDir;
 use latchkey_demo::users::{self, Plan};
 
-const SETTINGS: [&str; 12] = [
+const SETTINGS: [&str; 13] = [
     "LATCHKEY_ADDR",
     "DATABASE_URL",
     "CACHE_URL",
+    "CACHE_KEY_PREFIX",
     "SECRET_KEY",
     "SESSION_IDLE_SECS",
     "SESSION_RENEWAL_SECS",
@@ -38,15 +39,21 @@ fn demo(dir: &std::path::Path) -> Command {
 #[test]
 fn bad_configuration_is_one_line_naming_the_setting_and_exit_code_2() {
     let dir = TempDir::new("cli-config");
-    let cases: [(&str, &str, &str); 9] = [
+    let cases: [(&str, &str, &str); 10] = [
         ("SECRET_KEY", "too-short", "SECRET_KEY"),
         ("SESSION_IDLE_SECS", "abc", "SESSION_IDLE_SECS"),
         ("SESSION_GRACE_SECS", "900", "SESSION_GRACE_SECS"),
         ("SESSION_RENEWAL_SECS", "0", "SESSION_RENEWAL_SECS"),
         (
             "CACHE_URL",
-            "redis://user:hunter2@127.0.0.1:6379",
+            "memcached://user:hunter2@127.0.0.1:11211",
             "CACHE_URL",
+        ),
+        // A shared cache needs the same SECRET_KEY on every node: a generated one is refused.
+        (
+            "CACHE_URL",
+            "redis://user:hunter2@127.0.0.1:6379",
+            "SECRET_KEY: is required with a shared CACHE_URL",
         ),
         ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL"),
         ("LATCHKEY_ADDR", "localhost", "LATCHKEY_ADDR"),

@@ -1,5 +1,7 @@
-//! The one migrations directory and every users query, on SQLite and (when `LATCHKEY_TEST_POSTGRES_URL` is
-//! set, e.g. `postgres://root@127.0.0.1/test`) on PostgreSQL, each in a fresh database.
+//! The one migrations directory and every users query, on SQLite and on PostgreSQL, each in a fresh
+//! database. PostgreSQL: `LATCHKEY_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`; a
+//! scratch database is created beside it and dropped). When it cannot be reached the test prints
+//! `SKIPPED: …` and passes, unless `LATCHKEY_REQUIRE_SERVICES=1` (see `common::services`).
 
 use latchkey::CachedUser;
 use latchkey_demo::db::{self, Db};
@@ -117,30 +119,20 @@ async fn migrations_and_queries_work_on_sqlite() {
 
 #[tokio::test]
 async fn migrations_and_queries_work_on_postgres() {
-    let Ok(admin_url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: set LATCHKEY_TEST_POSTGRES_URL=postgres://root@127.0.0.1/test to run");
+    const TEST: &str = "migrations_and_queries_work_on_postgres";
+    let Some(admin_url) = common::services::postgres_or_skip(TEST).await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let name = format!("latchkey_demo_{}", common::random_hex(6));
-    let admin = sqlx::AnyPool::connect(&admin_url)
-        .await
-        .expect("connect to postgres");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create a scratch database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .expect("url has a database");
-    let db = db::connect_and_migrate(&format!("{base}/{name}"))
+    let scratch = common::services::ScratchDb::create(&admin_url, "db").await;
+    let db = db::connect_and_migrate(&scratch.url)
         .await
         .expect("postgres migrates");
     exercise(&db).await;
     db.close().await;
-    sqlx::query(&format!("DROP DATABASE {name}"))
-        .execute(&admin)
+    // Migrating again is a no-op.
+    let db = db::connect_and_migrate(&scratch.url)
         .await
-        .expect("drop the scratch database");
+        .expect("re-open");
+    db.close().await;
+    drop(scratch);
 }

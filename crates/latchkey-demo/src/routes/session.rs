@@ -103,8 +103,11 @@ pub async fn create(
                     }
                 }
             }
-            tracing::info!(user_id = %user.id, "user signed in");
-            auth::sign_in(&state, &auth, user).await
+            let user_id = user.id.clone();
+            let res = auth::sign_in(&state, &auth, user).await?;
+            // After the store accepted the session: during an outage the sign-in is a 503, not this line.
+            tracing::info!(user_id = %user_id, "user signed in");
+            Ok(res)
         }
         _ => {
             state.throttle.record_failure(&email, ip);

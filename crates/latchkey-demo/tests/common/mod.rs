@@ -1,5 +1,15 @@
 //! Test helpers shared by the demo's integration tests.
+//!
+//! [`TestApp`] runs on a temp SQLite file and the memory store by default. Two environment variables run the
+//! same suites on the services instead (see [`services`] for their URLs):
+//! `LATCHKEY_TEST_DATABASE=postgres` (a scratch PostgreSQL database per test, dropped afterwards) and
+//! `LATCHKEY_TEST_CACHE=redis` (the Redis store, a unique key prefix per test, deleted afterwards), e.g.
+//! `LATCHKEY_TEST_DATABASE=postgres LATCHKEY_TEST_CACHE=redis cargo test -p latchkey-demo --test http`.
+//! A service asked for this way must be reachable: the test fails otherwise.
 #![allow(dead_code)]
+
+pub mod procs;
+pub mod services;
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +48,7 @@ use std::time::Duration;
 use latchkey::{ManualClock, Timestamp};
 use latchkey_demo::app::{self, App};
 use latchkey_demo::clock::AppClock;
-use latchkey_demo::config::Config;
+use latchkey_demo::config::{CacheBackend, Config};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 use reqwest::{redirect, StatusCode, Url};
@@ -57,7 +67,41 @@ pub struct TestApp {
     pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    _redis_keys: Option<services::RedisKeys>,
+    _scratch_db: Option<services::ScratchDb>,
     _dir: TempDir,
+}
+
+/// Which database and cache [`TestApp`] uses (`LATCHKEY_TEST_DATABASE`, `LATCHKEY_TEST_CACHE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backends {
+    pub postgres: bool,
+    pub redis: bool,
+}
+
+impl Backends {
+    pub fn from_env() -> Backends {
+        let var = |name: &str| {
+            std::env::var(name)
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        };
+        let db = var("LATCHKEY_TEST_DATABASE");
+        let cache = var("LATCHKEY_TEST_CACHE");
+        assert!(
+            matches!(db.as_str(), "" | "sqlite" | "postgres"),
+            "LATCHKEY_TEST_DATABASE must be sqlite or postgres, not {db:?}"
+        );
+        assert!(
+            matches!(cache.as_str(), "" | "memory" | "redis"),
+            "LATCHKEY_TEST_CACHE must be memory or redis, not {cache:?}"
+        );
+        Backends {
+            postgres: db == "postgres",
+            redis: cache == "redis",
+        }
+    }
 }
 
 impl TestApp {
@@ -67,9 +111,28 @@ impl TestApp {
 
     /// Start with `tweak` applied to the test configuration.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let backends = Backends::from_env();
         let dir = TempDir::new("http");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
+        let scratch_db = if backends.postgres {
+            Some(services::ScratchDb::create(&services::postgres_url(), "http").await)
+        } else {
+            None
+        };
+        let url = match &scratch_db {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display()),
+        };
         let mut config = Config::for_tests(url);
+        let mut redis_keys = None;
+        if backends.redis {
+            let url = services::redis_url();
+            let key_prefix = services::unique_prefix("http");
+            redis_keys = Some(services::RedisKeys {
+                url: url.clone(),
+                prefix: key_prefix.clone(),
+            });
+            config.cache = CacheBackend::Redis { url, key_prefix };
+        }
         tweak(&mut config);
         let kept = config.clone();
         // Whole seconds, so database timestamps and cache deadlines line up exactly.
@@ -101,6 +164,8 @@ impl TestApp {
             config: kept,
             shutdown: Some(tx),
             server: Some(server),
+            _redis_keys: redis_keys,
+            _scratch_db: scratch_db,
             _dir: dir,
         }
     }
@@ -230,6 +295,22 @@ async fn read(res: reqwest::Response) -> Page {
 }
 
 impl Browser {
+    /// A new browser for the server at `base` (`http://HOST:PORT`).
+    pub fn at(base: &str, user_agent: &str) -> Self {
+        Browser::new(base, None, user_agent)
+    }
+
+    /// The same browser (same client, same cookie jar) talking to the server at `base`: what a browser
+    /// behind a load balancer does when its requests land on another node. Cookies are not port-specific,
+    /// so another port on the same host sees the same cookies.
+    pub fn on(&self, base: &str) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            jar: self.jar.clone(),
+            base: base.to_owned(),
+        }
+    }
+
     fn new(base: &str, local: Option<IpAddr>, user_agent: &str) -> Self {
         let jar = Arc::new(Jar::default());
         let mut b = reqwest::Client::builder()
