@@ -129,3 +129,8 @@ pub use extract::{CurrentUser, MaybeUser};
 pub use layer::{SessionLayer, SessionService};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo};
 pub use reload::{BoxError, ReloadUser, ReloadUserService, UserLoader};
+
+/// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
