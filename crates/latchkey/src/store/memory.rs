@@ -4,15 +4,17 @@
 //!
 //! | map | key | value |
 //! |---|---|---|
-//! | `tokens` | [`TokenHash`] | session id + until when the entry is valid (`∞` for a current token, the grace deadline for a replaced one) |
-//! | `sessions` | [`SessionId`] | `Arc<SessionRecord>` (replaced, never mutated in place) |
-//! | `users` | user key | the cached `Arc<U>` + its version + the index of the user's session ids + until when any of them lives |
+//! | `tokens` | [`TokenHash`] | the session's current `Arc<SessionRecord>`, the user's cell, and until when the entry is valid (`∞` for a current token, the grace deadline for a replaced one) |
+//! | `sessions` | [`SessionId`] | `Arc<SessionRecord>` (replaced, never mutated in place): the authority for writes, listing and revoking by id |
+//! | `users` | user key | the user's cell (the one cached `Arc<U>`) + its version + the index of the user's session ids + until when any of them lives |
 //!
-//! The maps are sharded ([`DashMap`]): the read path takes three short shard read locks and no global lock,
-//! and returns the stored `Arc`s (no copy, no serialization). Writes that touch several maps take their
-//! locks in one fixed order (**users → sessions → tokens**) and hold the outer lock while they work inside,
-//! which is what makes each [`Store`] primitive atomic:
-//! - a renewal holds the session's shard lock while it swaps the token entries, so exactly one concurrent
+//! The maps are sharded ([`DashMap`]). The read path is **one** shard read lock on `tokens` and the user
+//! cell's read lock: the token entry carries the session record and the user's cell, so a fetch never hashes
+//! a session id or a user key, and returns the stored `Arc`s (no copy, no serialization). `put_user` swaps
+//! the one cell that all of a user's token entries point at: O(1) in the number of sessions. Writes that touch
+//! several maps take their locks in one fixed order (**users → sessions → tokens**; a cell's lock is a leaf)
+//! and hold the outer lock while they work inside, which is what makes each [`Store`] primitive atomic:
+//! - a renewal holds the session's shard lock while it rewrites the token entries, so exactly one concurrent
 //!   fetch rotates and a concurrent delete either sees the new tokens or prevents the rotation;
 //! - `create`, `rotate` and every delete hold the user's shard lock, so the index and the user record
 //!   change together, and a user record is removed exactly when its last session is.
@@ -23,7 +25,7 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
@@ -65,17 +67,50 @@ impl Hasher for RandomKeyHasher {
     }
 }
 
-#[derive(Clone, Copy)]
-struct TokenEntry {
-    session_id: SessionId,
+/// What a token resolves to. The read path needs nothing else: the session record and the user's cell are
+/// right here, so a fetch is one map lookup (plus the cell's read lock), not three.
+struct TokenEntry<U> {
+    /// The session as of the last write to it. Every write that replaces a session record (renewal, rotation)
+    /// rewrites the entries of its live tokens under the session's lock; deletes remove them.
+    session: Arc<SessionRecord>,
+    /// The user's one cached copy, shared with the user's slot and every other token entry of the user.
+    user: Arc<UserCell<U>>,
     /// The entry is valid strictly before this instant.
     until: Timestamp,
+}
+
+impl<U> Clone for TokenEntry<U> {
+    fn clone(&self) -> Self {
+        TokenEntry {
+            session: self.session.clone(),
+            user: self.user.clone(),
+            until: self.until,
+        }
+    }
+}
+
+/// The one cached copy of a user. Replaced only under the user's slot lock; read by any fetch.
+struct UserCell<U>(RwLock<Arc<U>>);
+
+impl<U> UserCell<U> {
+    fn new(user: Arc<U>) -> Arc<Self> {
+        Arc::new(UserCell(RwLock::new(user)))
+    }
+
+    fn load(&self) -> Arc<U> {
+        // A panic while holding this lock cannot leave the Arc half-written: ignore poisoning.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn store(&self, user: Arc<U>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = user;
+    }
 }
 
 const FOREVER: Timestamp = Timestamp(u64::MAX);
 
 struct UserSlot<U> {
-    user: Arc<U>,
+    cell: Arc<UserCell<U>>,
     version: Option<u64>,
     /// The index: this user's session ids.
     sessions: HashSet<SessionId, RandomKeyState>,
@@ -92,7 +127,7 @@ enum Which {
 
 /// The in-process store. See the [module docs](self).
 pub struct MemoryStore<U> {
-    tokens: DashMap<TokenHash, TokenEntry, RandomKeyState>,
+    tokens: DashMap<TokenHash, TokenEntry<U>, RandomKeyState>,
     sessions: DashMap<SessionId, Arc<SessionRecord>, RandomKeyState>,
     users: DashMap<String, UserSlot<U>>,
 }
@@ -237,24 +272,26 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
             .users
             .entry(session.user_key.clone())
             .or_insert_with(|| UserSlot {
-                user: user.clone(),
+                cell: UserCell::new(user.clone()),
                 version,
                 sessions: HashSet::with_hasher(RandomKeyState),
                 live_until: expires,
             });
         if may_replace(slot.version, version) {
-            slot.user = user;
+            slot.cell.store(user);
             slot.version = version;
         }
         if slot.live_until < expires {
             slot.live_until = expires;
         }
         slot.sessions.insert(sid);
-        self.sessions.insert(sid, Arc::new(session));
+        let session = Arc::new(session);
+        self.sessions.insert(sid, session.clone());
         self.tokens.insert(
             token,
             TokenEntry {
-                session_id: sid,
+                session,
+                user: slot.cell.clone(),
                 until: FOREVER,
             },
         );
@@ -268,16 +305,14 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         now: Timestamp,
         plan: &RenewalPlan,
     ) -> Result<FetchOutcome<U>, StoreError> {
-        let Some(entry) = self.tokens.get(token).map(|e| *e) else {
+        let Some((until, mut rec, mut user)) = self
+            .tokens
+            .get(token)
+            .map(|e| (e.until, e.session.clone(), e.user.load()))
+        else {
             return Ok(FetchOutcome::NotFound);
         };
-        if now >= entry.until {
-            return Ok(FetchOutcome::NotFound);
-        }
-        let Some(mut rec) = self.sessions.get(&entry.session_id).map(|r| r.clone()) else {
-            return Ok(FetchOutcome::NotFound);
-        };
-        if !rec.is_live(now) {
+        if now >= until || !rec.is_live(now) {
             return Ok(FetchOutcome::NotFound);
         }
         let Some(mut token_use) = rec.token_use(token, now) else {
@@ -286,7 +321,8 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         let mut renewed = false;
         if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
             // Renewal: decide again under the session's write lock, so exactly one caller rotates.
-            let Some(mut guard) = self.sessions.get_mut(&entry.session_id) else {
+            let session_id = rec.session_id;
+            let Some(mut guard) = self.sessions.get_mut(&session_id) else {
                 return Ok(FetchOutcome::NotFound);
             };
             let cur = guard.value().clone();
@@ -304,6 +340,9 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
                     rec = cur;
                 }
                 Some(TokenUse::Current) => {
+                    let Some(cell) = self.tokens.get(token).map(|e| e.user.clone()) else {
+                        return Ok(FetchOutcome::NotFound);
+                    };
                     let next = plan.next_token.hash();
                     let mut new_rec = (*cur).clone();
                     new_rec.renewed_at = now;
@@ -313,33 +352,32 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
                     if let Some((older, _)) = cur.previous_token {
                         self.tokens.remove(&older);
                     }
+                    let new_rec = Arc::new(new_rec);
                     self.tokens.insert(
                         next,
                         TokenEntry {
-                            session_id: entry.session_id,
+                            session: new_rec.clone(),
+                            user: cell.clone(),
                             until: FOREVER,
                         },
                     );
                     self.tokens.insert(
                         *token,
                         TokenEntry {
-                            session_id: entry.session_id,
+                            session: new_rec.clone(),
+                            user: cell.clone(),
                             until: plan.grace_until,
                         },
                     );
-                    let new_rec = Arc::new(new_rec);
                     *guard = new_rec.clone();
                     drop(guard);
                     self.bump_live_until(&new_rec.user_key, new_rec.expires_at());
                     rec = new_rec;
+                    user = cell.load();
                     renewed = true;
                 }
             }
         }
-        let Some(user) = self.users.get(&rec.user_key).map(|s| s.user.clone()) else {
-            tracing::warn!(session_id = %rec.session_id, "session without a cached user; treating as signed out");
-            return Ok(FetchOutcome::NotFound);
-        };
         Ok(FetchOutcome::Found {
             session: rec,
             user,
@@ -373,25 +411,26 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
             return Ok(None);
         }
         self.remove_tokens_of(&cur);
-        self.tokens.insert(
-            *new_token,
-            TokenEntry {
-                session_id: *session_id,
-                until: FOREVER,
-            },
-        );
         let mut new_rec = (*cur).clone();
         new_rec.renewed_at = now;
         new_rec.idle_deadline = idle_deadline.min(cur.absolute_deadline);
         new_rec.current_token = *new_token;
         new_rec.previous_token = None;
         let new_rec = Arc::new(new_rec);
+        self.tokens.insert(
+            *new_token,
+            TokenEntry {
+                session: new_rec.clone(),
+                user: slot.cell.clone(),
+                until: FOREVER,
+            },
+        );
         *guard = new_rec.clone();
         drop(guard);
         if let Some(u) = user {
             let v = u.version();
             if may_replace(slot.version, v) {
-                slot.user = u;
+                slot.cell.store(u);
                 slot.version = v;
             }
         }
@@ -412,7 +451,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         if !may_replace(slot.version, v) {
             return Ok(PutOutcome::Stale);
         }
-        slot.user = user;
+        slot.cell.store(user);
         slot.version = v;
         Ok(PutOutcome::Updated)
     }
@@ -422,22 +461,15 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         token: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<SessionId>, StoreError> {
-        let Some(entry) = self.tokens.get(token).map(|e| *e) else {
+        let Some((until, rec)) = self.tokens.get(token).map(|e| (e.until, e.session.clone()))
+        else {
             return Ok(None);
         };
-        if now >= entry.until {
+        if now >= until || !rec.is_live(now) || rec.token_use(token, now).is_none() {
             return Ok(None);
         }
-        let resolves = self
-            .sessions
-            .get(&entry.session_id)
-            .map(|r| r.is_live(now) && r.token_use(token, now).is_some())
-            .unwrap_or(false);
-        if !resolves {
-            return Ok(None);
-        }
-        let deleted = <Self as Store<U>>::delete_session(self, &entry.session_id).await?;
-        Ok(deleted.then_some(entry.session_id))
+        let deleted = <Self as Store<U>>::delete_session(self, &rec.session_id).await?;
+        Ok(deleted.then_some(rec.session_id))
     }
 
     async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
@@ -498,7 +530,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
                 .is_empty()
             {
                 if let Some(slot) = self.users.get(&key) {
-                    out.push(slot.user.clone());
+                    out.push(slot.cell.load());
                 }
             }
         }
