@@ -44,9 +44,9 @@ pub enum PasswordCheck {
     /// Compare with the fixed bench password: sign-in is not what the `/me` benches measure.
     Cheap,
     /// `latchkey::password::verify_password` against the stored argon2id hash (spawn_blocking inside):
-    /// latchkey as it is.
+    /// latchkey's own path (its library-wide limit on concurrent hashes applies).
     Argon2,
-    /// A change proposed for `latchkey::password`, emulated here with the public blocking function: at most
+    /// A stricter variant, built here with the public blocking function: at most
     /// `permits` verifications at once (the others wait, off the workers, in a queue), each on a blocking
     /// thread lowered to nice `nice` while it hashes, so request work always runs first.
     Argon2Bounded {
