@@ -363,15 +363,7 @@ impl<U: CachedUser> Auth<U> {
                 match cache.sync(&session.session_id, user).await? {
                     Some(signed) => {
                         tracing::debug!(session_id = %signed.session.session_id, "session synced and token rotated");
-                        let mut s = self.state();
-                        s.phase = Phase::SignedIn {
-                            user: signed.user,
-                            session: signed.session.clone(),
-                            token_use: TokenUse::Current,
-                        };
-                        s.assigned = None;
-                        s.cookie = Some(CookieChange::Set(signed.cookie));
-                        Ok(signed.session)
+                        Ok(self.adopt(signed))
                     }
                     None => {
                         tracing::debug!(session_id = %session.session_id, "sync found the session gone; not re-creating it");
@@ -416,6 +408,12 @@ impl<U: CachedUser> Auth<U> {
         }
         let signed = self.shared.cache.create(user, metadata).await?;
         tracing::debug!(session_id = %signed.session.session_id, "signed in");
+        Ok(self.adopt(signed))
+    }
+
+    /// Make a fresh sign-in or sync this request's state: its user, its session, its new cookie. The cookie
+    /// the request presented is dead now (replaced or ended), so it is forgotten.
+    fn adopt(&self, signed: latchkey::SignedIn<U>) -> Arc<SessionRecord> {
         let mut s = self.state();
         s.phase = Phase::SignedIn {
             user: signed.user,
@@ -425,7 +423,7 @@ impl<U: CachedUser> Auth<U> {
         s.assigned = None;
         s.presented = None;
         s.cookie = Some(CookieChange::Set(signed.cookie));
-        Ok(signed.session)
+        signed.session
     }
 
     /// Sign out: the session dies on the server (both its tokens, at once) and the cookie is cleared. Also

@@ -120,7 +120,8 @@ pub struct SignedIn<U> {
     pub cookie: CookieValue,
     /// The session.
     pub session: Arc<SessionRecord>,
-    /// The cached user.
+    /// The user passed in. If the store already held a copy with a newer
+    /// [`version`](CachedUser::version), it kept that one, and the next `fetch` returns it.
     pub user: Arc<U>,
 }
 
