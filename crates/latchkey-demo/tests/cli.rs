@@ -10,30 +10,9 @@ use std::time::{Duration, Instant};
 use common::TempDir;
 use latchkey_demo::users::{self, Plan};
 
-const SETTINGS: [&str; 13] = [
-    "LATCHKEY_ADDR",
-    "DATABASE_URL",
-    "CACHE_URL",
-    "CACHE_KEY_PREFIX",
-    "SECRET_KEY",
-    "SESSION_IDLE_SECS",
-    "SESSION_RENEWAL_SECS",
-    "SESSION_GRACE_SECS",
-    "SESSION_ABSOLUTE_SECS",
-    "COOKIE_SECURE",
-    "TRIAL_SECS",
-    "PLAN_JOB_INTERVAL_SECS",
-    "RUST_LOG",
-];
-
 /// The binary, run in `dir`, with none of the settings inherited from the test's environment.
 fn demo(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_latchkey-demo"));
-    c.current_dir(dir);
-    for s in SETTINGS {
-        c.env_remove(s);
-    }
-    c
+    common::procs::demo_command(dir, &[])
 }
 
 #[test]
