@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Issue 5's benchmarks in one command: latchkey vs bare axum vs axum-login, signed-in GET /me, plus sign-in
+# Issue 5's benchmarks in one command: keycard vs bare axum vs axum-login, signed-in GET /me, plus sign-in
 # under load, memory-store scale and put_user cost. Prints the report and writes it to
 # bench/target/bench-run/report.md.
 #
 #   bench/run.sh                 # the full run (5 rounds of 4 s per server; about 5 minutes after the build)
 #   bench/run.sh --quick         # a smoke run (1 round of 2 s, store sizes up to 10^5)
-#   bench/run.sh --rounds 5 --duration 10 --kinds bare,latchkey-memory,axum-login-sqlite
+#   bench/run.sh --rounds 5 --duration 10 --kinds bare,keycard-memory,axum-login-sqlite
 #
 # Needs: cargo; wrk (installed with apt-get when missing); Redis at 127.0.0.1:6379 for the Redis rows (when
 # nothing answers there and redis-server is installed, a throwaway one is started and stopped again;
@@ -45,7 +45,7 @@ echo "[run.sh] building the harness (release)"
 cargo build --release --quiet
 
 mkdir -p target/bench-run
-./target/release/latchkey-bench run --out target/bench-run/report.md "$@" &
+./target/release/keycard-bench run --out target/bench-run/report.md "$@" &
 DRIVER_PID=$!
 wait "$DRIVER_PID"
 status=$?

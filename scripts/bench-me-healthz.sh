@@ -12,11 +12,11 @@ DURATION=${DURATION:-10}
 for tool in curl wrk; do
   command -v "$tool" >/dev/null || { echo "bench-me-healthz: $tool is required" >&2; exit 1; }
 done
-cargo build --release -p latchkey-demo --quiet
+cargo build --release -p keycard-demo --quiet
 WORK=$(mktemp -d)
-env LATCHKEY_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/d.db?mode=rwc" \
-  SECRET_KEY="$(head -c 64 /dev/urandom | base64 -w0)" RUST_LOG=warn,latchkey_demo::app=info \
-  target/release/latchkey-demo >/dev/null 2>"$WORK/log" &
+env KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/d.db?mode=rwc" \
+  SECRET_KEY="$(head -c 64 /dev/urandom | base64 -w0)" RUST_LOG=warn,keycard_demo::app=info \
+  target/release/keycard-demo >/dev/null 2>"$WORK/log" &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 200); do grep -q "listening on http://" "$WORK/log" && break; sleep 0.05; done
@@ -27,12 +27,12 @@ TOKEN=$(curl -sf -c "$JAR" "http://$ADDR/registration/new" | sed -n 's|.*name="_
 curl -sf -o /dev/null -b "$JAR" -c "$JAR" --data-urlencode "_csrf_token=$TOKEN" \
   --data-urlencode "email=bench@example.com" --data-urlencode "password=correct horse battery staple" \
   --data-urlencode "password_confirmation=correct horse battery staple" "http://$ADDR/registration"
-COOKIE=$(awk '$6 == "latchkey_session" { print $7 }' "$JAR")
-echo "GET /me answers: $(curl -sf -H "Cookie: latchkey_session=$COOKIE" "http://$ADDR/me")"
+COOKIE=$(awk '$6 == "keycard_session" { print $7 }' "$JAR")
+echo "GET /me answers: $(curl -sf -H "Cookie: keycard_session=$COOKIE" "http://$ADDR/me")"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
   for path in healthz me; do
-    out=$(wrk -t2 -c64 -d"${DURATION}s" -H "Cookie: latchkey_session=$COOKIE" "http://$ADDR/$path")
+    out=$(wrk -t2 -c64 -d"${DURATION}s" -H "Cookie: keycard_session=$COOKIE" "http://$ADDR/$path")
     if echo "$out" | grep -q "Non-2xx"; then echo "bench-me-healthz: non-2xx answers on /$path" >&2; exit 1; fi
     echo "round $r /$path: $(echo "$out" | sed -n 's/Requests\/sec: *//p') req/s"
   done

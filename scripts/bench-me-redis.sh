@@ -18,15 +18,15 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
-PREFIX="latchkey-bench-me:$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n'):"
+PREFIX="keycard-bench-me:$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n'):"
 
 for tool in curl wrk; do
   command -v "$tool" >/dev/null || { echo "bench-me-redis: $tool is required" >&2; exit 1; }
 done
 
-echo "[bench-me-redis] building latchkey-demo (release)"
-cargo build --release -p latchkey-demo --quiet
-BIN=target/release/latchkey-demo
+echo "[bench-me-redis] building keycard-demo (release)"
+cargo build --release -p keycard-demo --quiet
+BIN=target/release/keycard-demo
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -47,8 +47,8 @@ declare -A ADDR
 start() {
   local name=$1 cache=$2 log="$WORK/$1.log"
   env -i PATH="$PATH" HOME="$HOME" \
-    LATCHKEY_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/$name.db?mode=rwc" \
-    CACHE_URL="$cache" CACHE_KEY_PREFIX="$PREFIX" SECRET_KEY="$SECRET" RUST_LOG=warn,latchkey_demo::app=info \
+    KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/$name.db?mode=rwc" \
+    CACHE_URL="$cache" CACHE_KEY_PREFIX="$PREFIX" SECRET_KEY="$SECRET" RUST_LOG=warn,keycard_demo::app=info \
     "$BIN" >/dev/null 2>"$log" &
   PIDS+=($!)
   for _ in $(seq 1 200); do
@@ -70,7 +70,7 @@ sign_up() {
     --data-urlencode "password=correct horse battery staple" \
     --data-urlencode "password_confirmation=correct horse battery staple" \
     "http://$addr/registration"
-  awk '$6 == "latchkey_session" { print $7 }' "$jar"
+  awk '$6 == "keycard_session" { print $7 }' "$jar"
 }
 
 start memory memory
@@ -78,17 +78,17 @@ start redis "$REDIS_URL"
 declare -A COOKIE
 for s in memory redis; do
   COOKIE[$s]=$(sign_up "${ADDR[$s]}")
-  body=$(curl -sf -H "Cookie: latchkey_session=${COOKIE[$s]}" "http://${ADDR[$s]}/me")
+  body=$(curl -sf -H "Cookie: keycard_session=${COOKIE[$s]}" "http://${ADDR[$s]}/me")
   [ "$body" = '{"email":"bench@example.com","plan":"free"}' ] || { echo "bench-me-redis: $s /me: $body" >&2; exit 1; }
 done
 
 echo "[bench-me-redis] $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
-echo "[bench-me-redis] wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s -H 'Cookie: latchkey_session=…' http://ADDR/me, $ROUNDS rounds: memory redis memory redis …"
+echo "[bench-me-redis] wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s -H 'Cookie: keycard_session=…' http://ADDR/me, $ROUNDS rounds: memory redis memory redis …"
 declare -A RPS
 for r in $(seq 1 "$ROUNDS"); do
   for s in memory redis; do
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-      -H "Cookie: latchkey_session=${COOKIE[$s]}" "http://${ADDR[$s]}/me")
+      -H "Cookie: keycard_session=${COOKIE[$s]}" "http://${ADDR[$s]}/me")
     if grep -q "Non-2xx" <<<"$out"; then
       echo "bench-me-redis: $s round $r had non-2xx responses:" >&2; echo "$out" >&2; exit 1
     fi

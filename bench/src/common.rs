@@ -26,7 +26,7 @@ pub fn plan_of(i: u64) -> &'static str {
     ["free", "pro", "pro-trial"][(i % 3) as usize]
 }
 
-/// The user as every server knows it (what latchkey caches, what axum-login loads).
+/// The user as every server knows it (what keycard caches, what axum-login loads).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenchUser {
     pub id: i64,
@@ -34,7 +34,7 @@ pub struct BenchUser {
     pub plan: String,
 }
 
-impl latchkey::CachedUser for BenchUser {
+impl keycard::CachedUser for BenchUser {
     fn user_key(&self) -> String {
         self.id.to_string()
     }
@@ -78,7 +78,7 @@ impl UserRow {
     }
 }
 
-/// The one query every server that reads a user per request runs (axum-login's `get_user`, latchkey's
+/// The one query every server that reads a user per request runs (axum-login's `get_user`, keycard's
 /// `ReloadUser` loader).
 pub const SELECT_BY_ID: &str = "SELECT id, email, plan, password_hash FROM users WHERE id = ?1";
 /// The sign-in lookup.

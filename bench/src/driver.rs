@@ -1,4 +1,4 @@
-//! `latchkey-bench run`: the whole benchmark of issue 5, in one process that starts and stops everything.
+//! `keycard-bench run`: the whole benchmark of issue 5, in one process that starts and stops everything.
 //!
 //! 1. makes the SQLite users table (N users, one real argon2id hash shared by all);
 //! 2. starts every server kind on its own loopback port (this binary, `server --kind …`), signs in to each to
@@ -27,7 +27,7 @@ use crate::server::KINDS;
 
 const REDIS_ADDR: (Ipv4Addr, u16) = (Ipv4Addr::LOCALHOST, 6379);
 const REDIS_DB: &str = "13";
-const LATCHKEY_PREFIX: &str = "latchkey-bench:";
+const KEYCARD_PREFIX: &str = "keycard-bench:";
 
 struct Config {
     users: u64,
@@ -139,7 +139,7 @@ fn die_with_parent(cmd: &mut Command) -> &mut Command {
 pub fn main(args: &Args) -> Result<(), String> {
     let quick = args.flag("quick");
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    // target/release/latchkey-bench -> target/bench-run
+    // target/release/keycard-bench -> target/bench-run
     let default_work = exe
         .parent()
         .and_then(Path::parent)
@@ -232,7 +232,7 @@ fn run(cfg: &Config, exe: &Path, rep: &mut Report) -> Result<(), String> {
             skipped.push((kind.clone(), "no Redis answering at 127.0.0.1:6379"));
             continue;
         }
-        if kind == "latchkey-redis" && !redis_built {
+        if kind == "keycard-redis" && !redis_built {
             skipped.push((kind.clone(), "built without the `redis` feature"));
             continue;
         }
@@ -410,22 +410,22 @@ fn run(cfg: &Config, exe: &Path, rep: &mut Report) -> Result<(), String> {
     }
 
     // The same request in-process (no sockets, no wrk): what the session layer itself adds.
-    if cfg.kinds.iter().any(|k| k == "latchkey-memory") {
+    if cfg.kinds.iter().any(|k| k == "keycard-memory") {
         let v = run_json(
             exe,
             &["layer-cost", "--db", &db.to_string_lossy()],
             Duration::from_secs(120),
         )?;
         let ns = |k: &str| v[k]["ns_per_request"].as_f64().unwrap_or(f64::NAN);
-        let (b, l) = (ns("bare"), ns("latchkey-memory"));
+        let (b, l) = (ns("bare"), ns("keycard-memory"));
         rep.line(format!(
-            "\nIn-process, without sockets or wrk (`layer-cost`: the two routers called with `oneshot`, 200,000 signed-in `GET /me`, one thread): `bare` {b:.0} ns per request, `latchkey-memory` {l:.0} ns: the session layer adds {:.0} ns per request.",
+            "\nIn-process, without sockets or wrk (`layer-cost`: the two routers called with `oneshot`, 200,000 signed-in `GET /me`, one thread): `bare` {b:.0} ns per request, `keycard-memory` {l:.0} ns: the session layer adds {:.0} ns per request.",
             l - b
         ));
     }
 
     // 4a. Sign-in under load.
-    let signin = if cfg.kinds.iter().any(|k| k == "latchkey-memory") {
+    let signin = if cfg.kinds.iter().any(|k| k == "keycard-memory") {
         Some(signin_under_load(
             cfg,
             exe,
@@ -529,7 +529,7 @@ fn spawn_server(
     cmd.args(["server", "--kind", kind, "--port", &port.to_string()])
         .arg("--db")
         .arg(db)
-        .args(["--redis-url", redis_url, "--redis-prefix", LATCHKEY_PREFIX])
+        .args(["--redis-url", redis_url, "--redis-prefix", KEYCARD_PREFIX])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
@@ -736,10 +736,10 @@ struct SigninResult {
     paired_ratio: f64,
 }
 
-/// The sign-in-under-load variants: latchkey's own hashing limit, and a stricter bench-server variant.
+/// The sign-in-under-load variants: keycard's own hashing limit, and a stricter bench-server variant.
 const SIGNIN_VARIANTS: &[(&str, &[&str])] = &[
     (
-        "latchkey: `verify_password` (library default: at most half the cores hash at once)",
+        "keycard: `verify_password` (library default: at most half the cores hash at once)",
         &["--argon2"],
     ),
     (
@@ -786,11 +786,11 @@ fn signin_under_load(
     }
     let mut servers = Vec::new();
     for (i, (_, extra)) in SIGNIN_VARIANTS.iter().enumerate() {
-        let name = format!("latchkey-memory-signin{i}");
+        let name = format!("keycard-memory-signin{i}");
         let port = spawn_server(
             children,
             exe,
-            "latchkey-memory",
+            "keycard-memory",
             &name,
             db,
             redis_url,
@@ -882,7 +882,7 @@ fn signin_under_load(
         }
     }
     rep.line(format!(
-        "\n### Sign-in under load: `latchkey-memory`, signed-in `GET /me` (wrk -t{} -c{} -d{}s) alone vs while {} clients sign in continuously (real argon2id verify), medians of {} rounds\n",
+        "\n### Sign-in under load: `keycard-memory`, signed-in `GET /me` (wrk -t{} -c{} -d{}s) alone vs while {} clients sign in continuously (real argon2id verify), medians of {} rounds\n",
         cfg.threads, cfg.connections, cfg.duration_s, cfg.signin_clients, cfg.rounds
     ));
     rep.line("| `GET /me` load | password check | req/s alone | with sign-ins | p99 alone | with sign-ins | p99 ratio (median of per-round ratios) | sign-ins/s |");
@@ -1012,8 +1012,8 @@ fn store_scale(cfg: &Config, exe: &Path, rep: &mut Report) -> Result<Vec<ScaleRu
         ));
         out.push(r);
     }
-    rep.line("\nThe prototype layout that the memory store now follows (`bench/src/proto.rs`: one map from token hash to the session record, the record pointing at its user's shared cell; not latchkey code), same sizes and access pattern, and the cost of one dependent memory access at that size (a random pointer chase through a buffer as large as the store):\n");
-    rep.line("| live sessions | `Store::fetch` p50 (latchkey) | prototype lookup p50 | p99 | prototype store RSS | one dependent memory access |");
+    rep.line("\nThe prototype layout that the memory store now follows (`bench/src/proto.rs`: one map from token hash to the session record, the record pointing at its user's shared cell; not keycard code), same sizes and access pattern, and the cost of one dependent memory access at that size (a random pointer chase through a buffer as large as the store):\n");
+    rep.line("| live sessions | `Store::fetch` p50 (keycard) | prototype lookup p50 | p99 | prototype store RSS | one dependent memory access |");
     rep.line("|---:|---:|---:|---:|---:|---:|");
     for r in &out {
         rep.line(format!(
@@ -1110,19 +1110,19 @@ fn targets(
         })
     };
     row(
-        "`latchkey-memory` ≥ 0.85× `bare` req/s",
-        ratio("latchkey-memory", "bare", 0.85),
+        "`keycard-memory` ≥ 0.85× `bare` req/s",
+        ratio("keycard-memory", "bare", 0.85),
     );
     row(
-        "`latchkey-memory` ≥ 3× `axum-login-sqlite` req/s",
-        ratio("latchkey-memory", "axum-login-sqlite", 3.0),
+        "`keycard-memory` ≥ 3× `axum-login-sqlite` req/s",
+        ratio("keycard-memory", "axum-login-sqlite", 3.0),
     );
     row(
-        "`latchkey-redis` ≥ 1.5× `axum-login-redis` req/s",
-        ratio("latchkey-redis", "axum-login-redis", 1.5),
+        "`keycard-redis` ≥ 1.5× `axum-login-redis` req/s",
+        ratio("keycard-redis", "axum-login-redis", 1.5),
     );
     row(
-        "p99 of `GET /me` with concurrent sign-ins ≤ 2× without (paced load, latchkey's own limit)",
+        "p99 of `GET /me` with concurrent sign-ins ≤ 2× without (paced load, keycard's own limit)",
         signin.map(|s| {
             let r = s.paired_ratio;
             (
@@ -1179,7 +1179,7 @@ fn leftovers_file(work: &Path) -> PathBuf {
 
 /// Remove what the Redis rows wrote, in the bench's own db: the keys listed in the leftovers file (the
 /// axum-login sessions: tower-sessions' Redis store has no key prefix, its key is the cookie value) and
-/// every key under latchkey's bench prefix.
+/// every key under keycard's bench prefix.
 fn cleanup_redis(work: &Path) {
     let listed = std::fs::read_to_string(leftovers_file(work)).unwrap_or_default();
     let Ok(mut r) = Resp::connect() else { return };
@@ -1190,8 +1190,8 @@ fn cleanup_redis(work: &Path) {
         let _ = r.cmd(&["DEL", key]);
     }
     let _ = std::fs::remove_file(leftovers_file(work));
-    // Both latchkey prefixes: the server's (`latchkey-bench:`) and put-user's (`latchkey-bench-put:`).
-    let pattern = format!("{}*", LATCHKEY_PREFIX.trim_end_matches(':'));
+    // Both keycard prefixes: the server's (`keycard-bench:`) and put-user's (`keycard-bench-put:`).
+    let pattern = format!("{}*", KEYCARD_PREFIX.trim_end_matches(':'));
     let mut cursor = "0".to_owned();
     let mut deleted = 0usize;
     for _ in 0..100_000 {
@@ -1215,7 +1215,7 @@ fn cleanup_redis(work: &Path) {
             break;
         }
     }
-    eprintln!("[bench] redis cleanup: {deleted} latchkey keys deleted from db {REDIS_DB}");
+    eprintln!("[bench] redis cleanup: {deleted} keycard keys deleted from db {REDIS_DB}");
 }
 
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! `latchkey-bench init-db --db PATH --users N`: the users table every server reads.
+//! `keycard-bench init-db --db PATH --users N`: the users table every server reads.
 
 use std::path::Path;
 
@@ -23,7 +23,7 @@ pub fn init(db: &Path, users: u64) -> Result<(), String> {
             Err(e) => return Err(format!("remove {}: {e}", Path::new(&p).display())),
         }
     }
-    let hash = latchkey::password::hash_password_blocking(PASSWORD)
+    let hash = keycard::password::hash_password_blocking(PASSWORD)
         .map_err(|e| format!("hash_password: {e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

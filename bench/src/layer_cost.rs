@@ -1,6 +1,6 @@
-//! `latchkey-bench layer-cost --db PATH`: what the session layer costs per request in-process, with no
-//! sockets and no load generator: the `bare` and `latchkey-memory` routers called directly (`oneshot`)
-//! with the same signed-in `GET /me`, body collected. The difference is latchkey's own per-request work
+//! `keycard-bench layer-cost --db PATH`: what the session layer costs per request in-process, with no
+//! sockets and no load generator: the `bare` and `keycard-memory` routers called directly (`oneshot`)
+//! with the same signed-in `GET /me`, body collected. The difference is keycard's own per-request work
 //! (cookie lookup and signature check, token hash, store read, auth handle, response headers).
 
 use std::path::PathBuf;
@@ -55,7 +55,7 @@ pub fn main(args: &Args) -> Result<(), String> {
             .await
             .map_err(|e| format!("open db: {e}"))?;
         let cfg = ServerConfig {
-            kind: "latchkey-memory".into(),
+            kind: "keycard-memory".into(),
             port: 0,
             db: db.clone(),
             redis_url: String::new(),
@@ -63,10 +63,10 @@ pub fn main(args: &Args) -> Result<(), String> {
             check: PasswordCheck::Cheap,
         };
         let mut out = serde_json::Map::new();
-        for kind in ["bare", "latchkey-memory"] {
+        for kind in ["bare", "keycard-memory"] {
             let app = match kind {
                 "bare" => crate::server::bare(),
-                _ => crate::latchkey_srv::router(kind, pool.clone(), &cfg).await?,
+                _ => crate::keycard_srv::router(kind, pool.clone(), &cfg).await?,
             };
             let login = Request::post("/login")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

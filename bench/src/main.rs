@@ -7,14 +7,14 @@
 //! | `init-db --db PATH --users N` | the users table |
 //! | `store-scale --sessions N` | memory store RSS, `fetch` latency and `sweep` with N sessions |
 //! | `put-user --store memory\|redis` | `put_user` for a user with 1 vs 10,000 sessions |
-//! | `layer-cost --db PATH` | in-process ns per `GET /me` through the `bare` and `latchkey-memory` routers |
+//! | `layer-cost --db PATH` | in-process ns per `GET /me` through the `bare` and `keycard-memory` routers |
 //!
 //! Start it with `bench/run.sh`.
 
 mod common;
 mod driver;
 mod init_db;
-mod latchkey_srv;
+mod keycard_srv;
 mod layer_cost;
 mod proto;
 mod server;
@@ -40,7 +40,7 @@ fn main() {
         )),
     });
     if let Err(e) = result {
-        eprintln!("latchkey-bench {cmd}: {e}");
+        eprintln!("keycard-bench {cmd}: {e}");
         std::process::exit(1);
     }
 }

@@ -1,4 +1,4 @@
-//! Evidence for a proposed memory-store layout, not latchkey code: a minimal store laid out the way the
+//! Evidence for a proposed memory-store layout, not keycard code: a minimal store laid out the way the
 //! report proposes, timed with the same session counts and access pattern as the real one.
 //!
 //! The real memory store resolves a token in three dependent hash-map lookups (token → session id →
@@ -57,7 +57,7 @@ struct Record {
     absolute_deadline: u64,
     current_token: [u8; 32],
     previous_token: Option<([u8; 32], u64)>,
-    metadata: Option<Box<latchkey::SessionMetadata>>,
+    metadata: Option<Box<keycard::SessionMetadata>>,
     user: Arc<UserCell>,
 }
 

@@ -1,4 +1,4 @@
-//! `latchkey-bench server --kind K --port P --db PATH`: one of the servers under test.
+//! `keycard-bench server --kind K --port P --db PATH`: one of the servers under test.
 //!
 //! Every kind answers the same two routes on 127.0.0.1:
 //! - `GET /me`: `{"email":…,"plan":…}` of the signed-in user (401 when not signed in);
@@ -6,7 +6,7 @@
 //!
 //! All kinds open the same users table with the same SQLite settings (`common::open_db`), even `bare`, which
 //! never reads it. Sign-in checks the password with a cheap comparison unless `--argon2` is given, in which
-//! case it verifies the stored argon2id hash with `latchkey::password::verify_password` (the real path).
+//! case it verifies the stored argon2id hash with `keycard::password::verify_password` (the real path).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -24,9 +24,9 @@ use crate::common::{self, Args, Me, UserRow, PASSWORD, SELECT_BY_EMAIL};
 
 pub const KINDS: &[&str] = &[
     "bare",
-    "latchkey-memory",
-    "latchkey-reload",
-    "latchkey-redis",
+    "keycard-memory",
+    "keycard-reload",
+    "keycard-redis",
     "axum-login-sqlite",
     "axum-login-redis",
 ];
@@ -43,8 +43,8 @@ pub struct LoginForm {
 pub enum PasswordCheck {
     /// Compare with the fixed bench password: sign-in is not what the `/me` benches measure.
     Cheap,
-    /// `latchkey::password::verify_password` against the stored argon2id hash (spawn_blocking inside):
-    /// latchkey's own path (its library-wide limit on concurrent hashes applies).
+    /// `keycard::password::verify_password` against the stored argon2id hash (spawn_blocking inside):
+    /// keycard's own path (its library-wide limit on concurrent hashes applies).
     Argon2,
     /// A stricter variant, built here with the public blocking function: at most
     /// `permits` verifications at once (the others wait, off the workers, in a queue), each on a blocking
@@ -57,7 +57,7 @@ pub enum PasswordCheck {
 
 impl PasswordCheck {
     pub async fn check(&self, row: &UserRow, password: &str) -> bool {
-        use latchkey::password::{verify_password, verify_password_blocking, Verified};
+        use keycard::password::{verify_password, verify_password_blocking, Verified};
         match self {
             PasswordCheck::Cheap => password == PASSWORD,
             PasswordCheck::Argon2 => matches!(
@@ -141,7 +141,7 @@ pub fn main(args: &Args) -> Result<(), String> {
         port: args.num_or("port", 0u16)?,
         db: PathBuf::from(args.required("db")?),
         redis_url: args.str_or("redis-url", "redis://127.0.0.1:6379/13"),
-        redis_prefix: args.str_or("redis-prefix", "latchkey-bench:"),
+        redis_prefix: args.str_or("redis-prefix", "keycard-bench:"),
         check: match (args.flag("argon2"), args.get("hash-permits")) {
             (false, _) => PasswordCheck::Cheap,
             (true, None) => PasswordCheck::Argon2,
@@ -171,7 +171,7 @@ async fn serve(cfg: ServerConfig) -> Result<(), String> {
         "axum-login-redis" => {
             axum_login_srv::redis(pool, cfg.check.clone(), &cfg.redis_url).await?
         }
-        other => crate::latchkey_srv::router(other, pool, &cfg).await?,
+        other => crate::keycard_srv::router(other, pool, &cfg).await?,
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port));
     let listener = tokio::net::TcpListener::bind(addr)

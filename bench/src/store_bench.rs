@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latchkey::{CredentialsCache, ManualClock, MemoryStore, PutOutcome, SessionMetadata, Store};
+use keycard::{CredentialsCache, ManualClock, MemoryStore, PutOutcome, SessionMetadata, Store};
 use serde_json::json;
 
 use crate::common::{self, quantile, vm_rss_kib, Args, BenchUser, Rng};
@@ -127,8 +127,8 @@ pub fn scale(args: &Args) -> Result<(), String> {
 
         // The store alone (`Store::fetch` with the token hash precomputed): what scales with the session count,
         // without the cookie's HMAC check and SHA-256, which cost the same at any size.
-        let signer = latchkey::CookieSigner::new(&SECRET).map_err(|e| format!("signer: {e}"))?;
-        let hashes: Vec<latchkey::token::TokenHash> = sample
+        let signer = keycard::CookieSigner::new(&SECRET).map_err(|e| format!("signer: {e}"))?;
+        let hashes: Vec<keycard::token::TokenHash> = sample
             .iter()
             .map(|c| signer.decode(c).map(|t| t.hash()))
             .collect::<Result<_, _>>()
@@ -137,9 +137,9 @@ pub fn scale(args: &Args) -> Result<(), String> {
         let mut store_lat = Vec::with_capacity(fetches);
         for _ in 0..fetches {
             let hash = &hashes[rng.below(hashes.len() as u64) as usize];
-            let plan = latchkey::store::RenewalPlan {
+            let plan = keycard::store::RenewalPlan {
                 due_if_renewed_at_or_before: now.saturating_sub(Duration::from_secs(15 * 60)),
-                next_token: latchkey::store::NextToken::new(),
+                next_token: keycard::store::NextToken::new(),
                 idle_deadline: now.saturating_add(Duration::from_secs(30 * 60)),
                 grace_until: now.saturating_add(Duration::from_secs(60)),
             };
@@ -147,7 +147,7 @@ pub fn scale(args: &Args) -> Result<(), String> {
             let got = store.fetch(hash, now, &plan).await;
             let dt = t.elapsed().as_nanos() as u64;
             match got {
-                Ok(latchkey::store::FetchOutcome::Found { renewed: false, .. }) => {}
+                Ok(keycard::store::FetchOutcome::Found { renewed: false, .. }) => {}
                 _ => {
                     return Err("store fetch: a live session was not found (or renewed)".to_owned())
                 }
@@ -272,9 +272,9 @@ pub fn put_user(args: &Args) -> Result<(), String> {
 
 #[cfg(feature = "redis")]
 async fn redis_store(args: &Args) -> Result<Arc<dyn Store<BenchUser>>, String> {
-    crate::latchkey_srv::redis_store(
+    crate::keycard_srv::redis_store(
         &args.str_or("redis-url", "redis://127.0.0.1:6379/13"),
-        &args.str_or("redis-prefix", "latchkey-bench-put:"),
+        &args.str_or("redis-prefix", "keycard-bench-put:"),
     )
     .await
 }

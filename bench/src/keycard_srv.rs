@@ -1,0 +1,102 @@
+//! The keycard servers: `SessionLayer` over a `CredentialsCache` with the memory or the Redis store, and
+//! `ReloadUser` over a SQLite `UserLoader` for `keycard-reload`.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use keycard::{CredentialsCache, MemoryStore, Store};
+use keycard_axum::{Auth, BoxError, CurrentUser, ReloadUser, SessionLayer, UserLoader};
+use sqlx::SqlitePool;
+
+use crate::common::{BenchUser, UserRow, SELECT_BY_ID};
+use crate::server::{find_by_email, me_response, LoginForm, PasswordCheck, ServerConfig};
+
+/// A fixed signing secret: the bench servers are throwaway processes on loopback.
+const SECRET: [u8; 64] = [42u8; 64];
+
+#[derive(Clone)]
+struct LkState {
+    pool: SqlitePool,
+    check: PasswordCheck,
+}
+
+/// `GET /me`: the cached user (or, under `ReloadUser`, the row just read from SQLite).
+async fn me(user: CurrentUser<BenchUser>) -> Response {
+    me_response(&user.email, &user.plan)
+}
+
+/// `POST /login`: find the row, check the password, `Auth::create` (new session, Set-Cookie).
+async fn login(
+    State(st): State<LkState>,
+    auth: Auth<BenchUser>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let row = match find_by_email(&st.pool, &form.email).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if !st.check.check(&row, &form.password).await {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match auth.create(row.to_user()).await {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The guide's `Repo.get!`: the same query axum-login's `get_user` runs.
+struct SqliteLoader {
+    pool: SqlitePool,
+}
+
+impl UserLoader<BenchUser> for SqliteLoader {
+    async fn load(&self, cached: &BenchUser) -> Result<Option<BenchUser>, BoxError> {
+        Ok(sqlx::query_as::<_, UserRow>(SELECT_BY_ID)
+            .bind(cached.id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.to_user()))
+    }
+}
+
+pub async fn router(kind: &str, pool: SqlitePool, cfg: &ServerConfig) -> Result<Router, String> {
+    let store: Arc<dyn Store<BenchUser>> = match kind {
+        "keycard-memory" | "keycard-reload" => Arc::new(MemoryStore::<BenchUser>::new()),
+        "keycard-redis" => redis_store(&cfg.redis_url, &cfg.redis_prefix).await?,
+        other => return Err(format!("not a keycard kind: {other}")),
+    };
+    let cache = CredentialsCache::builder_arc(store)
+        .secret(SECRET)
+        .build()
+        .map_err(|e| format!("credentials cache: {e}"))?;
+    let mut me_route = Router::new().route("/me", get(me));
+    if kind == "keycard-reload" {
+        me_route = me_route.route_layer(ReloadUser::new(SqliteLoader { pool: pool.clone() }));
+    }
+    let state = LkState {
+        pool,
+        check: cfg.check.clone(),
+    };
+    Ok(me_route
+        .merge(Router::new().route("/login", post(login)).with_state(state))
+        .layer(SessionLayer::new(cache)))
+}
+
+#[cfg(feature = "redis")]
+pub async fn redis_store(url: &str, prefix: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    use keycard::store::redis::{RedisConfig, RedisStore};
+    let store = RedisStore::connect(url, RedisConfig::with_prefix(prefix))
+        .await
+        .map_err(|e| format!("keycard redis store at {url}: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "redis"))]
+pub async fn redis_store(_url: &str, _prefix: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    Err("built without the `redis` feature".to_owned())
+}

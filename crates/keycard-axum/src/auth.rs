@@ -1,0 +1,557 @@
+//! The per-request auth handle: who is signed in, and the operations that change it.
+//!
+//! The [`SessionLayer`](crate::SessionLayer) resolves the session cookie once per request and puts one
+//! [`Auth<U>`] into the request's extensions. Handlers take it as an extractor (or take
+//! [`CurrentUser`](crate::CurrentUser) / [`MaybeUser`](crate::MaybeUser), which read it). Clones share the
+//! same state, so a change made through one clone (a `ReloadUser` layer assigning the reloaded user, a
+//! handler signing in) is seen by every other.
+//!
+//! | Pow | `Auth<U>` | what happens |
+//! |---|---|---|
+//! | `Pow.Plug.current_user(conn)` | [`current_user`](Auth::current_user) | the cached user (or the one assigned for this request) |
+//! | `Pow.Plug.assign_current_user(conn, user)` | [`assign_current_user`](Auth::assign_current_user) | this request only, nothing cached |
+//! | `Pow.Plug.create(conn, user)` when signed out | [`create`](Auth::create) | sign in: any session the request's cookie named is deleted first (fixation), a new session and cookie |
+//! | `Pow.Plug.create(conn, user)` when signed in (the guide's `sync_user`) | [`create`](Auth::create) | replace the cached user (every session of the user sees it) and rotate this session's token: the old cookie dies at once |
+//! | `Pow.Plug.delete(conn)` | [`delete`](Auth::delete) | sign out: the session dies on the server, the cookie is cleared |
+//! | — | [`regenerate`](Auth::regenerate) | rotate the token without touching the cached user (after a password change) |
+//! | — | [`sessions`](Auth::sessions), [`delete_session`](Auth::delete_session), [`delete_other_sessions`](Auth::delete_other_sessions) | list and end this user's own sessions |
+//!
+//! Every method that changes the cookie records the change in the handle; the layer writes it on the
+//! response (`Set-Cookie`, `Cache-Control: no-store`, `Vary: Cookie`). A change made after the response has
+//! left (from a spawned task holding a clone) is lost, so call these from the handler itself.
+//!
+//! Methods that reach the store return [`AuthError`]: a store failure changes nothing (no half sign-out) and
+//! answers 503 when returned from a handler.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
+use keycard::{CachedUser, CredentialsCache, SessionId, SessionMetadata, SessionRecord, TokenUse};
+
+use crate::config::{ClientIpSource, USER_AGENT_MAX_CHARS};
+use crate::layer::LayerConfig;
+use crate::rejection::{AuthError, AuthRejection};
+
+/// The per-request auth handle. Cheap to clone (one `Arc`).
+///
+/// ```
+/// use keycard_axum::{Auth, AuthError};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64, plan: String }
+/// # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+///
+/// // The guide's plan update: write the database, then sync the cached user and rotate the cookie.
+/// async fn update_plan(auth: Auth<User>) -> Result<&'static str, AuthError> {
+///     let Some(user) = auth.current_user() else { return Err(AuthError::NotSignedIn) };
+///     let updated = User { plan: "pro".into(), ..(*user).clone() }; // your database update here
+///     auth.create(updated).await?;
+///     Ok("Plan updated successfully.")
+/// }
+/// ```
+pub struct Auth<U: CachedUser> {
+    shared: Arc<Shared<U>>,
+}
+
+impl<U: CachedUser> Clone for Auth<U> {
+    fn clone(&self) -> Self {
+        Auth {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<U: CachedUser> std::fmt::Debug for Auth<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state();
+        let (phase, session) = match &s.phase {
+            Phase::Anonymous => ("anonymous", None),
+            Phase::SignedIn { session, .. } => ("signed in", Some(session.session_id)),
+            Phase::Unavailable { session } => {
+                ("unavailable", session.as_ref().map(|s| s.session_id))
+            }
+        };
+        f.debug_struct("Auth")
+            .field("phase", &phase)
+            .field("session_id", &session)
+            .field("user_assigned", &s.assigned.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Shared<U: CachedUser> {
+    cache: CredentialsCache<U>,
+    config: Arc<LayerConfig>,
+    state: Mutex<State<U>>,
+    /// Serializes the async operations of one request's clones (two `create`s must not race).
+    ops: tokio::sync::Mutex<()>,
+}
+
+/// What the request resolved to.
+pub(crate) enum Phase<U> {
+    /// No session: no cookie, a refused cookie, or one naming no live session.
+    Anonymous,
+    /// A live session.
+    SignedIn {
+        user: Arc<U>,
+        session: Arc<SessionRecord>,
+        token_use: TokenUse,
+    },
+    /// The store (or a user loader) failed: neither signed in nor anonymous. `session` is the session the
+    /// request had resolved to, if it got that far.
+    Unavailable { session: Option<Arc<SessionRecord>> },
+}
+
+impl<U> Clone for Phase<U> {
+    fn clone(&self) -> Self {
+        match self {
+            Phase::Anonymous => Phase::Anonymous,
+            Phase::SignedIn {
+                user,
+                session,
+                token_use,
+            } => Phase::SignedIn {
+                user: user.clone(),
+                session: session.clone(),
+                token_use: *token_use,
+            },
+            Phase::Unavailable { session } => Phase::Unavailable {
+                session: session.clone(),
+            },
+        }
+    }
+}
+
+/// A cookie change for the layer to write on the response.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum CookieChange {
+    Set(keycard::CookieValue),
+    Clear,
+}
+
+pub(crate) struct State<U> {
+    pub(crate) phase: Phase<U>,
+    /// `assign_current_user` for this request.
+    assigned: Option<Arc<U>>,
+    /// The well-shaped cookie value the request carried, kept only while the store could not resolve it
+    /// (so a later sign-in or sign-out can still end that session).
+    presented: Option<String>,
+    cookie: Option<CookieChange>,
+    /// Whether the request carried the session cookie (in any shape).
+    carried: bool,
+    /// Whether anything read the session state (an extractor ran): the response depends on the cookie.
+    observed: bool,
+    /// User agent and client address, captured when a handler extracts the handle (the only way to reach
+    /// `create`), so requests that never sign in pay nothing for them.
+    info: Option<RequestInfo>,
+}
+
+/// Facts about the request, kept for the metadata of a sign-in.
+pub(crate) struct RequestInfo {
+    user_agent: Option<HeaderValue>,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl RequestInfo {
+    pub(crate) fn capture(
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+        source: ClientIpSource,
+    ) -> Self {
+        let user_agent = headers.get(http::header::USER_AGENT).cloned();
+        let connect = || {
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        };
+        let ip = match source {
+            ClientIpSource::None => None,
+            ClientIpSource::ConnectInfo => connect(),
+            ClientIpSource::RightmostForwardedFor => headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok())
+                .or_else(connect),
+        };
+        RequestInfo { user_agent, ip }
+    }
+
+    fn metadata(&self) -> SessionMetadata {
+        SessionMetadata {
+            user_agent: self.user_agent.as_ref().map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .take(USER_AGENT_MAX_CHARS)
+                    .collect()
+            }),
+            ip: self.ip.map(|ip| ip.to_string()),
+            fields: Default::default(),
+        }
+    }
+}
+
+impl<U: CachedUser> Auth<U> {
+    pub(crate) fn new(
+        cache: CredentialsCache<U>,
+        config: Arc<LayerConfig>,
+        phase: Phase<U>,
+        presented: Option<String>,
+        cookie: Option<CookieChange>,
+        carried: bool,
+    ) -> Self {
+        Auth {
+            shared: Arc::new(Shared {
+                cache,
+                config,
+                state: Mutex::new(State {
+                    phase,
+                    assigned: None,
+                    presented,
+                    cookie,
+                    carried,
+                    observed: false,
+                    info: None,
+                }),
+                ops: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State<U>> {
+        // A panic while holding this lock leaves plain data behind; keep going with it.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The handle the layer put in the request, marked as read (the response now depends on the cookie).
+    pub(crate) fn from_parts(parts: &Parts) -> Result<Self, AuthRejection> {
+        let auth = parts
+            .extensions
+            .get::<Auth<U>>()
+            .cloned()
+            .ok_or(AuthRejection::MissingLayer)?;
+        let mut s = auth.state();
+        s.observed = true;
+        if matches!(s.phase, Phase::Unavailable { .. }) {
+            return Err(AuthRejection::StoreUnavailable);
+        }
+        drop(s);
+        Ok(auth)
+    }
+
+    /// Record the request's user agent and client address for a sign-in made through this handle.
+    pub(crate) fn capture_request_info(&self, parts: &Parts) {
+        let mut s = self.state();
+        if s.info.is_none() {
+            s.info = Some(RequestInfo::capture(
+                &parts.headers,
+                &parts.extensions,
+                self.shared.config.ip_source,
+            ));
+        }
+    }
+
+    // ----- reading -----
+
+    /// The current user: the one assigned for this request if any, else the cached user of the session.
+    /// `None` when nobody is signed in.
+    pub fn current_user(&self) -> Option<Arc<U>> {
+        let s = self.state();
+        if let Some(u) = &s.assigned {
+            return Some(u.clone());
+        }
+        match &s.phase {
+            Phase::SignedIn { user, .. } => Some(user.clone()),
+            _ => None,
+        }
+    }
+
+    /// The cached user of the session, ignoring any user assigned for this request.
+    pub fn cached_user(&self) -> Option<Arc<U>> {
+        match &self.state().phase {
+            Phase::SignedIn { user, .. } => Some(user.clone()),
+            _ => None,
+        }
+    }
+
+    /// The session, when signed in.
+    pub fn session(&self) -> Option<Arc<SessionRecord>> {
+        match &self.state().phase {
+            Phase::SignedIn { session, .. } => Some(session.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether a session is signed in (an assigned user without a session does not count).
+    pub fn is_signed_in(&self) -> bool {
+        matches!(self.state().phase, Phase::SignedIn { .. })
+    }
+
+    /// Whether the request presented the current token or a replaced one inside its grace window.
+    pub fn token_use(&self) -> Option<TokenUse> {
+        match &self.state().phase {
+            Phase::SignedIn { token_use, .. } => Some(*token_use),
+            _ => None,
+        }
+    }
+
+    /// The credentials cache (for `put_user` and other operations that need no request).
+    pub fn cache(&self) -> &CredentialsCache<U> {
+        &self.shared.cache
+    }
+
+    // ----- this request only -----
+
+    /// Make `user` the current user **for the rest of this request only**: nothing is cached, no cookie
+    /// changes (Pow's `assign_current_user`). What a `ReloadUser` layer does with the reloaded user.
+    ///
+    /// On an anonymous request this makes `current_user()` return `user` without any session (for custom
+    /// authentication such as API tokens); [`is_signed_in`](Self::is_signed_in) stays `false`.
+    pub fn assign_current_user(&self, user: impl Into<Arc<U>>) {
+        self.state().assigned = Some(user.into());
+    }
+
+    /// Mark the session state unknown (a loader failed): extractors answer 503 from now on.
+    pub(crate) fn mark_unavailable(&self) {
+        let mut s = self.state();
+        let session = match &s.phase {
+            Phase::SignedIn { session, .. } => Some(session.clone()),
+            Phase::Unavailable { session } => session.clone(),
+            Phase::Anonymous => None,
+        };
+        s.phase = Phase::Unavailable { session };
+        s.assigned = None;
+    }
+
+    // ----- operations that reach the store -----
+
+    /// Sign `user` in, or, when this request is already signed in as the same user, **sync** it (the guide's
+    /// `sync_user`): replace the cached user (seen by all of the user's sessions) and rotate this session's
+    /// token; the old cookie stops working at once.
+    ///
+    /// Signing in first deletes any session the request's cookie named (session fixation): the session of a
+    /// different signed-in user, or a cookie the store could not resolve earlier in this request. The new
+    /// session records the user agent (cut to 256 characters) and client address of the request this handle
+    /// was extracted from.
+    ///
+    /// Errors: [`AuthError::Store`]; [`AuthError::NotSignedIn`] when syncing a session that ended meanwhile
+    /// (it is **not** re-created: a revoked session stays revoked; the cookie is cleared).
+    pub async fn create(&self, user: impl Into<Arc<U>>) -> Result<Arc<SessionRecord>, AuthError> {
+        self.create_with(user, SessionMetadata::default()).await
+    }
+
+    /// [`create`](Self::create) with app-defined metadata for a new session (`fields`; a `user_agent` or `ip`
+    /// given here wins over the request's). A sync keeps the session's original metadata.
+    pub async fn create_with(
+        &self,
+        user: impl Into<Arc<U>>,
+        metadata: SessionMetadata,
+    ) -> Result<Arc<SessionRecord>, AuthError> {
+        let user: Arc<U> = user.into();
+        let _op = self.shared.ops.lock().await;
+        let (phase, presented) = {
+            let s = self.state();
+            (s.phase.clone(), s.presented.clone())
+        };
+        let cache = &self.shared.cache;
+        match phase {
+            Phase::SignedIn { session, .. } if session.user_key == user.user_key() => {
+                match cache.sync(&session.session_id, user).await? {
+                    Some(signed) => {
+                        tracing::debug!(session_id = %signed.session.session_id, "session synced and token rotated");
+                        Ok(self.adopt(signed))
+                    }
+                    None => {
+                        tracing::debug!(session_id = %session.session_id, "sync found the session gone; not re-creating it");
+                        self.end_locally();
+                        Err(AuthError::NotSignedIn)
+                    }
+                }
+            }
+            Phase::SignedIn { session, .. }
+            | Phase::Unavailable {
+                session: Some(session),
+            } => {
+                // Another user's session (or one we could not finish resolving): end it first.
+                cache.delete_session(&session.session_id).await?;
+                self.sign_in(user, metadata).await
+            }
+            Phase::Anonymous | Phase::Unavailable { session: None } => {
+                if let Some(cookie) = presented {
+                    cache.delete(&cookie).await?;
+                }
+                self.sign_in(user, metadata).await
+            }
+        }
+    }
+
+    async fn sign_in(
+        &self,
+        user: Arc<U>,
+        mut metadata: SessionMetadata,
+    ) -> Result<Arc<SessionRecord>, AuthError> {
+        let from_request = self
+            .state()
+            .info
+            .as_ref()
+            .map(RequestInfo::metadata)
+            .unwrap_or_default();
+        if metadata.user_agent.is_none() {
+            metadata.user_agent = from_request.user_agent;
+        }
+        if metadata.ip.is_none() {
+            metadata.ip = from_request.ip;
+        }
+        let signed = self.shared.cache.create(user, metadata).await?;
+        tracing::debug!(session_id = %signed.session.session_id, "signed in");
+        Ok(self.adopt(signed))
+    }
+
+    /// Make a fresh sign-in or sync this request's state: its user, its session, its new cookie. The cookie
+    /// the request presented is dead now (replaced or ended), so it is forgotten.
+    fn adopt(&self, signed: keycard::SignedIn<U>) -> Arc<SessionRecord> {
+        let mut s = self.state();
+        s.phase = Phase::SignedIn {
+            user: signed.user,
+            session: signed.session.clone(),
+            token_use: TokenUse::Current,
+        };
+        s.assigned = None;
+        s.presented = None;
+        s.cookie = Some(CookieChange::Set(signed.cookie));
+        signed.session
+    }
+
+    /// Sign out: the session dies on the server (both its tokens, at once) and the cookie is cleared. Also
+    /// fine when nobody is signed in (the cookie is cleared anyway).
+    ///
+    /// On a store error nothing changes (the cookie is kept, so the user can retry) and the error is returned.
+    pub async fn delete(&self) -> Result<(), AuthError> {
+        let _op = self.shared.ops.lock().await;
+        self.delete_locked().await
+    }
+
+    async fn delete_locked(&self) -> Result<(), AuthError> {
+        let (phase, presented) = {
+            let s = self.state();
+            (s.phase.clone(), s.presented.clone())
+        };
+        match phase {
+            Phase::SignedIn { session, .. }
+            | Phase::Unavailable {
+                session: Some(session),
+            } => {
+                self.shared
+                    .cache
+                    .delete_session(&session.session_id)
+                    .await?;
+                tracing::debug!(session_id = %session.session_id, "signed out");
+            }
+            Phase::Anonymous | Phase::Unavailable { session: None } => {
+                if let Some(cookie) = presented {
+                    self.shared.cache.delete(&cookie).await?;
+                }
+            }
+        }
+        self.end_locally();
+        Ok(())
+    }
+
+    /// Forget the session in this request and clear the cookie.
+    fn end_locally(&self) {
+        let mut s = self.state();
+        s.phase = Phase::Anonymous;
+        s.assigned = None;
+        s.presented = None;
+        s.cookie = Some(CookieChange::Clear);
+    }
+
+    /// Rotate this session's token without touching the cached user (after a password change): the old
+    /// cookie stops working at once, the response carries the new one.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`] (also when the session ended meanwhile: the cookie is cleared),
+    /// [`AuthError::Store`].
+    pub async fn regenerate(&self) -> Result<Arc<SessionRecord>, AuthError> {
+        let _op = self.shared.ops.lock().await;
+        let (user, session) = self.signed_in()?;
+        match self.shared.cache.regenerate(&session.session_id).await? {
+            Some((cookie, session)) => {
+                let mut s = self.state();
+                s.phase = Phase::SignedIn {
+                    user,
+                    session: session.clone(),
+                    token_use: TokenUse::Current,
+                };
+                s.cookie = Some(CookieChange::Set(cookie));
+                Ok(session)
+            }
+            None => {
+                self.end_locally();
+                Err(AuthError::NotSignedIn)
+            }
+        }
+    }
+
+    /// The live sessions of the signed-in user, oldest first. Compare with
+    /// [`session()`](Self::session)`.session_id` to mark the current one.
+    pub async fn sessions(&self) -> Result<Vec<SessionRecord>, AuthError> {
+        let (_, session) = self.signed_in()?;
+        Ok(self.shared.cache.sessions(&session.user_key).await?)
+    }
+
+    /// End one of the signed-in user's own sessions by id. `Ok(false)` if no live session of this user has
+    /// that id (another user's id included: nobody can end somebody else's session this way). Ending the
+    /// current session signs out (the cookie is cleared).
+    pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, AuthError> {
+        let _op = self.shared.ops.lock().await;
+        let (_, current) = self.signed_in()?;
+        if &current.session_id == session_id {
+            self.delete_locked().await?;
+            return Ok(true);
+        }
+        let own = self.shared.cache.sessions(&current.user_key).await?;
+        if !own.iter().any(|s| &s.session_id == session_id) {
+            return Ok(false);
+        }
+        Ok(self.shared.cache.delete_session(session_id).await?)
+    }
+
+    /// End every session of the signed-in user except this one ("sign out everywhere else"). Returns how
+    /// many ended.
+    pub async fn delete_other_sessions(&self) -> Result<usize, AuthError> {
+        let (_, current) = self.signed_in()?;
+        Ok(self
+            .shared
+            .cache
+            .delete_user_sessions(&current.user_key, Some(&current.session_id))
+            .await?)
+    }
+
+    fn signed_in(&self) -> Result<(Arc<U>, Arc<SessionRecord>), AuthError> {
+        match &self.state().phase {
+            Phase::SignedIn { user, session, .. } => Ok((user.clone(), session.clone())),
+            Phase::Anonymous => Err(AuthError::NotSignedIn),
+            Phase::Unavailable { .. } => Err(AuthError::Store(keycard::StoreError::new(
+                "keycard-axum",
+                "resolve session",
+                "the session state of this request is unknown: the store or the user loader failed",
+            ))),
+        }
+    }
+
+    // ----- for the layer -----
+
+    /// What the layer must write: the cookie change, and whether the response depends on the cookie.
+    pub(crate) fn take_response_effects(&self) -> (Option<CookieChange>, bool) {
+        let mut s = self.state();
+        (s.cookie.take(), s.carried || s.observed)
+    }
+
+    pub(crate) fn config(&self) -> &LayerConfig {
+        &self.shared.config
+    }
+}

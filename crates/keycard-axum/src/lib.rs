@@ -1,0 +1,136 @@
+//! # keycard-axum: session sign-in for axum, with the current user from a cache
+//!
+//! This crate puts keycard's [`CredentialsCache`](keycard::CredentialsCache) in front of an axum app. It
+//! is the counterpart of Pow's `Pow.Plug.Session` and `Pow.Plug` helpers (see the Pow guide "Update cached
+//! user credentials"): handlers get the current user **without a database query**, from one cached copy of
+//! the user that all of that user's sessions share.
+//!
+//! ## The model
+//!
+//! ```text
+//!  request ──► SessionLayer ──────────────► [ReloadUser] ──────────► handler
+//!              │ Cookie: keycard_session=…   │ signed in? load the     │ Auth<U> / CurrentUser<U, R> /
+//!              │ cache.fetch(cookie)          │ row from the database   │ MaybeUser<U>
+//!              │ → Auth<U> in extensions      │ → assign for this       │ auth.create(user) / delete() / …
+//!              │                              │   request only          │
+//!  response ◄──┴ Set-Cookie (sign-in, renewal, sync, sign-out), Cache-Control: no-store, Vary: Cookie
+//! ```
+//!
+//! - **One resolution per request.** [`SessionLayer`] reads the session cookie once, resolves it through the
+//!   cache (renewing the token when due) and leaves an [`Auth<U>`] handle in the request. Extractors read
+//!   that handle; they never touch the store. Requests without the cookie never touch the store at all.
+//! - **The cached user is a cache.** [`CurrentUser`] and [`MaybeUser`] give the cached copy, fine for
+//!   showing a name or a plan. Where the true value matters (authorization), put the route behind
+//!   [`ReloadUser`], which loads the row through your [`UserLoader`] and assigns it for that request.
+//! - **Changing the user.** After the app updates a user in its database it calls
+//!   [`Auth::create`] with the new value (the guide's `sync_user`): the one cached copy is replaced for
+//!   every session of that user and this session's token rotates. A background job with no request uses
+//!   [`CredentialsCache::put_user`](keycard::CredentialsCache::put_user) instead.
+//! - **Cookies are written by the layer.** Every change a handler makes through the handle (sign-in, sync,
+//!   regenerate, sign-out) and every renewal is written on the response, with `Cache-Control: no-store`.
+//!   Responses that depend on the cookie carry `Vary: Cookie`.
+//! - **Fail closed.** A store (or loader) failure never signs anybody in and never signs anybody out:
+//!   extractors answer 503, handlers that do not ask for the session still run.
+//! - **Anything doubtful is anonymous.** Duplicate, malformed, oversized, non-UTF-8, forged or expired
+//!   cookies make the request anonymous, without a store call and never with a 500.
+//!
+//! | Pow | keycard-axum |
+//! |---|---|
+//! | `plug Pow.Plug.Session` | `.layer(SessionLayer::new(cache))` |
+//! | `Pow.Plug.current_user(conn)` | [`CurrentUser<U, R>`], [`MaybeUser<U>`], [`Auth::current_user`] |
+//! | `Pow.Plug.assign_current_user(conn, user)` | [`Auth::assign_current_user`] |
+//! | `Pow.Plug.create(conn, user)` / `sync_user` | [`Auth::create`] |
+//! | `Pow.Plug.delete(conn)` | [`Auth::delete`] |
+//! | `plug :reload_user` (with `Repo.get!`) | `.route_layer(ReloadUser::new(loader))` over a [`UserLoader`] |
+//!
+//! ## Modules
+//! - [`config`]: the cookie's attributes ([`CookieConfig`]) and where the client address comes from.
+//! - [`layer`]: [`SessionLayer`], the request and response side.
+//! - [`auth`]: [`Auth<U>`], the per-request handle and its operations.
+//! - [`extract`]: [`CurrentUser`], [`MaybeUser`] (and `Auth<U>` as an extractor).
+//! - [`rejection`]: [`AuthRejection`], [`RedirectTo`], [`AuthError`]: 401 vs 503 vs 500.
+//! - [`reload`]: [`ReloadUser`] and [`UserLoader`].
+//! - [`cookie`]: how the cookie is read and written.
+//!
+//! ## A minimal app
+//! ```
+//! use axum::{routing::{get, post}, Router};
+//! use keycard::{CachedUser, CredentialsCache, MemoryStore};
+//! use keycard_axum::{Auth, AuthError, CookieConfig, CurrentUser, MaybeUser, SessionLayer};
+//!
+//! #[derive(Clone, serde::Serialize, serde::Deserialize)]
+//! struct User { id: i64, email: String, plan: String }
+//! impl CachedUser for User {
+//!     fn user_key(&self) -> String { self.id.to_string() }
+//! }
+//!
+//! async fn sign_in(auth: Auth<User>) -> Result<&'static str, AuthError> {
+//!     // Check the password first (keycard::password::verify_password), then:
+//!     let user = User { id: 1, email: "a@example.com".into(), plan: "free".into() };
+//!     auth.create(user).await?;
+//!     Ok("signed in")
+//! }
+//!
+//! async fn profile(user: CurrentUser<User>) -> String {
+//!     format!("{} is on the {} plan", user.email, user.plan) // from the cache, no database
+//! }
+//!
+//! async fn home(MaybeUser(user): MaybeUser<User>) -> String {
+//!     user.map_or("welcome, stranger".into(), |u| format!("welcome back, {}", u.email))
+//! }
+//!
+//! async fn sign_out(auth: Auth<User>) -> Result<&'static str, AuthError> {
+//!     auth.delete().await?;
+//!     Ok("signed out")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cache: CredentialsCache<User> = CredentialsCache::builder(MemoryStore::new())
+//!     .secret([7u8; 64]) // at least 64 bytes from your configuration
+//!     .build()?;
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(home))
+//!     .route("/profile", get(profile))
+//!     .route("/session", post(sign_in))
+//!     .route("/session/delete", post(sign_out))
+//!     .layer(SessionLayer::new(cache).with_config(CookieConfig {
+//!         secure: false, // true behind HTTPS: adds `Secure` and the `__Host-` prefix
+//!         ..CookieConfig::default()
+//!     }));
+//!
+//! // Serve it with connect info so sessions record the client address:
+//! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # use tower::ServiceExt;
+//! # let res = app.clone().oneshot(http::Request::post("/session").body(axum::body::Body::empty())?).await?;
+//! # let set_cookie = res.headers()["set-cookie"].to_str()?.to_owned();
+//! # assert!(set_cookie.starts_with("keycard_session=") && set_cookie.contains("HttpOnly"));
+//! # let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+//! # let res = app.oneshot(http::Request::get("/profile").header("cookie", cookie).body(axum::body::Body::empty())?).await?;
+//! # let body = axum::body::to_bytes(res.into_body(), 1024).await?;
+//! # assert_eq!(&body[..], b"a@example.com is on the free plan");
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod cookie;
+pub mod extract;
+pub mod layer;
+pub mod rejection;
+pub mod reload;
+
+pub use auth::Auth;
+pub use config::{ClientIpSource, CookieConfig, CookieConfigError};
+pub use extract::{CurrentUser, MaybeUser};
+pub use layer::{SessionLayer, SessionService};
+pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo};
+pub use reload::{BoxError, ReloadUser, ReloadUserService, UserLoader};
+
+/// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

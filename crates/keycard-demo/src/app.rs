@@ -1,0 +1,223 @@
+//! Putting the app together: secret, database, credentials cache, router, background tasks; and serving it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use keycard::{CredentialsCache, MemoryStore, SweeperHandle};
+use keycard_axum::CookieConfig;
+use tokio::net::TcpListener;
+
+use crate::clock::AppClock;
+use crate::config::{redact_url, CacheBackend, Config};
+use crate::csrf::Csrf;
+use crate::db::{self, DbInitError};
+use crate::flash::Flash;
+use crate::plan_job::{JobHandle, PlanJob};
+use crate::secret::{self, Secret, SecretFileError};
+use crate::state::AppState;
+use crate::throttle::LoginThrottle;
+use crate::users::User;
+use crate::{auth, routes};
+
+/// The app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The development secret could not be read or written.
+    #[error(transparent)]
+    Secret(#[from] SecretFileError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Db(#[from] DbInitError),
+    /// The credentials cache refused its settings.
+    #[error("cannot set up the credentials cache: {0}")]
+    Cache(#[from] keycard::ConfigError),
+    /// The credentials store could not be reached (Redis down, wrong URL or password).
+    #[error("cannot connect to the credentials cache at {url}: {source}; check CACHE_URL and that Redis is running")]
+    CacheStore {
+        /// The cache URL without credentials.
+        url: String,
+        /// Why.
+        source: keycard::StoreError,
+    },
+    /// The cache backend is not compiled into this binary.
+    #[error("the {0} credentials cache is not available in this build")]
+    CacheUnavailable(&'static str),
+    /// The session cookie settings are invalid.
+    #[error(transparent)]
+    Cookie(#[from] keycard_axum::CookieConfigError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}; stop whatever uses that port or set KEYCARD_ADDR")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The running app: its router, its state, and its background tasks (stopped when this is dropped).
+pub struct App {
+    /// The router, state applied. Serve it with connect info (see [`serve`]).
+    pub router: Router,
+    /// What the handlers share (database, cache, clock, …), for tests and admin code.
+    pub state: AppState,
+    /// The plan job; tests call [`PlanJob::run_once`] instead of waiting for a tick.
+    pub plan_job: Arc<PlanJob>,
+    _plan_task: JobHandle,
+    _sweeper: SweeperHandle,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+/// The credentials cache `config` asks for. A new backend is one arm here (and one in
+/// [`CacheBackend`]).
+///
+/// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
+/// scripts; [`keycard::store::redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
+/// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
+/// at start-up.
+pub async fn build_cache(
+    config: &Config,
+    secret: &Secret,
+    clock: AppClock,
+) -> Result<CredentialsCache<User>, StartError> {
+    let builder = match &config.cache {
+        CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
+        #[cfg(feature = "redis")]
+        CacheBackend::Redis { url, key_prefix } => {
+            use keycard::store::redis::{RedisConfig, RedisStore};
+            let store = RedisStore::connect(url, RedisConfig::with_prefix(key_prefix.as_str()))
+                .await
+                .map_err(|source| StartError::CacheStore {
+                    url: config.cache.display_url(),
+                    source,
+                })?;
+            tracing::info!(
+                cache = %config.cache.display_url(),
+                key_prefix = %store.key_prefix(),
+                "credentials cache: redis connected"
+            );
+            CredentialsCache::builder(store)
+        }
+        #[cfg(not(feature = "redis"))]
+        CacheBackend::Redis { .. } => return Err(StartError::CacheUnavailable("redis")),
+    };
+    Ok(builder
+        .secret(secret.as_bytes())
+        .policy(config.policy)
+        .clock(clock)
+        .build()?)
+}
+
+/// Build the app from `config`, reading time from `clock` (tests pass a [`keycard::ManualClock`]), and
+/// start its background tasks (the plan job every `config.plan_job_interval`, the session sweeper) on the
+/// current runtime.
+pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartError> {
+    let secret = secret::resolve(&config.secret)?;
+    let db = db::connect_and_migrate(&config.database_url).await?;
+    let cache = build_cache(config, &secret, clock.clone()).await?;
+    let throttle = Arc::new(LoginThrottle::new(clock.clone()));
+    let state = AppState {
+        db: db.clone(),
+        cache: cache.clone(),
+        csrf: Arc::new(Csrf::new(&secret, config.cookie_secure)),
+        flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
+        throttle: throttle.clone(),
+        clock: clock.clone(),
+        trial: config.trial,
+    };
+    let session_layer = auth::session_layer(
+        cache.clone(),
+        CookieConfig {
+            secure: config.cookie_secure,
+            ..CookieConfig::default()
+        },
+    )?;
+    let router = routes::router(state.clone(), session_layer);
+    let plan_job = Arc::new(PlanJob::new(db, cache.clone(), clock).with_throttle(throttle));
+    let plan_task = plan_job.clone().spawn(config.plan_job_interval);
+    let sweeper = cache.spawn_sweeper(config.sweep_interval);
+    Ok(App {
+        router,
+        state,
+        plan_job,
+        _plan_task: plan_task,
+        _sweeper: sweeper,
+    })
+}
+
+/// Serve `app` on `listener` until `shutdown` completes, then finish in-flight requests.
+pub async fn serve(
+    app: &App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// `keycard-demo serve`: build, bind `config.addr`, serve until Ctrl-C (or SIGTERM).
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let app = build_app(&config, AppClock::system()).await?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(
+        database = %redact_url(&config.database_url),
+        cache = %config.cache.display_url(),
+        "keycard-demo listening on http://{addr}/"
+    );
+    serve(&app, listener, shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("keycard-demo stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C, or SIGTERM on Unix.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

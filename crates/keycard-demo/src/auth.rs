@@ -1,0 +1,76 @@
+//! Where the demo meets `keycard-axum`: the session layer, the `ReloadUser` loader (the guide's
+//! `Repo.get!`), the extractor types the pages use, and the sign-in step shared by registration and
+//! sign-in.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use keycard::CredentialsCache;
+use keycard_axum::{CookieConfig, RedirectPath, RedirectTo, ReloadUser, SessionLayer, UserLoader};
+
+use crate::db::Db;
+use crate::error::AppError;
+use crate::routes::with_rotated_csrf;
+use crate::state::AppState;
+use crate::users::{self, User};
+
+/// The per-request auth handle.
+pub type AuthUser = keycard_axum::Auth<User>;
+
+/// Where anonymous visitors of a signed-in page go.
+pub struct SignInPath;
+
+impl RedirectPath for SignInPath {
+    const PATH: &'static str = "/session/new";
+}
+
+/// The signed-in user for HTML pages: anonymous visitors get `303` to `/session/new`.
+pub type PageUser = keycard_axum::CurrentUser<User, RedirectTo<SignInPath>>;
+
+/// The session layer with the demo's cookie settings.
+pub fn session_layer(
+    cache: CredentialsCache<User>,
+    cookie: CookieConfig,
+) -> Result<SessionLayer<User>, keycard_axum::CookieConfigError> {
+    SessionLayer::new(cache).try_with_config(cookie)
+}
+
+/// The guide's `reload_user` plug: the user as the database has it now.
+#[derive(Clone)]
+pub struct DbUserLoader {
+    db: Db,
+}
+
+impl DbUserLoader {
+    /// A loader over `db`.
+    pub fn new(db: Db) -> Self {
+        DbUserLoader { db }
+    }
+}
+
+impl UserLoader<User> for DbUserLoader {
+    async fn load(&self, cached: &User) -> Result<Option<User>, keycard_axum::BoxError> {
+        Ok(users::find(&self.db, &cached.id).await?)
+    }
+}
+
+/// `ReloadUser` over the database, for `route_layer`.
+pub fn reload_user_layer(db: Db) -> ReloadUser<User, DbUserLoader> {
+    ReloadUser::new(DbUserLoader::new(db))
+}
+
+/// Sign `user` in as a **new** session and answer `303` to `/profile`.
+///
+/// A session the request already had ends first, whoever it belonged to (so a re-sign-in never inherits an
+/// old session's absolute deadline, and a planted cookie never survives: fixation), and the CSRF cookie is
+/// replaced too.
+pub async fn sign_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Response, AppError> {
+    if auth.is_signed_in() {
+        auth.delete().await?;
+    }
+    auth.create(Arc::new(user)).await?;
+    Ok(with_rotated_csrf(
+        state,
+        axum::response::Redirect::to("/profile").into_response(),
+    ))
+}

@@ -1,0 +1,60 @@
+//! `keycard-demo`: see `keycard_demo::cli` for the commands and `keycard_demo::config` for the settings.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use keycard_demo::cli::{self, Cli, Command, UsersCommand};
+use keycard_demo::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keycard-demo: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keycard-demo: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => keycard_demo::app::run(config)
+                .await
+                .map_err(|e| e.to_string()),
+            Command::Users {
+                command: UsersCommand::SetPlan { email, plan },
+            } => cli::set_plan(&config, &email, plan, &mut std::io::stdout())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keycard-demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default (`info`).
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

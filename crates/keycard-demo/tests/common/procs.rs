@@ -1,0 +1,289 @@
+//! Child processes for the multi-process tests: the built `keycard-demo` binary as an app node, and a
+//! `redis-server` of a test's own. Both are killed (and waited for) on drop, so a failing or timed-out test
+//! leaves nothing running.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
+pub const SETTINGS: [&str; 13] = [
+    "KEYCARD_ADDR",
+    "DATABASE_URL",
+    "CACHE_URL",
+    "CACHE_KEY_PREFIX",
+    "SECRET_KEY",
+    "SESSION_IDLE_SECS",
+    "SESSION_RENEWAL_SECS",
+    "SESSION_GRACE_SECS",
+    "SESSION_ABSOLUTE_SECS",
+    "COOKIE_SECURE",
+    "TRIAL_SECS",
+    "PLAN_JOB_INTERVAL_SECS",
+    "RUST_LOG",
+];
+
+/// Debug logs from the crates that handle cookies and sessions, so the "no secret in a log" checks look at
+/// everything they could print.
+pub const NODE_LOG_FILTER: &str = "info,keycard=debug,keycard_axum=debug,keycard_demo=debug";
+
+/// The demo binary with a clean environment, run in `dir`, with `env` set.
+pub fn demo_command(dir: &Path, env: &[(&str, String)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_keycard-demo"));
+    c.current_dir(dir);
+    for s in SETTINGS {
+        c.env_remove(s);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+/// A running `keycard-demo serve`, listening on a loopback port the OS chose (`KEYCARD_ADDR=127.0.0.1:0`;
+/// the address is read from its "listening on" log line, so two nodes never race for a port).
+pub struct Node {
+    pub name: String,
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    child: Option<Child>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Node {
+    /// Start a node and wait (at most 60 s) until it listens. Panics with its log if it exits or never
+    /// listens.
+    pub async fn start(name: &str, dir: &Path, env: &[(&str, String)]) -> Node {
+        let mut env = env.to_vec();
+        env.push(("KEYCARD_ADDR", "127.0.0.1:0".to_owned()));
+        if !env.iter().any(|(k, _)| *k == "RUST_LOG") {
+            env.push(("RUST_LOG", NODE_LOG_FILTER.to_owned()));
+        }
+        let mut child = demo_command(dir, &env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the keycard-demo binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().unwrap_or_else(|p| p.into_inner());
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let mut node = Node {
+            name: name.to_owned(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            base: String::new(),
+            child: Some(child),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(addr) = node
+                .log()
+                .split("listening on http://")
+                .nth(1)
+                .and_then(|rest| {
+                    rest.split('/')
+                        .next()
+                        .and_then(|a| a.parse::<SocketAddr>().ok())
+                })
+            {
+                node.addr = addr;
+                node.base = format!("http://{addr}");
+                return node;
+            }
+            if let Some(status) = node
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "node {name} exited ({status}) before listening; its log:\n{}",
+                    node.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {name} did not listen within 60 s; its log:\n{}",
+                node.log()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Everything it logged so far (stderr).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Assert none of `secrets` appears in the log (tokens, cookie values, passwords, keys).
+    pub fn assert_log_never_contains(&self, secrets: &[&str]) {
+        let log = self.log();
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            assert!(
+                !log.contains(s),
+                "node {}'s log contains a secret ({}…); log:\n{log}",
+                self.name,
+                s.chars().take(6).collect::<String>()
+            );
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            // Captured by libtest and shown with the failure.
+            eprintln!("----- log of node {} -----\n{}", self.name, self.log());
+        }
+    }
+}
+
+/// A `redis-server` of the test's own on a free loopback port, no persistence. Killed on drop.
+pub struct OwnRedis {
+    pub port: u16,
+    extra_args: Vec<String>,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl OwnRedis {
+    /// Start one with `extra_args` (e.g. `["--maxmemory-policy", "volatile-lru"]`), or apply the skip rule
+    /// (no `redis-server` binary, or it does not come up) and return `None`.
+    pub async fn start_or_skip(test: &str, extra_args: &[&str]) -> Option<OwnRedis> {
+        let dir = std::env::temp_dir().join(format!("keycard-demo-redis-{}", super::random_hex(6)));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            super::services::skip_or_fail(test, &format!("cannot create {}: {e}", dir.display()));
+            return None;
+        }
+        let mut last_error = String::new();
+        // A port can be taken between choosing it and redis-server binding it: try a few.
+        for _ in 0..3 {
+            let mut r = OwnRedis {
+                port: free_port(),
+                extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
+                child: None,
+                dir: dir.clone(),
+            };
+            match r.spawn().await {
+                Ok(()) => return Some(r),
+                Err(e) => {
+                    last_error = e;
+                    r.dir = PathBuf::new(); // keep the directory for the next attempt
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        super::services::skip_or_fail(
+            test,
+            &format!(
+                "cannot run {} ({last_error}); install redis-server or set KEYCARD_TEST_REDIS_SERVER",
+                super::services::redis_server_bin()
+            ),
+        );
+        None
+    }
+
+    async fn spawn(&mut self) -> Result<(), String> {
+        let child = Command::new(super::services::redis_server_bin())
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(&self.extra_args)
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        self.child = Some(child);
+        for _ in 0..100 {
+            if super::services::redis_reachable(&self.url()).await.is_ok() {
+                return Ok(());
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                self.child = None;
+                return Err(format!("it exited: {status}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.kill();
+        Err("it did not answer PING within 5 s".into())
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL (an abrupt outage; everything in it is lost) and wait until it is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SIGKILL works on a stopped process too.
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start it again on the same port (empty: there is no persistence).
+    pub async fn restart(&mut self) {
+        self.spawn().await.expect("restart redis-server");
+    }
+
+    /// Send `sig` (`-STOP`: it hangs with its connections open; `-CONT`: it resumes) to our own child.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("redis-server is running").id();
+        let status = Command::new("kill")
+            .arg(sig)
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {sig} {pid}");
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

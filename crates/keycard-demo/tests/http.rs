@@ -1,0 +1,955 @@
+//! HTTP tests: the real demo router on 127.0.0.1:<ephemeral port>, a temp SQLite file, the memory store and
+//! a manual clock, driven by reqwest clients with cookie jars that do not follow redirects. One test per flow
+//! of the Pow guide (and of issue 3).
+//!
+//! The same tests run on PostgreSQL and/or Redis with `KEYCARD_TEST_DATABASE=postgres` and
+//! `KEYCARD_TEST_CACHE=redis` (see `common`); `.ci/run` runs them that way too.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::{get_with_cookie, Browser, TestApp, PASSWORD, SESSION_COOKIE};
+use keycard::Policy;
+use keycard_demo::users::{self, Key, Plan};
+use reqwest::header::HeaderValue;
+use reqwest::StatusCode;
+
+fn plan_in(html: &str) -> &str {
+    let marker = r#"<dd id="plan">"#;
+    let start = html.find(marker).expect("the page shows a plan") + marker.len();
+    let end = html[start..].find('<').expect("closing tag");
+    &html[start..start + end]
+}
+
+async fn db_plan(app: &TestApp, email: &str) -> Plan {
+    users::find_with_password_by_email(app.db(), email)
+        .await
+        .expect("select")
+        .expect("user exists")
+        .0
+        .plan
+}
+
+async fn set_db_plan(app: &TestApp, email: &str, plan: Plan) {
+    users::update_plan(
+        app.db(),
+        Key::Email(email),
+        plan,
+        app.app.state.clock.now_secs(),
+        3600,
+    )
+    .await
+    .expect("update")
+    .expect("user exists");
+}
+
+fn cookie_header(value: &str) -> String {
+    format!("{SESSION_COOKIE}={value}")
+}
+
+// ----- register, sign in, sign out -----
+
+#[tokio::test]
+async fn register_sign_out_and_sign_in_again() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+
+    let form = b.get("/registration/new").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"name="_csrf_token""#));
+
+    // Email is trimmed and lower-cased.
+    let res = b.register("  Alice@Example.COM ", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/profile"));
+    let first = res
+        .set_cookie_value(SESSION_COOKIE)
+        .expect("a session cookie");
+    let profile = b.get("/profile").await;
+    assert_eq!(profile.status, StatusCode::OK);
+    assert!(profile.body.contains("alice@example.com"));
+    assert_eq!(plan_in(&profile.body), "free");
+
+    let out = b.sign_out().await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), Some("/"));
+    let cleared = out
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
+        .expect("sign-out clears the cookie");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(b.get("/").await.body.contains("You have been signed out."));
+    let anon = b.get("/profile").await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+    assert_eq!(anon.location(), Some("/session/new"));
+    // The old cookie is dead on the server, not only in the jar.
+    let replay = get_with_cookie(&app.raw(), &app.url("/me"), &cookie_header(&first)).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+
+    let res = b.sign_in("ALICE@example.com", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/profile"));
+    assert_eq!(
+        b.me().await.expect("signed in")["email"],
+        "alice@example.com"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn registration_errors_are_422_with_field_messages() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b
+        .post(
+            "/registration",
+            &[
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("password_confirmation", "different"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Email is not a valid email address"));
+    assert!(res.body.contains("Password must be at least 8 characters"));
+    assert!(res
+        .body
+        .contains("Password confirmation does not match the password"));
+    assert!(res.set_cookie_value(SESSION_COOKIE).is_none());
+
+    let long = "x".repeat(129);
+    let res = b.register("bob@example.com", &long).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Password must be at most 128 characters"));
+
+    let res = b.post("/registration", &[]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.body.contains("Email can&#39;t be blank") || res.body.contains("Email can't be blank")
+    );
+
+    b.registered("bob@example.com").await;
+    let other = app.browser();
+    let res = other.register(" BOB@example.com", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Email has already been taken"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_401() {
+    let app = TestApp::start().await;
+    app.browser().registered("alice@example.com").await;
+    let b = app.browser();
+    let unknown = b.sign_in("nobody@example.com", PASSWORD).await;
+    let wrong = b.sign_in("alice@example.com", "wrong password!").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown.body.contains("Invalid email or password."));
+    // Byte for byte the same page, apart from the email the visitor typed, which is shown back.
+    assert_eq!(
+        unknown.body.replace("nobody@example.com", "EMAIL"),
+        wrong.body.replace("alice@example.com", "EMAIL")
+    );
+    assert!(unknown.set_cookie_value(SESSION_COOKIE).is_none());
+    assert!(wrong.set_cookie_value(SESSION_COOKIE).is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_account_and_address() {
+    let app = TestApp::start().await;
+    app.browser().registered("alice@example.com").await;
+    let b = app.browser();
+    for i in 0..keycard_demo::throttle::MAX_FAILURES {
+        let res = b.sign_in("alice@example.com", "wrong password!").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Locked now, even with the right password: nothing is checked.
+    let res = b.sign_in("alice@example.com", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.body.contains("Too many failed sign-in attempts"));
+    let retry: u64 = res.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+    // The email is normalized before it is counted.
+    let res = b.sign_in(" ALICE@example.com", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Another address is not locked out (no lockout of the real user by a stranger).
+    let elsewhere = app.browser_from("127.0.0.2".parse::<IpAddr>().unwrap());
+    elsewhere.signed_in("alice@example.com").await;
+    // Another account from the same address is not locked out either.
+    b.registered("bob@example.com").await;
+
+    // After the window, the pair may try again.
+    app.advance(15 * 60);
+    let b2 = app.browser();
+    b2.signed_in("alice@example.com").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_pow_hash_verifies_and_is_upgraded_to_argon2id_on_sign_in() {
+    // PBKDF2-SHA512, 100,000 iterations: computed with Python's hashlib.pbkdf2_hmac.
+    const POW_HASH: &str = "$pbkdf2-sha512$100000$bGF0Y2hrZXktZGVtby1wdw==$Qqt/Iugj3GSCbrEqTnUD4IdHDecAiBexdxvJnLq6hQPVPioa0QtDGxrniPvknDOi5Lulsu3HKO0fHka6eS2YFw==";
+    let app = TestApp::start().await;
+    let user = users::create(app.db(), "pow@example.com", POW_HASH, 1)
+        .await
+        .expect("insert a user migrated from Pow");
+    let b = app.browser();
+    assert_eq!(
+        b.sign_in("pow@example.com", "wrong password!").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    b.signed_in("pow@example.com").await;
+    let stored = users::password_hash(app.db(), &user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$"), "rehashed: {stored}");
+    let again = app.browser();
+    again.signed_in("pow@example.com").await;
+    app.stop().await;
+}
+
+// ----- the guide: cached profile, reloaded pro page, sync on plan change -----
+
+#[tokio::test]
+async fn profile_shows_the_cached_plan_while_pro_reads_the_database() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    assert_eq!(b.get("/pro").await.status, StatusCode::FORBIDDEN);
+
+    // Changed behind the cache's back (another process, a console): the database says pro.
+    set_db_plan(&app, "alice@example.com", Plan::Pro).await;
+    let profile = b.get("/profile").await;
+    assert_eq!(
+        plan_in(&profile.body),
+        "free",
+        "the profile shows the cached copy"
+    );
+    assert_eq!(b.plan().await.as_deref(), Some("free"));
+    let pro = b.get("/pro").await;
+    assert_eq!(pro.status, StatusCode::OK, "/pro reloads from the database");
+    assert!(pro.body.contains("your plan is <strong>pro</strong>"));
+    // ReloadUser assigns for this request only: the cache is untouched.
+    assert_eq!(b.plan().await.as_deref(), Some("free"));
+
+    // And the other way round: the cache says pro (after a sync), the database says free.
+    let res = b.post("/plan", &[("plan", "pro")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    set_db_plan(&app, "alice@example.com", Plan::Free).await;
+    assert_eq!(plan_in(&b.get("/profile").await.body), "pro");
+    assert_eq!(b.get("/pro").await.status, StatusCode::FORBIDDEN);
+
+    // A new sign-in caches the database's copy.
+    b.sign_out().await;
+    b.signed_in("alice@example.com").await;
+    assert_eq!(plan_in(&b.get("/profile").await.body), "free");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn plan_update_syncs_the_cache_and_rotates_the_session_cookie() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let old = b.session_cookie().expect("signed in");
+    let other_session = app.browser();
+    other_session.signed_in("alice@example.com").await;
+
+    let edit = b.get("/plan/edit").await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(edit.body.contains(r#"value="pro-trial""#));
+
+    let res = b.post("/plan", &[("plan", "pro")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/profile"));
+    let new = res
+        .set_cookie_value(SESSION_COOKIE)
+        .expect("sync sets a new session cookie");
+    assert_ne!(new, old);
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Pro);
+
+    let profile = b.get("/profile").await;
+    assert!(profile.body.contains("Plan updated successfully."));
+    assert_eq!(plan_in(&profile.body), "pro");
+    assert!(
+        !b.get("/profile")
+            .await
+            .body
+            .contains("Plan updated successfully."),
+        "a flash shows once"
+    );
+    assert_eq!(b.get("/pro").await.status, StatusCode::OK);
+
+    // The old cookie stopped working at once (no grace after a privilege change).
+    let client = app.raw();
+    let replay = get_with_cookie(&client, &app.url("/me"), &cookie_header(&old)).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    let replay = get_with_cookie(&client, &app.url("/profile"), &cookie_header(&old)).await;
+    assert_eq!(replay.status, StatusCode::SEE_OTHER);
+    let ok = get_with_cookie(&client, &app.url("/me"), &cookie_header(&new)).await;
+    assert_eq!(ok.status, StatusCode::OK);
+
+    // One cached user per user: the other session sees the synced plan too, without signing in again.
+    assert_eq!(other_session.plan().await.as_deref(), Some("pro"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_plan_is_422_and_changes_nothing() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let before = b.session_cookie();
+    for bad in ["gold", "", "PRO"] {
+        let res = b.post("/plan", &[("plan", bad)]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        assert!(res
+            .body
+            .contains("Plan must be one of free, pro, pro-trial"));
+        assert!(res.set_cookie_value(SESSION_COOKIE).is_none());
+    }
+    assert_eq!(b.session_cookie(), before);
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_plan_job_ends_a_trial_for_every_signed_in_session() {
+    let app = TestApp::start_with(|c| {
+        c.trial = Duration::from_secs(60);
+        c.plan_job_interval = Duration::from_millis(50);
+    })
+    .await;
+    let a = app.browser_as("browser-a");
+    let b = app.browser_as("browser-b");
+    a.registered("alice@example.com").await;
+    b.signed_in("alice@example.com").await;
+
+    let res = a.post("/plan", &[("plan", "pro-trial")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let (user, _) = users::find_with_password_by_email(app.db(), "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.plan, Plan::ProTrial);
+    assert_eq!(
+        user.plan_expires_at,
+        Some(app.app.state.clock.now_secs() + 60),
+        "pro-trial ends TRIAL_SECS from now"
+    );
+    assert_eq!(a.plan().await.as_deref(), Some("pro-trial"));
+    assert_eq!(b.plan().await.as_deref(), Some("pro-trial"));
+    assert_eq!(b.get("/pro").await.status, StatusCode::OK);
+
+    // The trial ends. The pro page knows at once (database + expiry); the job then downgrades.
+    app.advance(61);
+    assert_eq!(b.get("/pro").await.status, StatusCode::FORBIDDEN);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if a.plan().await.as_deref() == Some("free") && b.plan().await.as_deref() == Some("free") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the background job did not downgrade the trial in time"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    // Both sessions stayed signed in and show `free` on their profile (no sign-in needed).
+    assert_eq!(plan_in(&a.get("/profile").await.body), "free");
+    assert_eq!(plan_in(&b.get("/profile").await.body), "free");
+    // Running the job again finds nothing.
+    let report = app.app.plan_job.run_once().await.unwrap();
+    assert_eq!(report.downgraded, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_user_is_signed_out_by_reload_user() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let cookie = b.session_cookie().unwrap();
+    let (user, _) = users::find_with_password_by_email(app.db(), "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(users::delete(app.db(), &user.id).await.unwrap());
+
+    // The cached pages do not know yet…
+    assert!(b.me().await.is_some());
+    // …the reloaded page does: session ended, cookie cleared, the request continues anonymous.
+    let pro = b.get("/pro").await;
+    assert_eq!(pro.status, StatusCode::SEE_OTHER);
+    assert_eq!(pro.location(), Some("/session/new"));
+    assert!(pro
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with(&format!("{SESSION_COOKIE}=")) && c.contains("Max-Age=0")));
+    assert!(b.me().await.is_none());
+    let replay = get_with_cookie(&app.raw(), &app.url("/me"), &cookie_header(&cookie)).await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNAUTHORIZED,
+        "ended on the server"
+    );
+    app.stop().await;
+}
+
+// ----- session lifetimes -----
+
+fn short_policy(c: &mut keycard_demo::config::Config) {
+    c.policy = Policy {
+        idle_ttl: Duration::from_secs(60),
+        renewal_interval: Duration::from_secs(20),
+        grace: Duration::from_secs(5),
+        absolute_ttl: Duration::from_secs(100),
+    };
+}
+
+#[tokio::test]
+async fn renewal_rotates_the_token_and_the_old_one_works_only_inside_the_grace_window() {
+    let app = TestApp::start_with(short_policy).await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let first = b.session_cookie().unwrap();
+    let client = app.raw();
+
+    app.advance(10);
+    let res = b.get("/me").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(
+        res.set_cookie_value(SESSION_COOKIE).is_none(),
+        "no rotation before the renewal interval"
+    );
+
+    app.advance(11); // 21 s after sign-in
+    let res = b.get("/me").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let second = res
+        .set_cookie_value(SESSION_COOKIE)
+        .expect("the first request after the renewal interval rotates the token");
+    assert_ne!(second, first);
+
+    // A parallel request still carrying the old token, inside the grace window: same session, no rotation.
+    let res = get_with_cookie(&client, &app.url("/me"), &cookie_header(&first)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()["email"], "alice@example.com");
+    assert!(res.set_cookie_value(SESSION_COOKIE).is_none());
+
+    app.advance(6); // grace over
+    let res = get_with_cookie(&client, &app.url("/me"), &cookie_header(&first)).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = get_with_cookie(&client, &app.url("/me"), &cookie_header(&second)).await;
+    assert_eq!(res.status, StatusCode::OK);
+
+    // Idle: no request for longer than the idle lifetime since the last renewal.
+    app.advance(61);
+    assert!(b.me().await.is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_absolute_lifetime_ends_even_an_active_session() {
+    let app = TestApp::start_with(short_policy).await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    for _ in 0..4 {
+        app.advance(21);
+        assert!(b.me().await.is_some(), "renewed while active");
+    }
+    app.advance(21); // 105 s after sign-in
+    assert!(b.me().await.is_none());
+    app.stop().await;
+}
+
+// ----- attacks on the cookie -----
+
+#[tokio::test]
+async fn a_cookie_planted_before_sign_in_is_not_the_one_after() {
+    let app = TestApp::start().await;
+    // The attacker signs in to their own account and plants that cookie in the victim's browser.
+    let attacker = app.browser();
+    attacker.registered("mallory@example.com").await;
+    let planted = attacker.session_cookie().unwrap();
+    let victim = app.browser();
+    victim.plant(SESSION_COOKIE, &planted);
+    assert_eq!(victim.me().await.unwrap()["email"], "mallory@example.com");
+
+    victim.registered("victim@example.com").await;
+    let after = victim.session_cookie().unwrap();
+    assert_ne!(after, planted);
+    assert_eq!(victim.me().await.unwrap()["email"], "victim@example.com");
+    // The planted cookie does not lead into the victim's account (its session ended at the sign-in).
+    let res = get_with_cookie(&app.raw(), &app.url("/me"), &cookie_header(&planted)).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+
+    // A made-up cookie value planted before sign-in is replaced as well.
+    let other = app.browser();
+    other.plant(SESSION_COOKIE, &"A".repeat(86));
+    other.signed_in("victim@example.com").await;
+    assert_ne!(other.session_cookie().unwrap(), "A".repeat(86));
+    assert!(other.me().await.is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tampered_malformed_and_duplicate_cookies_are_anonymous_never_500() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let good = b.session_cookie().unwrap();
+    let client = app.raw();
+    let me = app.url("/me");
+
+    let mut chars: Vec<char> = good.chars().collect();
+    chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    let cases = [
+        cookie_header(&tampered),
+        cookie_header(&good[..good.len() - 1]),
+        cookie_header(&format!("{good}A")),
+        cookie_header(""),
+        cookie_header(&"A".repeat(4 * 1024)),
+        cookie_header(&"A".repeat(16 * 1024)),
+        format!("{}; {}", cookie_header(&good), cookie_header(&good)),
+        format!("{}; {}", cookie_header(&good), cookie_header(&tampered)),
+    ];
+    for (i, cookie) in cases.iter().enumerate() {
+        let res = get_with_cookie(&client, &me, cookie).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "case {i}");
+        let res = get_with_cookie(&client, &app.url("/profile"), cookie).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "case {i}");
+    }
+    // Not UTF-8.
+    let res = client
+        .get(&me)
+        .header(
+            "cookie",
+            HeaderValue::from_bytes(b"keycard_session=\xff\xfe\xfd").unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // The good cookie still works.
+    let res = get_with_cookie(&client, &me, &cookie_header(&good)).await;
+    assert_eq!(res.status, StatusCode::OK);
+    app.stop().await;
+}
+
+// ----- CSRF -----
+
+#[tokio::test]
+async fn state_changing_posts_need_a_valid_csrf_token_and_no_cross_site_marker() {
+    let app = TestApp::start().await;
+    app.browser().registered("alice@example.com").await;
+    let b = app.browser();
+    let token = b.csrf().await;
+    let form = |t: &str| {
+        vec![
+            ("_csrf_token", t.to_owned()),
+            ("email", "alice@example.com".to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ]
+    };
+    // Sign-in (login CSRF): missing, wrong, another browser's token.
+    let missing = b
+        .post_raw(
+            "/session",
+            &[("email", "alice@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = b
+        .client
+        .post(app.url("/session"))
+        .form(&form("AAAA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let stranger_token = app.browser().csrf().await;
+    let res = b
+        .client
+        .post(app.url("/session"))
+        .form(&form(&stranger_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A token without its cookie.
+    let res = app
+        .raw()
+        .post(app.url("/session"))
+        .form(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The right token, but the browser says the request came from another site.
+    let res = b
+        .client
+        .post(app.url("/session"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(b.me().await.is_none(), "none of those signed in");
+    // Same-origin with the right token goes through.
+    let res = b
+        .client
+        .post(app.url("/session"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(b.me().await.is_some());
+
+    // Signed in: plan change, password change, sign-out, revocation without a token are refused.
+    for path in [
+        "/plan",
+        "/account/password",
+        "/session/delete",
+        "/sessions/delete-others",
+        "/registration",
+    ] {
+        let res = b
+            .post_raw(path, &[("plan", "pro"), ("password", "x")])
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    assert!(b.me().await.is_some(), "still signed in");
+
+    // The header form works for non-form clients.
+    let token = b.csrf().await;
+    let res = b
+        .client
+        .post(app.url("/session/delete"))
+        .header("x-csrf-token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(b.me().await.is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_replaces_the_csrf_cookie() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let before_token = b.csrf().await;
+    let before = b.cookie("keycard_csrf").unwrap();
+    b.registered("alice@example.com").await;
+    let after = b.cookie("keycard_csrf").unwrap();
+    assert_ne!(before, after);
+    // A token from before sign-in no longer works.
+    let res = b
+        .post_raw("/plan", &[("_csrf_token", &before_token), ("plan", "pro")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn get_never_changes_state() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    for path in [
+        "/session/delete",
+        "/plan?plan=pro",
+        "/sessions/delete-others",
+        "/account/password",
+        "/registration?email=x@y.z&password=12345678&password_confirmation=12345678",
+        "/session?email=alice@example.com&password=x",
+    ] {
+        let res = b.get(path).await;
+        assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
+    assert!(b.me().await.is_some());
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    app.stop().await;
+}
+
+// ----- password change -----
+
+#[tokio::test]
+async fn password_change_ends_other_sessions_and_rotates_this_one() {
+    let app = TestApp::start().await;
+    let a = app.browser();
+    let b = app.browser();
+    a.registered("alice@example.com").await;
+    b.signed_in("alice@example.com").await;
+    let a_old = a.session_cookie().unwrap();
+
+    let change = |current: &'static str, new: &'static str, confirm: &'static str| {
+        [
+            ("current_password", current),
+            ("password", new),
+            ("password_confirmation", confirm),
+        ]
+    };
+    let res = a
+        .post(
+            "/account/password",
+            &change("wrong password!", "new password 42", "new password 42"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Current password is incorrect"));
+    let res = a
+        .post("/account/password", &change(PASSWORD, "short", "short"))
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("Password must be at least 8 characters"));
+    let res = a
+        .post(
+            "/account/password",
+            &change(PASSWORD, "new password 42", "new password 43"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.body.contains("does not match"));
+    assert!(b.me().await.is_some(), "failed attempts change nothing");
+
+    let res = a
+        .post(
+            "/account/password",
+            &change(PASSWORD, "new password 42", "new password 42"),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/profile"));
+    let a_new = res
+        .set_cookie_value(SESSION_COOKIE)
+        .expect("a new token for this session");
+    assert_ne!(a_new, a_old);
+    assert!(a.get("/profile").await.body.contains("Password changed."));
+    assert!(a.me().await.is_some(), "this session continues");
+    assert!(b.me().await.is_none(), "the other session ended");
+    let replay = get_with_cookie(&app.raw(), &app.url("/me"), &cookie_header(&a_old)).await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNAUTHORIZED,
+        "the old token died at once"
+    );
+
+    let c = app.browser();
+    assert_eq!(
+        c.sign_in("alice@example.com", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        c.sign_in("alice@example.com", "new password 42")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    app.stop().await;
+}
+
+// ----- /me, sessions, pages -----
+
+#[tokio::test]
+async fn me_is_json_from_the_cached_user_or_a_401_json() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b.get("/me").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.json(), serde_json::json!({"error": "not signed in"}));
+    b.registered("alice@example.com").await;
+    let res = b.get("/me").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(res.headers["cache-control"], "no-store");
+    assert_eq!(
+        res.json(),
+        serde_json::json!({"email": "alice@example.com", "plan": "free"})
+    );
+    app.stop().await;
+}
+
+/// The id of the session row that shows `user_agent`.
+fn session_id_of(html: &str, user_agent: &str) -> String {
+    html.split(r#"<tr id="session-"#)
+        .skip(1)
+        .find(|row| row[..row.find("</tr>").expect("row end")].contains(user_agent))
+        .map(|row| row[..32].to_owned())
+        .unwrap_or_else(|| panic!("no session row for {user_agent}"))
+}
+
+#[tokio::test]
+async fn sessions_can_be_listed_and_ended() {
+    let app = TestApp::start().await;
+    let a = app.browser_as("UA-one");
+    let b = app.browser_as("UA-two");
+    let c = app.browser_as("UA-three");
+    a.registered("alice@example.com").await;
+    b.signed_in("alice@example.com").await;
+    c.signed_in("alice@example.com").await;
+    let mallory = app.browser_as("UA-mallory");
+    mallory.registered("mallory@example.com").await;
+
+    let list = a.get("/sessions").await;
+    assert_eq!(list.status, StatusCode::OK);
+    for ua in ["UA-one", "UA-two", "UA-three"] {
+        assert!(list.body.contains(ua), "{ua} listed");
+    }
+    assert!(!list.body.contains("UA-mallory"));
+    assert_eq!(list.body.matches("This session").count(), 1);
+    assert!(list.body.contains("127.0.0.1"));
+    assert!(list.body.contains(" UTC"));
+    assert_eq!(list.body.matches(r#"<tr id="session-"#).count(), 3);
+    let ids = ["UA-one", "UA-two", "UA-three"].map(|ua| session_id_of(&list.body, ua));
+    assert!(list
+        .body
+        .contains(&format!(r#"<tr id="session-{}" class="current">"#, ids[0])));
+
+    // Nobody can end somebody else's session.
+    let res = mallory
+        .post(&format!("/sessions/{}/delete", ids[2]), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(c.me().await.is_some());
+    let res = a.post("/sessions/not-an-id/delete", &[]).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+
+    let res = a.post(&format!("/sessions/{}/delete", ids[1]), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/sessions"));
+    assert!(b.me().await.is_none(), "b ended");
+    assert!(c.me().await.is_some());
+
+    let res = a.post("/sessions/delete-others", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(a
+        .get("/sessions")
+        .await
+        .body
+        .contains("Signed out 1 other session."));
+    assert!(c.me().await.is_none(), "c ended");
+    assert!(a.me().await.is_some(), "this one stays");
+    assert!(mallory.me().await.is_some(), "other users are untouched");
+
+    // Ending the current session signs out.
+    let res = a.post(&format!("/sessions/{}/delete", ids[0]), &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/"));
+    assert!(a.me().await.is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pages_for_anonymous_visitors_and_health() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let res = b.get("/healthz").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body, "ok");
+    assert!(res.set_cookies().is_empty(), "no cookie work on /healthz");
+
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    for link in [
+        "/registration/new",
+        "/session/new",
+        "/profile",
+        "/me",
+        "/plan/edit",
+        "/pro",
+        "/sessions",
+        "/healthz",
+    ] {
+        assert!(home.body.contains(&format!(r#"href="{link}""#)), "{link}");
+    }
+    assert_eq!(home.headers["cache-control"], "no-store");
+    for path in ["/profile", "/plan/edit", "/pro", "/sessions"] {
+        let res = b.get(path).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.location(), Some("/session/new"), "{path}");
+    }
+    // Anonymous POSTs (with a valid token) are sent to sign in too.
+    for path in ["/plan", "/account/password", "/sessions/delete-others"] {
+        let res = b.post(path, &[]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.location(), Some("/session/new"), "{path}");
+    }
+    let res = b.post("/session/delete", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/nowhere").await.status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_forged_flash_is_ignored() {
+    let app = TestApp::start().await;
+    let b: Browser = app.browser();
+    b.plant("keycard_flash", "SGFja2Vk.AAAA");
+    let home = b.get("/").await;
+    assert!(!home.body.contains("Hacked"));
+    assert!(home
+        .set_cookies()
+        .iter()
+        .any(|c| c.starts_with("keycard_flash=") && c.contains("Max-Age=0")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let mut out = Vec::new();
+    let user = keycard_demo::cli::set_plan(&app.config, " Alice@Example.com", Plan::Pro, &mut out)
+        .await
+        .expect("set-plan");
+    assert_eq!(user.plan, Plan::Pro);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("Updated alice@example.com: plan is now pro."),
+        "{out}"
+    );
+    assert_eq!(b.get("/pro").await.status, StatusCode::OK);
+    if app.config.cache.is_shared() {
+        // A shared cache (Redis): the CLI updated the one cached copy, so the cached pages see it at once.
+        assert!(out.contains("the cached user was updated"), "{out}");
+        assert_eq!(b.plan().await.as_deref(), Some("pro"));
+    } else {
+        // Exactly what it says: /pro sees it at once, the cached pages on the next sign-in or sync.
+        assert!(out.contains("cannot reach it"), "{out}");
+        assert_eq!(b.plan().await.as_deref(), Some("free"));
+        b.sign_out().await;
+        b.signed_in("alice@example.com").await;
+        assert_eq!(b.plan().await.as_deref(), Some("pro"));
+    }
+
+    let err =
+        keycard_demo::cli::set_plan(&app.config, "ghost@example.com", Plan::Pro, &mut Vec::new())
+            .await
+            .unwrap_err();
+    assert!(err.to_string().contains("no user with email"));
+    app.stop().await;
+}

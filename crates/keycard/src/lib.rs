@@ -1,0 +1,87 @@
+//! # keycard: session authentication with a cached user
+//!
+//! keycard signs users in, keeps their sessions on the server, and hands every request the **current user
+//! without a database query**: the session points at one cached copy of the user, shared by all of that
+//! user's sessions. When the user changes, the app updates that one copy (from the request that changed it,
+//! or from a background job) and every session sees it on its next request. Where the true value matters
+//! (authorization), the app reloads the user from its database instead.
+//!
+//! This is the model of Pow's credentials cache (Elixir), rebuilt so that it stays correct under concurrent
+//! requests, background updates and several app nodes.
+//!
+//! ## The model
+//! ```text
+//!  cookie:  base64url(token ‖ HMAC(key, token))        signed; checked before any store access
+//!     │  SHA-256
+//!     ▼
+//!  token record:   hash(token)  ──►  session_id          (+ the previous token during a grace window)
+//!  session record: session_id   ──►  user_key, created_at, renewed_at, idle/absolute deadlines, metadata
+//!  user record:    user_key     ──►  the cached user (one copy per user) + version
+//!  index:          user_key     ──►  {session_id}        (list, "log out everywhere")
+//! ```
+//!
+//! - **Reading** ([`CredentialsCache::fetch`]) never writes, except when the session is due for renewal.
+//! - **Renewal**: the first request more than [`Policy::renewal_interval`] after the last rotation rotates
+//!   the token and pushes the idle deadline forward. Exactly one concurrent request wins; the replaced token
+//!   keeps working for [`Policy::grace`] (parallel requests the browser already sent), resolves to the same
+//!   session, and can neither extend it nor rotate it again.
+//! - **Privilege changes** (sign-in, [`sync`](CredentialsCache::sync), password change, sign-out, revoke)
+//!   kill the old token at once, with no grace.
+//! - **Background updates** ([`put_user`](CredentialsCache::put_user)) replace the one cached copy: no session
+//!   id needed, cost independent of the number of sessions, no session's life extended, nothing created for a
+//!   user without a live session, and never an older [`version`](CachedUser::version) over a newer one.
+//! - **Expiry** is enforced on every read and swept in the background.
+//! - **Fail closed**: a store error is an `Err`, never "not signed in" and never a user.
+//!
+//! Policy (deadlines, renewal) lives in [`CredentialsCache`]; atomicity lives in each [`Store`]; HTTP lives in
+//! `keycard-axum`.
+//!
+//! ## Example: create → fetch → put_user → fetch
+//! ```
+//! use keycard::{CachedUser, CredentialsCache, MemoryStore, PutOutcome, SessionMetadata};
+//!
+//! #[derive(Clone, serde::Serialize, serde::Deserialize)]
+//! struct User { id: i64, plan: String }
+//! impl CachedUser for User {
+//!     fn user_key(&self) -> String { self.id.to_string() }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cache = CredentialsCache::builder(MemoryStore::new())
+//!     .secret([42u8; 64]) // from your configuration in real life
+//!     .build()?;
+//!
+//! // Sign in: the cookie value goes to the client.
+//! let signed_in = cache.create(User { id: 1, plan: "pro-trial".into() }, SessionMetadata::default()).await?;
+//! let cookie = signed_in.cookie.as_str().to_owned();
+//!
+//! // Every request: the cached user, no database.
+//! let auth = cache.fetch(&cookie).await?.expect("signed in");
+//! assert_eq!(auth.user.plan, "pro-trial");
+//!
+//! // A background job downgrades the trial: one write, seen by every session of user 1.
+//! assert_eq!(cache.put_user(User { id: 1, plan: "free".into() }).await?, PutOutcome::Updated);
+//! let auth = cache.fetch(&cookie).await?.expect("still signed in");
+//! assert_eq!(auth.user.plan, "free");
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod clock;
+pub mod password;
+pub mod policy;
+pub mod store;
+pub mod token;
+pub mod user;
+
+pub use cache::{Authenticated, Builder, ConfigError, CredentialsCache, SignedIn, SweeperHandle};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use policy::{Policy, PolicyError};
+pub use store::{
+    MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError, SweepStats,
+    TokenUse,
+};
+pub use token::{CookieError, CookieSigner, CookieValue, SecretError, SessionId};
+pub use user::CachedUser;

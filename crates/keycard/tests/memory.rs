@@ -1,0 +1,116 @@
+//! The conformance suite against the memory store, plus what only the memory store promises: it hands
+//! out the stored `Arc` itself (no copy), and its memory is bounded by live sessions.
+
+#[macro_use]
+mod conformance;
+
+use std::sync::Arc;
+
+use conformance::{key, user, DynStore, Harness, TestUser, IDLE, RENEW};
+use keycard::MemoryStore;
+
+conformance_suite!(|_test: &'static str| async {
+    Ok::<DynStore, String>(Arc::new(MemoryStore::<TestUser>::new()))
+});
+
+/// A harness over a memory store the test can still inspect.
+fn harness() -> (Harness, Arc<MemoryStore<TestUser>>) {
+    let store = Arc::new(MemoryStore::<TestUser>::new());
+    (Harness::new(store.clone()), store)
+}
+
+/// Invariant 1: the memory store keeps the `Arc<U>` it was given and hands out that very allocation: every
+/// session of the user reads the same pointer, before and after `put_user`.
+#[tokio::test]
+async fn fetch_returns_the_stored_arc_without_copying() {
+    let (h, _) = harness();
+    let a = h.sign_in(user(1, "ann")).await;
+    let b = h.sign_in(user(1, "ann")).await;
+    let fa = h.must_fetch(a.cookie.as_str(), "a").await;
+    let fb = h.must_fetch(b.cookie.as_str(), "b").await;
+    assert!(
+        Arc::ptr_eq(&fa.user, &b.user),
+        "the latest sign-in's Arc is the cached copy"
+    );
+    assert!(Arc::ptr_eq(&fa.user, &fb.user), "one copy for all sessions");
+
+    let updated = Arc::new(user(1, "ann-pro"));
+    h.cache.put_user(updated.clone()).await.unwrap();
+    let fa = h.must_fetch(a.cookie.as_str(), "a").await;
+    let fb = h.must_fetch(b.cookie.as_str(), "b").await;
+    assert!(Arc::ptr_eq(&fa.user, &updated));
+    assert!(Arc::ptr_eq(&fb.user, &updated));
+    // The store holds one reference, each fetch result one, and `updated` one.
+    assert_eq!(Arc::strong_count(&updated), 4);
+}
+
+/// Invariant 8: after a sweep the store holds exactly the live sessions, their live tokens (current, and
+/// replaced ones inside their grace window) and the users that have a live session.
+#[tokio::test]
+async fn sweep_bounds_memory_by_live_sessions() {
+    let (h, store) = harness();
+    let mut early = Vec::new();
+    for i in 0..200 {
+        early.push(h.sign_in(user(i % 10, "early")).await);
+    }
+    h.advance(IDLE / 2);
+    let mut late = Vec::new();
+    for i in 0..100 {
+        late.push(h.sign_in(user(100 + i % 5, "late")).await);
+    }
+    assert_eq!(store.len(), (300, 300, 15));
+    h.advance(RENEW);
+    // Renew 40 of the late sessions: each now also has a grace token.
+    for s in &late[..40] {
+        h.must_fetch(s.cookie.as_str(), "renew")
+            .await
+            .renewed
+            .unwrap();
+    }
+    assert_eq!(store.len(), (300, 340, 15));
+    h.advance(IDLE / 2 - RENEW); // the early sessions reach their idle deadline
+    let stats = h.cache.sweep().await.unwrap();
+    assert_eq!((stats.sessions, stats.users), (200, 10), "{stats:?}");
+    // 200 expired current tokens, and the 40 replaced tokens whose grace windows are over too.
+    assert_eq!(stats.tokens, 200 + 40, "{stats:?}");
+    assert_eq!(store.len(), (100, 100, 5));
+    for s in &early {
+        h.must_not_fetch(s.cookie.as_str(), "swept").await;
+    }
+    for s in &late[40..] {
+        h.must_fetch(s.cookie.as_str(), "live").await;
+    }
+}
+
+/// Invariant 8: reading a user's sessions prunes the dead entries it meets, records included, without
+/// waiting for a sweep.
+#[tokio::test]
+async fn listing_sessions_prunes_dead_records_without_a_sweep() {
+    let (h, store) = harness();
+    for _ in 0..20 {
+        h.sign_in(user(1, "ann")).await;
+    }
+    h.advance(IDLE / 2);
+    let live = h.sign_in(user(1, "ann")).await;
+    h.advance(IDLE / 2);
+    assert_eq!(store.len().0, 21);
+    assert_eq!(h.session_ids(1).await, vec![live.session.session_id]);
+    assert_eq!(store.len(), (1, 1, 1));
+}
+
+/// Invariant 8: deletes release every record at once: no sweep needed.
+#[tokio::test]
+async fn deletes_release_every_record_at_once() {
+    let (h, store) = harness();
+    let (s, _, _) = h.sign_in_and_renew(user(1, "ann")).await;
+    h.sign_in(user(1, "ann")).await;
+    let u = h.sign_in(user(2, "bob")).await;
+    assert_eq!(store.len(), (3, 4, 2));
+    assert!(h.cache.delete_session(&s.session.session_id).await.unwrap());
+    assert_eq!(store.len(), (2, 2, 2));
+    h.cache.delete(u.cookie.as_str()).await.unwrap();
+    assert_eq!(store.len(), (1, 1, 1));
+    h.cache.delete_user_sessions(&key(1), None).await.unwrap();
+    assert_eq!(store.len(), (0, 0, 0));
+    assert!(store.is_empty());
+}
