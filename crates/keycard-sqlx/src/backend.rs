@@ -1,0 +1,215 @@
+//! The thin layer between the store's logic and sqlx: bind values, run a statement, read a row.
+//!
+//! The store's logic ([`crate::store`]) is written once against the [`Backend`] trait; SQLite and PostgreSQL
+//! each implement it in a few lines ([`crate::sqlite`], [`crate::postgres`]). What differs between the two
+//! dialects is kept in [`Dialect`]: a handful of SQL fragments, nothing else.
+//!
+//! These items are public only because the public store type is generic over them; they are not part of
+//! the supported API.
+#![doc(hidden)]
+
+use std::future::Future;
+
+/// One statement parameter.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    /// A 64-bit integer (timestamps, versions, counts).
+    Int(i64),
+    /// A nullable 64-bit integer.
+    OptInt(Option<i64>),
+    /// Bytes (ids, token hashes, fingerprints).
+    Bytes(&'a [u8]),
+    /// Nullable bytes.
+    OptBytes(Option<&'a [u8]>),
+    /// Text (user keys, JSON).
+    Text(&'a str),
+}
+
+/// A result row, read by column position.
+pub trait Row: Send + Sync {
+    /// A non-null integer column.
+    fn int(&self, i: usize) -> Result<i64, sqlx::Error>;
+    /// A nullable integer column.
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, sqlx::Error>;
+    /// A non-null bytes column.
+    fn bytes(&self, i: usize) -> Result<&[u8], sqlx::Error>;
+    /// A nullable bytes column.
+    fn opt_bytes(&self, i: usize) -> Result<Option<&[u8]>, sqlx::Error>;
+    /// A non-null text column.
+    fn text(&self, i: usize) -> Result<&str, sqlx::Error>;
+    /// A nullable text column.
+    fn opt_text(&self, i: usize) -> Result<Option<&str>, sqlx::Error>;
+}
+
+/// Where statements run: the pool (each statement on its own, autocommit) or an open transaction.
+pub trait Exec: Send {
+    /// The row type.
+    type Row: Row;
+
+    /// Run `sql` and return its first row, if any.
+    fn fetch_optional<'e>(
+        &'e mut self,
+        sql: &'e str,
+        args: &'e [Arg<'e>],
+    ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'e;
+
+    /// Run `sql` and return every row.
+    fn fetch_all<'e>(
+        &'e mut self,
+        sql: &'e str,
+        args: &'e [Arg<'e>],
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'e;
+
+    /// Run `sql` and return how many rows it changed.
+    fn execute<'e>(
+        &'e mut self,
+        sql: &'e str,
+        args: &'e [Arg<'e>],
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'e;
+}
+
+/// The SQL that differs between the dialects.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// Column type for bytes (`BLOB` / `BYTEA`).
+    pub bytes: &'static str,
+    /// Column type for 64-bit integers (`INTEGER` / `BIGINT`).
+    pub int: &'static str,
+    /// The two-argument minimum (`min` / `LEAST`).
+    pub least: &'static str,
+    /// How a write transaction starts (`BEGIN IMMEDIATE`: SQLite takes the write lock up front, so a
+    /// transaction that reads before it writes never fails to upgrade; `BEGIN` for PostgreSQL).
+    pub begin_write: &'static str,
+    /// Appended to a `SELECT` that must lock the user's row for the rest of the transaction (PostgreSQL:
+    /// ` FOR UPDATE`; SQLite: empty, its write transaction already excludes every other writer).
+    pub lock_row: &'static str,
+    /// Like `lock_row`, skipping rows another transaction holds (sweeps).
+    pub lock_skip: &'static str,
+    /// Statements that serialize concurrent migrations (PostgreSQL: an advisory lock keyed by `$1`, the
+    /// prefix; SQLite: none).
+    pub migration_lock: Option<&'static str>,
+    /// A query answering 1 when the table named `$1` exists, 0 otherwise.
+    pub table_exists: &'static str,
+}
+
+/// A database keycard-sqlx can keep sessions in. Implemented for [`Sqlite`](crate::Sqlite) and
+/// [`Postgres`](crate::Postgres) only.
+pub trait Backend: Send + Sync + 'static {
+    /// The pool type (`SqlitePool` / `PgPool`).
+    type Pool: Clone + Send + Sync + std::fmt::Debug + 'static;
+    /// A row.
+    type Row: Row;
+    /// An open write transaction.
+    type Tx: Exec<Row = Self::Row>;
+    /// Statements on the pool.
+    type PoolExec<'p>: Exec<Row = Self::Row>;
+
+    /// `"sqlite"` or `"postgres"`: the `backend` of every [`StoreError`](keycard::StoreError).
+    const NAME: &'static str;
+    /// The dialect's SQL fragments.
+    const DIALECT: Dialect;
+
+    /// Run statements directly on the pool.
+    fn on_pool(pool: &Self::Pool) -> Self::PoolExec<'_>;
+
+    /// Open a write transaction (`Dialect::begin_write`).
+    fn begin(pool: &Self::Pool) -> impl Future<Output = Result<Self::Tx, sqlx::Error>> + Send + '_;
+
+    /// Commit it. Dropping a transaction without committing rolls it back.
+    fn commit(tx: Self::Tx) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+/// Implements [`Row`] for a sqlx row type.
+macro_rules! impl_row {
+    ($row:ty) => {
+        impl $crate::backend::Row for $row {
+            fn int(&self, i: usize) -> Result<i64, sqlx::Error> {
+                sqlx::Row::try_get(self, i)
+            }
+            fn opt_int(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::Row::try_get(self, i)
+            }
+            fn bytes(&self, i: usize) -> Result<&[u8], sqlx::Error> {
+                sqlx::Row::try_get(self, i)
+            }
+            fn opt_bytes(&self, i: usize) -> Result<Option<&[u8]>, sqlx::Error> {
+                sqlx::Row::try_get(self, i)
+            }
+            fn text(&self, i: usize) -> Result<&str, sqlx::Error> {
+                sqlx::Row::try_get(self, i)
+            }
+            fn opt_text(&self, i: usize) -> Result<Option<&str>, sqlx::Error> {
+                sqlx::Row::try_get(self, i)
+            }
+        }
+    };
+}
+
+/// Binds `args` to a sqlx query, in order.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match *a {
+                $crate::backend::Arg::Int(v) => q.bind(v),
+                $crate::backend::Arg::OptInt(v) => q.bind(v),
+                $crate::backend::Arg::Bytes(v) => q.bind(v),
+                $crate::backend::Arg::OptBytes(v) => q.bind(v),
+                $crate::backend::Arg::Text(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// Implements [`Exec`] for a type that derefs (`$conn`) to something sqlx can execute on.
+macro_rules! impl_exec {
+    ($ty:ty, $row:ty, |$this:ident| $conn:expr) => {
+        impl $crate::backend::Exec for $ty {
+            type Row = $row;
+
+            fn fetch_optional<'e>(
+                &'e mut self,
+                sql: &'e str,
+                args: &'e [$crate::backend::Arg<'e>],
+            ) -> impl std::future::Future<Output = Result<Option<$row>, sqlx::Error>> + Send + 'e
+            {
+                let $this = self;
+                async move {
+                    $crate::backend::bind_args!(sqlx::query(sql), args)
+                        .fetch_optional($conn)
+                        .await
+                }
+            }
+
+            fn fetch_all<'e>(
+                &'e mut self,
+                sql: &'e str,
+                args: &'e [$crate::backend::Arg<'e>],
+            ) -> impl std::future::Future<Output = Result<Vec<$row>, sqlx::Error>> + Send + 'e {
+                let $this = self;
+                async move {
+                    $crate::backend::bind_args!(sqlx::query(sql), args)
+                        .fetch_all($conn)
+                        .await
+                }
+            }
+
+            fn execute<'e>(
+                &'e mut self,
+                sql: &'e str,
+                args: &'e [$crate::backend::Arg<'e>],
+            ) -> impl std::future::Future<Output = Result<u64, sqlx::Error>> + Send + 'e {
+                let $this = self;
+                async move {
+                    $crate::backend::bind_args!(sqlx::query(sql), args)
+                        .execute($conn)
+                        .await
+                        .map(|r| r.rows_affected())
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use {bind_args, impl_exec, impl_row};
