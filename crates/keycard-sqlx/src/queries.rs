@@ -114,15 +114,21 @@ impl Queries {
             users: r("SELECT u.user_key, u.data FROM {p}users u WHERE EXISTS \
                  (SELECT 1 FROM {p}sessions s WHERE s.user_key = u.user_key AND s.expires_at > $1) \
                  ORDER BY u.user_key"),
-            sweep_sessions: r("DELETE FROM {p}sessions WHERE expires_at <= $1 AND session_id IN \
-                 (SELECT session_id FROM {p}sessions WHERE expires_at <= $1 LIMIT $2{lock_skip}) \
+            // Each batch is chosen once, in a materialized CTE: as a plain `IN (SELECT … LIMIT n)`,
+            // PostgreSQL may re-run the subquery for every row it deletes and so ignore the limit.
+            sweep_sessions: r("WITH batch AS MATERIALIZED (SELECT session_id FROM {p}sessions \
+                 WHERE expires_at <= $1 LIMIT $2{lock_skip}) \
+                 DELETE FROM {p}sessions WHERE expires_at <= $1 \
+                 AND session_id IN (SELECT session_id FROM batch) \
                  RETURNING CAST(CASE WHEN previous_token IS NULL THEN 1 ELSE 2 END AS {int})"),
-            sweep_grace: r("UPDATE {p}sessions SET previous_token = NULL, previous_until = NULL \
-                 WHERE previous_until <= $1 AND session_id IN \
-                 (SELECT session_id FROM {p}sessions WHERE previous_until <= $1 LIMIT $2{lock_skip})"),
-            sweep_users: r("DELETE FROM {p}users WHERE user_key IN \
-                 (SELECT u.user_key FROM {p}users u WHERE NOT EXISTS \
-                   (SELECT 1 FROM {p}sessions s WHERE s.user_key = u.user_key) LIMIT $1{lock_skip}) \
+            sweep_grace: r("WITH batch AS MATERIALIZED (SELECT session_id FROM {p}sessions \
+                 WHERE previous_until <= $1 LIMIT $2{lock_skip}) \
+                 UPDATE {p}sessions SET previous_token = NULL, previous_until = NULL \
+                 WHERE previous_until <= $1 AND session_id IN (SELECT session_id FROM batch)"),
+            sweep_users: r("WITH batch AS MATERIALIZED (SELECT u.user_key FROM {p}users u \
+                 WHERE NOT EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = u.user_key) \
+                 LIMIT $1{lock_skip}) \
+                 DELETE FROM {p}users WHERE user_key IN (SELECT user_key FROM batch) \
                  AND NOT EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = {p}users.user_key)"),
         }
     }

@@ -2,6 +2,8 @@
 //! PostgreSQL database made for this test run.
 #![allow(dead_code)]
 
+pub mod own_postgres;
+
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,15 +21,22 @@ pub fn random_hex(n: usize) -> String {
 
 /// Settings for tests: generous timeout (many tests run in parallel on a small machine).
 pub fn test_config() -> SqlConfig {
-    SqlConfig::default().with_operation_timeout(Duration::from_secs(20))
+    SqlConfig::default()
+        .with_operation_timeout(Duration::from_secs(20))
+        .with_max_connections(4)
 }
 
 /// A migrated SQLite store on a fresh temporary file (WAL).
 pub async fn sqlite_store(test: &str) -> SqliteStore {
+    sqlite_store_with(test, test_config()).await
+}
+
+/// [`sqlite_store`] with `config`.
+pub async fn sqlite_store_with(test: &str, config: SqlConfig) -> SqliteStore {
     let dir = std::env::temp_dir().join("keycard-sqlx-tests");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("{test}-{}.db", random_hex(6)));
-    SqliteStore::connect_and_migrate(&format!("sqlite://{}", path.display()), test_config())
+    SqliteStore::connect_and_migrate(&format!("sqlite://{}", path.display()), config)
         .await
         .expect("sqlite store")
 }
@@ -109,6 +118,11 @@ async fn run_database() -> Result<String, String> {
 
 /// A migrated PostgreSQL store with its own table prefix in this run's database, or the skip reason.
 pub async fn postgres_store(test: &str) -> Result<PostgresStore, String> {
+    postgres_store_with(test, test_config()).await
+}
+
+/// [`postgres_store`] with `config` (its table prefix replaced by a fresh one).
+pub async fn postgres_store_with(test: &str, config: SqlConfig) -> Result<PostgresStore, String> {
     let url = match run_database().await {
         Ok(url) => url,
         Err(why) => {
@@ -120,9 +134,7 @@ pub async fn postgres_store(test: &str) -> Result<PostgresStore, String> {
         }
     };
     let prefix = format!("t{}_", random_hex(6));
-    let config = test_config()
-        .with_table_prefix(prefix)
-        .with_max_connections(4);
+    let config = config.with_table_prefix(prefix);
     Ok(PostgresStore::connect_and_migrate(&url, config)
         .await
         .expect("postgres store"))
