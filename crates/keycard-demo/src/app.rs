@@ -10,12 +10,12 @@ use keycard_axum::CookieConfig;
 use tokio::net::TcpListener;
 
 use crate::clock::AppClock;
+use crate::config::secret::{self, Secret, SecretFileError};
 use crate::config::{redact_url, CacheBackend, Config};
 use crate::csrf::Csrf;
 use crate::db::{self, DbInitError};
 use crate::flash::Flash;
 use crate::plan_job::{JobHandle, PlanJob};
-use crate::secret::{self, Secret, SecretFileError};
 use crate::state::AppState;
 use crate::throttle::LoginThrottle;
 use crate::users::User;

@@ -24,8 +24,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::config::secret::Secret;
 use crate::cookies;
-use crate::secret::Secret;
 
 /// The form field the token travels in.
 pub const FORM_FIELD: &str = "_csrf_token";

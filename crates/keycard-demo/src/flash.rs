@@ -12,8 +12,8 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::config::secret::Secret;
 use crate::cookies;
-use crate::secret::Secret;
 use crate::state::AppState;
 
 const KEY_LABEL: &str = "keycard-demo flash message key v1";

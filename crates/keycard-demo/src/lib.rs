@@ -9,7 +9,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod cookies;
@@ -20,7 +19,6 @@ pub mod extract;
 pub mod flash;
 pub mod plan_job;
 pub mod routes;
-pub mod secret;
 pub mod state;
 pub mod throttle;
 pub mod users;

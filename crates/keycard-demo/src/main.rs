@@ -1,9 +1,9 @@
-//! `keycard-demo`: see `keycard_demo::cli` for the commands and `keycard_demo::config` for the settings.
+//! `keycard-demo`: see `keycard_demo::config::cli` for the commands and `keycard_demo::config` for the settings.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use keycard_demo::cli::{self, Cli, Command, UsersCommand};
+use keycard_demo::config::cli::{self, Cli, Command, UsersCommand};
 use keycard_demo::config::Config;
 
 fn main() -> ExitCode {

@@ -923,9 +923,10 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
     let b = app.browser();
     b.registered("alice@example.com").await;
     let mut out = Vec::new();
-    let user = keycard_demo::cli::set_plan(&app.config, " Alice@Example.com", Plan::Pro, &mut out)
-        .await
-        .expect("set-plan");
+    let user =
+        keycard_demo::config::cli::set_plan(&app.config, " Alice@Example.com", Plan::Pro, &mut out)
+            .await
+            .expect("set-plan");
     assert_eq!(user.plan, Plan::Pro);
     let out = String::from_utf8(out).unwrap();
     assert!(
@@ -946,10 +947,14 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
         assert_eq!(b.plan().await.as_deref(), Some("pro"));
     }
 
-    let err =
-        keycard_demo::cli::set_plan(&app.config, "ghost@example.com", Plan::Pro, &mut Vec::new())
-            .await
-            .unwrap_err();
+    let err = keycard_demo::config::cli::set_plan(
+        &app.config,
+        "ghost@example.com",
+        Plan::Pro,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("no user with email"));
     app.stop().await;
 }

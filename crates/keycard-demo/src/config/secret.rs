@@ -127,7 +127,7 @@ fn load_or_create(path: &Path) -> Result<Secret, SecretFileError> {
         Err(e) => return Err(e),
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::db::create_private_dir(dir).map_err(io_err("create the directory of"))?;
+        super::private_dir::create_private_dir(dir).map_err(io_err("create the directory of"))?;
     }
     let value = generate()?;
     let mut opts = std::fs::OpenOptions::new();

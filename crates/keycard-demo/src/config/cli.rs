@@ -7,9 +7,9 @@ use keycard::PutOutcome;
 
 use crate::app::{self, StartError};
 use crate::clock::{format_utc, AppClock};
+use crate::config::secret;
 use crate::config::{Config, Settings};
 use crate::db;
-use crate::secret;
 use crate::users::{self, normalize_email, Key, Plan, User};
 
 /// The Pow guide's app on keycard: users with a plan, a cached profile, a reloaded pro area.
