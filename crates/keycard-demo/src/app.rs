@@ -5,20 +5,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use keycard::{CredentialsCache, MemoryStore, SweeperHandle};
+use keycard::SweeperHandle;
 use keycard_axum::CookieConfig;
 use tokio::net::TcpListener;
 
 use crate::clock::AppClock;
-use crate::config::secret::{self, Secret, SecretFileError};
-use crate::config::{redact_url, CacheBackend, Config};
+use crate::config::secret::{self, SecretFileError};
+use crate::config::{redact_url, Config};
 use crate::csrf::Csrf;
-use crate::db::{self, DbInitError};
+use crate::domain::cache::{build_cache, CacheInitError};
+use crate::domain::db::{self, DbInitError};
+use crate::domain::plan_job::{JobHandle, PlanJob};
+use crate::domain::throttle::LoginThrottle;
 use crate::flash::Flash;
-use crate::plan_job::{JobHandle, PlanJob};
 use crate::state::AppState;
-use crate::throttle::LoginThrottle;
-use crate::users::User;
 use crate::{auth, routes};
 
 /// The app could not start.
@@ -30,20 +30,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Db(#[from] DbInitError),
-    /// The credentials cache refused its settings.
-    #[error("cannot set up the credentials cache: {0}")]
-    Cache(#[from] keycard::ConfigError),
-    /// The credentials store could not be reached (Redis down, wrong URL or password).
-    #[error("cannot connect to the credentials cache at {url}: {source}; check CACHE_URL and that Redis is running")]
-    CacheStore {
-        /// The cache URL without credentials.
-        url: String,
-        /// Why.
-        source: keycard::StoreError,
-    },
-    /// The cache backend is not compiled into this binary.
-    #[error("the {0} credentials cache is not available in this build")]
-    CacheUnavailable(&'static str),
+    /// The credentials cache could not be set up or reached.
+    #[error(transparent)]
+    Cache(#[from] CacheInitError),
     /// The session cookie settings are invalid.
     #[error(transparent)]
     Cookie(#[from] keycard_axum::CookieConfigError),
@@ -76,46 +65,6 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App").finish_non_exhaustive()
     }
-}
-
-/// The credentials cache `config` asks for. A new backend is one arm here (and one in
-/// [`CacheBackend`]).
-///
-/// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
-/// scripts; [`keycard::store::redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
-/// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
-/// at start-up.
-pub async fn build_cache(
-    config: &Config,
-    secret: &Secret,
-    clock: AppClock,
-) -> Result<CredentialsCache<User>, StartError> {
-    let builder = match &config.cache {
-        CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
-        #[cfg(feature = "redis")]
-        CacheBackend::Redis { url, key_prefix } => {
-            use keycard::store::redis::{RedisConfig, RedisStore};
-            let store = RedisStore::connect(url, RedisConfig::with_prefix(key_prefix.as_str()))
-                .await
-                .map_err(|source| StartError::CacheStore {
-                    url: config.cache.display_url(),
-                    source,
-                })?;
-            tracing::info!(
-                cache = %config.cache.display_url(),
-                key_prefix = %store.key_prefix(),
-                "credentials cache: redis connected"
-            );
-            CredentialsCache::builder(store)
-        }
-        #[cfg(not(feature = "redis"))]
-        CacheBackend::Redis { .. } => return Err(StartError::CacheUnavailable("redis")),
-    };
-    Ok(builder
-        .secret(secret.as_bytes())
-        .policy(config.policy)
-        .clock(clock)
-        .build()?)
 }
 
 /// Build the app from `config`, reading time from `clock` (tests pass a [`keycard::ManualClock`]), and

@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use keycard::CredentialsCache;
 use keycard_axum::{CookieConfig, RedirectPath, RedirectTo, ReloadUser, SessionLayer, UserLoader};
 
-use crate::db::Db;
+use crate::domain::db::Db;
+use crate::domain::users::{self, User};
 use crate::error::AppError;
 use crate::routes::with_rotated_csrf;
 use crate::state::AppState;
-use crate::users::{self, User};
 
 /// The per-request auth handle.
 pub type AuthUser = keycard_axum::Auth<User>;

@@ -7,10 +7,10 @@ use keycard::CredentialsCache;
 
 use crate::clock::AppClock;
 use crate::csrf::Csrf;
-use crate::db::Db;
+use crate::domain::db::Db;
+use crate::domain::throttle::LoginThrottle;
+use crate::domain::users::User;
 use crate::flash::Flash;
-use crate::throttle::LoginThrottle;
-use crate::users::User;
 
 /// The router's state. Cloning is a handful of reference-count bumps.
 #[derive(Clone)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::{get_with_cookie, Browser, TestApp, PASSWORD, SESSION_COOKIE};
 use keycard::Policy;
-use keycard_demo::users::{self, Key, Plan};
+use keycard_demo::domain::users::{self, Key, Plan};
 use reqwest::header::HeaderValue;
 use reqwest::StatusCode;
 
@@ -165,7 +165,7 @@ async fn sign_in_is_throttled_per_account_and_address() {
     let app = TestApp::start().await;
     app.browser().registered("alice@example.com").await;
     let b = app.browser();
-    for i in 0..keycard_demo::throttle::MAX_FAILURES {
+    for i in 0..keycard_demo::domain::throttle::MAX_FAILURES {
         let res = b.sign_in("alice@example.com", "wrong password!").await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
@@ -923,10 +923,14 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
     let b = app.browser();
     b.registered("alice@example.com").await;
     let mut out = Vec::new();
-    let user =
-        keycard_demo::config::cli::set_plan(&app.config, " Alice@Example.com", Plan::Pro, &mut out)
-            .await
-            .expect("set-plan");
+    let user = keycard_demo::domain::plan_admin::set_plan(
+        &app.config,
+        " Alice@Example.com",
+        Plan::Pro,
+        &mut out,
+    )
+    .await
+    .expect("set-plan");
     assert_eq!(user.plan, Plan::Pro);
     let out = String::from_utf8(out).unwrap();
     assert!(
@@ -947,7 +951,7 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
         assert_eq!(b.plan().await.as_deref(), Some("pro"));
     }
 
-    let err = keycard_demo::config::cli::set_plan(
+    let err = keycard_demo::domain::plan_admin::set_plan(
         &app.config,
         "ghost@example.com",
         Plan::Pro,

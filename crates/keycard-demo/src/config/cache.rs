@@ -9,7 +9,7 @@ use super::settings::{DEFAULT_CACHE_KEY_PREFIX, MAX_CACHE_KEY_PREFIX_LEN};
 /// Where the credentials cache lives.
 ///
 /// Adding a backend is one variant here, one arm in [`CacheBackend::parse`] and one arm in
-/// [`crate::app::build_cache`].
+/// [`crate::domain::cache::build_cache`].
 #[derive(Clone, PartialEq, Eq)]
 pub enum CacheBackend {
     /// In this process: sessions are lost on restart and no other process can reach them.

@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use crate::auth::{AuthUser, PageUser};
 use crate::csrf::CsrfToken;
+use crate::domain::users;
 use crate::error::AppError;
 use crate::extract::ClientIp;
 use crate::flash::IncomingFlash;
 use crate::routes::registration::password_error;
 use crate::routes::{redirect_with_flash, retry_after, to_sign_in};
 use crate::state::AppState;
-use crate::users;
 use crate::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
 
 /// The password-change form.

@@ -21,8 +21,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth;
+use crate::domain::users::User;
 use crate::state::AppState;
-use crate::users::User;
 
 pub mod account;
 pub mod home;

@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::auth::{AuthUser, PageUser};
 use crate::csrf::CsrfToken;
+use crate::domain::users::{self, Key, Plan};
 use crate::error::AppError;
 use crate::flash::IncomingFlash;
 use crate::routes::redirect_with_flash;
 use crate::state::AppState;
-use crate::users::{self, Key, Plan};
 use crate::views::{render, Layout, PlanPage};
 
 /// The plan form.

@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use crate::auth::{self, AuthUser};
 use crate::csrf::CsrfToken;
+use crate::domain::users::{self, normalize_email, CreateUserError};
 use crate::error::AppError;
 use crate::flash::IncomingFlash;
 use crate::state::AppState;
-use crate::users::{self, normalize_email, CreateUserError};
 use crate::views::{render, Layout, RegistrationErrors, RegistrationPage};
 
 /// Shortest password accepted.

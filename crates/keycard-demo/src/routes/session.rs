@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use crate::auth::{self, AuthUser};
 use crate::csrf::CsrfToken;
+use crate::domain::users::{self, normalize_email};
 use crate::error::AppError;
 use crate::extract::ClientIp;
 use crate::flash::IncomingFlash;
 use crate::routes::{redirect_with_flash, retry_after};
 use crate::state::AppState;
-use crate::users::{self, normalize_email};
 use crate::views::{render, Layout, SignInPage};
 
 /// The one message for a failed sign-in, whatever failed.
@@ -43,7 +43,7 @@ pub async fn new(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Respo
 
 /// Sign in: 303 to `/profile`; 401 with one generic message for an unknown email and a wrong password
 /// alike (same body, same work: the password is checked against a dummy hash when there is no account);
-/// 429 once the account + address pair has used up its failures (see [`crate::throttle`]).
+/// 429 once the account + address pair has used up its failures (see [`crate::domain::throttle`]).
 pub async fn create(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -197,7 +197,7 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub fn db(&self) -> &keycard_demo::db::Db {
+    pub fn db(&self) -> &keycard_demo::domain::db::Db {
         &self.app.state.db
     }
 

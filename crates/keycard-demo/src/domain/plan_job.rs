@@ -13,9 +13,9 @@ use std::time::Duration;
 use keycard::{CredentialsCache, PutOutcome};
 
 use crate::clock::AppClock;
-use crate::db::Db;
-use crate::throttle::LoginThrottle;
-use crate::users::{self, User};
+use crate::domain::db::Db;
+use crate::domain::throttle::LoginThrottle;
+use crate::domain::users::{self, User};
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

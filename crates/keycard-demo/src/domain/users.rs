@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
-use crate::db::Db;
+use crate::domain::db::Db;
 
 /// A user's plan. Stored as `free`, `pro`, `pro-trial` (a CHECK constraint keeps the column honest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
