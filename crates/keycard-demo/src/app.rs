@@ -12,14 +12,14 @@ use tokio::net::TcpListener;
 use crate::clock::AppClock;
 use crate::config::secret::{self, SecretFileError};
 use crate::config::{redact_url, Config};
-use crate::csrf::Csrf;
 use crate::domain::cache::{build_cache, CacheInitError};
 use crate::domain::db::{self, DbInitError};
 use crate::domain::plan_job::{JobHandle, PlanJob};
 use crate::domain::throttle::LoginThrottle;
-use crate::flash::Flash;
-use crate::state::AppState;
-use crate::{auth, routes};
+use crate::web::csrf::Csrf;
+use crate::web::flash::Flash;
+use crate::web::state::AppState;
+use crate::web::{auth, router};
 
 /// The app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
             ..CookieConfig::default()
         },
     )?;
-    let router = routes::router(state.clone(), session_layer);
+    let router = router::router(state.clone(), session_layer);
     let plan_job = Arc::new(PlanJob::new(db, cache.clone(), clock).with_throttle(throttle));
     let plan_task = plan_job.clone().spawn(config.plan_job_interval);
     let sweeper = cache.spawn_sweeper(config.sweep_interval);

@@ -5,7 +5,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keycard_axum::AuthError;
 
-use crate::views;
+use crate::web::respond;
+use crate::web::views;
 
 /// Something a handler could not do.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,7 @@ impl IntoResponse for AppError {
             // The session ended under this request (revoked elsewhere, expired): sign in again.
             AppError::Auth(AuthError::NotSignedIn) => {
                 tracing::info!("session ended during the request; sending the visitor to sign in");
-                return crate::routes::to_sign_in();
+                return respond::to_sign_in();
             }
             AppError::Db(_) => {
                 "The users database is unavailable. Nothing was changed; try again in a moment."

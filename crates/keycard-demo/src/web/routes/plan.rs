@@ -6,16 +6,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
+use keycard_axum::RedirectPath;
 use serde::Deserialize;
 
-use crate::auth::{AuthUser, PageUser};
-use crate::csrf::CsrfToken;
 use crate::domain::users::{self, Key, Plan};
-use crate::error::AppError;
-use crate::flash::IncomingFlash;
-use crate::routes::redirect_with_flash;
-use crate::state::AppState;
-use crate::views::{render, Layout, PlanPage};
+use crate::web::auth::{AuthUser, PageUser};
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::respond::SignIn;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, PlanPage};
 
 /// The plan form.
 #[derive(Debug, Default, Deserialize)]
@@ -71,17 +72,13 @@ pub async fn update(
     let Some(updated) = updated else {
         // The account was deleted under us: nothing to sync.
         auth.delete().await?;
-        return Ok(redirect_with_flash(
-            &state,
-            "/session/new",
-            "Your account no longer exists.",
-        ));
+        return Ok(state
+            .flash
+            .redirect(SignIn::PATH, "Your account no longer exists."));
     };
     tracing::info!(user_id = %updated.id, plan = %updated.plan, "plan updated");
     auth.create(updated).await?;
-    Ok(redirect_with_flash(
-        &state,
-        "/profile",
-        "Plan updated successfully.",
-    ))
+    Ok(state
+        .flash
+        .redirect("/profile", "Plan updated successfully."))
 }

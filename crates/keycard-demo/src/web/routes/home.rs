@@ -3,10 +3,10 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::auth::AuthUser;
-use crate::csrf::CsrfToken;
-use crate::flash::IncomingFlash;
-use crate::views::{render, HomePage, Layout, UserView};
+use crate::web::auth::AuthUser;
+use crate::web::csrf::CsrfToken;
+use crate::web::flash::IncomingFlash;
+use crate::web::views::{render, HomePage, Layout, UserView};
 
 /// The home page: what the demo shows, links to every page.
 pub async fn show(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Response {

@@ -4,17 +4,16 @@
 //! The value is `base64url(message).base64url(HMAC-SHA256(K, message))` with `K` derived from the app secret
 //! under its own label, so nobody can make the site display text of their choosing. It lives 60 seconds.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use axum::response::Response;
 
 use crate::config::secret::Secret;
-use crate::cookies;
-use crate::state::AppState;
+use crate::web::respond;
+use crate::web::signed_cookie::SignedCookie;
 
 const KEY_LABEL: &str = "keycard-demo flash message key v1";
 /// The cookie's name over plain HTTP.
@@ -27,61 +26,38 @@ const MAX_AGE_SECS: i64 = 60;
 const MAX_MESSAGE: usize = 256;
 
 /// Signs and reads flash cookies.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Flash {
-    key: Hmac<Sha256>,
-    cookie_name: &'static str,
-    secure: bool,
-}
-
-impl std::fmt::Debug for Flash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Flash")
-            .field("cookie_name", &self.cookie_name)
-            .finish_non_exhaustive()
-    }
+    cookie: SignedCookie,
 }
 
 impl Flash {
     /// Keys derived from `secret`; secure cookies when `secure`.
     pub fn new(secret: &Secret, secure: bool) -> Self {
         Flash {
-            key: secret.derive_mac(KEY_LABEL),
-            cookie_name: if secure {
-                SECURE_COOKIE_NAME
-            } else {
-                COOKIE_NAME
-            },
-            secure,
+            cookie: SignedCookie::new(secret, KEY_LABEL, COOKIE_NAME, SECURE_COOKIE_NAME, secure),
         }
     }
 
     /// The `Set-Cookie` that carries `message` to the next page.
     pub fn set(&self, message: &str) -> HeaderValue {
         let message = truncate(message, MAX_MESSAGE);
-        let mut mac = self.key.clone();
-        mac.update(message.as_bytes());
-        let value = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(message),
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        );
-        cookies::set_cookie(self.cookie_name, &value, self.secure, Some(MAX_AGE_SECS))
+        self.cookie
+            .set(&self.cookie.seal(message.as_bytes()), Some(MAX_AGE_SECS))
+    }
+
+    /// 303 to `to`, carrying `message` to that page.
+    pub fn redirect(&self, to: &str, message: &str) -> Response {
+        respond::redirect_setting(to, self.set(message))
     }
 
     /// The `Set-Cookie` that removes the flash.
     pub fn clear(&self) -> HeaderValue {
-        cookies::clear_cookie(self.cookie_name, self.secure)
+        self.cookie.clear()
     }
 
     fn read(&self, value: &str) -> Option<String> {
-        let (msg, sig) = value.split_once('.')?;
-        let msg = URL_SAFE_NO_PAD.decode(msg).ok()?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-        let mut mac = self.key.clone();
-        mac.update(&msg);
-        mac.verify_slice(&sig).ok()?;
-        String::from_utf8(msg).ok()
+        String::from_utf8(self.cookie.open(value)?).ok()
     }
 }
 
@@ -112,15 +88,16 @@ impl IncomingFlash {
     }
 }
 
-impl FromRequestParts<AppState> for IncomingFlash {
+impl<S> FromRequestParts<S> for IncomingFlash
+where
+    S: Send + Sync,
+    Arc<Flash>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let flash = &state.flash;
-        Ok(match cookies::single(&parts.headers, flash.cookie_name) {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let flash = Arc::<Flash>::from_ref(state);
+        Ok(match flash.cookie.read(&parts.headers) {
             Some(v) => IncomingFlash {
                 message: flash.read(&v),
                 clear: Some(flash.clear()),
@@ -133,6 +110,8 @@ impl FromRequestParts<AppState> for IncomingFlash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
 
     #[test]
     fn round_trip_and_tamper() {

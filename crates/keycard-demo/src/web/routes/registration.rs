@@ -6,13 +6,13 @@ use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 
-use crate::auth::{self, AuthUser};
-use crate::csrf::CsrfToken;
 use crate::domain::users::{self, normalize_email, CreateUserError};
-use crate::error::AppError;
-use crate::flash::IncomingFlash;
-use crate::state::AppState;
-use crate::views::{render, Layout, RegistrationErrors, RegistrationPage};
+use crate::web::auth::{self, AuthUser};
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, RegistrationErrors, RegistrationPage};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;

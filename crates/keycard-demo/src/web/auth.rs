@@ -6,26 +6,19 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use keycard::CredentialsCache;
-use keycard_axum::{CookieConfig, RedirectPath, RedirectTo, ReloadUser, SessionLayer, UserLoader};
+use keycard_axum::{CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserLoader};
 
 use crate::domain::db::Db;
 use crate::domain::users::{self, User};
-use crate::error::AppError;
-use crate::routes::with_rotated_csrf;
-use crate::state::AppState;
+use crate::web::error::AppError;
+use crate::web::respond::SignIn;
+use crate::web::state::AppState;
 
 /// The per-request auth handle.
 pub type AuthUser = keycard_axum::Auth<User>;
 
-/// Where anonymous visitors of a signed-in page go.
-pub struct SignInPath;
-
-impl RedirectPath for SignInPath {
-    const PATH: &'static str = "/session/new";
-}
-
-/// The signed-in user for HTML pages: anonymous visitors get `303` to `/session/new`.
-pub type PageUser = keycard_axum::CurrentUser<User, RedirectTo<SignInPath>>;
+/// The signed-in user for HTML pages: anonymous visitors get `303` to the sign-in page ([`SignIn`]).
+pub type PageUser = keycard_axum::CurrentUser<User, RedirectTo<SignIn>>;
 
 /// The session layer with the demo's cookie settings.
 pub fn session_layer(
@@ -69,8 +62,7 @@ pub async fn sign_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Re
         auth.delete().await?;
     }
     auth.create(Arc::new(user)).await?;
-    Ok(with_rotated_csrf(
-        state,
-        axum::response::Redirect::to("/profile").into_response(),
-    ))
+    Ok(state
+        .csrf
+        .rotated(axum::response::Redirect::to("/profile").into_response()))
 }

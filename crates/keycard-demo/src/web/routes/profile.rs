@@ -4,10 +4,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::auth::{AuthUser, PageUser};
-use crate::csrf::CsrfToken;
-use crate::flash::IncomingFlash;
-use crate::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
+use crate::web::auth::{AuthUser, PageUser};
+use crate::web::csrf::CsrfToken;
+use crate::web::flash::IncomingFlash;
+use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
 
 /// Email and plan from the cached user (a plan changed behind the cache's back shows up after the next
 /// sync or sign-in; a plan changed through `/plan` or the plan job shows up at once). Anonymous: 303 to

@@ -5,9 +5,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::clock::format_utc;
-use crate::csrf::CsrfToken;
 use crate::domain::users::{Plan, User};
-use crate::flash::IncomingFlash;
+use crate::web::csrf::CsrfToken;
+use crate::web::flash::IncomingFlash;
 
 /// What every page's frame needs: the CSRF token for its forms, who is signed in, the flash.
 #[derive(Debug, Clone, Default)]

@@ -6,18 +6,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use keycard::password::{hash_password, verify_password, Verified};
+use keycard_axum::RedirectPath;
 use serde::Deserialize;
 
-use crate::auth::{AuthUser, PageUser};
-use crate::csrf::CsrfToken;
 use crate::domain::users;
-use crate::error::AppError;
-use crate::extract::ClientIp;
-use crate::flash::IncomingFlash;
-use crate::routes::registration::password_error;
-use crate::routes::{redirect_with_flash, retry_after, to_sign_in};
-use crate::state::AppState;
-use crate::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
+use crate::web::auth::{AuthUser, PageUser};
+use crate::web::client_ip::ClientIp;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::respond::{retry_after, to_sign_in, SignIn};
+use crate::web::routes::registration::password_error;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
 
 /// The password-change form.
 #[derive(Debug, Default, Deserialize)]
@@ -62,11 +63,9 @@ pub async fn change_password(
     }
     let Some(stored) = users::password_hash(&state.db, &user.id).await? else {
         auth.delete().await?;
-        return Ok(redirect_with_flash(
-            &state,
-            "/session/new",
-            "Your account no longer exists.",
-        ));
+        return Ok(state
+            .flash
+            .redirect(SignIn::PATH, "Your account no longer exists."));
     };
     let mut errors = PasswordErrors {
         current_password: None,
@@ -97,8 +96,7 @@ pub async fn change_password(
     let ended = auth.delete_other_sessions().await?;
     auth.regenerate().await?;
     tracing::info!(user_id = %user.id, other_sessions_ended = ended, "password changed");
-    Ok(redirect_with_flash(
-        &state,
+    Ok(state.flash.redirect(
         "/profile",
         "Password changed. Your other sessions have been signed out.",
     ))

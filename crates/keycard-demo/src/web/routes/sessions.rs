@@ -5,14 +5,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keycard::SessionId;
 
-use crate::auth::{AuthUser, PageUser};
 use crate::clock::format_utc;
-use crate::csrf::CsrfToken;
-use crate::error::AppError;
-use crate::flash::IncomingFlash;
-use crate::routes::redirect_with_flash;
-use crate::state::AppState;
-use crate::views::{error_page, render, Layout, SessionRow, SessionsPage};
+use crate::web::auth::{AuthUser, PageUser};
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::state::AppState;
+use crate::web::views::{error_page, render, Layout, SessionRow, SessionsPage};
 
 fn secs(t: keycard::Timestamp) -> i64 {
     i64::try_from(t.as_unix_secs()).unwrap_or(i64::MAX)
@@ -73,9 +72,9 @@ pub async fn delete(
         return Ok(not_found());
     }
     Ok(if is_current {
-        redirect_with_flash(&state, "/", "You have been signed out.")
+        state.flash.redirect("/", "You have been signed out.")
     } else {
-        redirect_with_flash(&state, "/sessions", "Session ended.")
+        state.flash.redirect("/sessions", "Session ended.")
     })
 }
 
@@ -91,5 +90,5 @@ pub async fn delete_others(
         1 => "Signed out 1 other session.".to_owned(),
         n => format!("Signed out {n} other sessions."),
     };
-    Ok(redirect_with_flash(&state, "/sessions", &message))
+    Ok(state.flash.redirect("/sessions", &message))
 }

@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::auth::PageUser;
-use crate::csrf::CsrfToken;
-use crate::flash::IncomingFlash;
-use crate::state::AppState;
-use crate::views::{render, Layout, ProPage, UserView};
+use crate::web::auth::PageUser;
+use crate::web::csrf::CsrfToken;
+use crate::web::flash::IncomingFlash;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, ProPage, UserView};
 
 /// 200 when the database says `pro` or an unexpired `pro-trial`, else 403. Anonymous (or a user deleted
 /// from the database, whom `ReloadUser` signed out): 303 to `/session/new`.

@@ -7,15 +7,15 @@ use axum::Form;
 use keycard::password::{verify_password, PasswordError, Verified};
 use serde::Deserialize;
 
-use crate::auth::{self, AuthUser};
-use crate::csrf::CsrfToken;
 use crate::domain::users::{self, normalize_email};
-use crate::error::AppError;
-use crate::extract::ClientIp;
-use crate::flash::IncomingFlash;
-use crate::routes::{redirect_with_flash, retry_after};
-use crate::state::AppState;
-use crate::views::{render, Layout, SignInPage};
+use crate::web::auth::{self, AuthUser};
+use crate::web::client_ip::ClientIp;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::respond::retry_after;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, SignInPage};
 
 /// The one message for a failed sign-in, whatever failed.
 pub const GENERIC_FAILURE: &str = "Invalid email or password.";
@@ -121,7 +121,7 @@ pub async fn delete(State(state): State<AppState>, auth: AuthUser) -> Result<Res
     let signed_in = auth.current_user().is_some();
     auth.delete().await?;
     Ok(if signed_in {
-        redirect_with_flash(&state, "/", "You have been signed out.")
+        state.flash.redirect("/", "You have been signed out.")
     } else {
         axum::response::Redirect::to("/").into_response()
     })

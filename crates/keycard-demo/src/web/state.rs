@@ -3,14 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use keycard::CredentialsCache;
 
 use crate::clock::AppClock;
-use crate::csrf::Csrf;
 use crate::domain::db::Db;
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::users::User;
-use crate::flash::Flash;
+use crate::web::csrf::Csrf;
+use crate::web::flash::Flash;
 
 /// The router's state. Cloning is a handful of reference-count bumps.
 #[derive(Clone)]
@@ -29,4 +30,11 @@ pub struct AppState {
     pub clock: AppClock,
     /// Length of a pro-trial.
     pub trial: Duration,
+}
+
+/// What the flash extractor reads ([`crate::web::flash::IncomingFlash`]).
+impl FromRef<AppState> for Arc<Flash> {
+    fn from_ref(state: &AppState) -> Self {
+        state.flash.clone()
+    }
 }
