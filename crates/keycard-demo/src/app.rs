@@ -83,6 +83,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         throttle: throttle.clone(),
         clock: clock.clone(),
         trial: config.trial,
+        client_ip: config.client_ip,
     };
     let session_layer = auth::session_layer(
         cache.clone(),
@@ -90,6 +91,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
             secure: config.cookie_secure,
             ..CookieConfig::default()
         },
+        config.client_ip,
     )?;
     let router = router::router(state.clone(), session_layer);
     let plan_job = Arc::new(PlanJob::new(db, cache.clone(), clock).with_throttle(throttle));

@@ -11,6 +11,7 @@
 //! | `--session-renewal-secs` | `SESSION_RENEWAL_SECS` | `900` | the first request after this long rotates the token |
 //! | `--session-grace-secs` | `SESSION_GRACE_SECS` | `60` | a replaced token keeps working this long |
 //! | `--session-absolute-secs` | `SESSION_ABSOLUTE_SECS` | `28800` | a session dies this long after sign-in |
+//! | `--client-ip-source` | `CLIENT_IP_SOURCE` | `connect-info` | where the client address comes from (throttle, session list): `connect-info` (TCP peer), `rightmost-forwarded-for` (behind exactly one trusted proxy), `none` |
 //! | `--cookie-secure` | `COOKIE_SECURE` | `false` | `Secure` + `__Host-` cookies (serve over HTTPS) |
 //! | `--trial-secs` | `TRIAL_SECS` | `1209600` (14 days) | length of a `pro-trial` |
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
@@ -24,9 +25,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use keycard::Policy;
+use keycard_axum::ClientIpSource;
 
 use secret::{Secret, SecretSource};
-use values::{parse_bool, policy, secs};
+use values::{client_ip_source, parse_bool, policy, secs};
 
 mod cache;
 pub mod cli;
@@ -66,6 +68,9 @@ pub struct Config {
     pub policy: Policy,
     /// `Secure` + `__Host-` cookies.
     pub cookie_secure: bool,
+    /// Where a request's client address comes from: the session layer records it with a new session,
+    /// the sign-in throttle counts failures by it.
+    pub client_ip: ClientIpSource,
     /// Length of a pro-trial.
     pub trial: Duration,
     /// Interval of the plan job.
@@ -83,6 +88,7 @@ impl fmt::Debug for Config {
             .field("secret", &self.secret)
             .field("policy", &self.policy)
             .field("cookie_secure", &self.cookie_secure)
+            .field("client_ip", &self.client_ip)
             .field("trial", &self.trial)
             .field("plan_job_interval", &self.plan_job_interval)
             .finish()
@@ -144,6 +150,7 @@ impl Config {
         let policy = policy(idle, renewal, grace, absolute)?;
 
         let cookie_secure = parse_bool("COOKIE_SECURE", &s.cookie_secure)?;
+        let client_ip = client_ip_source("CLIENT_IP_SOURCE", &s.client_ip_source)?;
         let trial = secs("TRIAL_SECS", &s.trial_secs, false)?;
         let plan_job_interval = secs("PLAN_JOB_INTERVAL_SECS", &s.plan_job_interval_secs, false)?;
 
@@ -154,6 +161,7 @@ impl Config {
             secret,
             policy,
             cookie_secure,
+            client_ip,
             trial,
             plan_job_interval,
             sweep_interval: sweep_interval_for(&policy),
@@ -170,6 +178,7 @@ impl Config {
             secret: SecretSource::Given(Secret::new(vec![0x5a; 64])),
             policy,
             cookie_secure: false,
+            client_ip: ClientIpSource::ConnectInfo,
             trial: Duration::from_secs(DEFAULT_TRIAL_SECS),
             plan_job_interval: Duration::from_secs(DEFAULT_PLAN_JOB_INTERVAL_SECS),
             sweep_interval: sweep_interval_for(&policy),

@@ -72,6 +72,17 @@ pub struct Settings {
     )]
     pub session_absolute_secs: String,
 
+    /// Where a request's client address comes from, for the sign-in throttle and the session list:
+    /// `connect-info` (the TCP peer), `rightmost-forwarded-for` (the last `X-Forwarded-For` entry; only
+    /// behind exactly one trusted reverse proxy that appends it) or `none`.
+    #[arg(
+        long,
+        env = "CLIENT_IP_SOURCE",
+        default_value = "connect-info",
+        global = true
+    )]
+    pub client_ip_source: String,
+
     /// Mark cookies `Secure` and use the `__Host-` prefix (true/false). Needs HTTPS.
     #[arg(long, env = "COOKIE_SECURE", default_value = "false", global = true)]
     pub cookie_secure: String,

@@ -152,3 +152,24 @@ fn database_urls_are_classified() {
     assert_eq!(e.setting, "SECRET_KEY");
     assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://…@h/db");
 }
+
+#[test]
+fn client_ip_source_defaults_to_the_tcp_peer_and_a_bad_one_names_the_setting() {
+    use keycard_axum::ClientIpSource;
+    let c = Config::from_settings(&settings(&[])).expect("defaults are valid");
+    assert_eq!(c.client_ip, ClientIpSource::ConnectInfo);
+    for (given, expected) in [
+        ("connect-info", ClientIpSource::ConnectInfo),
+        (
+            " Rightmost-Forwarded-For ",
+            ClientIpSource::RightmostForwardedFor,
+        ),
+        ("none", ClientIpSource::None),
+    ] {
+        let c = Config::from_settings(&settings(&["--client-ip-source", given])).expect("valid");
+        assert_eq!(c.client_ip, expected, "{given:?}");
+    }
+    let e =
+        Config::from_settings(&settings(&["--client-ip-source", "x-forwarded-for"])).unwrap_err();
+    assert_eq!(e.setting, "CLIENT_IP_SOURCE");
+}

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use keycard::Policy;
+use keycard_axum::ClientIpSource;
 
 use super::error::ConfigError;
 
@@ -34,6 +35,24 @@ pub(super) fn parse_bool(setting: &'static str, value: &str) -> Result<bool, Con
         _ => Err(ConfigError::new(
             setting,
             format!("{value:?} is not true or false"),
+        )),
+    }
+}
+
+/// `CLIENT_IP_SOURCE`: `connect-info`, `rightmost-forwarded-for` or `none`.
+pub(super) fn client_ip_source(
+    setting: &'static str,
+    value: &str,
+) -> Result<ClientIpSource, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "connect-info" => Ok(ClientIpSource::ConnectInfo),
+        "rightmost-forwarded-for" => Ok(ClientIpSource::RightmostForwardedFor),
+        "none" => Ok(ClientIpSource::None),
+        _ => Err(ConfigError::new(
+            setting,
+            format!(
+                "{value:?} is not one of connect-info, rightmost-forwarded-for (behind one trusted proxy), none"
+            ),
         )),
     }
 }

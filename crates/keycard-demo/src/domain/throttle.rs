@@ -6,8 +6,10 @@
 //! A successful sign-in clears the pair. Wrong current passwords on the password-change form count too.
 //!
 //! Keying on the pair (Laravel's default) stops guessing one account from one address while an attacker
-//! elsewhere cannot lock the real user out (lockout as denial of service). The address is the TCP peer:
-//! behind a reverse proxy every client shares one, so put the demo behind one only with that in mind.
+//! elsewhere cannot lock the real user out (lockout as denial of service). The address is the one the
+//! session layer records (`CLIENT_IP_SOURCE`, [`keycard_axum::ClientIpSource`]): the TCP peer by default;
+//! behind one trusted reverse proxy, `rightmost-forwarded-for` tells the clients behind it apart (with
+//! `connect-info` there, every client would share the proxy's address, and one bucket per account).
 //!
 //! State lives in memory, bounded: windows that have ended are pruned by the plan job's tick and whenever
 //! the table grows past `PRUNE_AT` (10,000) entries.

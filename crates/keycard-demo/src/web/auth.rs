@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use keycard::CredentialsCache;
-use keycard_axum::{CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserLoader};
+use keycard_axum::{
+    ClientIpSource, CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserLoader,
+};
 
 use crate::domain::db::Db;
 use crate::domain::users::{self, User};
@@ -20,12 +22,16 @@ pub type AuthUser = keycard_axum::Auth<User>;
 /// The signed-in user for HTML pages: anonymous visitors get `303` to the sign-in page ([`SignIn`]).
 pub type PageUser = keycard_axum::CurrentUser<User, RedirectTo<SignIn>>;
 
-/// The session layer with the demo's cookie settings.
+/// The session layer with the demo's cookie settings, recording the client address by `client_ip` (the
+/// same rule the sign-in throttle counts by: [`crate::web::client_ip::ClientIp`]).
 pub fn session_layer(
     cache: CredentialsCache<User>,
     cookie: CookieConfig,
+    client_ip: ClientIpSource,
 ) -> Result<SessionLayer<User>, keycard_axum::CookieConfigError> {
-    SessionLayer::new(cache).try_with_config(cookie)
+    Ok(SessionLayer::new(cache)
+        .try_with_config(cookie)?
+        .client_ip(client_ip))
 }
 
 /// The guide's `reload_user` plug: the user as the database has it now.

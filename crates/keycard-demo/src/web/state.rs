@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use keycard::CredentialsCache;
+use keycard_axum::ClientIpSource;
 
 use crate::clock::AppClock;
 use crate::domain::db::Db;
@@ -30,11 +31,20 @@ pub struct AppState {
     pub clock: AppClock,
     /// Length of a pro-trial.
     pub trial: Duration,
+    /// Where the client address comes from (the session layer is configured with the same).
+    pub client_ip: ClientIpSource,
 }
 
 /// What the flash extractor reads ([`crate::web::flash::IncomingFlash`]).
 impl FromRef<AppState> for Arc<Flash> {
     fn from_ref(state: &AppState) -> Self {
         state.flash.clone()
+    }
+}
+
+/// What the client-address extractor reads ([`crate::web::client_ip::ClientIp`]).
+impl FromRef<AppState> for ClientIpSource {
+    fn from_ref(state: &AppState) -> Self {
+        state.client_ip
     }
 }
