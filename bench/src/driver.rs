@@ -918,13 +918,6 @@ struct Lat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-struct Proto {
-    store_kib: u64,
-    fetch_p50_ns: u64,
-    fetch_p99_ns: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
 struct ScaleRun {
     sessions: u64,
     rss_before_kib: u64,
@@ -933,7 +926,6 @@ struct ScaleRun {
     create_s: f64,
     fetch: Lat,
     store_fetch: Lat,
-    proto: Proto,
     chase_ns: f64,
     timer_overhead_ns: u64,
     sweep_ms: f64,
@@ -1012,18 +1004,13 @@ fn store_scale(cfg: &Config, exe: &Path, rep: &mut Report) -> Result<Vec<ScaleRu
         ));
         out.push(r);
     }
-    rep.line("\nThe prototype layout that the memory store now follows (`bench/src/proto.rs`: one map from token hash to the session record, the record pointing at its user's shared cell; not keycard code), same sizes and access pattern, and the cost of one dependent memory access at that size (a random pointer chase through a buffer as large as the store):\n");
-    rep.line("| live sessions | `Store::fetch` p50 (keycard) | prototype lookup p50 | p99 | prototype store RSS | one dependent memory access |");
-    rep.line("|---:|---:|---:|---:|---:|---:|");
+    rep.line("\n`Store::fetch` next to the cost of one dependent memory access at that size (a random pointer chase through a buffer as large as the store):\n");
+    rep.line("| live sessions | `Store::fetch` p50 | one dependent memory access |");
+    rep.line("|---:|---:|---:|");
     for r in &out {
         rep.line(format!(
-            "| {} | {} ns | {} ns | {} ns | {} | {:.0} ns |",
-            r.sessions,
-            r.store_fetch.p50_ns,
-            r.proto.fetch_p50_ns,
-            r.proto.fetch_p99_ns,
-            mib(r.proto.store_kib),
-            r.chase_ns
+            "| {} | {} ns | {:.0} ns |",
+            r.sessions, r.store_fetch.p50_ns, r.chase_ns
         ));
     }
     if let Some(r) = out.first() {

@@ -16,7 +16,6 @@ mod driver;
 mod init_db;
 mod keycard_srv;
 mod layer_cost;
-mod proto;
 mod server;
 mod store_bench;
 

@@ -163,19 +163,15 @@ pub fn scale(args: &Args) -> Result<(), String> {
         let rss_swept = vm_rss_kib();
         let (left_sessions, _, _) = store.len();
 
-        // The proposed layout (src/proto.rs) at the same size, after the real store is gone, and what one
-        // dependent memory access costs in a buffer as large as this store.
+        // What one dependent memory access costs in a buffer as large as this store, after it is gone.
         let store_kib = rss_full
             .zip(rss_before)
             .map_or(0, |(a, b)| a.saturating_sub(b));
         drop(cache);
         drop(store);
-        let proto = crate::proto::measure(sessions, fetches);
-        let chase_ns =
-            crate::proto::pointer_chase_ns((store_kib as usize * 1024).max(1 << 20), 2_000_000);
+        let chase_ns = pointer_chase_ns((store_kib as usize * 1024).max(1 << 20), 2_000_000);
 
         let out = json!({
-            "proto": proto,
             "chase_ns": chase_ns,
             "sessions": sessions,
             "users": users,
@@ -268,6 +264,26 @@ pub fn put_user(args: &Args) -> Result<(), String> {
         println!("BENCHJSON {}", result?);
         Ok(())
     })
+}
+
+/// Nanoseconds per dependent load when chasing a random cycle through `bytes` of memory.
+pub fn pointer_chase_ns(bytes: usize, steps: usize) -> f64 {
+    let n = (bytes / 8).max(2);
+    // Sattolo's algorithm: one random cycle through all slots.
+    let mut next: Vec<usize> = (0..n).collect();
+    let mut rng = Rng::new(0xc4a5e);
+    for i in (1..n).rev() {
+        let j = rng.below(i as u64) as usize;
+        next.swap(i, j);
+    }
+    let mut p = 0usize;
+    let start = Instant::now();
+    for _ in 0..steps {
+        p = next[p];
+    }
+    let ns = start.elapsed().as_nanos() as f64 / steps as f64;
+    std::hint::black_box(p);
+    ns
 }
 
 #[cfg(feature = "redis")]
