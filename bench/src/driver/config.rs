@@ -1,9 +1,50 @@
-//! The run's settings, from its command-line arguments.
+//! The run's settings: its command-line flags (`bench/run.sh` passes its own through), and what they
+//! default to.
 
 use std::path::{Path, PathBuf};
 
-use crate::common::Args;
+use clap::builder::PossibleValuesParser;
+
 use crate::server::KINDS;
+
+/// The flags of `keycard-bench run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// A smoke run: 1 round of 2 s, store sizes up to 10^5 (unless given).
+    #[arg(long)]
+    pub quick: bool,
+    /// Users in the users table.
+    #[arg(long, default_value_t = 10_000)]
+    pub users: u64,
+    /// Seconds per wrk run, 1..=60 [default: 4, 2 with --quick].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub duration: Option<u64>,
+    /// wrk connections.
+    #[arg(long, default_value_t = 64)]
+    pub connections: u32,
+    /// wrk threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: u32,
+    /// Rounds per server, 1..=20 [default: 5, 1 with --quick].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub rounds: Option<u64>,
+    /// Clients signing in during the sign-in-under-load measurement.
+    #[arg(long, default_value_t = 8)]
+    pub signin_clients: u32,
+    /// Live-session counts of the memory store scale runs, comma-separated [default: 1000,100000,1000000;
+    /// 1000,100000 with --quick].
+    #[arg(long, value_delimiter = ',')]
+    pub store_sizes: Vec<u64>,
+    /// Server kinds to run, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(KINDS.iter().copied()))]
+    pub kinds: Vec<String>,
+    /// Work directory (users table, logs, Lua scripts) [default: target/bench-run beside the binary].
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    /// Also write the report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
 pub struct Config {
     pub users: u64,
@@ -20,45 +61,35 @@ pub struct Config {
 
 impl Config {
     /// The settings of `keycard-bench run`; `exe` is this binary (the work dir defaults beside it).
-    pub fn from_args(args: &Args, exe: &Path) -> Result<Config, String> {
-        let quick = args.flag("quick");
+    pub fn from_args(args: RunArgs, exe: &Path) -> Config {
+        let quick = args.quick;
         // target/release/keycard-bench -> target/bench-run
         let default_work = exe
             .parent()
             .and_then(Path::parent)
             .map(|t| t.join("bench-run"))
             .unwrap_or_else(|| PathBuf::from("bench-run"));
-        let kinds: Vec<String> = match args.get("kinds") {
-            Some(list) => list.split(',').map(str::to_owned).collect(),
-            None => KINDS.iter().map(|s| s.to_string()).collect(),
-        };
-        for k in &kinds {
-            if !KINDS.contains(&k.as_str()) {
-                return Err(format!("unknown kind {k:?}; known: {KINDS:?}"));
-            }
-        }
-        let cfg = Config {
-            users: args.num_or("users", 10_000)?,
-            duration_s: args.num_or("duration", if quick { 2 } else { 4 })?,
-            connections: args.num_or("connections", 64)?,
-            threads: args.num_or("threads", 2)?,
-            rounds: args.num_or("rounds", if quick { 1 } else { 5 })?,
-            signin_clients: args.num_or("signin-clients", 8)?,
-            store_sizes: match args.get("store-sizes") {
-                Some(s) => s
-                    .split(',')
-                    .map(|x| x.parse().map_err(|_| format!("--store-sizes: {x:?}")))
-                    .collect::<Result<_, _>>()?,
-                None if quick => vec![1_000, 100_000],
-                None => vec![1_000, 100_000, 1_000_000],
+        let rounds = args.rounds.unwrap_or(if quick { 1 } else { 5 });
+        Config {
+            users: args.users,
+            duration_s: args.duration.unwrap_or(if quick { 2 } else { 4 }),
+            connections: args.connections,
+            threads: args.threads,
+            // 1..=20 (checked by the parser).
+            rounds: usize::try_from(rounds).unwrap_or(1),
+            signin_clients: args.signin_clients,
+            store_sizes: match args.store_sizes {
+                s if !s.is_empty() => s,
+                _ if quick => vec![1_000, 100_000],
+                _ => vec![1_000, 100_000, 1_000_000],
             },
-            kinds,
-            work: args.get("work").map(PathBuf::from).unwrap_or(default_work),
-            out: args.get("out").map(PathBuf::from),
-        };
-        if cfg.rounds == 0 || cfg.rounds > 20 || cfg.duration_s == 0 || cfg.duration_s > 60 {
-            return Err("--rounds must be 1..=20 and --duration 1..=60 (seconds)".to_owned());
+            kinds: if args.kinds.is_empty() {
+                KINDS.iter().map(|s| s.to_string()).collect()
+            } else {
+                args.kinds
+            },
+            work: args.work.unwrap_or(default_work),
+            out: args.out,
         }
-        Ok(cfg)
     }
 }

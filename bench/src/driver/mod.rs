@@ -27,7 +27,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::common::Args;
+pub use config::RunArgs;
 
 use config::Config;
 use procs::Children;
@@ -35,9 +35,9 @@ use redis::{cleanup_redis, redis_ping, REDIS_DB};
 use report::{machine, Report};
 use wrk::REPORT_LUA;
 
-pub fn main(args: &Args) -> Result<(), String> {
+pub fn main(args: RunArgs) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let cfg = Config::from_args(args, &exe)?;
+    let cfg = Config::from_args(args, &exe);
     let started = Instant::now();
     let mut rep = Report(String::new());
     let result = run(&cfg, &exe, &mut rep);
