@@ -6,6 +6,7 @@
 #   bench/run.sh                 # the full run (5 rounds of 4 s per server; about 5 minutes after the build)
 #   bench/run.sh --quick         # a smoke run (1 round of 2 s, store sizes up to 10^5)
 #   bench/run.sh --rounds 5 --duration 10 --kinds bare,keycard-memory,axum-login-sqlite
+#   bench/run.sh --help          # every flag (`keycard-bench run --help`)
 #
 # Needs: cargo; wrk (installed with apt-get when missing); Redis at 127.0.0.1:6379 for the Redis rows (when
 # nothing answers there and redis-server is installed, a throwaway one is started and stopped again;

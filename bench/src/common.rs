@@ -1,8 +1,7 @@
-//! What every part of the harness shares: the user type, the users table, the SQLite settings, arguments.
+//! What every part of the harness shares: the user type, the users table, the SQLite settings, small
+//! numeric helpers.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -98,57 +97,6 @@ pub async fn open_db(path: &Path, create: bool) -> Result<SqlitePool, sqlx::Erro
         .min_connections(POOL_SIZE)
         .connect_with(opts)
         .await
-}
-
-/// `--key value` arguments (and bare `--flag`s, which map to "true").
-pub struct Args(HashMap<String, String>);
-
-impl Args {
-    pub fn parse(args: &[String]) -> Result<Args, String> {
-        let mut map = HashMap::new();
-        let mut i = 0;
-        while i < args.len() {
-            let Some(key) = args[i].strip_prefix("--") else {
-                return Err(format!("unexpected argument {:?}", args[i]));
-            };
-            match args.get(i + 1) {
-                Some(v) if !v.starts_with("--") => {
-                    map.insert(key.to_owned(), v.clone());
-                    i += 2;
-                }
-                _ => {
-                    map.insert(key.to_owned(), "true".to_owned());
-                    i += 1;
-                }
-            }
-        }
-        Ok(Args(map))
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    pub fn flag(&self, key: &str) -> bool {
-        self.get(key) == Some("true")
-    }
-
-    pub fn str_or(&self, key: &str, default: &str) -> String {
-        self.get(key).unwrap_or(default).to_owned()
-    }
-
-    pub fn num_or<T: FromStr>(&self, key: &str, default: T) -> Result<T, String> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("--{key}: not a number: {v:?}")),
-        }
-    }
-
-    pub fn required(&self, key: &str) -> Result<&str, String> {
-        self.get(key).ok_or_else(|| format!("--{key} is required"))
-    }
 }
 
 /// Resident memory of this process in KiB (VmRSS from /proc/self/status).

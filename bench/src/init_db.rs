@@ -1,14 +1,22 @@
 //! `keycard-bench init-db --db PATH --users N`: the users table every server reads.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::common::{self, Args, PASSWORD};
+use crate::common::{self, PASSWORD};
 
-pub fn main(args: &Args) -> Result<(), String> {
-    init(
-        Path::new(args.required("db")?),
-        args.num_or("users", 10_000)?,
-    )
+/// The flags of `keycard-bench init-db`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitDbArgs {
+    /// The SQLite file to (re)create.
+    #[arg(long)]
+    pub db: PathBuf,
+    /// How many users.
+    #[arg(long, default_value_t = 10_000)]
+    pub users: u64,
+}
+
+pub fn main(args: &InitDbArgs) -> Result<(), String> {
+    init(&args.db, args.users)
 }
 
 /// (Re)create the users table with `users` users. Every user gets the same real argon2id hash of the bench

@@ -12,7 +12,7 @@ use axum::Router;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::common::{self, Args};
+use crate::common;
 use crate::server::{PasswordCheck, ServerConfig};
 
 async fn call(
@@ -43,9 +43,20 @@ fn me(cookie: &str) -> Request<Body> {
         .unwrap_or_default()
 }
 
-pub fn main(args: &Args) -> Result<(), String> {
-    let db = PathBuf::from(args.required("db")?);
-    let n: u32 = args.num_or("calls", 200_000)?;
+/// The flags of `keycard-bench layer-cost`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LayerCostArgs {
+    /// The users table (made by `init-db`).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Signed-in `GET /me` calls per router.
+    #[arg(long, default_value_t = 200_000)]
+    pub calls: u32,
+}
+
+pub fn main(args: &LayerCostArgs) -> Result<(), String> {
+    let db = args.db.clone();
+    let n = args.calls;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

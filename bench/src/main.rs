@@ -9,38 +9,72 @@
 //! | `put-user --store memory\|redis` | `put_user` for a user with 1 vs 10,000 sessions |
 //! | `layer-cost --db PATH` | in-process ns per `GET /me` through the `bare` and `keycard-memory` routers |
 //!
-//! Start it with `bench/run.sh`.
+//! `keycard-bench --help` (and `keycard-bench COMMAND --help`) lists every flag. Start it with `bench/run.sh`.
 
 mod common;
 mod driver;
 mod init_db;
 mod keycard_srv;
 mod layer_cost;
-mod proto;
 mod server;
 mod store_bench;
 
-use common::Args;
+use clap::{Parser, Subcommand};
+
+/// keycard vs bare axum vs axum-login: signed-in GET /me throughput and latency, store scale.
+#[derive(Debug, Parser)]
+#[command(name = "keycard-bench", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no command: the flags of `run`.
+    #[command(flatten)]
+    run: driver::RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The whole benchmark (the default): users table, servers, wrk rounds, store measurements, report.
+    Run(driver::RunArgs),
+    /// One server under test.
+    Server(server::ServerArgs),
+    /// The users table every server reads.
+    InitDb(init_db::InitDbArgs),
+    /// Memory store RSS, `fetch` latency and `sweep` with N live sessions.
+    StoreScale(store_bench::ScaleArgs),
+    /// `put_user` for a user with 1 session vs one with 10,000.
+    PutUser(store_bench::PutUserArgs),
+    /// In-process ns per `GET /me` through the `bare` and `keycard-memory` routers.
+    LayerCost(layer_cost::LayerCostArgs),
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Server(_) => "server",
+            Command::InitDb(_) => "init-db",
+            Command::StoreScale(_) => "store-scale",
+            Command::PutUser(_) => "put-user",
+            Command::LayerCost(_) => "layer-cost",
+        }
+    }
+}
 
 fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = match argv.split_first() {
-        Some((c, rest)) if !c.starts_with("--") => (c.as_str(), rest),
-        _ => ("run", argv.as_slice()),
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Run(cli.run));
+    let name = command.name();
+    let result = match command {
+        Command::Run(args) => driver::main(args),
+        Command::Server(args) => server::main(&args),
+        Command::InitDb(args) => init_db::main(&args),
+        Command::StoreScale(args) => store_bench::scale(&args),
+        Command::PutUser(args) => store_bench::put_user(&args),
+        Command::LayerCost(args) => layer_cost::main(&args),
     };
-    let result = Args::parse(rest).and_then(|args| match cmd {
-        "run" => driver::main(&args),
-        "server" => server::main(&args),
-        "init-db" => init_db::main(&args),
-        "store-scale" => store_bench::scale(&args),
-        "put-user" => store_bench::put_user(&args),
-        "layer-cost" => layer_cost::main(&args),
-        other => Err(format!(
-            "unknown command {other:?}: run | server | init-db | store-scale | put-user | layer-cost"
-        )),
-    });
     if let Err(e) = result {
-        eprintln!("keycard-bench {cmd}: {e}");
+        eprintln!("keycard-bench {name}: {e}");
         std::process::exit(1);
     }
 }

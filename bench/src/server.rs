@@ -20,7 +20,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use sqlx::SqlitePool;
 
-use crate::common::{self, Args, Me, UserRow, PASSWORD, SELECT_BY_EMAIL};
+use clap::builder::PossibleValuesParser;
+
+use crate::common::{self, Me, UserRow, PASSWORD, SELECT_BY_EMAIL};
 
 pub const KINDS: &[&str] = &[
     "bare",
@@ -135,25 +137,52 @@ pub struct ServerConfig {
     pub check: PasswordCheck,
 }
 
-pub fn main(args: &Args) -> Result<(), String> {
+/// The flags of `keycard-bench server`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Which server.
+    #[arg(long, value_parser = PossibleValuesParser::new(KINDS.iter().copied()))]
+    pub kind: String,
+    /// Port on 127.0.0.1 (0: any free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// The users table (made by `init-db`).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Redis for the `*-redis` kinds.
+    #[arg(long, default_value = "redis://127.0.0.1:6379/13")]
+    pub redis_url: String,
+    /// Prefix of keycard's Redis keys.
+    #[arg(long, default_value = "keycard-bench:")]
+    pub redis_prefix: String,
+    /// Verify the stored argon2id hash at sign-in (the real path) instead of a cheap comparison.
+    #[arg(long)]
+    pub argon2: bool,
+    /// With --argon2: at most this many verifications at once, on lowered-priority threads (a stricter
+    /// variant than keycard's own limit).
+    #[arg(long)]
+    pub hash_permits: Option<usize>,
+    /// With --hash-permits: the nice value of the hashing threads.
+    #[arg(long, default_value_t = 0)]
+    pub hash_nice: i32,
+}
+
+pub fn main(args: &ServerArgs) -> Result<(), String> {
     let cfg = ServerConfig {
-        kind: args.required("kind")?.to_owned(),
-        port: args.num_or("port", 0u16)?,
-        db: PathBuf::from(args.required("db")?),
-        redis_url: args.str_or("redis-url", "redis://127.0.0.1:6379/13"),
-        redis_prefix: args.str_or("redis-prefix", "keycard-bench:"),
-        check: match (args.flag("argon2"), args.get("hash-permits")) {
+        kind: args.kind.clone(),
+        port: args.port,
+        db: args.db.clone(),
+        redis_url: args.redis_url.clone(),
+        redis_prefix: args.redis_prefix.clone(),
+        check: match (args.argon2, args.hash_permits) {
             (false, _) => PasswordCheck::Cheap,
             (true, None) => PasswordCheck::Argon2,
-            (true, Some(_)) => PasswordCheck::Argon2Bounded {
-                permits: Arc::new(tokio::sync::Semaphore::new(args.num_or("hash-permits", 1)?)),
-                nice: args.num_or("hash-nice", 0)?,
+            (true, Some(permits)) => PasswordCheck::Argon2Bounded {
+                permits: Arc::new(tokio::sync::Semaphore::new(permits)),
+                nice: args.hash_nice,
             },
         },
     };
-    if !KINDS.contains(&cfg.kind.as_str()) {
-        return Err(format!("unknown --kind {:?}; one of {KINDS:?}", cfg.kind));
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

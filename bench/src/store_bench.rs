@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use keycard::{CredentialsCache, ManualClock, MemoryStore, PutOutcome, SessionMetadata, Store};
 use serde_json::json;
 
-use crate::common::{self, quantile, vm_rss_kib, Args, BenchUser, Rng};
+use crate::common::{self, quantile, vm_rss_kib, BenchUser, Rng};
 
 const SECRET: [u8; 64] = [7u8; 64];
 const SESSIONS_PER_USER: u64 = 10;
@@ -55,10 +55,44 @@ fn timer_overhead_ns() -> u64 {
     quantile(&v, 0.5).unwrap_or(0)
 }
 
-pub fn scale(args: &Args) -> Result<(), String> {
-    let sessions: u64 = args.num_or("sessions", 1_000)?;
-    let sample_max: usize = args.num_or("sample", 50_000)?;
-    let fetches: usize = args.num_or("fetches", 200_000)?;
+/// The flags of `keycard-bench store-scale`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScaleArgs {
+    /// Live sessions (10 per user, so a multiple of 10).
+    #[arg(long, default_value_t = 1_000)]
+    pub sessions: u64,
+    /// Cookies kept in the uniform sample the fetches draw from.
+    #[arg(long, default_value_t = 50_000)]
+    pub sample: usize,
+    /// Timed fetches.
+    #[arg(long, default_value_t = 200_000)]
+    pub fetches: usize,
+}
+
+/// The flags of `keycard-bench put-user`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PutUserArgs {
+    /// Which store.
+    #[arg(long, default_value = "memory", value_parser = ["memory", "redis"])]
+    pub store: String,
+    /// Timed `put_user` calls per user.
+    #[arg(long, default_value_t = 2_000)]
+    pub iters: usize,
+    /// Sessions of the user with many.
+    #[arg(long, default_value_t = 10_000)]
+    pub many: u64,
+    /// Redis for `--store redis`.
+    #[arg(long, default_value = "redis://127.0.0.1:6379/13")]
+    pub redis_url: String,
+    /// Prefix of keycard's Redis keys.
+    #[arg(long, default_value = "keycard-bench-put:")]
+    pub redis_prefix: String,
+}
+
+pub fn scale(args: &ScaleArgs) -> Result<(), String> {
+    let sessions = args.sessions;
+    let sample_max = args.sample;
+    let fetches = args.fetches;
     if sessions < SESSIONS_PER_USER || !sessions.is_multiple_of(SESSIONS_PER_USER) {
         return Err(format!(
             "--sessions must be a multiple of {SESSIONS_PER_USER}"
@@ -163,19 +197,15 @@ pub fn scale(args: &Args) -> Result<(), String> {
         let rss_swept = vm_rss_kib();
         let (left_sessions, _, _) = store.len();
 
-        // The proposed layout (src/proto.rs) at the same size, after the real store is gone, and what one
-        // dependent memory access costs in a buffer as large as this store.
+        // What one dependent memory access costs in a buffer as large as this store, after it is gone.
         let store_kib = rss_full
             .zip(rss_before)
             .map_or(0, |(a, b)| a.saturating_sub(b));
         drop(cache);
         drop(store);
-        let proto = crate::proto::measure(sessions, fetches);
-        let chase_ns =
-            crate::proto::pointer_chase_ns((store_kib as usize * 1024).max(1 << 20), 2_000_000);
+        let chase_ns = pointer_chase_ns((store_kib as usize * 1024).max(1 << 20), 2_000_000);
 
         let out = json!({
-            "proto": proto,
             "chase_ns": chase_ns,
             "sessions": sessions,
             "users": users,
@@ -197,10 +227,10 @@ pub fn scale(args: &Args) -> Result<(), String> {
     })
 }
 
-pub fn put_user(args: &Args) -> Result<(), String> {
-    let which = args.str_or("store", "memory");
-    let iters: usize = args.num_or("iters", 2_000)?;
-    let many: u64 = args.num_or("many", 10_000)?;
+pub fn put_user(args: &PutUserArgs) -> Result<(), String> {
+    let which = args.store.clone();
+    let iters = args.iters;
+    let many = args.many;
     runtime()?.block_on(async move {
         let store: Arc<dyn Store<BenchUser>> = match which.as_str() {
             "memory" => Arc::new(MemoryStore::<BenchUser>::new()),
@@ -270,16 +300,32 @@ pub fn put_user(args: &Args) -> Result<(), String> {
     })
 }
 
+/// Nanoseconds per dependent load when chasing a random cycle through `bytes` of memory.
+pub fn pointer_chase_ns(bytes: usize, steps: usize) -> f64 {
+    let n = (bytes / 8).max(2);
+    // Sattolo's algorithm: one random cycle through all slots.
+    let mut next: Vec<usize> = (0..n).collect();
+    let mut rng = Rng::new(0xc4a5e);
+    for i in (1..n).rev() {
+        let j = rng.below(i as u64) as usize;
+        next.swap(i, j);
+    }
+    let mut p = 0usize;
+    let start = Instant::now();
+    for _ in 0..steps {
+        p = next[p];
+    }
+    let ns = start.elapsed().as_nanos() as f64 / steps as f64;
+    std::hint::black_box(p);
+    ns
+}
+
 #[cfg(feature = "redis")]
-async fn redis_store(args: &Args) -> Result<Arc<dyn Store<BenchUser>>, String> {
-    crate::keycard_srv::redis_store(
-        &args.str_or("redis-url", "redis://127.0.0.1:6379/13"),
-        &args.str_or("redis-prefix", "keycard-bench-put:"),
-    )
-    .await
+async fn redis_store(args: &PutUserArgs) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    crate::keycard_srv::redis_store(&args.redis_url, &args.redis_prefix).await
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_store(_args: &Args) -> Result<Arc<dyn Store<BenchUser>>, String> {
+async fn redis_store(_args: &PutUserArgs) -> Result<Arc<dyn Store<BenchUser>>, String> {
     Err("built without the `redis` feature".to_owned())
 }

@@ -113,6 +113,35 @@ pub enum ClientIpSource {
     None,
 }
 
+impl ClientIpSource {
+    /// The client address of a request with these `headers` and `extensions`, by this rule: what the
+    /// session layer records with a new session, for an app that keys something else on the client (a
+    /// sign-in throttle, a rate limit) and must agree with it.
+    pub fn resolve(
+        &self,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Option<std::net::IpAddr> {
+        let connect = || {
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        };
+        match self {
+            ClientIpSource::None => None,
+            ClientIpSource::ConnectInfo => connect(),
+            ClientIpSource::RightmostForwardedFor => headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok())
+                .or_else(connect),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,21 +5,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use keycard::{CredentialsCache, MemoryStore, SweeperHandle};
+use keycard::SweeperHandle;
 use keycard_axum::CookieConfig;
 use tokio::net::TcpListener;
 
 use crate::clock::AppClock;
-use crate::config::{redact_url, CacheBackend, Config};
-use crate::csrf::Csrf;
-use crate::db::{self, DbInitError};
-use crate::flash::Flash;
-use crate::plan_job::{JobHandle, PlanJob};
-use crate::secret::{self, Secret, SecretFileError};
-use crate::state::AppState;
-use crate::throttle::LoginThrottle;
-use crate::users::User;
-use crate::{auth, routes};
+use crate::config::secret::{self, SecretFileError};
+use crate::config::{redact_url, Config};
+use crate::domain::cache::{build_cache, CacheInitError};
+use crate::domain::db::{self, DbInitError};
+use crate::domain::plan_job::{JobHandle, PlanJob};
+use crate::domain::throttle::LoginThrottle;
+use crate::web::csrf::Csrf;
+use crate::web::flash::Flash;
+use crate::web::state::AppState;
+use crate::web::{auth, router};
 
 /// The app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -30,20 +30,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Db(#[from] DbInitError),
-    /// The credentials cache refused its settings.
-    #[error("cannot set up the credentials cache: {0}")]
-    Cache(#[from] keycard::ConfigError),
-    /// The credentials store could not be reached (Redis down, wrong URL or password).
-    #[error("cannot connect to the credentials cache at {url}: {source}; check CACHE_URL and that Redis is running")]
-    CacheStore {
-        /// The cache URL without credentials.
-        url: String,
-        /// Why.
-        source: keycard::StoreError,
-    },
-    /// The cache backend is not compiled into this binary.
-    #[error("the {0} credentials cache is not available in this build")]
-    CacheUnavailable(&'static str),
+    /// The credentials cache could not be set up or reached.
+    #[error(transparent)]
+    Cache(#[from] CacheInitError),
     /// The session cookie settings are invalid.
     #[error(transparent)]
     Cookie(#[from] keycard_axum::CookieConfigError),
@@ -78,46 +67,6 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// The credentials cache `config` asks for. A new backend is one arm here (and one in
-/// [`CacheBackend`]).
-///
-/// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
-/// scripts; [`keycard::store::redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
-/// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
-/// at start-up.
-pub async fn build_cache(
-    config: &Config,
-    secret: &Secret,
-    clock: AppClock,
-) -> Result<CredentialsCache<User>, StartError> {
-    let builder = match &config.cache {
-        CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
-        #[cfg(feature = "redis")]
-        CacheBackend::Redis { url, key_prefix } => {
-            use keycard::store::redis::{RedisConfig, RedisStore};
-            let store = RedisStore::connect(url, RedisConfig::with_prefix(key_prefix.as_str()))
-                .await
-                .map_err(|source| StartError::CacheStore {
-                    url: config.cache.display_url(),
-                    source,
-                })?;
-            tracing::info!(
-                cache = %config.cache.display_url(),
-                key_prefix = %store.key_prefix(),
-                "credentials cache: redis connected"
-            );
-            CredentialsCache::builder(store)
-        }
-        #[cfg(not(feature = "redis"))]
-        CacheBackend::Redis { .. } => return Err(StartError::CacheUnavailable("redis")),
-    };
-    Ok(builder
-        .secret(secret.as_bytes())
-        .policy(config.policy)
-        .clock(clock)
-        .build()?)
-}
-
 /// Build the app from `config`, reading time from `clock` (tests pass a [`keycard::ManualClock`]), and
 /// start its background tasks (the plan job every `config.plan_job_interval`, the session sweeper) on the
 /// current runtime.
@@ -134,6 +83,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         throttle: throttle.clone(),
         clock: clock.clone(),
         trial: config.trial,
+        client_ip: config.client_ip,
     };
     let session_layer = auth::session_layer(
         cache.clone(),
@@ -141,8 +91,9 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
             secure: config.cookie_secure,
             ..CookieConfig::default()
         },
+        config.client_ip,
     )?;
-    let router = routes::router(state.clone(), session_layer);
+    let router = router::router(state.clone(), session_layer);
     let plan_job = Arc::new(PlanJob::new(db, cache.clone(), clock).with_throttle(throttle));
     let plan_task = plan_job.clone().spawn(config.plan_job_interval);
     let sweeper = cache.spawn_sweeper(config.sweep_interval);

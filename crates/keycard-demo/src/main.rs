@@ -1,10 +1,11 @@
-//! `keycard-demo`: see `keycard_demo::cli` for the commands and `keycard_demo::config` for the settings.
+//! `keycard-demo`: see `keycard_demo::config::cli` for the commands and `keycard_demo::config` for the settings.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use keycard_demo::cli::{self, Cli, Command, UsersCommand};
+use keycard_demo::config::cli::{Cli, Command, UsersCommand};
 use keycard_demo::config::Config;
+use keycard_demo::domain::plan_admin;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string()),
             Command::Users {
                 command: UsersCommand::SetPlan { email, plan },
-            } => cli::set_plan(&config, &email, plan, &mut std::io::stdout())
+            } => plan_admin::set_plan(&config, &email, plan, &mut std::io::stdout())
                 .await
                 .map(drop)
                 .map_err(|e| e.to_string()),

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TempDir;
-use keycard_demo::users::{self, Plan};
+use keycard_demo::domain::users::{self, Plan};
 
 /// The binary, run in `dir`, with none of the settings inherited from the test's environment.
 fn demo(dir: &std::path::Path) -> Command {
@@ -186,7 +186,9 @@ fn users_set_plan_updates_the_database_and_explains_the_memory_cache() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let db = keycard_demo::db::connect_and_migrate(&url).await.unwrap();
+        let db = keycard_demo::domain::db::connect_and_migrate(&url)
+            .await
+            .unwrap();
         users::create(&db, "alice@example.com", "x", 1)
             .await
             .unwrap();
@@ -212,7 +214,9 @@ fn users_set_plan_updates_the_database_and_explains_the_memory_cache() {
     assert!(stdout.contains("/pro at once"), "{stdout}");
 
     let plan = rt.block_on(async {
-        let db = keycard_demo::db::connect_and_migrate(&url).await.unwrap();
+        let db = keycard_demo::domain::db::connect_and_migrate(&url)
+            .await
+            .unwrap();
         let (u, _) = users::find_with_password_by_email(&db, "alice@example.com")
             .await
             .unwrap()

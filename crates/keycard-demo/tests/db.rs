@@ -4,8 +4,8 @@
 //! `SKIPPED: …` and passes, unless `KEYCARD_REQUIRE_SERVICES=1` (see `common::services`).
 
 use keycard::CachedUser;
-use keycard_demo::db::{self, Db};
-use keycard_demo::users::{self, CreateUserError, Key, Plan};
+use keycard_demo::domain::db::{self, Db};
+use keycard_demo::domain::users::{self, CreateUserError, Key, Plan};
 
 mod common;
 

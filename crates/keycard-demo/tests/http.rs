@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use common::{get_with_cookie, Browser, TestApp, PASSWORD, SESSION_COOKIE};
 use keycard::Policy;
-use keycard_demo::users::{self, Key, Plan};
+use keycard_axum::ClientIpSource;
+use keycard_demo::domain::users::{self, Key, Plan};
 use reqwest::header::HeaderValue;
 use reqwest::StatusCode;
 
@@ -165,7 +166,7 @@ async fn sign_in_is_throttled_per_account_and_address() {
     let app = TestApp::start().await;
     app.browser().registered("alice@example.com").await;
     let b = app.browser();
-    for i in 0..keycard_demo::throttle::MAX_FAILURES {
+    for i in 0..keycard_demo::domain::throttle::MAX_FAILURES {
         let res = b.sign_in("alice@example.com", "wrong password!").await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
@@ -193,6 +194,54 @@ async fn sign_in_is_throttled_per_account_and_address() {
     app.advance(15 * 60);
     let b2 = app.browser();
     b2.signed_in("alice@example.com").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_throttle_bucket() {
+    // One reverse proxy in front (every request's TCP peer is 127.0.0.1), configured as such.
+    let app = TestApp::start_with(|c| c.client_ip = ClientIpSource::RightmostForwardedFor).await;
+    app.browser().registered("alice@example.com").await;
+    let guesser = app.browser_behind_proxy("203.0.113.7");
+    for i in 0..keycard_demo::domain::throttle::MAX_FAILURES {
+        let res = guesser
+            .sign_in("alice@example.com", "wrong password!")
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = guesser.sign_in("alice@example.com", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Alice, behind the same proxy, has a bucket of her own: she signs in.
+    let alice = app.browser_behind_proxy("198.51.100.20");
+    alice.signed_in("alice@example.com").await;
+    // The session layer took her address by the same rule.
+    let sessions = alice.get("/sessions").await;
+    assert_eq!(sessions.status, StatusCode::OK);
+    assert!(sessions.body.contains("198.51.100.20"), "{}", sessions.body);
+    // The proxy appends to what the client sent: only the rightmost entry counts, so a guesser cannot
+    // pick a fresh bucket by sending one of its own.
+    let spoofing = app.browser_behind_proxy("10.9.9.9, 203.0.113.7");
+    let res = spoofing.sign_in("alice@example.com", PASSWORD).await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_x_forwarded_for_does_not_open_a_new_throttle_bucket() {
+    // The default (`connect-info`): the TCP peer counts, whatever `X-Forwarded-For` says.
+    let app = TestApp::start().await;
+    app.browser().registered("alice@example.com").await;
+    for i in 0..keycard_demo::domain::throttle::MAX_FAILURES {
+        let b = app.browser_behind_proxy(&format!("203.0.113.{i}"));
+        let res = b.sign_in("alice@example.com", "wrong password!").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let res = app
+        .browser_behind_proxy("198.51.100.20")
+        .sign_in("alice@example.com", PASSWORD)
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }
 
@@ -923,9 +972,14 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
     let b = app.browser();
     b.registered("alice@example.com").await;
     let mut out = Vec::new();
-    let user = keycard_demo::cli::set_plan(&app.config, " Alice@Example.com", Plan::Pro, &mut out)
-        .await
-        .expect("set-plan");
+    let user = keycard_demo::domain::plan_admin::set_plan(
+        &app.config,
+        " Alice@Example.com",
+        Plan::Pro,
+        &mut out,
+    )
+    .await
+    .expect("set-plan");
     assert_eq!(user.plan, Plan::Pro);
     let out = String::from_utf8(out).unwrap();
     assert!(
@@ -946,10 +1000,14 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
         assert_eq!(b.plan().await.as_deref(), Some("pro"));
     }
 
-    let err =
-        keycard_demo::cli::set_plan(&app.config, "ghost@example.com", Plan::Pro, &mut Vec::new())
-            .await
-            .unwrap_err();
+    let err = keycard_demo::domain::plan_admin::set_plan(
+        &app.config,
+        "ghost@example.com",
+        Plan::Pro,
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("no user with email"));
     app.stop().await;
 }

@@ -185,6 +185,18 @@ impl TestApp {
         Browser::new(&self.base, Some(ip), "keycard-test-browser/1.0")
     }
 
+    /// A browser at `client` behind a reverse proxy on this machine: every request comes from the proxy's
+    /// address (127.0.0.1) with `X-Forwarded-For: client`, as a proxy that appends the client's address
+    /// sends it.
+    pub fn browser_behind_proxy(&self, client: &str) -> Browser {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_str(client).expect("an address"),
+        );
+        Browser::build(&self.base, None, "keycard-test-browser/1.0", headers)
+    }
+
     /// A client with no cookie jar: send cookies by hand.
     pub fn raw(&self) -> reqwest::Client {
         reqwest::Client::builder()
@@ -197,7 +209,7 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub fn db(&self) -> &keycard_demo::db::Db {
+    pub fn db(&self) -> &keycard_demo::domain::db::Db {
         &self.app.state.db
     }
 
@@ -312,11 +324,16 @@ impl Browser {
     }
 
     fn new(base: &str, local: Option<IpAddr>, user_agent: &str) -> Self {
+        Browser::build(base, local, user_agent, HeaderMap::new())
+    }
+
+    fn build(base: &str, local: Option<IpAddr>, user_agent: &str, headers: HeaderMap) -> Self {
         let jar = Arc::new(Jar::default());
         let mut b = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(redirect::Policy::none())
-            .user_agent(user_agent.to_owned());
+            .user_agent(user_agent.to_owned())
+            .default_headers(headers);
         if let Some(ip) = local {
             b = b.local_address(ip);
         }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
-pub const SETTINGS: [&str; 13] = [
+pub const SETTINGS: [&str; 14] = [
     "KEYCARD_ADDR",
     "DATABASE_URL",
     "CACHE_URL",
@@ -20,6 +20,7 @@ pub const SETTINGS: [&str; 13] = [
     "SESSION_RENEWAL_SECS",
     "SESSION_GRACE_SECS",
     "SESSION_ABSOLUTE_SECS",
+    "CLIENT_IP_SOURCE",
     "COOKIE_SECURE",
     "TRIAL_SECS",
     "PLAN_JOB_INTERVAL_SECS",

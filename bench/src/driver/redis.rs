@@ -1,0 +1,157 @@
+//! The bench's Redis (db 13 on 127.0.0.1:6379): is it up, how much CPU it used, and cleaning up what the
+//! Redis rows wrote. Just enough RESP for that, over a plain socket.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const REDIS_ADDR: (Ipv4Addr, u16) = (Ipv4Addr::LOCALHOST, 6379);
+pub const REDIS_DB: &str = "13";
+pub const KEYCARD_PREFIX: &str = "keycard-bench:";
+
+/// CPU time redis-server has used so far (INFO cpu), in microseconds.
+pub fn redis_cpu_us() -> Option<f64> {
+    let mut r = Resp::connect().ok()?;
+    let RespReply::Bulk(Some(info)) = r.cmd(&["INFO", "cpu"]).ok()? else {
+        return None;
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    Some((field("used_cpu_sys:")? + field("used_cpu_user:")?) * 1e6)
+}
+
+/// Is a Redis answering PING at 127.0.0.1:6379?
+pub fn redis_ping() -> bool {
+    let Ok(mut r) = Resp::connect() else {
+        return false;
+    };
+    matches!(r.cmd(&["PING"]), Ok(RespReply::Simple(s)) if s == "PONG")
+}
+
+/// Where the driver notes the Redis keys it cannot find by prefix (the axum-login session ids), so that a
+/// run that was interrupted before its cleanup has them deleted by the next run.
+pub fn leftovers_file(work: &Path) -> PathBuf {
+    work.join("redis-keys-to-delete.txt")
+}
+
+/// Remove what the Redis rows wrote, in the bench's own db: the keys listed in the leftovers file (the
+/// axum-login sessions: tower-sessions' Redis store has no key prefix, its key is the cookie value) and
+/// every key under keycard's bench prefix.
+pub fn cleanup_redis(work: &Path) {
+    let listed = std::fs::read_to_string(leftovers_file(work)).unwrap_or_default();
+    let Ok(mut r) = Resp::connect() else { return };
+    if r.cmd(&["SELECT", REDIS_DB]).is_err() {
+        return;
+    }
+    for key in listed.lines().map(str::trim).filter(|k| !k.is_empty()) {
+        let _ = r.cmd(&["DEL", key]);
+    }
+    let _ = std::fs::remove_file(leftovers_file(work));
+    // Both keycard prefixes: the server's (`keycard-bench:`) and put-user's (`keycard-bench-put:`).
+    let pattern = format!("{}*", KEYCARD_PREFIX.trim_end_matches(':'));
+    let mut cursor = "0".to_owned();
+    let mut deleted = 0usize;
+    for _ in 0..100_000 {
+        let Ok(RespReply::Array(parts)) =
+            r.cmd(&["SCAN", &cursor, "MATCH", &pattern, "COUNT", "1000"])
+        else {
+            break;
+        };
+        let [RespReply::Bulk(Some(next)), RespReply::Array(keys)] = parts.as_slice() else {
+            break;
+        };
+        for k in keys {
+            if let RespReply::Bulk(Some(k)) = k {
+                if r.cmd(&["DEL", k]).is_ok() {
+                    deleted += 1;
+                }
+            }
+        }
+        cursor = next.clone();
+        if cursor == "0" {
+            break;
+        }
+    }
+    eprintln!("[bench] redis cleanup: {deleted} keycard keys deleted from db {REDIS_DB}");
+}
+
+#[derive(Debug)]
+enum RespReply {
+    Simple(String),
+    Error(String),
+    Int,
+    Bulk(Option<String>),
+    Array(Vec<RespReply>),
+}
+
+/// Just enough RESP to PING, SELECT, SCAN and DEL.
+struct Resp {
+    r: std::io::BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl Resp {
+    fn connect() -> std::io::Result<Resp> {
+        let s =
+            TcpStream::connect_timeout(&SocketAddr::from(REDIS_ADDR), Duration::from_millis(500))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok(Resp {
+            r: std::io::BufReader::new(s.try_clone()?),
+            w: s,
+        })
+    }
+
+    fn cmd(&mut self, args: &[&str]) -> Result<RespReply, String> {
+        let mut m = format!("*{}\r\n", args.len());
+        for a in args {
+            let _ = write!(m, "${}\r\n{a}\r\n", a.len());
+        }
+        self.w.write_all(m.as_bytes()).map_err(|e| e.to_string())?;
+        match self.read()? {
+            RespReply::Error(e) => Err(e),
+            ok => Ok(ok),
+        }
+    }
+
+    fn read(&mut self) -> Result<RespReply, String> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.r.read_line(&mut line).map_err(|e| e.to_string())?;
+        let line = line.trim_end_matches("\r\n");
+        let (t, rest) = line.split_at_checked(1).ok_or("empty RESP reply")?;
+        let n = || rest.parse::<i64>().map_err(|e| e.to_string());
+        Ok(match t {
+            "+" => RespReply::Simple(rest.to_owned()),
+            "-" => RespReply::Error(rest.to_owned()),
+            ":" => {
+                n()?;
+                RespReply::Int
+            }
+            "$" => {
+                let len = n()?;
+                if len < 0 {
+                    RespReply::Bulk(None)
+                } else {
+                    let mut buf = vec![0u8; len as usize + 2];
+                    self.r.read_exact(&mut buf).map_err(|e| e.to_string())?;
+                    buf.truncate(len as usize);
+                    RespReply::Bulk(Some(String::from_utf8_lossy(&buf).into_owned()))
+                }
+            }
+            "*" => {
+                let len = n()?;
+                let mut v = Vec::new();
+                for _ in 0..len.max(0) {
+                    v.push(self.read()?);
+                }
+                RespReply::Array(v)
+            }
+            other => return Err(format!("unexpected RESP type {other:?}")),
+        })
+    }
+}

@@ -1,0 +1,201 @@
+//! The demo's settings: flags with environment fallbacks, checked into a [`Config`] before anything starts.
+//!
+//! | flag | env | default | meaning |
+//! |---|---|---|---|
+//! | `--addr` | `KEYCARD_ADDR` | `127.0.0.1:4000` | where the server listens (`IP:PORT`) |
+//! | `--database-url` | `DATABASE_URL` | `sqlite://data/keycard-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
+//! | `--cache-url` | `CACHE_URL` | `memory` | the credentials cache: `memory` (in this process) or `redis://[:PASSWORD@]HOST:PORT[/DB]` (shared by every node) |
+//! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `keycard-demo:` | prefix of every Redis key (one per app sharing a Redis) |
+//! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes; required with PostgreSQL or Redis |
+//! | `--session-idle-secs` | `SESSION_IDLE_SECS` | `1800` | a session not renewed for this long dies |
+//! | `--session-renewal-secs` | `SESSION_RENEWAL_SECS` | `900` | the first request after this long rotates the token |
+//! | `--session-grace-secs` | `SESSION_GRACE_SECS` | `60` | a replaced token keeps working this long |
+//! | `--session-absolute-secs` | `SESSION_ABSOLUTE_SECS` | `28800` | a session dies this long after sign-in |
+//! | `--client-ip-source` | `CLIENT_IP_SOURCE` | `connect-info` | where the client address comes from (throttle, session list): `connect-info` (TCP peer), `rightmost-forwarded-for` (behind exactly one trusted proxy), `none` |
+//! | `--cookie-secure` | `COOKIE_SECURE` | `false` | `Secure` + `__Host-` cookies (serve over HTTPS) |
+//! | `--trial-secs` | `TRIAL_SECS` | `1209600` (14 days) | length of a `pro-trial` |
+//! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
+//!
+//! Every setting is read as text and checked here, so a bad value is one line that names the setting
+//! (see [`ConfigError`]); `main` prints it and exits with status 2.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use keycard::Policy;
+use keycard_axum::ClientIpSource;
+
+use secret::{Secret, SecretSource};
+use values::{client_ip_source, parse_bool, policy, secs};
+
+mod cache;
+pub mod cli;
+mod database;
+mod error;
+mod private_dir;
+mod redact;
+pub mod secret;
+mod settings;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+pub use cache::CacheBackend;
+pub use database::DatabaseKind;
+pub use error::ConfigError;
+pub use private_dir::create_private_dir;
+pub use redact::redact_url;
+pub use settings::{
+    Settings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX, DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL,
+    DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
+};
+
+/// The checked configuration. Tests build one directly (see [`Config::for_tests`]).
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Users database URL (`sqlite:` or `postgres://`).
+    pub database_url: String,
+    /// Credentials cache backend.
+    pub cache: CacheBackend,
+    /// Where the app secret comes from.
+    pub secret: SecretSource,
+    /// Session lifetimes (validated).
+    pub policy: Policy,
+    /// `Secure` + `__Host-` cookies.
+    pub cookie_secure: bool,
+    /// Where a request's client address comes from: the session layer records it with a new session,
+    /// the sign-in throttle counts failures by it.
+    pub client_ip: ClientIpSource,
+    /// Length of a pro-trial.
+    pub trial: Duration,
+    /// Interval of the plan job.
+    pub plan_job_interval: Duration,
+    /// Interval of the expired-session sweeper.
+    pub sweep_interval: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database", &redact_url(&self.database_url))
+            .field("cache", &self.cache)
+            .field("secret", &self.secret)
+            .field("policy", &self.policy)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("client_ip", &self.client_ip)
+            .field("trial", &self.trial)
+            .field("plan_job_interval", &self.plan_job_interval)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Check `settings` into a configuration.
+    pub fn from_settings(s: &Settings) -> Result<Config, ConfigError> {
+        let addr: SocketAddr = s.addr.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "KEYCARD_ADDR",
+                format!(
+                    "{:?} is not an IP:PORT address (e.g. 127.0.0.1:4000)",
+                    s.addr
+                ),
+            )
+        })?;
+        let database_url = s.database_url.trim().to_string();
+        let db_kind = DatabaseKind::of(&database_url)?;
+        let cache = CacheBackend::parse(&s.cache_url, &s.cache_key_prefix)?;
+
+        let secret = match s.secret_key.as_deref() {
+            Some(key) if !key.is_empty() => {
+                let len = key.len();
+                if len < keycard::token::MIN_SECRET_LEN {
+                    return Err(ConfigError::new(
+                        "SECRET_KEY",
+                        format!(
+                            "is {len} bytes long; it must be at least {} bytes (generate one with `openssl rand -base64 64`)",
+                            keycard::token::MIN_SECRET_LEN
+                        ),
+                    ));
+                }
+                SecretSource::Given(Secret::new(key.as_bytes().to_vec()))
+            }
+            _ => match db_kind {
+                DatabaseKind::SqliteFile(path) => SecretSource::File(secret_path_beside(&path)),
+                DatabaseKind::SqliteMemory => SecretSource::Ephemeral,
+                DatabaseKind::Postgres => {
+                    return Err(ConfigError::new(
+                        "SECRET_KEY",
+                        "is required with a PostgreSQL DATABASE_URL (generate one with `openssl rand -base64 64`)",
+                    ))
+                }
+            },
+        };
+        if cache.is_shared() && !matches!(secret, SecretSource::Given(_)) {
+            return Err(ConfigError::new(
+                "SECRET_KEY",
+                "is required with a shared CACHE_URL: every process must sign cookies with the same key",
+            ));
+        }
+
+        let idle = secs("SESSION_IDLE_SECS", &s.session_idle_secs, false)?;
+        let renewal = secs("SESSION_RENEWAL_SECS", &s.session_renewal_secs, false)?;
+        let grace = secs("SESSION_GRACE_SECS", &s.session_grace_secs, true)?;
+        let absolute = secs("SESSION_ABSOLUTE_SECS", &s.session_absolute_secs, false)?;
+        let policy = policy(idle, renewal, grace, absolute)?;
+
+        let cookie_secure = parse_bool("COOKIE_SECURE", &s.cookie_secure)?;
+        let client_ip = client_ip_source("CLIENT_IP_SOURCE", &s.client_ip_source)?;
+        let trial = secs("TRIAL_SECS", &s.trial_secs, false)?;
+        let plan_job_interval = secs("PLAN_JOB_INTERVAL_SECS", &s.plan_job_interval_secs, false)?;
+
+        Ok(Config {
+            addr,
+            database_url,
+            cache,
+            secret,
+            policy,
+            cookie_secure,
+            client_ip,
+            trial,
+            plan_job_interval,
+            sweep_interval: sweep_interval_for(&policy),
+        })
+    }
+
+    /// A configuration for tests: the given SQLite file, memory store, a fixed secret, default policy.
+    pub fn for_tests(database_url: impl Into<String>) -> Config {
+        let policy = Policy::default();
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.into(),
+            cache: CacheBackend::Memory,
+            secret: SecretSource::Given(Secret::new(vec![0x5a; 64])),
+            policy,
+            cookie_secure: false,
+            client_ip: ClientIpSource::ConnectInfo,
+            trial: Duration::from_secs(DEFAULT_TRIAL_SECS),
+            plan_job_interval: Duration::from_secs(DEFAULT_PLAN_JOB_INTERVAL_SECS),
+            sweep_interval: sweep_interval_for(&policy),
+        }
+    }
+}
+
+/// Sweep about four times per idle lifetime, at most once a minute, at least once a second.
+fn sweep_interval_for(policy: &Policy) -> Duration {
+    (policy.idle_ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+/// `data/keycard-demo.db` -> `data/keycard-demo.secret_key`.
+fn secret_path_beside(db: &std::path::Path) -> PathBuf {
+    let stem = db
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keycard-demo".to_string());
+    db.with_file_name(format!("{stem}.secret_key"))
+}

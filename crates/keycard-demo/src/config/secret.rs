@@ -1,0 +1,201 @@
+//! The app secret: given (`SECRET_KEY`), or a development secret generated once and kept beside the
+//! SQLite database (mode 0600), with a warning at every start.
+//!
+//! Every key the app uses is derived from this one secret under its own label (cookie signing in
+//! `keycard`, CSRF tokens in [`crate::web::csrf`], flash messages in [`crate::web::flash`]), so no two uses share a key.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The app secret. `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wrap secret bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A key for one purpose: `HMAC-SHA256(secret, label)`, ready to MAC with.
+    pub fn derive_mac(&self, label: &str) -> Hmac<Sha256> {
+        let mut kdf = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC-SHA256 accepts keys of any length");
+        kdf.update(label.as_bytes());
+        let key = kdf.finalize().into_bytes();
+        <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC-SHA256 accepts keys of any length")
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<{} bytes>)", self.0.len())
+    }
+}
+
+/// Where the secret comes from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `SECRET_KEY`.
+    Given(Secret),
+    /// A development secret in this file (generated if missing).
+    File(PathBuf),
+    /// A development secret for this process only (in-memory SQLite).
+    Ephemeral,
+}
+
+/// The secret could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileError {
+    /// I/O on the secret file failed.
+    #[error("cannot {action} the development secret {path}: {source}; set SECRET_KEY or fix the file's permissions")]
+    Io {
+        /// `read`, `create`, ….
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file holds too little.
+    #[error("the development secret {path} is shorter than 64 bytes; delete it to generate a new one, or set SECRET_KEY")]
+    TooShort {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Bytes of randomness in a generated secret (base64-encoded into 88 characters).
+const GENERATED_BYTES: usize = 64;
+
+/// The secret `source` names, generating the development secret file when it does not exist yet.
+pub fn resolve(source: &SecretSource) -> Result<Secret, SecretFileError> {
+    match source {
+        SecretSource::Given(s) => Ok(s.clone()),
+        SecretSource::Ephemeral => {
+            tracing::warn!(
+                "SECRET_KEY is not set: using a random secret for this process only; set SECRET_KEY \
+                 (at least 64 bytes, e.g. `openssl rand -base64 64`) outside development"
+            );
+            Ok(Secret::new(generate()?.into_bytes()))
+        }
+        SecretSource::File(path) => {
+            let secret = load_or_create(path)?;
+            tracing::warn!(
+                path = %path.display(),
+                "SECRET_KEY is not set: using the development secret kept in this file; set SECRET_KEY \
+                 (at least 64 bytes, e.g. `openssl rand -base64 64`) outside development"
+            );
+            Ok(secret)
+        }
+    }
+}
+
+fn generate() -> Result<String, SecretFileError> {
+    let mut bytes = [0u8; GENERATED_BYTES];
+    getrandom::getrandom(&mut bytes).map_err(|e| SecretFileError::Io {
+        action: "generate",
+        path: PathBuf::from("(random)"),
+        source: io::Error::other(e.to_string()),
+    })?;
+    Ok(STANDARD.encode(bytes))
+}
+
+fn load_or_create(path: &Path) -> Result<Secret, SecretFileError> {
+    let io_err = |action: &'static str| {
+        let path = path.to_path_buf();
+        move |source| SecretFileError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    match read_secret(path) {
+        Ok(s) => return Ok(s),
+        Err(SecretFileError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        super::private_dir::create_private_dir(dir).map_err(io_err("create the directory of"))?;
+    }
+    let value = generate()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(mut f) => {
+            f.write_all(value.as_bytes())
+                .and_then(|()| f.write_all(b"\n"))
+                .and_then(|()| f.sync_all())
+                .map_err(io_err("write"))?;
+            tracing::info!(path = %path.display(), "generated a development secret (mode 0600)");
+            Ok(Secret::new(value.into_bytes()))
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_secret(path),
+        Err(e) => Err(io_err("create")(e)),
+    }
+}
+
+fn read_secret(path: &Path) -> Result<Secret, SecretFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SecretFileError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value = text.trim();
+    if value.len() < keycard::token::MIN_SECRET_LEN {
+        return Err(SecretFileError::TooShort {
+            path: path.to_path_buf(),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "the development secret is readable by other users; run chmod 600 on it");
+            }
+        }
+    }
+    Ok(Secret::new(value.as_bytes().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_file_is_private_and_stable() {
+        let dir = std::env::temp_dir().join(format!("keycard-secret-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("sub").join("x.secret_key");
+        let a = resolve(&SecretSource::File(path.clone())).expect("generated");
+        let b = resolve(&SecretSource::File(path.clone())).expect("read back");
+        assert_eq!(a.as_bytes(), b.as_bytes());
+        assert!(a.as_bytes().len() >= 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(!format!("{a:?}").contains(&String::from_utf8_lossy(a.as_bytes()).to_string()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

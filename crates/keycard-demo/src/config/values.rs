@@ -1,0 +1,100 @@
+//! Checking one setting's text: whole seconds, booleans, the session policy. Every error names the setting.
+
+use std::time::Duration;
+
+use keycard::Policy;
+use keycard_axum::ClientIpSource;
+
+use super::error::ConfigError;
+
+pub(super) fn secs(
+    setting: &'static str,
+    value: &str,
+    zero_ok: bool,
+) -> Result<Duration, ConfigError> {
+    let n: u64 = value.trim().parse().map_err(|_| {
+        ConfigError::new(
+            setting,
+            format!("{value:?} is not a whole number of seconds"),
+        )
+    })?;
+    if n == 0 && !zero_ok {
+        return Err(ConfigError::new(setting, "must be greater than 0"));
+    }
+    // Keep every deadline computation far from overflow: at most 10 years.
+    if n > 10 * 366 * 24 * 60 * 60 {
+        return Err(ConfigError::new(setting, "is longer than 10 years"));
+    }
+    Ok(Duration::from_secs(n))
+}
+
+pub(super) fn parse_bool(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::new(
+            setting,
+            format!("{value:?} is not true or false"),
+        )),
+    }
+}
+
+/// `CLIENT_IP_SOURCE`: `connect-info`, `rightmost-forwarded-for` or `none`.
+pub(super) fn client_ip_source(
+    setting: &'static str,
+    value: &str,
+) -> Result<ClientIpSource, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "connect-info" => Ok(ClientIpSource::ConnectInfo),
+        "rightmost-forwarded-for" => Ok(ClientIpSource::RightmostForwardedFor),
+        "none" => Ok(ClientIpSource::None),
+        _ => Err(ConfigError::new(
+            setting,
+            format!(
+                "{value:?} is not one of connect-info, rightmost-forwarded-for (behind one trusted proxy), none"
+            ),
+        )),
+    }
+}
+
+/// The session policy, with errors that name the settings (the core's own check is the backstop).
+pub(super) fn policy(
+    idle: Duration,
+    renewal: Duration,
+    grace: Duration,
+    absolute: Duration,
+) -> Result<Policy, ConfigError> {
+    let (i, r, g, a) = (
+        idle.as_secs(),
+        renewal.as_secs(),
+        grace.as_secs(),
+        absolute.as_secs(),
+    );
+    if renewal >= idle {
+        return Err(ConfigError::new(
+            "SESSION_RENEWAL_SECS",
+            format!("{r} must be shorter than SESSION_IDLE_SECS ({i}), or sessions die before they renew"),
+        ));
+    }
+    if grace >= renewal {
+        return Err(ConfigError::new(
+            "SESSION_GRACE_SECS",
+            format!("{g} must be shorter than SESSION_RENEWAL_SECS ({r})"),
+        ));
+    }
+    if idle > absolute {
+        return Err(ConfigError::new(
+            "SESSION_IDLE_SECS",
+            format!("{i} must not be longer than SESSION_ABSOLUTE_SECS ({a})"),
+        ));
+    }
+    let p = Policy {
+        idle_ttl: idle,
+        renewal_interval: renewal,
+        grace,
+        absolute_ttl: absolute,
+    };
+    p.validate()
+        .map_err(|e| ConfigError::new("SESSION_IDLE_SECS", e.to_string()))?;
+    Ok(p)
+}

@@ -1,0 +1,68 @@
+//! The credentials cache the configuration asks for: the memory store (this process only) or the Redis
+//! store (shared by every node and the CLI). Adding a backend is one arm here (and one in
+//! [`CacheBackend`]).
+
+use keycard::{CredentialsCache, MemoryStore};
+
+use crate::clock::AppClock;
+use crate::config::secret::Secret;
+use crate::config::{CacheBackend, Config};
+use crate::domain::users::User;
+
+/// The credentials cache could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheInitError {
+    /// The credentials cache refused its settings.
+    #[error("cannot set up the credentials cache: {0}")]
+    Config(#[from] keycard::ConfigError),
+    /// The credentials store could not be reached (Redis down, wrong URL or password).
+    #[error("cannot connect to the credentials cache at {url}: {source}; check CACHE_URL and that Redis is running")]
+    Connect {
+        /// The cache URL without credentials.
+        url: String,
+        /// Why.
+        source: keycard::StoreError,
+    },
+    /// The cache backend is not compiled into this binary.
+    #[error("the {0} credentials cache is not available in this build")]
+    Unavailable(&'static str),
+}
+
+/// The credentials cache `config` asks for, signing with `secret` and reading time from `clock`.
+///
+/// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
+/// scripts; [`keycard::store::redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
+/// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
+/// at start-up.
+pub async fn build_cache(
+    config: &Config,
+    secret: &Secret,
+    clock: AppClock,
+) -> Result<CredentialsCache<User>, CacheInitError> {
+    let builder = match &config.cache {
+        CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
+        #[cfg(feature = "redis")]
+        CacheBackend::Redis { url, key_prefix } => {
+            use keycard::store::redis::{RedisConfig, RedisStore};
+            let store = RedisStore::connect(url, RedisConfig::with_prefix(key_prefix.as_str()))
+                .await
+                .map_err(|source| CacheInitError::Connect {
+                    url: config.cache.display_url(),
+                    source,
+                })?;
+            tracing::info!(
+                cache = %config.cache.display_url(),
+                key_prefix = %store.key_prefix(),
+                "credentials cache: redis connected"
+            );
+            CredentialsCache::builder(store)
+        }
+        #[cfg(not(feature = "redis"))]
+        CacheBackend::Redis { .. } => return Err(CacheInitError::Unavailable("redis")),
+    };
+    Ok(builder
+        .secret(secret.as_bytes())
+        .policy(config.policy)
+        .clock(clock)
+        .build()?)
+}

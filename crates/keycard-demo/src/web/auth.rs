@@ -1,0 +1,74 @@
+//! Where the demo meets `keycard-axum`: the session layer, the `ReloadUser` loader (the guide's
+//! `Repo.get!`), the extractor types the pages use, and the sign-in step shared by registration and
+//! sign-in.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use keycard::CredentialsCache;
+use keycard_axum::{
+    ClientIpSource, CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserLoader,
+};
+
+use crate::domain::db::Db;
+use crate::domain::users::{self, User};
+use crate::web::error::AppError;
+use crate::web::respond::SignIn;
+use crate::web::state::AppState;
+
+/// The per-request auth handle.
+pub type AuthUser = keycard_axum::Auth<User>;
+
+/// The signed-in user for HTML pages: anonymous visitors get `303` to the sign-in page ([`SignIn`]).
+pub type PageUser = keycard_axum::CurrentUser<User, RedirectTo<SignIn>>;
+
+/// The session layer with the demo's cookie settings, recording the client address by `client_ip` (the
+/// same rule the sign-in throttle counts by: [`crate::web::client_ip::ClientIp`]).
+pub fn session_layer(
+    cache: CredentialsCache<User>,
+    cookie: CookieConfig,
+    client_ip: ClientIpSource,
+) -> Result<SessionLayer<User>, keycard_axum::CookieConfigError> {
+    Ok(SessionLayer::new(cache)
+        .try_with_config(cookie)?
+        .client_ip(client_ip))
+}
+
+/// The guide's `reload_user` plug: the user as the database has it now.
+#[derive(Clone)]
+pub struct DbUserLoader {
+    db: Db,
+}
+
+impl DbUserLoader {
+    /// A loader over `db`.
+    pub fn new(db: Db) -> Self {
+        DbUserLoader { db }
+    }
+}
+
+impl UserLoader<User> for DbUserLoader {
+    async fn load(&self, cached: &User) -> Result<Option<User>, keycard_axum::BoxError> {
+        Ok(users::find(&self.db, &cached.id).await?)
+    }
+}
+
+/// `ReloadUser` over the database, for `route_layer`.
+pub fn reload_user_layer(db: Db) -> ReloadUser<User, DbUserLoader> {
+    ReloadUser::new(DbUserLoader::new(db))
+}
+
+/// Sign `user` in as a **new** session and answer `303` to `/profile`.
+///
+/// A session the request already had ends first, whoever it belonged to (so a re-sign-in never inherits an
+/// old session's absolute deadline, and a planted cookie never survives: fixation), and the CSRF cookie is
+/// replaced too.
+pub async fn sign_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Response, AppError> {
+    if auth.is_signed_in() {
+        auth.delete().await?;
+    }
+    auth.create(Arc::new(user)).await?;
+    Ok(state
+        .csrf
+        .rotated(axum::response::Redirect::to("/profile").into_response()))
+}

@@ -1,0 +1,51 @@
+//! Handler errors and the responses they become. The log gets the detail; the page says what failed and
+//! what to do, and never treats a failure as "signed in" or "signed out".
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keycard_axum::AuthError;
+
+use crate::web::respond;
+use crate::web::views;
+
+/// Something a handler could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The users database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Hashing a password failed.
+    #[error("password hashing error: {0}")]
+    Password(#[from] keycard::password::PasswordError),
+    /// A session operation failed (store outage, or the session ended meanwhile).
+    #[error("session operation failed: {0}")]
+    Auth(#[from] AuthError),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            // The session ended under this request (revoked elsewhere, expired): sign in again.
+            AppError::Auth(AuthError::NotSignedIn) => {
+                tracing::info!("session ended during the request; sending the visitor to sign in");
+                return respond::to_sign_in();
+            }
+            AppError::Db(_) => {
+                "The users database is unavailable. Nothing was changed; try again in a moment."
+            }
+            AppError::Auth(AuthError::Store(_)) => {
+                "The session store is unavailable. Try again in a moment."
+            }
+            AppError::Password(_) => "Password checking is unavailable. Try again in a moment.",
+        };
+        tracing::error!(error = %self, "request failed");
+        let mut res = views::error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            message,
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        res
+    }
+}

@@ -1,0 +1,103 @@
+//! `POST /account/password`: change the password. Every other session of the user ends; this one stays
+//! signed in with a new token (a privilege change: the old token dies at once).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use keycard::password::{hash_password, verify_password, Verified};
+use keycard_axum::RedirectPath;
+use serde::Deserialize;
+
+use crate::domain::users;
+use crate::web::auth::{AuthUser, PageUser};
+use crate::web::client_ip::ClientIp;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::respond::{retry_after, to_sign_in, SignIn};
+use crate::web::routes::registration::password_error;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
+
+/// The password-change form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    /// The password now.
+    pub current_password: String,
+    /// The new password.
+    pub password: String,
+    /// The new password again.
+    pub password_confirmation: String,
+}
+
+/// 303 to `/profile` with a flash; 422 with field messages (wrong current password, too short, mismatch);
+/// 429 when the account + address pair is throttled (wrong current passwords count as failed sign-ins).
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    PageUser { user, .. }: PageUser,
+    ClientIp(ip): ClientIp,
+    csrf: CsrfToken,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let page = |status: StatusCode, errors: PasswordErrors| {
+        let page = ProfilePage {
+            layout: Layout::new(&csrf, Some(&user), &IncomingFlash::default()),
+            user: UserView::from(&*user),
+            password_errors: errors,
+        };
+        render(status, &page, None)
+    };
+    if let Err(t) = state.throttle.check(&user.email, ip) {
+        let errors = PasswordErrors {
+            current_password: Some("was wrong too many times; try again later"),
+            ..PasswordErrors::default()
+        };
+        return Ok((
+            [retry_after(t.retry_after_secs())],
+            page(StatusCode::TOO_MANY_REQUESTS, errors),
+        )
+            .into_response());
+    }
+    let Some(stored) = users::password_hash(&state.db, &user.id).await? else {
+        auth.delete().await?;
+        return Ok(state
+            .flash
+            .redirect(SignIn::PATH, "Your account no longer exists."));
+    };
+    let mut errors = PasswordErrors {
+        current_password: None,
+        password: password_error(&form.password),
+        password_confirmation: (form.password != form.password_confirmation)
+            .then_some("does not match the password"),
+    };
+    match verify_password(&form.current_password, Some(&stored)).await {
+        Ok(Verified::Valid { .. }) => {}
+        Ok(Verified::Invalid) => {
+            state.throttle.record_failure(&user.email, ip);
+            errors.current_password = Some("is incorrect");
+        }
+        Err(e) => {
+            tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
+            errors.current_password = Some("could not be checked; contact support");
+        }
+    }
+    if errors.any() {
+        return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, errors));
+    }
+    state.throttle.reset(&user.email, ip);
+    let hash = hash_password(&form.password).await?;
+    if !users::set_password_hash(&state.db, &user.id, &hash, state.clock.now_secs()).await? {
+        auth.delete().await?;
+        return Ok(to_sign_in());
+    }
+    let ended = auth.delete_other_sessions().await?;
+    auth.regenerate().await?;
+    tracing::info!(user_id = %user.id, other_sessions_ended = ended, "password changed");
+    Ok(state.flash.redirect(
+        "/profile",
+        "Password changed. Your other sessions have been signed out.",
+    ))
+}

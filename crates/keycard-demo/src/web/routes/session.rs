@@ -1,0 +1,128 @@
+//! `GET /session/new`, `POST /session` (sign in), `POST /session/delete` (sign out).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use keycard::password::{verify_password, PasswordError, Verified};
+use serde::Deserialize;
+
+use crate::domain::users::{self, normalize_email};
+use crate::web::auth::{self, AuthUser};
+use crate::web::client_ip::ClientIp;
+use crate::web::csrf::CsrfToken;
+use crate::web::error::AppError;
+use crate::web::flash::IncomingFlash;
+use crate::web::respond::retry_after;
+use crate::web::state::AppState;
+use crate::web::views::{render, Layout, SignInPage};
+
+/// The one message for a failed sign-in, whatever failed.
+pub const GENERIC_FAILURE: &str = "Invalid email or password.";
+
+/// The sign-in form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInForm {
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The form page.
+pub async fn new(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Response {
+    let user = auth.current_user();
+    let page = SignInPage {
+        layout: Layout::new(&csrf, user.as_deref(), &flash),
+        email: String::new(),
+        error: None,
+    };
+    render(StatusCode::OK, &page, Some(&flash))
+}
+
+/// Sign in: 303 to `/profile`; 401 with one generic message for an unknown email and a wrong password
+/// alike (same body, same work: the password is checked against a dummy hash when there is no account);
+/// 429 once the account + address pair has used up its failures (see [`crate::domain::throttle`]).
+pub async fn create(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ClientIp(ip): ClientIp,
+    csrf: CsrfToken,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    let email = normalize_email(&form.email);
+    let failed = |status: StatusCode, message: String| {
+        let user = auth.current_user();
+        let page = SignInPage {
+            layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default()),
+            email: email.clone(),
+            error: Some(message),
+        };
+        render(status, &page, None)
+    };
+    if let Err(t) = state.throttle.check(&email, ip) {
+        let minutes = t.retry_after_secs().div_ceil(60);
+        let message = format!(
+            "Too many failed sign-in attempts for this account. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let res = failed(StatusCode::TOO_MANY_REQUESTS, message);
+        return Ok(([retry_after(t.retry_after_secs())], res).into_response());
+    }
+
+    let found = users::find_with_password_by_email(&state.db, &email).await?;
+    let stored = found.as_ref().map(|(_, hash)| hash.as_str());
+    let verified = match verify_password(&form.password, stored).await {
+        Ok(v) => v,
+        Err(e @ (PasswordError::MalformedHash(_) | PasswordError::UnsupportedParams(_))) => {
+            let user_id = found.as_ref().map(|(u, _)| u.id.as_str()).unwrap_or("");
+            tracing::error!(user_id, error = %e, "stored password hash is unusable; the user cannot sign in until it is reset");
+            Verified::Invalid
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match (found, verified) {
+        (Some((user, _)), Verified::Valid { rehash }) => {
+            state.throttle.reset(&email, ip);
+            if let Some(new_hash) = rehash {
+                // The plaintext is only here now: upgrade an old (Pow PBKDF2, weaker argon2) hash.
+                match users::set_password_hash(
+                    &state.db,
+                    &user.id,
+                    &new_hash,
+                    state.clock.now_secs(),
+                )
+                .await
+                {
+                    Ok(_) => {
+                        tracing::info!(user_id = %user.id, "password hash upgraded to the current argon2id parameters")
+                    }
+                    Err(e) => {
+                        tracing::warn!(user_id = %user.id, error = %e, "could not store the upgraded password hash; will try again at the next sign-in")
+                    }
+                }
+            }
+            let user_id = user.id.clone();
+            let res = auth::sign_in(&state, &auth, user).await?;
+            // After the store accepted the session: during an outage the sign-in is a 503, not this line.
+            tracing::info!(user_id = %user_id, "user signed in");
+            Ok(res)
+        }
+        _ => {
+            state.throttle.record_failure(&email, ip);
+            Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()))
+        }
+    }
+}
+
+/// Sign out: the session and its token die on the server, the cookie is cleared; 303 to `/`.
+pub async fn delete(State(state): State<AppState>, auth: AuthUser) -> Result<Response, AppError> {
+    let signed_in = auth.current_user().is_some();
+    auth.delete().await?;
+    Ok(if signed_in {
+        state.flash.redirect("/", "You have been signed out.")
+    } else {
+        axum::response::Redirect::to("/").into_response()
+    })
+}

@@ -1,0 +1,50 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use keycard::CredentialsCache;
+use keycard_axum::ClientIpSource;
+
+use crate::clock::AppClock;
+use crate::domain::db::Db;
+use crate::domain::throttle::LoginThrottle;
+use crate::domain::users::User;
+use crate::web::csrf::Csrf;
+use crate::web::flash::Flash;
+
+/// The router's state. Cloning is a handful of reference-count bumps.
+#[derive(Clone)]
+pub struct AppState {
+    /// The users database.
+    pub db: Db,
+    /// The credentials cache (for the plan job and admin paths; handlers go through the auth handle).
+    pub cache: CredentialsCache<User>,
+    /// CSRF tokens.
+    pub csrf: Arc<Csrf>,
+    /// Flash messages.
+    pub flash: Arc<Flash>,
+    /// Sign-in throttle.
+    pub throttle: Arc<LoginThrottle>,
+    /// The app's clock.
+    pub clock: AppClock,
+    /// Length of a pro-trial.
+    pub trial: Duration,
+    /// Where the client address comes from (the session layer is configured with the same).
+    pub client_ip: ClientIpSource,
+}
+
+/// What the flash extractor reads ([`crate::web::flash::IncomingFlash`]).
+impl FromRef<AppState> for Arc<Flash> {
+    fn from_ref(state: &AppState) -> Self {
+        state.flash.clone()
+    }
+}
+
+/// What the client-address extractor reads ([`crate::web::client_ip::ClientIp`]).
+impl FromRef<AppState> for ClientIpSource {
+    fn from_ref(state: &AppState) -> Self {
+        state.client_ip
+    }
+}
