@@ -197,6 +197,7 @@ fn users_set_plan_updates_the_database_and_explains_the_memory_cache() {
 
     let out = demo(dir.path())
         .env("DATABASE_URL", &url)
+        .env("CACHE_URL", "memory")
         .args(["users", "set-plan", "Alice@Example.com", "pro-trial"])
         .output()
         .unwrap();

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::database::DatabaseKind;
 use super::error::ConfigError;
 use super::redact::redact_url;
 use super::settings::{DEFAULT_CACHE_KEY_PREFIX, MAX_CACHE_KEY_PREFIX_LEN};
@@ -14,6 +15,16 @@ use super::settings::{DEFAULT_CACHE_KEY_PREFIX, MAX_CACHE_KEY_PREFIX_LEN};
 pub enum CacheBackend {
     /// In this process: sessions are lost on restart and no other process can reach them.
     Memory,
+    /// A SQLite file (keycard-sqlx): sessions survive a restart; the CLI on the same machine shares them.
+    Sqlite {
+        /// `sqlite:…` as given.
+        url: String,
+    },
+    /// PostgreSQL (keycard-sqlx): shared by every node (and the CLI) that uses the same database.
+    Postgres {
+        /// `postgres://…` as given (may hold a password: never logged).
+        url: String,
+    },
     /// A Redis shared by every node (and the CLI) that uses the same URL and key prefix.
     Redis {
         /// `redis://…` as given (may hold a password: never logged; see [`CacheBackend::display_url`]).
@@ -27,6 +38,11 @@ impl fmt::Debug for CacheBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CacheBackend::Memory => f.write_str("Memory"),
+            CacheBackend::Sqlite { url } => f.debug_struct("Sqlite").field("url", url).finish(),
+            CacheBackend::Postgres { url } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_url(url))
+                .finish(),
             CacheBackend::Redis { url, key_prefix } => f
                 .debug_struct("Redis")
                 .field("url", &redact_url(url))
@@ -37,14 +53,38 @@ impl fmt::Debug for CacheBackend {
 }
 
 impl CacheBackend {
-    /// Parse `CACHE_URL` (and, for Redis, `CACHE_KEY_PREFIX`).
-    pub fn parse(url: &str, key_prefix: &str) -> Result<Self, ConfigError> {
+    /// Parse `CACHE_URL` (and, for Redis, `CACHE_KEY_PREFIX`). `database` (the default) keeps the
+    /// sessions in the users database `database_url` names: its SQLite file, or its PostgreSQL.
+    pub fn parse(url: &str, key_prefix: &str, database_url: &str) -> Result<Self, ConfigError> {
         let url = url.trim();
         if url.eq_ignore_ascii_case("memory") {
             return Ok(CacheBackend::Memory);
         }
+        if url.eq_ignore_ascii_case("database") {
+            return Ok(match DatabaseKind::of(database_url)? {
+                DatabaseKind::SqliteFile(_) => CacheBackend::Sqlite {
+                    url: database_url.to_owned(),
+                },
+                // Nothing outlives the process in an in-memory database: the memory store is the same.
+                DatabaseKind::SqliteMemory => CacheBackend::Memory,
+                DatabaseKind::Postgres => CacheBackend::Postgres {
+                    url: database_url.to_owned(),
+                },
+            });
+        }
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("sqlite:") {
+            return match DatabaseKind::of(url) {
+                Ok(DatabaseKind::SqliteFile(_)) => Ok(CacheBackend::Sqlite { url: url.to_owned() }),
+                _ => Err(ConfigError::new(
+                    "CACHE_URL",
+                    "a SQLite cache needs a file: sqlite:PATH (e.g. sqlite://data/sessions.db); for sessions in memory use CACHE_URL=memory",
+                )),
+            };
+        }
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Ok(CacheBackend::Postgres { url: url.to_owned() }),
             Some("redis") => {
                 if !cfg!(feature = "redis") {
                     return Err(ConfigError::new(
@@ -75,32 +115,39 @@ impl CacheBackend {
             // Never echo the value: it may hold a password.
             _ => Err(ConfigError::new(
                 "CACHE_URL",
-                "unknown cache; expected `memory` or `redis://HOST:PORT`",
+                "unknown cache; expected `database` (the users database), `memory`, sqlite:PATH, postgres://USER@HOST/DB or redis://HOST:PORT",
             )),
         }
     }
 
     /// Whether other processes (a CLI, other app nodes) share this cache.
     pub fn is_shared(&self) -> bool {
-        match self {
-            CacheBackend::Memory => false,
-            CacheBackend::Redis { .. } => true,
-        }
+        !matches!(self, CacheBackend::Memory)
+    }
+
+    /// Whether processes on other machines share this cache (they must then all be given the same
+    /// `SECRET_KEY`; a SQLite file's processes share the generated one beside it).
+    pub fn is_networked(&self) -> bool {
+        matches!(self, CacheBackend::Postgres { .. } | CacheBackend::Redis { .. })
     }
 
     /// A short name for logs.
     pub fn name(&self) -> &'static str {
         match self {
             CacheBackend::Memory => "memory",
+            CacheBackend::Sqlite { .. } => "sqlite",
+            CacheBackend::Postgres { .. } => "postgres",
             CacheBackend::Redis { .. } => "redis",
         }
     }
 
-    /// Where the cache is, for logs: `memory`, or the Redis URL without its password.
+    /// Where the cache is, for logs: `memory`, or the URL without its password.
     pub fn display_url(&self) -> String {
         match self {
             CacheBackend::Memory => "memory".to_owned(),
-            CacheBackend::Redis { url, .. } => redact_url(url),
+            CacheBackend::Sqlite { url }
+            | CacheBackend::Postgres { url }
+            | CacheBackend::Redis { url, .. } => redact_url(url),
         }
     }
 }

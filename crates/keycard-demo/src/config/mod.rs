@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | `--addr` | `KEYCARD_ADDR` | `127.0.0.1:4000` | where the server listens (`IP:PORT`) |
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/keycard-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
-//! | `--cache-url` | `CACHE_URL` | `memory` | the credentials cache: `memory` (in this process) or `redis://[:PASSWORD@]HOST:PORT[/DB]` (shared by every node) |
+//! | `--cache-url` | `CACHE_URL` | `database` | the credentials cache: `database` (the users database: its SQLite file, or its PostgreSQL), `memory` (in this process, lost on restart), `sqlite:PATH`, `postgres://…` or `redis://[:PASSWORD@]HOST:PORT[/DB]` (shared by every node) |
 //! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `keycard-demo:` | prefix of every Redis key (one per app sharing a Redis) |
 //! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes; required with PostgreSQL or Redis |
 //! | `--session-idle-secs` | `SESSION_IDLE_SECS` | `1800` | a session not renewed for this long dies |
@@ -109,7 +109,7 @@ impl Config {
         })?;
         let database_url = s.database_url.trim().to_string();
         let db_kind = DatabaseKind::of(&database_url)?;
-        let cache = CacheBackend::parse(&s.cache_url, &s.cache_key_prefix)?;
+        let cache = CacheBackend::parse(&s.cache_url, &s.cache_key_prefix, &database_url)?;
 
         let secret = match s.secret_key.as_deref() {
             Some(key) if !key.is_empty() => {
@@ -136,10 +136,10 @@ impl Config {
                 }
             },
         };
-        if cache.is_shared() && !matches!(secret, SecretSource::Given(_)) {
+        if cache.is_networked() && !matches!(secret, SecretSource::Given(_)) {
             return Err(ConfigError::new(
                 "SECRET_KEY",
-                "is required with a shared CACHE_URL: every process must sign cookies with the same key",
+                "is required with a shared CACHE_URL (PostgreSQL or Redis): every node must sign cookies with the same key",
             ));
         }
 

@@ -5,8 +5,9 @@
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
 /// Default database: a SQLite file in `data/` under the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/keycard-demo.db?mode=rwc";
-/// Default credentials cache.
-pub const DEFAULT_CACHE_URL: &str = "memory";
+/// Default credentials cache: the users database (the SQLite file by default), so sessions survive a
+/// restart.
+pub const DEFAULT_CACHE_URL: &str = "database";
 /// Default prefix of the demo's Redis keys.
 pub const DEFAULT_CACHE_KEY_PREFIX: &str = "keycard-demo:";
 /// Longest accepted `CACHE_KEY_PREFIX`, in bytes.
@@ -27,8 +28,8 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
     pub database_url: String,
 
-    /// Credentials cache: `memory` (sessions live in this process) or `redis://[:PASSWORD@]HOST:PORT[/DB]`
-    /// (shared by every process that uses the same Redis and key prefix).
+    /// Credentials cache: `database` (in the users database: sessions survive restarts), `memory` (in this
+    /// process), `sqlite:PATH`, `postgres://USER@HOST/DB` or `redis://[:PASSWORD@]HOST:PORT[/DB]`.
     #[arg(long, env = "CACHE_URL", default_value = DEFAULT_CACHE_URL, global = true, hide_env_values = true)]
     pub cache_url: String,
 

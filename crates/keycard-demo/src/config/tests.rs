@@ -19,7 +19,13 @@ fn settings(args: &[&str]) -> Settings {
 fn defaults_are_valid_and_generate_a_secret_beside_the_database() {
     let c = Config::from_settings(&settings(&[])).expect("defaults are valid");
     assert_eq!(c.addr.to_string(), "127.0.0.1:4000");
-    assert_eq!(c.cache, CacheBackend::Memory);
+    // Sessions live in the users' SQLite file: a restart signs nobody out.
+    assert_eq!(
+        c.cache,
+        CacheBackend::Sqlite {
+            url: DEFAULT_DATABASE_URL.to_owned()
+        }
+    );
     assert_eq!(c.policy, Policy::default());
     assert!(!c.cookie_secure);
     match c.secret {
@@ -126,8 +132,35 @@ fn redis_with_a_secret_key_parses_with_the_default_or_given_prefix() {
         assert_eq!(e.setting, "CACHE_KEY_PREFIX", "{bad:?}");
     }
     // The memory store ignores the prefix, whatever it is.
-    let c = Config::from_settings(&settings(&["--cache-key-prefix", ""])).expect("valid");
+    let c = Config::from_settings(&settings(&["--cache-url", "memory", "--cache-key-prefix", ""]))
+        .expect("valid");
     assert_eq!(c.cache, CacheBackend::Memory);
+}
+
+#[test]
+fn sessions_follow_the_users_database_unless_told_otherwise() {
+    let key = "k".repeat(64);
+    let pg = "postgres://app:pw@db:5432/app";
+    let c = Config::from_settings(&settings(&["--database-url", pg, "--secret-key", &key])).unwrap();
+    assert_eq!(c.cache, CacheBackend::Postgres { url: pg.to_owned() });
+    assert_eq!(c.cache.display_url(), "postgres://…@db:5432/app");
+    assert!(c.cache.is_networked());
+
+    let c = Config::from_settings(&settings(&["--database-url", "sqlite::memory:"])).unwrap();
+    assert_eq!(c.cache, CacheBackend::Memory, "an in-memory users database keeps nothing either");
+
+    let c = Config::from_settings(&settings(&["--cache-url", "sqlite://elsewhere/s.db"])).unwrap();
+    assert_eq!(c.cache, CacheBackend::Sqlite { url: "sqlite://elsewhere/s.db".to_owned() });
+    assert!(c.cache.is_shared() && !c.cache.is_networked());
+
+    // A PostgreSQL cache is shared across machines: the secret must be given.
+    let e = Config::from_settings(&settings(&["--cache-url", pg])).unwrap_err();
+    assert_eq!(e.setting, "SECRET_KEY");
+    assert!(!e.to_string().contains("pw"), "{e}");
+    // An in-memory SQLite "cache" would lose everything: say what to use instead.
+    let e = Config::from_settings(&settings(&["--cache-url", "sqlite::memory:"])).unwrap_err();
+    assert_eq!(e.setting, "CACHE_URL");
+    assert!(e.to_string().contains("CACHE_URL=memory"), "{e}");
 }
 
 #[test]

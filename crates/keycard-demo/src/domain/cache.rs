@@ -1,8 +1,9 @@
-//! The credentials cache the configuration asks for: the memory store (this process only) or the Redis
-//! store (shared by every node and the CLI). Adding a backend is one arm here (and one in
-//! [`CacheBackend`]).
+//! The credentials cache the configuration asks for: the memory store (this process only), the SQLite
+//! store (a file: survives restarts, shared with the CLI), the PostgreSQL store or the Redis store (shared
+//! by every node and the CLI). Adding a backend is one arm here (and one in [`CacheBackend`]).
 
 use keycard::{CredentialsCache, MemoryStore};
+use keycard_sqlx::SqlConfig;
 
 use crate::clock::AppClock;
 use crate::config::secret::Secret;
@@ -23,6 +24,14 @@ pub enum CacheInitError {
         /// Why.
         source: keycard::StoreError,
     },
+    /// The SQL store could not be opened or migrated.
+    #[error("cannot open the credentials cache at {url}: {source}; check CACHE_URL (and DATABASE_URL when CACHE_URL=database)")]
+    Sql {
+        /// The cache URL without credentials.
+        url: String,
+        /// Why.
+        source: keycard_sqlx::ConnectError,
+    },
     /// The cache backend is not compiled into this binary.
     #[error("the {0} credentials cache is not available in this build")]
     Unavailable(&'static str),
@@ -41,6 +50,20 @@ pub async fn build_cache(
 ) -> Result<CredentialsCache<User>, CacheInitError> {
     let builder = match &config.cache {
         CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
+        CacheBackend::Sqlite { url } => {
+            let store = keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
+                .await
+                .map_err(|source| sql_error(config, source))?;
+            tracing::info!(cache = %config.cache.display_url(), "credentials cache: sqlite (sessions survive restarts)");
+            CredentialsCache::builder(store)
+        }
+        CacheBackend::Postgres { url } => {
+            let store = keycard_sqlx::PostgresStore::connect_and_migrate(url, SqlConfig::default())
+                .await
+                .map_err(|source| sql_error(config, source))?;
+            tracing::info!(cache = %config.cache.display_url(), "credentials cache: postgres connected");
+            CredentialsCache::builder(store)
+        }
         #[cfg(feature = "redis")]
         CacheBackend::Redis { url, key_prefix } => {
             use keycard::store::redis::{RedisConfig, RedisStore};
@@ -65,4 +88,11 @@ pub async fn build_cache(
         .policy(config.policy)
         .clock(clock)
         .build()?)
+}
+
+fn sql_error(config: &Config, source: keycard_sqlx::ConnectError) -> CacheInitError {
+    CacheInitError::Sql {
+        url: config.cache.display_url(),
+        source,
+    }
 }

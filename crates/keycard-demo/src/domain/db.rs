@@ -45,7 +45,8 @@ pub enum DbInitError {
     },
 }
 
-/// Open the database at `url` (creating the directory of a SQLite file if needed) and run the migrations.
+/// Open the database at `url` (creating a SQLite file and its directory when missing) and run the
+/// migrations.
 pub async fn connect_and_migrate(url: &str) -> Result<Db, DbInitError> {
     sqlx::any::install_default_drivers();
     let kind = DatabaseKind::of(url).map_err(|e| DbInitError::Connect {
@@ -80,6 +81,15 @@ pub async fn connect_and_migrate(url: &str) -> Result<Db, DbInitError> {
         }
         DatabaseKind::Postgres => opts = opts.max_connections(16),
     }
+    // A SQLite file is created when missing, whether or not the URL says `?mode=rwc`.
+    let url = match &kind {
+        DatabaseKind::SqliteFile(_) if !url.contains("mode=") => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        }
+        _ => url.to_owned(),
+    };
+    let url = url.as_str();
     let pool = opts
         .connect(url)
         .await
