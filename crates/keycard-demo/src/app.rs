@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use keycard::password::PasswordHasher;
 use keycard::{CredentialsCache, MemoryStore, SweeperHandle};
 use keycard_axum::CookieConfig;
 use tokio::net::TcpListener;
@@ -129,6 +130,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     let state = AppState {
         db: db.clone(),
         cache: cache.clone(),
+        hasher: PasswordHasher::new(),
         csrf: Arc::new(Csrf::new(&secret, config.cookie_secure)),
         flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
         throttle: throttle.clone(),

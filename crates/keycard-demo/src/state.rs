@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use keycard::password::PasswordHasher;
 use keycard::CredentialsCache;
 
 use crate::clock::AppClock;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub db: Db,
     /// The credentials cache (for the plan job and admin paths; handlers go through the auth handle).
     pub cache: CredentialsCache<User>,
+    /// Password hashing (argon2id, a bounded number at a time).
+    pub hasher: PasswordHasher,
     /// CSRF tokens.
     pub csrf: Arc<Csrf>,
     /// Flash messages.
