@@ -48,6 +48,7 @@ impl<U: CachedUser> std::fmt::Debug for CredentialsCache<U> {
 
 /// The cache could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// No secret was given.
     #[error("no secret key was given: call .secret(...) with at least 64 bytes")]
@@ -113,8 +114,9 @@ impl<U: CachedUser> Builder<U> {
     }
 }
 
-/// A signed-in session: what `create` and `sync` return.
+/// A signed-in session: what `create` and `sync` return. Made only by the cache (more fields may come).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SignedIn<U> {
     /// The new cookie value. Send it to the client; it replaces any earlier one.
     pub cookie: CookieValue,
@@ -125,8 +127,9 @@ pub struct SignedIn<U> {
     pub user: Arc<U>,
 }
 
-/// The result of a successful [`CredentialsCache::fetch`].
+/// The result of a successful [`CredentialsCache::fetch`]. Made only by the cache (more fields may come).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Authenticated<U> {
     /// The cached user (shared, not copied).
     pub user: Arc<U>,

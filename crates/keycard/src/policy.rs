@@ -28,6 +28,7 @@ use std::time::Duration;
 /// assert_eq!(policy.grace, Duration::from_secs(60));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Idle lifetime measured from the last rotation.
     pub idle_ttl: Duration,
@@ -53,6 +54,7 @@ impl Default for Policy {
 /// A [`Policy`] that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid session policy: {0}")]
+#[non_exhaustive]
 pub struct PolicyError(pub String);
 
 impl Policy {
