@@ -139,10 +139,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     };
     let session_layer = auth::session_layer(
         cache.clone(),
-        CookieConfig {
-            secure: config.cookie_secure,
-            ..CookieConfig::default()
-        },
+        CookieConfig::default().with_secure(config.cookie_secure),
     )?;
     let router = routes::router(state.clone(), session_layer);
     let plan_job = Arc::new(PlanJob::new(db, cache.clone(), clock).with_throttle(throttle));

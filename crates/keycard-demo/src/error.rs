@@ -32,9 +32,7 @@ impl IntoResponse for AppError {
             AppError::Db(_) => {
                 "The users database is unavailable. Nothing was changed; try again in a moment."
             }
-            AppError::Auth(AuthError::Store(_)) => {
-                "The session store is unavailable. Try again in a moment."
-            }
+            AppError::Auth(_) => "The session store is unavailable. Try again in a moment.",
             AppError::Password(_) => "Password checking is unavailable. Try again in a moment.",
         };
         tracing::error!(error = %self, "request failed");
