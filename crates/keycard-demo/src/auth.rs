@@ -18,6 +18,7 @@ use crate::users::{self, User};
 pub type AuthUser = keycard_axum::Auth<User>;
 
 /// Where anonymous visitors of a signed-in page go.
+#[derive(Debug)]
 pub struct SignInPath;
 
 impl RedirectPath for SignInPath {
@@ -36,7 +37,7 @@ pub fn session_layer(
 }
 
 /// The guide's `reload_user` plug: the user as the database has it now.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DbUserLoader {
     db: Db,
 }

@@ -14,7 +14,7 @@ use crate::throttle::LoginThrottle;
 use crate::users::User;
 
 /// The router's state. Cloning is a handful of reference-count bumps.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AppState {
     /// The users database.
     pub db: Db,

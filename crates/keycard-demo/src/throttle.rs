@@ -10,7 +10,7 @@
 //! behind a reverse proxy every client shares one, so put the demo behind one only with that in mind.
 //!
 //! State lives in memory, bounded: windows that have ended are pruned by the plan job's tick and whenever
-//! the table grows past [`PRUNE_AT`] entries.
+//! the table grows past `PRUNE_AT` (10,000) entries.
 
 use std::net::IpAddr;
 use std::time::Duration;

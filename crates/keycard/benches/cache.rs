@@ -255,9 +255,15 @@ fn config() -> Criterion {
         .sample_size(50)
 }
 
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = bench_fetch, bench_create, bench_put_user, bench_throughput
+// `criterion_group!` defines an undocumented `pub fn benches`.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+
+    criterion_group! {
+        name = benches;
+        config = config();
+        targets = bench_fetch, bench_create, bench_put_user, bench_throughput
+    }
 }
-criterion_main!(benches);
+criterion_main!(group::benches);

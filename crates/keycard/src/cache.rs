@@ -70,6 +70,17 @@ pub struct Builder<U: CachedUser> {
     clock: Arc<dyn Clock>,
 }
 
+impl<U: CachedUser> std::fmt::Debug for Builder<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets themselves.
+        f.debug_struct("Builder")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("fallbacks", &self.fallbacks.len())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<U: CachedUser> Builder<U> {
     /// The app secret the cookie signing key is derived from (at least 64 bytes).
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {

@@ -66,7 +66,7 @@
 //! assert_eq!(auth.user.plan, "free");
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cache;
