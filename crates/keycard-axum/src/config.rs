@@ -104,12 +104,12 @@ impl CookieConfig {
         }
         if !self.secure && self.name.starts_with(HOST_PREFIX) {
             return Err(CookieConfigError(
-                "a __Host- cookie must be Secure: set `secure: true`".into(),
+                "a __Host- cookie must be Secure: use `with_secure(true)`".into(),
             ));
         }
         if !self.secure && self.name.starts_with("__Secure-") {
             return Err(CookieConfigError(
-                "a __Secure- cookie must be Secure: set `secure: true`".into(),
+                "a __Secure- cookie must be Secure: use `with_secure(true)`".into(),
             ));
         }
         Ok(())
