@@ -31,7 +31,8 @@ pub fn init(db: &Path, users: u64) -> Result<(), String> {
             Err(e) => return Err(format!("remove {}: {e}", Path::new(&p).display())),
         }
     }
-    let hash = keycard::password::hash_password_blocking(PASSWORD)
+    let hash = keycard::password::PasswordHasher::new()
+        .hash_blocking(PASSWORD)
         .map_err(|e| format!("hash_password: {e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

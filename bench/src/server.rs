@@ -6,7 +6,7 @@
 //!
 //! All kinds open the same users table with the same SQLite settings (`common::open_db`), even `bare`, which
 //! never reads it. Sign-in checks the password with a cheap comparison unless `--argon2` is given, in which
-//! case it verifies the stored argon2id hash with `keycard::password::verify_password` (the real path).
+//! case it verifies the stored argon2id hash with `keycard::password::PasswordHasher::verify` (the real path).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -40,12 +40,16 @@ pub struct LoginForm {
     pub password: String,
 }
 
+/// The server's password hasher, with the library's defaults (its bounded hashing queue included).
+static HASHER: std::sync::LazyLock<keycard::password::PasswordHasher> =
+    std::sync::LazyLock::new(keycard::password::PasswordHasher::new);
+
 /// How a server checks a password at sign-in.
 #[derive(Debug, Clone)]
 pub enum PasswordCheck {
     /// Compare with the fixed bench password: sign-in is not what the `/me` benches measure.
     Cheap,
-    /// `keycard::password::verify_password` against the stored argon2id hash (spawn_blocking inside):
+    /// `keycard::password::PasswordHasher::verify` against the stored argon2id hash (spawn_blocking inside):
     /// keycard's own path (its library-wide limit on concurrent hashes applies).
     Argon2,
     /// A stricter variant, built here with the public blocking function: at most
@@ -59,11 +63,11 @@ pub enum PasswordCheck {
 
 impl PasswordCheck {
     pub async fn check(&self, row: &UserRow, password: &str) -> bool {
-        use keycard::password::{verify_password, verify_password_blocking, Verified};
+        use keycard::password::Verified;
         match self {
             PasswordCheck::Cheap => password == PASSWORD,
             PasswordCheck::Argon2 => matches!(
-                verify_password(password, Some(&row.password_hash)).await,
+                HASHER.verify(password, Some(&row.password_hash)).await,
                 Ok(Verified::Valid { .. })
             ),
             PasswordCheck::Argon2Bounded { permits, nice } => {
@@ -73,7 +77,7 @@ impl PasswordCheck {
                 let (pw, hash, nice) = (password.to_owned(), row.password_hash.clone(), *nice);
                 let verified = tokio::task::spawn_blocking(move || {
                     let _lowered = Niceness::lower(nice);
-                    verify_password_blocking(&pw, Some(&hash))
+                    HASHER.verify_blocking(&pw, Some(&hash))
                 })
                 .await;
                 matches!(verified, Ok(Ok(Verified::Valid { .. })))

@@ -23,7 +23,7 @@ pub struct SigninResult {
 /// The sign-in-under-load variants: keycard's own hashing limit, and a stricter bench-server variant.
 const SIGNIN_VARIANTS: &[(&str, &[&str])] = &[
     (
-        "keycard: `verify_password` (library default: at most half the cores hash at once)",
+        "keycard: `PasswordHasher::verify` (library defaults: at most half the cores hash at once, bounded queue)",
         &["--argon2"],
     ),
     (

@@ -1,39 +1,40 @@
-//! The per-request auth handle: who is signed in, and the operations that change it.
-//!
-//! The [`SessionLayer`](crate::SessionLayer) resolves the session cookie once per request and puts one
-//! [`Auth<U>`] into the request's extensions. Handlers take it as an extractor (or take
-//! [`CurrentUser`](crate::CurrentUser) / [`MaybeUser`](crate::MaybeUser), which read it). Clones share the
-//! same state, so a change made through one clone (a `ReloadUser` layer assigning the reloaded user, a
-//! handler signing in) is seen by every other.
-//!
-//! | Pow | `Auth<U>` | what happens |
-//! |---|---|---|
-//! | `Pow.Plug.current_user(conn)` | [`current_user`](Auth::current_user) | the cached user (or the one assigned for this request) |
-//! | `Pow.Plug.assign_current_user(conn, user)` | [`assign_current_user`](Auth::assign_current_user) | this request only, nothing cached |
-//! | `Pow.Plug.create(conn, user)` when signed out | [`create`](Auth::create) | sign in: any session the request's cookie named is deleted first (fixation), a new session and cookie |
-//! | `Pow.Plug.create(conn, user)` when signed in (the guide's `sync_user`) | [`create`](Auth::create) | replace the cached user (every session of the user sees it) and rotate this session's token: the old cookie dies at once |
-//! | `Pow.Plug.delete(conn)` | [`delete`](Auth::delete) | sign out: the session dies on the server, the cookie is cleared |
-//! | — | [`regenerate`](Auth::regenerate) | rotate the token without touching the cached user (after a password change) |
-//! | — | [`sessions`](Auth::sessions), [`delete_session`](Auth::delete_session), [`delete_other_sessions`](Auth::delete_other_sessions) | list and end this user's own sessions |
-//!
-//! Every method that changes the cookie records the change in the handle; the layer writes it on the
-//! response (`Set-Cookie`, `Cache-Control: no-store`, `Vary: Cookie`). A change made after the response has
-//! left (from a spawned task holding a clone) is lost, so call these from the handler itself.
-//!
-//! Methods that reach the store return [`AuthError`]: a store failure changes nothing (no half sign-out) and
-//! answers 503 when returned from a handler.
+//! [`Auth<U>`]: the per-request handle and the operations that sign in, sync and sign out.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue};
 use keycard::{CachedUser, CredentialsCache, SessionId, SessionMetadata, SessionRecord, TokenUse};
 
-use crate::config::{ClientIpSource, USER_AGENT_MAX_CHARS};
-use crate::layer::LayerConfig;
 use crate::rejection::{AuthError, AuthRejection};
+use crate::state::{CookieChange, LayerConfig, Phase, RequestInfo, State};
 
-/// The per-request auth handle. Cheap to clone (one `Arc`).
+/// The per-request auth handle: who is signed in, and the operations that change it. Cheap to clone
+/// (one `Arc`).
+///
+/// The [`SessionLayer`](crate::SessionLayer) resolves the session cookie once per request and puts one
+/// [`Auth<U>`] into the request's extensions. Handlers take it as an extractor (or take
+/// [`CurrentUser`](crate::CurrentUser) / [`MaybeUser`](crate::MaybeUser), which read it). Clones share the
+/// same state, so a change made through one clone (a `ReloadUser` layer assigning the reloaded user, a
+/// handler signing in) is seen by every other.
+///
+/// | Pow | `Auth<U>` | what happens |
+/// |---|---|---|
+/// | `Pow.Plug.current_user(conn)` | [`current_user`](Auth::current_user) | the cached user (or the one assigned for this request) |
+/// | `Pow.Plug.assign_current_user(conn, user)` | [`assign_current_user`](Auth::assign_current_user) | this request only, nothing cached |
+/// | `Pow.Plug.create(conn, user)` when signed out | [`create`](Auth::create) | sign in: any session the request's cookie named is deleted first (fixation), a new session and cookie |
+/// | `Pow.Plug.create(conn, user)` when signed in (the guide's `sync_user`) | [`create`](Auth::create) | replace the cached user (every session of the user sees it) and rotate this session's token: the old cookie dies at once |
+/// | `Pow.Plug.delete(conn)` | [`delete`](Auth::delete) | sign out: the session dies on the server, the cookie is cleared |
+/// | — | [`regenerate`](Auth::regenerate) | rotate the token without touching the cached user (after a password change) |
+/// | — | [`sessions`](Auth::sessions), [`delete_session`](Auth::delete_session), [`delete_other_sessions`](Auth::delete_other_sessions) | list and end this user's own sessions |
+///
+/// Every method that changes the cookie records the change in the handle; the layer writes it on the
+/// response (`Set-Cookie`, `Cache-Control: no-store`, `Vary: Cookie`). A change made after the response has
+/// left (from a spawned task holding a clone) is lost, so call these from the handler itself.
+///
+/// Methods that reach the store return [`AuthError`]: a store failure changes nothing (no half sign-out) and
+/// answers 503 when returned from a handler. It also converts from
+/// [`PasswordError`](keycard::password::PasswordError), so one `?` covers the password check and the
+/// sign-in of a handler.
 ///
 /// ```
 /// use keycard_axum::{Auth, AuthError};
@@ -78,118 +79,12 @@ impl<U: CachedUser> std::fmt::Debug for Auth<U> {
     }
 }
 
-pub(crate) struct Shared<U: CachedUser> {
+struct Shared<U: CachedUser> {
     cache: CredentialsCache<U>,
     config: Arc<LayerConfig>,
     state: Mutex<State<U>>,
     /// Serializes the async operations of one request's clones (two `create`s must not race).
     ops: tokio::sync::Mutex<()>,
-}
-
-/// What the request resolved to.
-pub(crate) enum Phase<U> {
-    /// No session: no cookie, a refused cookie, or one naming no live session.
-    Anonymous,
-    /// A live session.
-    SignedIn {
-        user: Arc<U>,
-        session: Arc<SessionRecord>,
-        token_use: TokenUse,
-    },
-    /// The store (or a user loader) failed: neither signed in nor anonymous. `session` is the session the
-    /// request had resolved to, if it got that far.
-    Unavailable { session: Option<Arc<SessionRecord>> },
-}
-
-impl<U> Clone for Phase<U> {
-    fn clone(&self) -> Self {
-        match self {
-            Phase::Anonymous => Phase::Anonymous,
-            Phase::SignedIn {
-                user,
-                session,
-                token_use,
-            } => Phase::SignedIn {
-                user: user.clone(),
-                session: session.clone(),
-                token_use: *token_use,
-            },
-            Phase::Unavailable { session } => Phase::Unavailable {
-                session: session.clone(),
-            },
-        }
-    }
-}
-
-/// A cookie change for the layer to write on the response.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum CookieChange {
-    Set(keycard::CookieValue),
-    Clear,
-}
-
-pub(crate) struct State<U> {
-    pub(crate) phase: Phase<U>,
-    /// `assign_current_user` for this request.
-    assigned: Option<Arc<U>>,
-    /// The well-shaped cookie value the request carried, kept only while the store could not resolve it
-    /// (so a later sign-in or sign-out can still end that session).
-    presented: Option<String>,
-    cookie: Option<CookieChange>,
-    /// Whether the request carried the session cookie (in any shape).
-    carried: bool,
-    /// Whether anything read the session state (an extractor ran): the response depends on the cookie.
-    observed: bool,
-    /// User agent and client address, captured when a handler extracts the handle (the only way to reach
-    /// `create`), so requests that never sign in pay nothing for them.
-    info: Option<RequestInfo>,
-}
-
-/// Facts about the request, kept for the metadata of a sign-in.
-pub(crate) struct RequestInfo {
-    user_agent: Option<HeaderValue>,
-    ip: Option<std::net::IpAddr>,
-}
-
-impl RequestInfo {
-    pub(crate) fn capture(
-        headers: &HeaderMap,
-        extensions: &http::Extensions,
-        source: ClientIpSource,
-    ) -> Self {
-        let user_agent = headers.get(http::header::USER_AGENT).cloned();
-        let connect = || {
-            extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip())
-        };
-        let ip = match source {
-            ClientIpSource::None => None,
-            ClientIpSource::ConnectInfo => connect(),
-            ClientIpSource::RightmostForwardedFor => headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .next_back()
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
-                .or_else(connect),
-        };
-        RequestInfo { user_agent, ip }
-    }
-
-    fn metadata(&self) -> SessionMetadata {
-        SessionMetadata {
-            user_agent: self.user_agent.as_ref().map(|v| {
-                String::from_utf8_lossy(v.as_bytes())
-                    .chars()
-                    .take(USER_AGENT_MAX_CHARS)
-                    .collect()
-            }),
-            ip: self.ip.map(|ip| ip.to_string()),
-            fields: Default::default(),
-        }
-    }
 }
 
 impl<U: CachedUser> Auth<U> {
@@ -205,15 +100,7 @@ impl<U: CachedUser> Auth<U> {
             shared: Arc::new(Shared {
                 cache,
                 config,
-                state: Mutex::new(State {
-                    phase,
-                    assigned: None,
-                    presented,
-                    cookie,
-                    carried,
-                    observed: false,
-                    info: None,
-                }),
+                state: Mutex::new(State::new(phase, presented, cookie, carried)),
                 ops: tokio::sync::Mutex::new(()),
             }),
         }

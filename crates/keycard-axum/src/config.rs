@@ -1,23 +1,6 @@
-//! How the session cookie looks, and where the client address comes from.
-//!
-//! The cookie carries only a signed token (see `keycard::token`); everything else about the session lives
-//! on the server. Its attributes follow OWASP's session management guidance:
-//!
-//! | attribute | value | why |
-//! |---|---|---|
-//! | name | `keycard_session`, or `__Host-keycard_session` when `secure` | the `__Host-` prefix makes browsers refuse the cookie unless it is `Secure`, `Path=/` and has no `Domain`, so a sibling subdomain cannot plant or overwrite it |
-//! | `HttpOnly` | always | page scripts cannot read the token |
-//! | `SameSite=Lax` | always | defence in depth against cross-site requests (not a CSRF defence on its own) |
-//! | `Path=/` | always | one cookie for the whole app |
-//! | `Domain` | never | the cookie goes back only to the host that set it |
-//! | `Secure` | when `secure` | never sent over plain HTTP; turn it on everywhere except `http://localhost` |
-//! | `Max-Age` | none by default | a browser-session cookie; the server's idle and absolute deadlines decide how long the session lives either way |
-//!
-//! The client address recorded with a new session comes from axum's `ConnectInfo<SocketAddr>` (serve the
-//! app with `into_make_service_with_connect_info::<SocketAddr>()`). `X-Forwarded-For` is ignored unless
-//! the app says it runs behind exactly one trusted reverse proxy ([`ClientIpSource::RightmostForwardedFor`]):
-//! anybody can send that header.
+//! The session cookie's settings and where the client address comes from.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// The default cookie name (before the `__Host-` prefix).
@@ -31,12 +14,26 @@ pub const USER_AGENT_MAX_CHARS: usize = 256;
 
 /// The session cookie's settings.
 ///
+/// The cookie carries only a signed token (see `keycard::token`); everything else about the session lives
+/// on the server. Its attributes follow OWASP's session management guidance:
+///
+/// | attribute | value | why |
+/// |---|---|---|
+/// | name | `keycard_session`, or `__Host-keycard_session` when `secure` | the `__Host-` prefix makes browsers refuse the cookie unless it is `Secure`, `Path=/` and has no `Domain`, so a sibling subdomain cannot plant or overwrite it |
+/// | `HttpOnly` | always | page scripts cannot read the token |
+/// | `SameSite=Lax` | always | defence in depth against cross-site requests (not a CSRF defence on its own) |
+/// | `Path=/` | always | one cookie for the whole app |
+/// | `Domain` | never | the cookie goes back only to the host that set it |
+/// | `Secure` | when `secure` | never sent over plain HTTP; turn it on everywhere except `http://localhost` |
+/// | `Max-Age` | none by default | a browser-session cookie; the server's idle and absolute deadlines decide how long the session lives either way |
+///
 /// ```
 /// use keycard_axum::CookieConfig;
-/// let production = CookieConfig { secure: true, ..CookieConfig::default() };
+/// let production = CookieConfig::default().with_secure(true);
 /// assert_eq!(production.cookie_name(), "__Host-keycard_session");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CookieConfig {
     /// The cookie name without prefix (default [`DEFAULT_COOKIE_NAME`]). An RFC 6265 token: letters, digits
     /// and ``!#$%&'*+-.^_`|~``.
@@ -62,9 +59,28 @@ impl Default for CookieConfig {
 /// A [`CookieConfig`] that cannot produce a valid cookie.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid session cookie configuration: {0}")]
+#[non_exhaustive]
 pub struct CookieConfigError(pub String);
 
 impl CookieConfig {
+    /// The cookie name without prefix ([`name`](Self::name)).
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Mark the cookie `Secure` and prefix its name with `__Host-` ([`secure`](Self::secure)).
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// Make the cookie persistent for this long, or not ([`max_age`](Self::max_age)).
+    pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
     /// The name the cookie is actually sent under (with `__Host-` when `secure`).
     pub fn cookie_name(&self) -> String {
         if self.secure && !self.name.starts_with(HOST_PREFIX) {
@@ -88,20 +104,27 @@ impl CookieConfig {
         }
         if !self.secure && self.name.starts_with(HOST_PREFIX) {
             return Err(CookieConfigError(
-                "a __Host- cookie must be Secure: set `secure: true`".into(),
+                "a __Host- cookie must be Secure: use `with_secure(true)`".into(),
             ));
         }
         if !self.secure && self.name.starts_with("__Secure-") {
             return Err(CookieConfigError(
-                "a __Secure- cookie must be Secure: set `secure: true`".into(),
+                "a __Secure- cookie must be Secure: use `with_secure(true)`".into(),
             ));
         }
         Ok(())
     }
 }
 
-/// Where the client address recorded with a new session comes from.
+/// Where the client address comes from: the one recorded with a new session, and the one an app's own
+/// per-address logic (a sign-in throttle) should key on, through [`resolve`](Self::resolve).
+///
+/// The default is axum's `ConnectInfo<SocketAddr>` (serve the app with
+/// `into_make_service_with_connect_info::<SocketAddr>()`). `X-Forwarded-For` is ignored unless the app says
+/// it runs behind exactly one trusted reverse proxy ([`ClientIpSource::RightmostForwardedFor`]): anybody can
+/// send that header. Set it on the layer with [`SessionLayer::client_ip`](crate::SessionLayer::client_ip).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ClientIpSource {
     /// The TCP peer from `ConnectInfo<SocketAddr>`, if the app serves with connect info; otherwise none.
     #[default]
@@ -114,14 +137,27 @@ pub enum ClientIpSource {
 }
 
 impl ClientIpSource {
-    /// The client address of a request with these `headers` and `extensions`, by this rule: what the
-    /// session layer records with a new session, for an app that keys something else on the client (a
-    /// sign-in throttle, a rate limit) and must agree with it.
+    /// The client address of a request, as this source sees it: `None` when the source is
+    /// [`None`](Self::None), or when the app is served without connect info and no usable
+    /// `X-Forwarded-For` applies.
+    ///
+    /// ```
+    /// use keycard_axum::ClientIpSource;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-forwarded-for", "203.0.113.7, 198.51.100.2".parse()?);
+    /// let none = http::Extensions::new();
+    /// assert_eq!(
+    ///     ClientIpSource::RightmostForwardedFor.resolve(&headers, &none),
+    ///     Some("198.51.100.2".parse()?),
+    /// );
+    /// assert_eq!(ClientIpSource::ConnectInfo.resolve(&headers, &none), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resolve(
         &self,
         headers: &http::HeaderMap,
         extensions: &http::Extensions,
-    ) -> Option<std::net::IpAddr> {
+    ) -> Option<IpAddr> {
         let connect = || {
             extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -151,27 +187,54 @@ mod tests {
         let c = CookieConfig::default();
         assert_eq!(c.cookie_name(), "keycard_session");
         assert!(c.validate().is_ok());
-        let s = CookieConfig {
-            secure: true,
-            ..CookieConfig::default()
-        };
+        let s = CookieConfig::default().with_secure(true);
         assert_eq!(s.cookie_name(), "__Host-keycard_session");
-        let already = CookieConfig {
-            name: "__Host-x".into(),
-            secure: true,
-            max_age: None,
-        };
+        let already = CookieConfig::default()
+            .with_name("__Host-x")
+            .with_secure(true)
+            .with_max_age(None);
         assert_eq!(already.cookie_name(), "__Host-x");
     }
 
     #[test]
     fn bad_names_are_refused() {
         for name in ["", "a b", "a;b", "a=b", "é", "__Host-x"] {
-            let c = CookieConfig {
-                name: name.into(),
-                ..CookieConfig::default()
-            };
+            let c = CookieConfig::default().with_name(name);
             assert!(c.validate().is_err(), "{name:?}");
         }
+    }
+
+    #[test]
+    fn client_ip_sources() {
+        use std::net::SocketAddr;
+        let peer: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+        let mut with_peer = http::Extensions::new();
+        with_peer.insert(axum::extract::ConnectInfo(peer));
+        let none = http::Extensions::new();
+        let mut forwarded = http::HeaderMap::new();
+        forwarded.append("x-forwarded-for", "10.0.0.1".parse().unwrap());
+        forwarded.append(
+            "x-forwarded-for",
+            "203.0.113.7, 198.51.100.2 ".parse().unwrap(),
+        );
+        let empty = http::HeaderMap::new();
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+
+        assert_eq!(
+            ClientIpSource::ConnectInfo.resolve(&forwarded, &with_peer),
+            ip("192.0.2.1")
+        );
+        assert_eq!(ClientIpSource::ConnectInfo.resolve(&forwarded, &none), None);
+        let rightmost = ClientIpSource::RightmostForwardedFor;
+        assert_eq!(
+            rightmost.resolve(&forwarded, &with_peer),
+            ip("198.51.100.2")
+        );
+        assert_eq!(rightmost.resolve(&empty, &with_peer), ip("192.0.2.1"));
+        let mut junk = http::HeaderMap::new();
+        junk.insert("x-forwarded-for", "not an address".parse().unwrap());
+        assert_eq!(rightmost.resolve(&junk, &with_peer), ip("192.0.2.1"));
+        assert_eq!(rightmost.resolve(&junk, &none), None);
+        assert_eq!(ClientIpSource::None.resolve(&forwarded, &with_peer), None);
     }
 }

@@ -1,29 +1,5 @@
-//! Reading the session cookie from a request and writing it on a response.
-//!
-//! # Reading: strict, and never an error
-//!
-//! The layer looks for exactly one cookie with the configured name across every `Cookie` header of the
-//! request (HTTP/2 clients may split them). Anything doubtful makes the request **anonymous without any
-//! store access**, never a 500:
-//!
-//! - the `Cookie` headers together exceed [`MAX_COOKIE_HEADER_BYTES`];
-//! - a `Cookie` header is not UTF-8;
-//! - the session cookie appears twice (a sibling subdomain or a path-scoped cookie trying to shadow the real
-//!   one: there is no way to tell which is genuine, so neither is used);
-//! - the value is not exactly the shape keycard issues (86 base64url characters), e.g. truncated,
-//!   quoted or oversized.
-//!
-//! A value of the right shape still has to pass its signature check in
-//! [`CredentialsCache::fetch`](keycard::CredentialsCache::fetch) before the store sees its hash.
-//!
-//! A refused or stale cookie is **not** cleared on the response: a slow request carrying an old token could
-//! otherwise overwrite the fresh cookie a concurrent renewal just set. It is replaced at the next sign-in.
-//!
-//! # Writing
-//!
-//! `Set-Cookie: <name>=<value>; HttpOnly; SameSite=Lax; Path=/[; Secure][; Max-Age=<n>]` on sign-in,
-//! renewal, `sync` and `regenerate`; `Set-Cookie: <name>=; HttpOnly; SameSite=Lax; Path=/[; Secure]; Max-Age=0`
-//! on sign-out. See [`config`](crate::config) for why each attribute is there.
+//! Reading the session cookie from a request and writing it on a response (the rules are in the crate
+//! docs, "The session cookie").
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};

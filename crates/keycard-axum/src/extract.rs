@@ -1,33 +1,4 @@
-//! Extractors: the current user for a handler, required or optional.
-//!
-//! | extractor | signed in | anonymous | store down | no layer |
-//! |---|---|---|---|---|
-//! | [`Auth<U>`](crate::Auth) | the handle | the handle | 503 | 500 |
-//! | [`MaybeUser<U>`] | `Some(user)` | `None` | 503 | 500 |
-//! | [`CurrentUser<U, R>`] | the user | `R` (default 401) | `R` (default 503) | `R` (default 500) |
-//! | `Option<CurrentUser<U, R>>` | `Some(user)` | `None` | `R` (default 503) | `R` (default 500) |
-//!
-//! "The user" is [`Auth::current_user`](crate::Auth::current_user): the cached copy, or the copy a
-//! [`ReloadUser`](crate::ReloadUser) layer (or the app) assigned for this request. All three read the one
-//! handle the [`SessionLayer`](crate::SessionLayer) made; none touches the store. Using any of them marks the
-//! response as depending on the cookie (`Vary: Cookie`).
-//!
-//! ```
-//! use keycard_axum::{CurrentUser, MaybeUser};
-//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64, email: String }
-//! # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
-//!
-//! async fn me(user: CurrentUser<User>) -> String {
-//!     user.email.clone() // CurrentUser derefs to the user
-//! }
-//!
-//! async fn home(MaybeUser(user): MaybeUser<User>) -> String {
-//!     match user {
-//!         Some(user) => format!("hello {}", user.email),
-//!         None => "hello stranger".into(),
-//!     }
-//! }
-//! ```
+//! The extractors: [`Auth<U>`], [`MaybeUser<U>`], [`CurrentUser<U, R>`] (the table is in the crate docs).
 
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -76,6 +47,23 @@ impl<U: CachedUser, S: Send + Sync> FromRequestParts<S> for MaybeUser<U> {
 }
 
 /// The signed-in user, required: anything else rejects with `R`.
+///
+/// ```
+/// use keycard_axum::{CurrentUser, MaybeUser};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64, email: String }
+/// # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+///
+/// async fn me(user: CurrentUser<User>) -> String {
+///     user.email.clone() // CurrentUser derefs to the user
+/// }
+///
+/// async fn home(MaybeUser(user): MaybeUser<User>) -> String {
+///     match user {
+///         Some(user) => format!("hello {}", user.email),
+///         None => "hello stranger".into(),
+///     }
+/// }
+/// ```
 ///
 /// `R` is any `From<AuthRejection> + IntoResponse` (default: [`AuthRejection`]: 401 / 503 / 500). Use
 /// [`RedirectTo<P>`](crate::RedirectTo) for pages, or your own type for a JSON API. Derefs to `U`.

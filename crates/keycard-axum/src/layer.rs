@@ -1,38 +1,4 @@
-//! The session layer: cookie in, auth handle for the handler, cookie changes out.
-//!
-//! [`SessionLayer`] is the counterpart of Pow's `Pow.Plug.Session`. For every request it:
-//!
-//! 1. looks for the session cookie ([`cookie`](crate::cookie) lists what makes a request anonymous without
-//!    any store access);
-//! 2. if there is one, resolves it with [`CredentialsCache::fetch`] — the session and the one cached copy of
-//!    its user, renewing the token when due;
-//! 3. puts an [`Auth<U>`] handle in the request's extensions, which the extractors read;
-//! 4. runs the inner service;
-//! 5. writes on the response the cookie change the request made (renewal, sign-in, sync, regenerate:
-//!    `Set-Cookie` with the new value; sign-out: a removal cookie) with `Cache-Control: no-store`, and adds
-//!    `Vary: Cookie` to every response that depends on the cookie (the request carried it, or a handler
-//!    read the session state).
-//!
-//! **No cookie, no cost**: a request without the session cookie causes no store call, no boxed future and
-//! no allocation beyond the handle itself.
-//!
-//! **Fail closed**: when `fetch` fails, the request is neither signed in nor anonymous. The inner service
-//! still runs (a health check or a public page does not need the session), but every extractor that needs
-//! the session state answers `503 Service Unavailable` ([`AuthRejection::StoreUnavailable`]).
-//!
-//! ```no_run
-//! # use keycard::{CachedUser, CredentialsCache, MemoryStore};
-//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
-//! # impl CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
-//! # fn f(cache: CredentialsCache<User>) {
-//! use keycard_axum::{CookieConfig, SessionLayer};
-//! let app: axum::Router = axum::Router::new()
-//!     // .route(...)
-//!     .layer(SessionLayer::new(cache).with_config(CookieConfig { secure: true, ..Default::default() }));
-//! # }
-//! ```
-//!
-//! [`AuthRejection::StoreUnavailable`]: crate::AuthRejection::StoreUnavailable
+//! [`SessionLayer`]: the request and response side of a session.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,18 +11,46 @@ use keycard::{CachedUser, CredentialsCache};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::auth::{Auth, CookieChange, Phase};
-use crate::config::{ClientIpSource, CookieConfig};
+use crate::auth::Auth;
+use crate::config::{ClientIpSource, CookieConfig, CookieConfigError};
 use crate::cookie::{lookup, CookieWriter, Lookup};
+use crate::state::{CookieChange, LayerConfig, Phase};
 
-/// Settings shared by every request of one layer.
-#[derive(Debug)]
-pub(crate) struct LayerConfig {
-    pub(crate) writer: CookieWriter,
-    pub(crate) ip_source: ClientIpSource,
-}
-
-/// The session layer (Pow's `Pow.Plug.Session`). See the [module docs](self).
+/// The session layer (Pow's `Pow.Plug.Session`): cookie in, auth handle for the handler, cookie changes out.
+///
+/// For every request it:
+///
+/// 1. looks for the session cookie (the [crate docs](crate#the-session-cookie) list what makes a request
+///    anonymous without any store access);
+/// 2. if there is one, resolves it with [`CredentialsCache::fetch`] — the session and the one cached copy of
+///    its user, renewing the token when due;
+/// 3. puts an [`Auth<U>`] handle in the request's extensions, which the extractors read;
+/// 4. runs the inner service;
+/// 5. writes on the response the cookie change the request made (renewal, sign-in, sync, regenerate:
+///    `Set-Cookie` with the new value; sign-out: a removal cookie) with `Cache-Control: no-store`, and adds
+///    `Vary: Cookie` to every response that depends on the cookie (the request carried it, or a handler
+///    read the session state).
+///
+/// **No cookie, no cost**: a request without the session cookie causes no store call, no boxed future and
+/// no allocation beyond the handle itself.
+///
+/// **Fail closed**: when `fetch` fails, the request is neither signed in nor anonymous. The inner service
+/// still runs (a health check or a public page does not need the session), but every extractor that needs
+/// the session state answers `503 Service Unavailable` ([`AuthRejection::StoreUnavailable`]).
+///
+/// ```no_run
+/// # use keycard::{CachedUser, CredentialsCache, MemoryStore};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
+/// # impl CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+/// # fn f(cache: CredentialsCache<User>) {
+/// use keycard_axum::{CookieConfig, SessionLayer};
+/// let app: axum::Router = axum::Router::new()
+///     // .route(...)
+///     .layer(SessionLayer::new(cache).with_config(CookieConfig::default().with_secure(true)));
+/// # }
+/// ```
+///
+/// [`AuthRejection::StoreUnavailable`]: crate::AuthRejection::StoreUnavailable
 pub struct SessionLayer<U: CachedUser> {
     cache: CredentialsCache<U>,
     config: Arc<LayerConfig>,
@@ -110,10 +104,7 @@ impl<U: CachedUser> SessionLayer<U> {
     }
 
     /// Use `config` for the cookie, or say why it cannot work.
-    pub fn try_with_config(
-        self,
-        config: CookieConfig,
-    ) -> Result<Self, crate::config::CookieConfigError> {
+    pub fn try_with_config(self, config: CookieConfig) -> Result<Self, CookieConfigError> {
         let writer = CookieWriter::new(&config)?;
         Ok(SessionLayer {
             cache: self.cache,
@@ -190,7 +181,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, U>;
+    type Future = SessionFuture<S::Future, U>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -206,14 +197,14 @@ where
                 );
                 let auth = self.handle(Phase::Anonymous, None, None, true);
                 req.extensions_mut().insert(auth.clone());
-                return ResponseFuture::direct(self.inner.call(req), auth);
+                return SessionFuture::direct(self.inner.call(req), auth);
             }
             Lookup::Found(v) => Some(v.to_owned()),
         };
         let Some(value) = value else {
             let auth = self.handle(Phase::Anonymous, None, None, false);
             req.extensions_mut().insert(auth.clone());
-            return ResponseFuture::direct(self.inner.call(req), auth);
+            return SessionFuture::direct(self.inner.call(req), auth);
         };
 
         // The cookie needs the store: resolve it first, then run the inner service that was made ready.
@@ -224,7 +215,7 @@ where
             cache: self.cache.clone(),
             config: self.config.clone(),
         };
-        ResponseFuture::boxed(Box::pin(async move {
+        SessionFuture::boxed(Box::pin(async move {
             let auth = match this.cache.fetch(&value).await {
                 Ok(Some(found)) => {
                     let cookie = found.renewed.map(CookieChange::Set);
@@ -312,7 +303,7 @@ fn add_vary_cookie(headers: &mut HeaderMap) {
 
 pin_project_lite::pin_project! {
     /// The response future of [`SessionService`].
-    pub struct ResponseFuture<F: Future, U: CachedUser> {
+    pub struct SessionFuture<F: Future, U: CachedUser> {
         #[pin]
         kind: Kind<F, U>,
     }
@@ -328,21 +319,27 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F: Future, U: CachedUser> ResponseFuture<F, U> {
+impl<F: Future, U: CachedUser> std::fmt::Debug for SessionFuture<F, U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future, U: CachedUser> SessionFuture<F, U> {
     fn direct(fut: F, auth: Auth<U>) -> Self {
-        ResponseFuture {
+        SessionFuture {
             kind: Kind::Direct { fut, auth },
         }
     }
 
     fn boxed(fut: BoxFuture<F::Output>) -> Self {
-        ResponseFuture {
+        SessionFuture {
             kind: Kind::Boxed { fut },
         }
     }
 }
 
-impl<F, U, B, E> Future for ResponseFuture<F, U>
+impl<F, U, B, E> Future for SessionFuture<F, U>
 where
     F: Future<Output = Result<Response<B>, E>>,
     U: CachedUser,

@@ -43,14 +43,61 @@
 //! | `Pow.Plug.delete(conn)` | [`Auth::delete`] |
 //! | `plug :reload_user` (with `Repo.get!`) | `.route_layer(ReloadUser::new(loader))` over a [`UserLoader`] |
 //!
-//! ## Modules
-//! - [`config`]: the cookie's attributes ([`CookieConfig`]) and where the client address comes from.
-//! - [`layer`]: [`SessionLayer`], the request and response side.
-//! - [`auth`]: [`Auth<U>`], the per-request handle and its operations.
-//! - [`extract`]: [`CurrentUser`], [`MaybeUser`] (and `Auth<U>` as an extractor).
-//! - [`rejection`]: [`AuthRejection`], [`RedirectTo`], [`AuthError`]: 401 vs 503 vs 500.
-//! - [`reload`]: [`ReloadUser`] and [`UserLoader`].
-//! - [`cookie`]: how the cookie is read and written.
+//! ## Extractors
+//!
+//! | extractor | signed in | anonymous | store down | no layer |
+//! |---|---|---|---|---|
+//! | [`Auth<U>`] | the handle | the handle | 503 | 500 |
+//! | [`MaybeUser<U>`] | `Some(user)` | `None` | 503 | 500 |
+//! | [`CurrentUser<U, R>`] | the user | `R` (default 401) | `R` (default 503) | `R` (default 500) |
+//! | `Option<CurrentUser<U, R>>` | `Some(user)` | `None` | `R` (default 503) | `R` (default 500) |
+//!
+//! "The user" is [`Auth::current_user`]: the cached copy, or the copy a [`ReloadUser`] layer (or the app)
+//! assigned for this request. All three read the one handle the [`SessionLayer`] made; none touches the
+//! store. Using any of them marks the response as depending on the cookie (`Vary: Cookie`). What each
+//! rejection answers, and how to choose your own: [`AuthRejection`]. The handle's operations return
+//! [`AuthError`], which a password check's error converts into, so one `?` covers a whole sign-in.
+//!
+//! ## The session cookie
+//!
+//! Its attributes and why: [`CookieConfig`].
+//!
+//! **Reading: strict, and never an error.** The layer looks for exactly one cookie with the configured name
+//! across every `Cookie` header of the request (HTTP/2 clients may split them). Anything doubtful makes the
+//! request **anonymous without any store access**, never a 500:
+//!
+//! - the `Cookie` headers together exceed [`MAX_COOKIE_HEADER_BYTES`];
+//! - a `Cookie` header is not UTF-8;
+//! - the session cookie appears twice (a sibling subdomain or a path-scoped cookie trying to shadow the real
+//!   one: there is no way to tell which is genuine, so neither is used);
+//! - the value is not exactly the shape keycard issues (86 base64url characters), e.g. truncated,
+//!   quoted or oversized.
+//!
+//! A value of the right shape still has to pass its signature check in
+//! [`CredentialsCache::fetch`](keycard::CredentialsCache::fetch) before the store sees its hash.
+//!
+//! A refused or stale cookie is **not** cleared on the response: a slow request carrying an old token could
+//! otherwise overwrite the fresh cookie a concurrent renewal just set. It is replaced at the next sign-in.
+//!
+//! **Writing.** `Set-Cookie: <name>=<value>; HttpOnly; SameSite=Lax; Path=/[; Secure][; Max-Age=<n>]` on
+//! sign-in, renewal, `sync` and `regenerate`;
+//! `Set-Cookie: <name>=; HttpOnly; SameSite=Lax; Path=/[; Secure]; Max-Age=0` on sign-out.
+//!
+//! **CSRF is the app's job today.** `SameSite=Lax` keeps the cookie off most cross-site requests, but it is
+//! not a CSRF defence on its own: state-changing routes need a token or an `Origin` check (the demo's
+//! `csrf` module shows one; a CSRF layer in this crate is planned).
+//!
+//! ## Features
+//!
+//! - `password` (default): [`AuthError::Password`] and `From<keycard::password::PasswordError>` for
+//!   [`AuthError`]; turns on `keycard/password`.
+//!
+//! ## Examples
+//!
+//! `crates/keycard-axum/examples/` has short apps you can run and `curl`: `minimal` (sign-up, sign-in
+//! with a password check, profile, sign-out), `put_user_job` (a background job updating the cached user),
+//! `reload_user` (`ReloadUser` on one route). `cargo run --example minimal` from the repository root.
+//! (An example on the Redis store comes with the `keycard-redis` crate.)
 //!
 //! ## A minimal app
 //! ```
@@ -65,7 +112,7 @@
 //! }
 //!
 //! async fn sign_in(auth: Auth<User>) -> Result<&'static str, AuthError> {
-//!     // Check the password first (keycard::password::verify_password), then:
+//!     // Check the password first (PasswordHasher::verify: see examples/minimal.rs), then:
 //!     let user = User { id: 1, email: "a@example.com".into(), plan: "free".into() };
 //!     auth.create(user).await?;
 //!     Ok("signed in")
@@ -95,10 +142,8 @@
 //!     .route("/profile", get(profile))
 //!     .route("/session", post(sign_in))
 //!     .route("/session/delete", post(sign_out))
-//!     .layer(SessionLayer::new(cache).with_config(CookieConfig {
-//!         secure: false, // true behind HTTPS: adds `Secure` and the `__Host-` prefix
-//!         ..CookieConfig::default()
-//!     }));
+//!     // with_secure(true) behind HTTPS: adds `Secure` and the `__Host-` prefix
+//!     .layer(SessionLayer::new(cache).with_config(CookieConfig::default().with_secure(false)));
 //!
 //! // Serve it with connect info so sessions record the client address:
 //! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
@@ -113,22 +158,28 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod auth;
-pub mod config;
-pub mod cookie;
-pub mod extract;
-pub mod layer;
-pub mod rejection;
-pub mod reload;
+mod auth;
+mod config;
+mod cookie;
+mod extract;
+mod layer;
+mod rejection;
+mod reload;
+mod state;
 
 pub use auth::Auth;
-pub use config::{ClientIpSource, CookieConfig, CookieConfigError};
+pub use config::{
+    ClientIpSource, CookieConfig, CookieConfigError, DEFAULT_COOKIE_NAME, HOST_PREFIX,
+    USER_AGENT_MAX_CHARS,
+};
+pub use cookie::MAX_COOKIE_HEADER_BYTES;
 pub use extract::{CurrentUser, MaybeUser};
-pub use layer::{SessionLayer, SessionService};
-pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo};
-pub use reload::{BoxError, ReloadUser, ReloadUserService, UserLoader};
+pub use layer::{SessionFuture, SessionLayer, SessionService};
+pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
+pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
 
 /// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
 #[cfg(doctest)]

@@ -1,50 +1,53 @@
-//! What a request gets when it cannot have what it asked for: not signed in, store down, layer missing.
-//!
-//! Three situations, three different answers. They are never mixed up, because mixing them up is how
-//! session systems fail open or sign everybody out during an outage (DESIGN.md invariant 6):
-//!
-//! | situation | [`AuthRejection`] | default response |
-//! |---|---|---|
-//! | nobody is signed in (no cookie, bad cookie, expired session) | `Unauthenticated` | `401 Unauthorized` (only from extractors that *require* a user) |
-//! | the credentials store failed, or a [`UserLoader`](crate::UserLoader) failed | `StoreUnavailable` | `503 Service Unavailable` + `Retry-After` |
-//! | the handler asks for the session but no [`SessionLayer`](crate::SessionLayer) runs in front of it | `MissingLayer` | `500 Internal Server Error` |
-//!
-//! A required-user extractor lets the app choose its response for these:
-//! [`CurrentUser<U, R>`](crate::CurrentUser) rejects with `R`, any type that is `From<AuthRejection>` and
-//! `IntoResponse` (the idiom of axum-extra's `WithRejection`). The default `R` is [`AuthRejection`] itself;
-//! [`RedirectTo<P>`] sends HTML visitors to a sign-in page (`303 See Other`) and keeps the 503 and 500:
-//!
-//! ```
-//! use keycard_axum::{CurrentUser, RedirectPath, RedirectTo};
-//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
-//! # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
-//!
-//! struct SignInPage;
-//! impl RedirectPath for SignInPage {
-//!     const PATH: &'static str = "/session/new";
-//! }
-//!
-//! /// Pages: anonymous visitors go to the sign-in form.
-//! type PageUser = CurrentUser<User, RedirectTo<SignInPage>>;
-//! /// APIs: anonymous callers get a 401.
-//! type ApiUser = CurrentUser<User>;
-//! ```
-//!
-//! [`AuthError`] is the error of the [`Auth`](crate::Auth) handle's methods that reach the store; as a
-//! response it is a 503 for a store failure and a 401 when the session is gone.
+//! The rejections and errors of the session extractors and the auth handle, and their responses.
 
 use std::marker::PhantomData;
 
 use axum::response::{IntoResponse, Response};
 use http::header::{LOCATION, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
+#[cfg(feature = "password")]
+use keycard::password::PasswordError;
 use keycard::StoreError;
 
 /// The `Retry-After` (seconds) sent with a 503 caused by a store or loader failure.
 pub const RETRY_AFTER_SECS: u32 = 5;
 
 /// Why an extractor could not give the handler the session state it asked for.
+///
+/// Three situations, three different answers. They are never mixed up, because mixing them up is how
+/// session systems fail open or sign everybody out during an outage (DESIGN.md invariant 6):
+///
+/// | situation | [`AuthRejection`] | default response |
+/// |---|---|---|
+/// | nobody is signed in (no cookie, bad cookie, expired session) | `Unauthenticated` | `401 Unauthorized` (only from extractors that *require* a user) |
+/// | the credentials store failed, or a [`UserLoader`](crate::UserLoader) failed | `StoreUnavailable` | `503 Service Unavailable` + `Retry-After` |
+/// | the handler asks for the session but no [`SessionLayer`](crate::SessionLayer) runs in front of it | `MissingLayer` | `500 Internal Server Error` |
+///
+/// A required-user extractor lets the app choose its response for these:
+/// [`CurrentUser<U, R>`](crate::CurrentUser) rejects with `R`, any type that is `From<AuthRejection>` and
+/// `IntoResponse` (the idiom of axum-extra's `WithRejection`). The default `R` is [`AuthRejection`] itself;
+/// [`RedirectTo<P>`] sends HTML visitors to a sign-in page (`303 See Other`) and keeps the 503 and 500:
+///
+/// ```
+/// use keycard_axum::{CurrentUser, RedirectPath, RedirectTo};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
+/// # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+///
+/// struct SignInPage;
+/// impl RedirectPath for SignInPage {
+///     const PATH: &'static str = "/session/new";
+/// }
+///
+/// /// Pages: anonymous visitors go to the sign-in form.
+/// type PageUser = CurrentUser<User, RedirectTo<SignInPage>>;
+/// /// APIs: anonymous callers get a 401.
+/// type ApiUser = CurrentUser<User>;
+/// ```
+///
+/// [`AuthError`] is the error of the [`Auth`](crate::Auth) handle's methods that reach the store (and of a
+/// password check); as a response it is a 503 for a store failure and a 401 when the session is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthRejection {
     /// Nobody is signed in (only required-user extractors reject with this).
     #[error("not signed in")]
@@ -149,8 +152,45 @@ impl<P: RedirectPath> IntoResponse for RedirectTo<P> {
     }
 }
 
-/// The error of an [`Auth`](crate::Auth) method that reaches the store.
+/// The error of an [`Auth`](crate::Auth) method that reaches the store, and of a password check: return
+/// it from a handler with `?` and it becomes the right response.
+///
+/// | variant | response |
+/// |---|---|
+/// | [`Store`](Self::Store) | `503 Service Unavailable` + `Retry-After` ([`RETRY_AFTER_SECS`]) |
+/// | [`NotSignedIn`](Self::NotSignedIn) | `401 Unauthorized` |
+/// | [`Password`](Self::Password) with [`PasswordError::Busy`] | `503 Service Unavailable` + `Retry-After` (the hasher's hint) |
+/// | [`Password`](Self::Password) with [`PasswordError::TooLong`] (from `hash`) | `422 Unprocessable Entity` |
+/// | [`Password`](Self::Password), anything else | `500 Internal Server Error` (logged; no password or hash is in the error) |
+///
+/// ```
+/// use axum::{extract::State, Form};
+/// use keycard::password::{PasswordHasher, Verified};
+/// use keycard_axum::{Auth, AuthError};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
+/// # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+/// # #[derive(serde::Deserialize)] struct SignIn { password: String }
+/// # fn stored_hash() -> Option<&'static str> { None }
+///
+/// async fn sign_in(
+///     State(hasher): State<PasswordHasher>,
+///     auth: Auth<User>,
+///     Form(form): Form<SignIn>,
+/// ) -> Result<&'static str, AuthError> {
+///     match hasher.verify(&form.password, stored_hash()).await? {  // Busy: 503 + Retry-After
+///         Verified::Valid { .. } => {
+///             auth.create(User { id: 1 }).await?;                   // store down: 503
+///             Ok("signed in")
+///         }
+///         Verified::Invalid => Ok("wrong email or password"),
+///     }
+/// }
+/// ```
+///
+/// [`PasswordError::Busy`]: keycard::password::PasswordError::Busy
+/// [`PasswordError::TooLong`]: keycard::password::PasswordError::TooLong
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The credentials store failed; nothing changed. Responds 503 with `Retry-After`.
     #[error(transparent)]
@@ -158,6 +198,13 @@ pub enum AuthError {
     /// The operation needs a signed-in session and there is none (or it ended meanwhile). Responds 401.
     #[error("not signed in")]
     NotSignedIn,
+    /// Hashing or checking a password failed: 503 with `Retry-After` when the hasher is at capacity
+    /// ([`PasswordError::Busy`](keycard::password::PasswordError::Busy)), 422 for a password too long to
+    /// hash, 500 otherwise.
+    #[cfg(feature = "password")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
+    #[error(transparent)]
+    Password(#[from] PasswordError),
 }
 
 impl IntoResponse for AuthError {
@@ -168,6 +215,79 @@ impl IntoResponse for AuthError {
                 unavailable_response()
             }
             AuthError::NotSignedIn => AuthRejection::Unauthenticated.into_response(),
+            #[cfg(feature = "password")]
+            AuthError::Password(PasswordError::Busy { retry_after }) => {
+                tracing::warn!(
+                    retry_after_secs = retry_after.as_secs(),
+                    "password hashing at capacity; answering 503"
+                );
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(RETRY_AFTER, HeaderValue::from(retry_after.as_secs()))],
+                    "too many sign-ins at once, try again shortly",
+                )
+                    .into_response()
+            }
+            #[cfg(feature = "password")]
+            AuthError::Password(PasswordError::TooLong { max }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the password is longer than {max} bytes"),
+            )
+                .into_response(),
+            #[cfg(feature = "password")]
+            AuthError::Password(e) => {
+                // PasswordError never carries a password or a hash: safe to log as it is.
+                tracing::error!(error = %e, "password check failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "password"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// What `?` on a password check makes of each error, in a handler returning `AuthError`.
+    fn answer(e: PasswordError) -> Response {
+        fn handler(r: Result<(), PasswordError>) -> Result<(), AuthError> {
+            r?;
+            Ok(())
+        }
+        match handler(Err(e)) {
+            Err(e) => e.into_response(),
+            Ok(()) => unreachable!("the check failed"),
+        }
+    }
+
+    #[test]
+    fn busy_hasher_is_a_503_with_its_retry_hint() {
+        let res = answer(PasswordError::Busy {
+            retry_after: Duration::from_secs(3),
+        });
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[RETRY_AFTER], "3");
+    }
+
+    #[test]
+    fn a_password_too_long_to_hash_is_the_clients_422() {
+        let res = answer(PasswordError::TooLong { max: 16 });
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn other_password_errors_are_a_500_without_retry() {
+        for e in [
+            PasswordError::MalformedHash("unknown scheme"),
+            PasswordError::Hashing("x".into()),
+            PasswordError::Task("x".into()),
+            PasswordError::UnsupportedParams("x".into()),
+        ] {
+            let res = answer(e);
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(res.headers().get(RETRY_AFTER).is_none());
         }
     }
 }

@@ -1,47 +1,4 @@
-//! `ReloadUser`: the database's copy of the user, for the routes where the true value matters.
-//!
-//! The cached user is always possibly out of date: it is a cache. For authorization (the guide's pro-plan
-//! page) the app must read the user from its database. [`ReloadUser`] is the guide's `reload_user` plug:
-//! when the request is signed in it asks the app's [`UserLoader`] (the guide's `Repo.get!`) for the current
-//! row and [assigns](crate::Auth::assign_current_user) it **for this request only**; the cache is not
-//! changed (use [`Auth::create`](crate::Auth::create) or
-//! [`CredentialsCache::put_user`](keycard::CredentialsCache::put_user) for that).
-//!
-//! | loader answers | what happens |
-//! |---|---|
-//! | `Ok(Some(user))` | `user` is the current user for the rest of the request |
-//! | `Ok(None)` (the user no longer exists) | the session ends: deleted on the server, cookie cleared; the request continues anonymous |
-//! | `Err(_)` | the session state is unknown: extractors answer **503**, never the stale cached user |
-//!
-//! Anonymous requests pass straight through (no loader call, no allocation).
-//!
-//! Per router, like the guide's `plug :reload_user` in one controller:
-//! ```
-//! # use std::sync::Arc;
-//! # use axum::{routing::get, Router};
-//! # use keycard_axum::{BoxError, CurrentUser, ReloadUser, UserLoader};
-//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64, plan: String }
-//! # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
-//! #[derive(Clone)]
-//! struct Db; // your pool
-//!
-//! impl UserLoader<User> for Db {
-//!     async fn load(&self, cached: &User) -> Result<Option<User>, BoxError> {
-//!         // SELECT * FROM users WHERE id = $1
-//!         Ok(Some(User { id: cached.id, plan: "pro".into() }))
-//!     }
-//! }
-//!
-//! async fn pro(user: CurrentUser<User>) -> &'static str {
-//!     if user.plan == "pro" { "welcome" } else { "upgrade first" }
-//! }
-//!
-//! let pro_routes: Router = Router::new()
-//!     .route("/pro", get(pro))
-//!     .route_layer(ReloadUser::new(Db));
-//! ```
-//! or for the whole app (the guide's endpoint plug): `.layer(ReloadUser::new(db))` **inside** (listed
-//! before) the `SessionLayer`, which must run first.
+//! [`ReloadUser`]: the database's copy of the user for one request, through a [`UserLoader`].
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -76,7 +33,51 @@ impl<U, L: UserLoader<U>> UserLoader<U> for Arc<L> {
     }
 }
 
-/// The layer that reloads the signed-in user through a [`UserLoader`]. See the [module docs](self).
+/// The layer that reloads the signed-in user through a [`UserLoader`]: the database's copy of the user, for
+/// the routes where the true value matters.
+///
+/// The cached user is always possibly out of date: it is a cache. For authorization (the guide's pro-plan
+/// page) the app must read the user from its database. [`ReloadUser`] is the guide's `reload_user` plug:
+/// when the request is signed in it asks the app's [`UserLoader`] (the guide's `Repo.get!`) for the current
+/// row and [assigns](crate::Auth::assign_current_user) it **for this request only**; the cache is not
+/// changed (use [`Auth::create`](crate::Auth::create) or
+/// [`CredentialsCache::put_user`](keycard::CredentialsCache::put_user) for that).
+///
+/// | loader answers | what happens |
+/// |---|---|
+/// | `Ok(Some(user))` | `user` is the current user for the rest of the request |
+/// | `Ok(None)` (the user no longer exists) | the session ends: deleted on the server, cookie cleared; the request continues anonymous |
+/// | `Err(_)` | the session state is unknown: extractors answer **503**, never the stale cached user |
+///
+/// Anonymous requests pass straight through (no loader call, no allocation).
+///
+/// Per router, like the guide's `plug :reload_user` in one controller:
+/// ```
+/// # use std::sync::Arc;
+/// # use axum::{routing::get, Router};
+/// # use keycard_axum::{BoxError, CurrentUser, ReloadUser, UserLoader};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64, plan: String }
+/// # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+/// #[derive(Clone)]
+/// struct Db; // your pool
+///
+/// impl UserLoader<User> for Db {
+///     async fn load(&self, cached: &User) -> Result<Option<User>, BoxError> {
+///         // SELECT * FROM users WHERE id = $1
+///         Ok(Some(User { id: cached.id, plan: "pro".into() }))
+///     }
+/// }
+///
+/// async fn pro(user: CurrentUser<User>) -> &'static str {
+///     if user.plan == "pro" { "welcome" } else { "upgrade first" }
+/// }
+///
+/// let pro_routes: Router = Router::new()
+///     .route("/pro", get(pro))
+///     .route_layer(ReloadUser::new(Db));
+/// ```
+/// or for the whole app (the guide's endpoint plug): `.layer(ReloadUser::new(db))` **inside** (listed
+/// before) the `SessionLayer`, which must run first.
 pub struct ReloadUser<U, L> {
     loader: Arc<L>,
     _user: PhantomData<fn() -> U>,
@@ -152,7 +153,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = ReloadFuture<S::Future>;
+    type Future = ReloadUserFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -162,15 +163,15 @@ where
         let Some(auth) = req.extensions().get::<Auth<U>>().cloned() else {
             // The extractors will answer 500 (MissingLayer) if the handler needs the session.
             tracing::error!("ReloadUser runs without a SessionLayer in front of it");
-            return ReloadFuture::direct(self.inner.call(req));
+            return ReloadUserFuture::direct(self.inner.call(req));
         };
         let Some(cached) = auth.current_user() else {
-            return ReloadFuture::direct(self.inner.call(req));
+            return ReloadUserFuture::direct(self.inner.call(req));
         };
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let loader = self.loader.clone();
-        ReloadFuture::boxed(Box::pin(async move {
+        ReloadUserFuture::boxed(Box::pin(async move {
             match loader.load(&cached).await {
                 Ok(Some(user)) => auth.assign_current_user(user),
                 Ok(None) => {
@@ -194,7 +195,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 pin_project_lite::pin_project! {
     /// The response future of [`ReloadUserService`].
-    pub struct ReloadFuture<F: Future> {
+    pub struct ReloadUserFuture<F: Future> {
         #[pin]
         kind: Kind<F>,
     }
@@ -208,21 +209,27 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<F: Future> ReloadFuture<F> {
+impl<F: Future> std::fmt::Debug for ReloadUserFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReloadUserFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> ReloadUserFuture<F> {
     fn direct(fut: F) -> Self {
-        ReloadFuture {
+        ReloadUserFuture {
             kind: Kind::Direct { fut },
         }
     }
 
     fn boxed(fut: BoxFuture<F::Output>) -> Self {
-        ReloadFuture {
+        ReloadUserFuture {
             kind: Kind::Boxed { fut },
         }
     }
 }
 
-impl<F: Future> Future for ReloadFuture<F> {
+impl<F: Future> Future for ReloadUserFuture<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

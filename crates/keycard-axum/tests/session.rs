@@ -73,11 +73,11 @@ async fn sign_in_sets_a_session_cookie_with_safe_attributes() {
 
 #[tokio::test]
 async fn secure_config_adds_secure_and_the_host_prefix() {
-    let h = harness_with(CookieConfig {
-        secure: true,
-        max_age: Some(Duration::from_secs(7200)),
-        ..CookieConfig::default()
-    });
+    let h = harness_with(
+        CookieConfig::default()
+            .with_secure(true)
+            .with_max_age(Some(Duration::from_secs(7200))),
+    );
     let res = h.post("/login/1", None).await;
     let raw = header_str(res.headers(), header::SET_COOKIE)[0].to_string();
     let c = set_cookie(&res).unwrap();
@@ -108,10 +108,7 @@ async fn secure_config_adds_secure_and_the_host_prefix() {
 #[test]
 fn invalid_cookie_config_is_refused() {
     let cache = cache_over(Default::default(), keycard::ManualClock::starting_now());
-    let bad = CookieConfig {
-        name: "has space".into(),
-        ..CookieConfig::default()
-    };
+    let bad = CookieConfig::default().with_name("has space");
     assert!(SessionLayer::new(cache).try_with_config(bad).is_err());
 }
 
@@ -387,7 +384,7 @@ async fn tampered_oversized_non_utf8_and_duplicate_cookies_are_anonymous_not_err
             format!("oversized value {size}"),
             format!("{COOKIE}={}", "A".repeat(size)).into_bytes(),
         ));
-        if size > keycard_axum::cookie::MAX_COOKIE_HEADER_BYTES {
+        if size > keycard_axum::MAX_COOKIE_HEADER_BYTES {
             cases.push((
                 format!("oversized header {size}"),
                 format!("{COOKIE}={good}; pad={}", "x".repeat(size)).into_bytes(),

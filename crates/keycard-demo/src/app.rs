@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use keycard::password::PasswordHasher;
 use keycard::SweeperHandle;
 use keycard_axum::CookieConfig;
 use tokio::net::TcpListener;
@@ -78,6 +79,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     let state = AppState {
         db: db.clone(),
         cache: cache.clone(),
+        hasher: PasswordHasher::new(),
         csrf: Arc::new(Csrf::new(&secret, config.cookie_secure)),
         flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
         throttle: throttle.clone(),
@@ -87,10 +89,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     };
     let session_layer = auth::session_layer(
         cache.clone(),
-        CookieConfig {
-            secure: config.cookie_secure,
-            ..CookieConfig::default()
-        },
+        CookieConfig::default().with_secure(config.cookie_secure),
         config.client_ip,
     )?;
     let router = router::router(state.clone(), session_layer);

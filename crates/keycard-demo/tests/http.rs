@@ -461,12 +461,11 @@ async fn a_deleted_user_is_signed_out_by_reload_user() {
 // ----- session lifetimes -----
 
 fn short_policy(c: &mut keycard_demo::config::Config) {
-    c.policy = Policy {
-        idle_ttl: Duration::from_secs(60),
-        renewal_interval: Duration::from_secs(20),
-        grace: Duration::from_secs(5),
-        absolute_ttl: Duration::from_secs(100),
-    };
+    c.policy = Policy::default()
+        .with_idle_ttl(Duration::from_secs(60))
+        .with_renewal_interval(Duration::from_secs(20))
+        .with_grace(Duration::from_secs(5))
+        .with_absolute_ttl(Duration::from_secs(100));
 }
 
 #[tokio::test]

@@ -94,7 +94,8 @@
 //! "signed out". The pool reconnects by itself, so requests recover when the database is back. A row that
 //! does not decode is treated as absent and logged with `tracing::warn!` (never the row, never a token).
 
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backend;
 mod codec;
@@ -109,9 +110,11 @@ mod store;
 
 pub use config::{SqlConfig, SqlConfigError, DEFAULT_TABLE_PREFIX};
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{Postgres, PostgresStore};
 pub use schema::{MigrateError, SCHEMA_VERSION};
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{Sqlite, SqliteStore};
 pub use store::SqlStore;
 

@@ -80,12 +80,11 @@ impl<S: tracing::Subscriber> Layer<S> for Statements {
 }
 
 fn policy() -> Policy {
-    Policy {
-        idle_ttl: Duration::from_secs(600),
-        renewal_interval: Duration::from_secs(120),
-        grace: Duration::from_secs(10),
-        absolute_ttl: Duration::from_secs(1800),
-    }
+    Policy::default()
+        .with_idle_ttl(Duration::from_secs(600))
+        .with_renewal_interval(Duration::from_secs(120))
+        .with_grace(Duration::from_secs(10))
+        .with_absolute_ttl(Duration::from_secs(1800))
 }
 
 async fn check(name: &str, store: Arc<dyn Store<User>>, log: &Statements) {

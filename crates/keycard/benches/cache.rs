@@ -61,12 +61,11 @@ fn metadata() -> SessionMetadata {
 
 /// Long enough that nothing renews or expires during a benchmark run.
 fn policy() -> Policy {
-    Policy {
-        idle_ttl: Duration::from_secs(24 * 3600),
-        renewal_interval: Duration::from_secs(12 * 3600),
-        grace: Duration::from_secs(60),
-        absolute_ttl: Duration::from_secs(48 * 3600),
-    }
+    Policy::default()
+        .with_idle_ttl(Duration::from_secs(24 * 3600))
+        .with_renewal_interval(Duration::from_secs(12 * 3600))
+        .with_grace(Duration::from_secs(60))
+        .with_absolute_ttl(Duration::from_secs(48 * 3600))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -256,9 +255,15 @@ fn config() -> Criterion {
         .sample_size(50)
 }
 
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = bench_fetch, bench_create, bench_put_user, bench_throughput
+// `criterion_group!` defines an undocumented `pub fn benches`.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+
+    criterion_group! {
+        name = benches;
+        config = config();
+        targets = bench_fetch, bench_create, bench_put_user, bench_throughput
+    }
 }
-criterion_main!(benches);
+criterion_main!(group::benches);

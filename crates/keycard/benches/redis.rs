@@ -58,12 +58,11 @@ fn metadata() -> SessionMetadata {
 
 /// Long enough that nothing renews or expires during a run.
 fn policy() -> Policy {
-    Policy {
-        idle_ttl: Duration::from_secs(24 * 3600),
-        renewal_interval: Duration::from_secs(12 * 3600),
-        grace: Duration::from_secs(60),
-        absolute_ttl: Duration::from_secs(48 * 3600),
-    }
+    Policy::default()
+        .with_idle_ttl(Duration::from_secs(24 * 3600))
+        .with_renewal_interval(Duration::from_secs(12 * 3600))
+        .with_grace(Duration::from_secs(60))
+        .with_absolute_ttl(Duration::from_secs(48 * 3600))
 }
 
 fn loadavg() -> String {

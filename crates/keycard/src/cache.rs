@@ -48,6 +48,7 @@ impl<U: CachedUser> std::fmt::Debug for CredentialsCache<U> {
 
 /// The cache could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// No secret was given.
     #[error("no secret key was given: call .secret(...) with at least 64 bytes")]
@@ -67,6 +68,17 @@ pub struct Builder<U: CachedUser> {
     fallbacks: Vec<Vec<u8>>,
     policy: Policy,
     clock: Arc<dyn Clock>,
+}
+
+impl<U: CachedUser> std::fmt::Debug for Builder<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets themselves.
+        f.debug_struct("Builder")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("fallbacks", &self.fallbacks.len())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<U: CachedUser> Builder<U> {
@@ -113,8 +125,9 @@ impl<U: CachedUser> Builder<U> {
     }
 }
 
-/// A signed-in session: what `create` and `sync` return.
+/// A signed-in session: what `create` and `sync` return. Made only by the cache (more fields may come).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SignedIn<U> {
     /// The new cookie value. Send it to the client; it replaces any earlier one.
     pub cookie: CookieValue,
@@ -125,8 +138,9 @@ pub struct SignedIn<U> {
     pub user: Arc<U>,
 }
 
-/// The result of a successful [`CredentialsCache::fetch`].
+/// The result of a successful [`CredentialsCache::fetch`]. Made only by the cache (more fields may come).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Authenticated<U> {
     /// The cached user (shared, not copied).
     pub user: Arc<U>,

@@ -66,10 +66,13 @@
 //! assert_eq!(auth.user.plan, "free");
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cache;
 pub mod clock;
+#[cfg(feature = "password")]
+#[cfg_attr(docsrs, doc(cfg(feature = "password")))]
 pub mod password;
 pub mod policy;
 pub mod store;

@@ -16,7 +16,19 @@ use std::time::Duration;
 /// working day, and a short safety interval for the previous id after a rotation. Reads never write: the
 /// idle deadline only moves when a renewal rotates the token, so an active session costs one write per
 /// `renewal_interval`, not one per request.
+///
+/// Start from the default and change what you need (the fields stay readable):
+/// ```
+/// use std::time::Duration;
+/// use keycard::Policy;
+/// let policy = Policy::default()
+///     .with_idle_ttl(Duration::from_secs(20 * 60))
+///     .with_renewal_interval(Duration::from_secs(10 * 60));
+/// assert!(policy.validate().is_ok());
+/// assert_eq!(policy.grace, Duration::from_secs(60));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Idle lifetime measured from the last rotation.
     pub idle_ttl: Duration,
@@ -42,9 +54,34 @@ impl Default for Policy {
 /// A [`Policy`] that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid session policy: {0}")]
+#[non_exhaustive]
 pub struct PolicyError(pub String);
 
 impl Policy {
+    /// The idle lifetime ([`idle_ttl`](Self::idle_ttl)).
+    pub fn with_idle_ttl(mut self, d: Duration) -> Self {
+        self.idle_ttl = d;
+        self
+    }
+
+    /// The renewal interval ([`renewal_interval`](Self::renewal_interval)).
+    pub fn with_renewal_interval(mut self, d: Duration) -> Self {
+        self.renewal_interval = d;
+        self
+    }
+
+    /// The grace window of a replaced token ([`grace`](Self::grace)).
+    pub fn with_grace(mut self, d: Duration) -> Self {
+        self.grace = d;
+        self
+    }
+
+    /// The absolute lifetime ([`absolute_ttl`](Self::absolute_ttl)).
+    pub fn with_absolute_ttl(mut self, d: Duration) -> Self {
+        self.absolute_ttl = d;
+        self
+    }
+
     /// Check the settings fit together: all positive (grace may be zero),
     /// `grace < renewal_interval < idle_ttl <= absolute_ttl`.
     pub fn validate(&self) -> Result<(), PolicyError> {

@@ -109,6 +109,7 @@ impl fmt::Debug for CookieValue {
 
 /// Why a cookie value was refused. None of these reached a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CookieError {
     /// The value is not exactly [`COOKIE_VALUE_LEN`] characters long (this includes oversized input).
     #[error("session cookie has the wrong length")]
@@ -123,6 +124,7 @@ pub enum CookieError {
 
 /// An app secret was refused at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SecretError {
     /// The secret is shorter than [`MIN_SECRET_LEN`] bytes.
     #[error("the secret key is {len} bytes long; it must be at least {min} bytes (generate one with `openssl rand -base64 64`)")]

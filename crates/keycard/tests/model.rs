@@ -263,12 +263,13 @@ impl Run {
         let clock = ManualClock::new(Timestamp(T0));
         let cache = CredentialsCache::builder(MemoryStore::<User>::new())
             .secret(SECRET)
-            .policy(Policy {
-                idle_ttl: Duration::from_millis(IDLE),
-                renewal_interval: Duration::from_millis(RENEW),
-                grace: Duration::from_millis(GRACE),
-                absolute_ttl: Duration::from_millis(ABSOLUTE),
-            })
+            .policy(
+                Policy::default()
+                    .with_idle_ttl(Duration::from_millis(IDLE))
+                    .with_renewal_interval(Duration::from_millis(RENEW))
+                    .with_grace(Duration::from_millis(GRACE))
+                    .with_absolute_ttl(Duration::from_millis(ABSOLUTE)),
+            )
             .clock(clock.clone())
             .build()
             .unwrap();

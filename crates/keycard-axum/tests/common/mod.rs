@@ -193,6 +193,8 @@ impl IntoResponse for ApiError {
             AuthRejection::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             AuthRejection::StoreUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AuthRejection::MissingLayer => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            // AuthRejection is non_exhaustive: a rejection added later keeps its own status.
+            other => (other.status(), "error"),
         };
         (
             status,

@@ -128,7 +128,10 @@ impl CacheBackend {
     /// Whether processes on other machines share this cache (they must then all be given the same
     /// `SECRET_KEY`; a SQLite file's processes share the generated one beside it).
     pub fn is_networked(&self) -> bool {
-        matches!(self, CacheBackend::Postgres { .. } | CacheBackend::Redis { .. })
+        matches!(
+            self,
+            CacheBackend::Postgres { .. } | CacheBackend::Redis { .. }
+        )
     }
 
     /// A short name for logs.

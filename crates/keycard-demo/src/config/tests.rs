@@ -132,8 +132,13 @@ fn redis_with_a_secret_key_parses_with_the_default_or_given_prefix() {
         assert_eq!(e.setting, "CACHE_KEY_PREFIX", "{bad:?}");
     }
     // The memory store ignores the prefix, whatever it is.
-    let c = Config::from_settings(&settings(&["--cache-url", "memory", "--cache-key-prefix", ""]))
-        .expect("valid");
+    let c = Config::from_settings(&settings(&[
+        "--cache-url",
+        "memory",
+        "--cache-key-prefix",
+        "",
+    ]))
+    .expect("valid");
     assert_eq!(c.cache, CacheBackend::Memory);
 }
 
@@ -141,16 +146,26 @@ fn redis_with_a_secret_key_parses_with_the_default_or_given_prefix() {
 fn sessions_follow_the_users_database_unless_told_otherwise() {
     let key = "k".repeat(64);
     let pg = "postgres://app:pw@db:5432/app";
-    let c = Config::from_settings(&settings(&["--database-url", pg, "--secret-key", &key])).unwrap();
+    let c =
+        Config::from_settings(&settings(&["--database-url", pg, "--secret-key", &key])).unwrap();
     assert_eq!(c.cache, CacheBackend::Postgres { url: pg.to_owned() });
     assert_eq!(c.cache.display_url(), "postgres://…@db:5432/app");
     assert!(c.cache.is_networked());
 
     let c = Config::from_settings(&settings(&["--database-url", "sqlite::memory:"])).unwrap();
-    assert_eq!(c.cache, CacheBackend::Memory, "an in-memory users database keeps nothing either");
+    assert_eq!(
+        c.cache,
+        CacheBackend::Memory,
+        "an in-memory users database keeps nothing either"
+    );
 
     let c = Config::from_settings(&settings(&["--cache-url", "sqlite://elsewhere/s.db"])).unwrap();
-    assert_eq!(c.cache, CacheBackend::Sqlite { url: "sqlite://elsewhere/s.db".to_owned() });
+    assert_eq!(
+        c.cache,
+        CacheBackend::Sqlite {
+            url: "sqlite://elsewhere/s.db".to_owned()
+        }
+    );
     assert!(c.cache.is_shared() && !c.cache.is_networked());
 
     // A PostgreSQL cache is shared across machines: the secret must be given.

@@ -88,12 +88,11 @@ pub(super) fn policy(
             format!("{i} must not be longer than SESSION_ABSOLUTE_SECS ({a})"),
         ));
     }
-    let p = Policy {
-        idle_ttl: idle,
-        renewal_interval: renewal,
-        grace,
-        absolute_ttl: absolute,
-    };
+    let p = Policy::default()
+        .with_idle_ttl(idle)
+        .with_renewal_interval(renewal)
+        .with_grace(grace)
+        .with_absolute_ttl(absolute);
     p.validate()
         .map_err(|e| ConfigError::new("SESSION_IDLE_SECS", e.to_string()))?;
     Ok(p)

@@ -93,6 +93,7 @@ pub async fn set_plan(
             PutOutcome::Updated => "the cached user was updated: every signed-in session sees the new plan on its next request",
             PutOutcome::NotCached => "the user has no live session, so nothing was cached",
             PutOutcome::Stale => "the cache already holds a newer copy of the user",
+            _ => "the cache answered an outcome this CLI does not know",
         };
         writeln!(out, "Credentials cache ({}): {said}.", config.cache.name())?;
     } else {

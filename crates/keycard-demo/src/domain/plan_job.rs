@@ -84,7 +84,7 @@ impl PlanJob {
         for user in pending {
             match self.cache.put_user(user.clone()).await {
                 Ok(PutOutcome::Updated) => report.cache_updated += 1,
-                Ok(PutOutcome::NotCached | PutOutcome::Stale) => {}
+                Ok(_) => {} // NotCached, Stale: nothing to count
                 Err(e) => {
                     tracing::warn!(error = %e, user_id = %user.id, "could not update the cached user; will retry on the next run");
                     failed.push(user);

@@ -35,7 +35,7 @@ pub fn session_layer(
 }
 
 /// The guide's `reload_user` plug: the user as the database has it now.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DbUserLoader {
     db: Db,
 }

@@ -33,19 +33,23 @@ impl IntoResponse for AppError {
             AppError::Db(_) => {
                 "The users database is unavailable. Nothing was changed; try again in a moment."
             }
-            AppError::Auth(AuthError::Store(_)) => {
-                "The session store is unavailable. Try again in a moment."
-            }
+            AppError::Auth(_) => "The session store is unavailable. Try again in a moment.",
             AppError::Password(_) => "Password checking is unavailable. Try again in a moment.",
         };
         tracing::error!(error = %self, "request failed");
+        let retry_after = match &self {
+            AppError::Password(keycard::password::PasswordError::Busy { retry_after }) => {
+                retry_after.as_secs()
+            }
+            _ => 5,
+        };
         let mut res = views::error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "Service unavailable",
             message,
         );
         res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         res
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use keycard::password::PasswordHasher;
 use keycard::CredentialsCache;
 use keycard_axum::ClientIpSource;
 
@@ -15,7 +16,7 @@ use crate::web::csrf::Csrf;
 use crate::web::flash::Flash;
 
 /// The router's state. Cloning is a handful of reference-count bumps.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AppState {
     /// The users database.
     pub db: Db,
@@ -25,6 +26,8 @@ pub struct AppState {
     pub csrf: Arc<Csrf>,
     /// Flash messages.
     pub flash: Arc<Flash>,
+    /// Password hashing (argon2id, a bounded number at a time).
+    pub hasher: PasswordHasher,
     /// Sign-in throttle.
     pub throttle: Arc<LoginThrottle>,
     /// The app's clock.

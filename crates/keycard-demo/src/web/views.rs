@@ -56,7 +56,7 @@ impl From<&User> for UserView {
 }
 
 /// `GET /`.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
     /// Frame.
@@ -84,7 +84,7 @@ impl RegistrationErrors {
 }
 
 /// `GET /registration/new`, and `POST /registration` with errors.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "registration_new.html")]
 pub struct RegistrationPage {
     /// Frame.
@@ -96,7 +96,7 @@ pub struct RegistrationPage {
 }
 
 /// `GET /session/new`, and `POST /session` failures.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "session_new.html")]
 pub struct SignInPage {
     /// Frame.
@@ -128,7 +128,7 @@ impl PasswordErrors {
 }
 
 /// `GET /profile`, and `POST /account/password` with errors.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "profile.html")]
 pub struct ProfilePage {
     /// Frame.
@@ -151,7 +151,7 @@ pub struct PlanOption {
 }
 
 /// `GET /plan/edit`, and `POST /plan` with an invalid plan.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "plan_edit.html")]
 pub struct PlanPage {
     /// Frame.
@@ -188,7 +188,7 @@ impl PlanPage {
 }
 
 /// `GET /pro`.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "pro.html")]
 pub struct ProPage {
     /// Frame.
@@ -219,7 +219,7 @@ pub struct SessionRow {
 }
 
 /// `GET /sessions`.
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "sessions.html")]
 pub struct SessionsPage {
     /// Frame.
@@ -229,7 +229,7 @@ pub struct SessionsPage {
 }
 
 /// Errors: 403, 404, 503, ….
-#[derive(Template)]
+#[derive(Debug, Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     /// Frame.

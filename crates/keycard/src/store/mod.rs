@@ -97,6 +97,7 @@ impl SessionRecord {
 
 /// Which of a session's tokens a request presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenUse {
     /// The current token.
     Current,
@@ -179,6 +180,7 @@ pub struct NewSession<U> {
 
 /// The result of [`Store::put_user`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PutOutcome {
     /// The cached copy was replaced; every session of the user sees the new one.
     Updated,

@@ -131,12 +131,11 @@ pub const SECRET: [u8; 64] = [0x5a; 64];
 
 /// Short, explicit policy: idle 10 min, renew after 2 min, grace 10 s, absolute 30 min.
 pub fn test_policy() -> Policy {
-    Policy {
-        idle_ttl: IDLE,
-        renewal_interval: RENEW,
-        grace: GRACE,
-        absolute_ttl: ABSOLUTE,
-    }
+    Policy::default()
+        .with_idle_ttl(IDLE)
+        .with_renewal_interval(RENEW)
+        .with_grace(GRACE)
+        .with_absolute_ttl(ABSOLUTE)
 }
 
 /// The user type of the suite: a key, a display name that tests change, and an optional version.

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use keycard::password::{hash_password, verify_password, Verified};
+use keycard::password::{PasswordError, Verified};
 use keycard_axum::RedirectPath;
 use serde::Deserialize;
 
@@ -73,12 +73,17 @@ pub async fn change_password(
         password_confirmation: (form.password != form.password_confirmation)
             .then_some("does not match the password"),
     };
-    match verify_password(&form.current_password, Some(&stored)).await {
+    match state
+        .hasher
+        .verify(&form.current_password, Some(&stored))
+        .await
+    {
         Ok(Verified::Valid { .. }) => {}
         Ok(Verified::Invalid) => {
             state.throttle.record_failure(&user.email, ip);
             errors.current_password = Some("is incorrect");
         }
+        Err(e @ PasswordError::Busy { .. }) => return Err(e.into()),
         Err(e) => {
             tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
             errors.current_password = Some("could not be checked; contact support");
@@ -88,7 +93,7 @@ pub async fn change_password(
         return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, errors));
     }
     state.throttle.reset(&user.email, ip);
-    let hash = hash_password(&form.password).await?;
+    let hash = state.hasher.hash(&form.password).await?;
     if !users::set_password_hash(&state.db, &user.id, &hash, state.clock.now_secs()).await? {
         auth.delete().await?;
         return Ok(to_sign_in());

@@ -104,7 +104,7 @@ pub async fn create(
     if errors.any() {
         return Ok(invalid(errors, email));
     }
-    let hash = keycard::password::hash_password(&form.password).await?;
+    let hash = state.hasher.hash(&form.password).await?;
     let user = match users::create(&state.db, &email, &hash, state.clock.now_secs()).await {
         Ok(u) => u,
         Err(CreateUserError::EmailTaken) => {

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use keycard::password::{verify_password, PasswordError, Verified};
+use keycard::password::{PasswordError, Verified};
 use serde::Deserialize;
 
 use crate::domain::users::{self, normalize_email};
@@ -73,7 +73,7 @@ pub async fn create(
 
     let found = users::find_with_password_by_email(&state.db, &email).await?;
     let stored = found.as_ref().map(|(_, hash)| hash.as_str());
-    let verified = match verify_password(&form.password, stored).await {
+    let verified = match state.hasher.verify(&form.password, stored).await {
         Ok(v) => v,
         Err(e @ (PasswordError::MalformedHash(_) | PasswordError::UnsupportedParams(_))) => {
             let user_id = found.as_ref().map(|(u, _)| u.id.as_str()).unwrap_or("");

@@ -1,0 +1,200 @@
+//! A minimal keycard app: sign up, sign in with a password check, a profile, sign out.
+//!
+//! Users live in a `HashMap` (your users table in a real app); sessions in keycard's `MemoryStore`.
+//! Start it from the repository root:
+//!
+//! ```sh
+//! export SECRET_KEY="$(openssl rand -base64 64 | tr -d '\n')"
+//! cargo run --example minimal
+//! ```
+//!
+//! Then, from another terminal (`jar` is curl's cookie jar; each `#` line is the answer):
+//!
+//! ```sh
+//! curl -s -c jar -b jar http://127.0.0.1:3000/profile
+//! # not signed in
+//! curl -s -c jar -b jar -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/registration
+//! # signed up and signed in as alice@example.com
+//! curl -s -c jar -b jar http://127.0.0.1:3000/profile
+//! # alice@example.com (user 1)
+//! curl -s -c jar -b jar -X POST http://127.0.0.1:3000/session/delete
+//! # signed out
+//! curl -s -c jar -b jar -d email=alice@example.com -d password=wrong http://127.0.0.1:3000/session
+//! # wrong email or password
+//! curl -s -c jar -b jar -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/session
+//! # signed in as alice@example.com
+//! curl -s -c jar -b jar http://127.0.0.1:3000/profile
+//! # alice@example.com (user 1)
+//! ```
+//!
+//! These routes take plain form posts: CSRF protection (a token or an `Origin` check on every
+//! state-changing route) is the app's job today, and a real app also throttles sign-ins.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use keycard::password::{PasswordHasher, Verified};
+use keycard::{CachedUser, CredentialsCache, MemoryStore};
+use keycard_axum::{Auth, AuthError, CurrentUser, SessionLayer};
+use tokio::sync::RwLock;
+
+/// The user as the session cache keeps it. Never put the password hash in here.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct User {
+    id: u64,
+    email: String,
+}
+
+impl CachedUser for User {
+    fn user_key(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+/// The users table: email -> (user, password hash).
+type Users = Arc<RwLock<HashMap<String, (User, String)>>>;
+
+#[derive(Clone)]
+struct App {
+    users: Users,
+    hasher: PasswordHasher,
+}
+
+#[derive(serde::Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+async fn sign_up(
+    State(app): State<App>,
+    auth: Auth<User>,
+    Form(form): Form<Credentials>,
+) -> Result<Response, AuthError> {
+    if form.password.chars().count() < 8 {
+        let msg = "the password needs at least 8 characters\n";
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, msg).into_response());
+    }
+    let hash = app.hasher.hash(&form.password).await?; // argon2id, off the async threads
+    let user = {
+        let mut users = app.users.write().await;
+        if users.contains_key(&form.email) {
+            let msg = "that email is taken\n";
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, msg).into_response());
+        }
+        let user = User {
+            id: users.len() as u64 + 1,
+            email: form.email.clone(),
+        };
+        users.insert(form.email, (user.clone(), hash));
+        user
+    };
+    auth.create(user.clone()).await?; // sign in: new session, Set-Cookie on the response
+    Ok(format!("signed up and signed in as {}\n", user.email).into_response())
+}
+
+async fn sign_in(
+    State(app): State<App>,
+    auth: Auth<User>,
+    Form(form): Form<Credentials>,
+) -> Result<Response, AuthError> {
+    let found = app.users.read().await.get(&form.email).cloned();
+    // No such user: `verify` still does the work of a wrong password, so timing reveals nothing.
+    let verified = app
+        .hasher
+        .verify(&form.password, found.as_ref().map(|(_, h)| h.as_str()))
+        .await?;
+    match (found, verified) {
+        (Some((user, _)), Verified::Valid { rehash }) => {
+            if let Some(new_hash) = rehash {
+                // An old or weaker hash: store the upgrade now, the one time the password is at hand.
+                if let Some(row) = app.users.write().await.get_mut(&user.email) {
+                    row.1 = new_hash;
+                }
+            }
+            auth.create(user.clone()).await?;
+            Ok(format!("signed in as {}\n", user.email).into_response())
+        }
+        _ => Ok((StatusCode::UNAUTHORIZED, "wrong email or password\n").into_response()),
+    }
+}
+
+async fn sign_out(auth: Auth<User>) -> Result<&'static str, AuthError> {
+    auth.delete().await?; // the session dies on the server; the cookie is cleared
+    Ok("signed out\n")
+}
+
+/// The cached user: no database query. Anonymous requests get 401 "not signed in".
+async fn profile(user: CurrentUser<User>) -> String {
+    format!("{} (user {})\n", user.email, user.id)
+}
+
+/// `SECRET_KEY`, or a message that says what to do.
+fn secret_key() -> Result<String, String> {
+    let generate = "generate one with `openssl rand -base64 64 | tr -d '\\n'`";
+    match std::env::var("SECRET_KEY") {
+        Ok(key) if key.len() >= keycard::token::MIN_SECRET_LEN => Ok(key),
+        Ok(key) => Err(format!(
+            "SECRET_KEY is {} bytes long, it needs at least {}: {generate}",
+            key.len(),
+            keycard::token::MIN_SECRET_LEN
+        )),
+        Err(_) => Err(format!("SECRET_KEY is not set: {generate}")),
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let cache: CredentialsCache<User> = CredentialsCache::builder(MemoryStore::new())
+        .secret(secret_key()?)
+        .build()?;
+    let _sweeper = cache.spawn_sweeper(Duration::from_secs(60));
+
+    let app = Router::new()
+        .route("/registration", post(sign_up))
+        .route("/session", post(sign_in))
+        .route("/session/delete", post(sign_out))
+        .route("/profile", get(profile))
+        .with_state(App {
+            users: Users::default(),
+            hasher: PasswordHasher::new(),
+        })
+        // Plain http on 127.0.0.1; behind HTTPS use
+        // `.with_config(CookieConfig::default().with_secure(true))` (`Secure`, `__Host-` prefix).
+        .layer(SessionLayer::new(cache));
+
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    // Connect info lets sessions record the client address.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,keycard=debug,keycard_axum=debug".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

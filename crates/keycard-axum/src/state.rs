@@ -1,0 +1,129 @@
+//! The request state the layer and the auth handle share: what the request resolved to, the cookie
+//! change to write, the layer's settings. A leaf: it knows no handle, no layer, no extractor.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue};
+use keycard::{SessionMetadata, SessionRecord, TokenUse};
+
+use crate::config::{ClientIpSource, USER_AGENT_MAX_CHARS};
+use crate::cookie::CookieWriter;
+
+/// Settings shared by every request of one layer.
+#[derive(Debug)]
+pub(crate) struct LayerConfig {
+    pub(crate) writer: CookieWriter,
+    pub(crate) ip_source: ClientIpSource,
+}
+
+/// What the request resolved to.
+pub(crate) enum Phase<U> {
+    /// No session: no cookie, a refused cookie, or one naming no live session.
+    Anonymous,
+    /// A live session.
+    SignedIn {
+        user: Arc<U>,
+        session: Arc<SessionRecord>,
+        token_use: TokenUse,
+    },
+    /// The store (or a user loader) failed: neither signed in nor anonymous. `session` is the session the
+    /// request had resolved to, if it got that far.
+    Unavailable { session: Option<Arc<SessionRecord>> },
+}
+
+impl<U> Clone for Phase<U> {
+    fn clone(&self) -> Self {
+        match self {
+            Phase::Anonymous => Phase::Anonymous,
+            Phase::SignedIn {
+                user,
+                session,
+                token_use,
+            } => Phase::SignedIn {
+                user: user.clone(),
+                session: session.clone(),
+                token_use: *token_use,
+            },
+            Phase::Unavailable { session } => Phase::Unavailable {
+                session: session.clone(),
+            },
+        }
+    }
+}
+
+/// A cookie change for the layer to write on the response.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum CookieChange {
+    Set(keycard::CookieValue),
+    Clear,
+}
+
+/// One request's session state, behind the auth handle's lock.
+pub(crate) struct State<U> {
+    pub(crate) phase: Phase<U>,
+    /// `assign_current_user` for this request.
+    pub(crate) assigned: Option<Arc<U>>,
+    /// The well-shaped cookie value the request carried, kept only while the store could not resolve it
+    /// (so a later sign-in or sign-out can still end that session).
+    pub(crate) presented: Option<String>,
+    pub(crate) cookie: Option<CookieChange>,
+    /// Whether the request carried the session cookie (in any shape).
+    pub(crate) carried: bool,
+    /// Whether anything read the session state (an extractor ran): the response depends on the cookie.
+    pub(crate) observed: bool,
+    /// User agent and client address, captured when a handler extracts the handle (the only way to reach
+    /// `create`), so requests that never sign in pay nothing for them.
+    pub(crate) info: Option<RequestInfo>,
+}
+
+impl<U> State<U> {
+    pub(crate) fn new(
+        phase: Phase<U>,
+        presented: Option<String>,
+        cookie: Option<CookieChange>,
+        carried: bool,
+    ) -> Self {
+        State {
+            phase,
+            assigned: None,
+            presented,
+            cookie,
+            carried,
+            observed: false,
+            info: None,
+        }
+    }
+}
+
+/// Facts about the request, kept for the metadata of a sign-in.
+pub(crate) struct RequestInfo {
+    user_agent: Option<HeaderValue>,
+    ip: Option<IpAddr>,
+}
+
+impl RequestInfo {
+    pub(crate) fn capture(
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+        source: ClientIpSource,
+    ) -> Self {
+        RequestInfo {
+            user_agent: headers.get(http::header::USER_AGENT).cloned(),
+            ip: source.resolve(headers, extensions),
+        }
+    }
+
+    pub(crate) fn metadata(&self) -> SessionMetadata {
+        SessionMetadata {
+            user_agent: self.user_agent.as_ref().map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .chars()
+                    .take(USER_AGENT_MAX_CHARS)
+                    .collect()
+            }),
+            ip: self.ip.map(|ip| ip.to_string()),
+            fields: Default::default(),
+        }
+    }
+}
