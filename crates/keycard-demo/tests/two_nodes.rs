@@ -1,15 +1,13 @@
-//! Two app nodes, one Redis, one PostgreSQL: the built `keycard-demo` binary started twice on loopback
-//! ports the OS picks, with the same `SECRET_KEY`, `CACHE_URL=redis://…` under a key prefix unique to this
-//! run, and `DATABASE_URL` a scratch PostgreSQL database created (and dropped) by the test. A browser's
-//! requests land on either node, as behind a load balancer.
+//! Two app nodes sharing their sessions: the built `keycard-demo` binary started twice on loopback ports
+//! the OS picks, with the same `SECRET_KEY` and `DATABASE_URL` (a scratch PostgreSQL database created and
+//! dropped by the test), and the credentials cache either in Redis (`CACHE_URL=redis://…` under a key
+//! prefix unique to this run) or in that same PostgreSQL (`CACHE_URL=postgres://…`, no Redis at all). A
+//! browser's requests land on either node, as behind a load balancer; both tests run one scenario.
 //!
 //! Services: `KEYCARD_TEST_POSTGRES_URL` and `KEYCARD_TEST_REDIS_URL` (defaults in `common::services`).
 //! When one cannot be reached the test prints `SKIPPED: …` and passes, unless `KEYCARD_REQUIRE_SERVICES=1`.
 //! The whole scenario is bounded (`SCENARIO_LIMIT`); the nodes are killed when the test ends, however it
 //! ends.
-
-// The nodes need the Redis store, which only exists with the (default) `redis` feature.
-#![cfg(feature = "redis")]
 
 mod common;
 
@@ -31,6 +29,8 @@ const GRACE_SECS: u64 = 2;
 struct Cluster {
     env: Vec<(&'static str, String)>,
     dir: TempDir,
+    /// The cache's name as the demo logs it (`redis`, `postgres`).
+    cache: &'static str,
 }
 
 impl Cluster {
@@ -52,6 +52,72 @@ impl Cluster {
     }
 }
 
+/// The settings of a two-node test, over `database_url`, with the cache at `cache_url`.
+fn cluster(
+    database_url: &str,
+    cache: &'static str,
+    cache_env: Vec<(&'static str, String)>,
+) -> (Cluster, String) {
+    let secret = random_hex(48);
+    let mut env = vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("SECRET_KEY", secret.clone()),
+        ("SESSION_IDLE_SECS", "300".to_owned()),
+        ("SESSION_RENEWAL_SECS", RENEWAL_SECS.to_string()),
+        ("SESSION_GRACE_SECS", GRACE_SECS.to_string()),
+        ("SESSION_ABSOLUTE_SECS", "600".to_owned()),
+    ];
+    env.extend(cache_env);
+    let cluster = Cluster {
+        env,
+        dir: TempDir::new("two-nodes"),
+        cache,
+    };
+    (cluster, secret)
+}
+
+/// Start both nodes on `cluster`, run the scenario, check the logs.
+async fn run(test: &str, cluster: &Cluster, secret: &str) {
+    let outcome = tokio::time::timeout(SCENARIO_LIMIT, async {
+        // Both start at once: both run the migrations (PostgreSQL's advisory lock serializes them).
+        let (a, b) = tokio::join!(
+            Node::start("A", cluster.dir.path(), &cluster.env),
+            Node::start("B", cluster.dir.path(), &cluster.env)
+        );
+        assert_ne!(a.addr, b.addr);
+        let seen = scenario(cluster, &a, &b).await;
+        // Never a password, a cookie value or the secret in a log, even at debug level.
+        let mut secrets: Vec<&str> = seen.iter().map(String::as_str).collect();
+        secrets.push(PASSWORD);
+        secrets.push(secret);
+        let connected = format!("credentials cache: {} connected", cluster.cache);
+        for node in [&a, &b] {
+            assert!(node.log().contains(&connected), "{}", node.log());
+            node.assert_log_never_contains(&secrets);
+        }
+    })
+    .await;
+    outcome.unwrap_or_else(|_| panic!("{test} did not finish within {SCENARIO_LIMIT:?}"));
+}
+
+/// Sessions in PostgreSQL alone: the same scenario with no Redis anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_alone_share_sessions_users_revocations_and_renewals() {
+    const TEST: &str = "two_nodes_on_postgres_alone_share_sessions_users_revocations_and_renewals";
+    let Some(pg) = services::postgres_or_skip(TEST).await else {
+        return;
+    };
+    let scratch = ScratchDb::create(&pg, "two_nodes_pg").await;
+    let (cluster, secret) = cluster(
+        &scratch.url,
+        "postgres",
+        vec![("CACHE_URL", scratch.url.clone())],
+    );
+    run(TEST, &cluster, &secret).await;
+}
+
+// The Redis nodes need the Redis store, which only exists with the (default) `redis` feature.
+#[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_sessions_users_revocations_and_renewals() {
     const TEST: &str = "two_nodes_share_sessions_users_revocations_and_renewals";
@@ -68,44 +134,15 @@ async fn two_nodes_share_sessions_users_revocations_and_renewals() {
         url: redis_url.clone(),
         prefix: prefix.clone(),
     };
-    let secret = random_hex(48);
-    let cluster = Cluster {
-        env: vec![
-            ("DATABASE_URL", scratch.url.clone()),
+    let (cluster, secret) = cluster(
+        &scratch.url,
+        "redis",
+        vec![
             ("CACHE_URL", redis_url.clone()),
             ("CACHE_KEY_PREFIX", prefix.clone()),
-            ("SECRET_KEY", secret.clone()),
-            ("SESSION_IDLE_SECS", "300".to_owned()),
-            ("SESSION_RENEWAL_SECS", RENEWAL_SECS.to_string()),
-            ("SESSION_GRACE_SECS", GRACE_SECS.to_string()),
-            ("SESSION_ABSOLUTE_SECS", "600".to_owned()),
         ],
-        dir: TempDir::new("two-nodes"),
-    };
-
-    let outcome = tokio::time::timeout(SCENARIO_LIMIT, async {
-        // Both start at once: both run the migrations (PostgreSQL's advisory lock serializes them).
-        let (a, b) = tokio::join!(
-            Node::start("A", cluster.dir.path(), &cluster.env),
-            Node::start("B", cluster.dir.path(), &cluster.env)
-        );
-        assert_ne!(a.addr, b.addr);
-        let seen = scenario(&cluster, &a, &b).await;
-        // Never a password, a cookie value or the secret in a log, even at debug level.
-        let mut secrets: Vec<&str> = seen.iter().map(String::as_str).collect();
-        secrets.push(PASSWORD);
-        secrets.push(&secret);
-        for node in [&a, &b] {
-            assert!(
-                node.log().contains("credentials cache: redis connected"),
-                "{}",
-                node.log()
-            );
-            node.assert_log_never_contains(&secrets);
-        }
-    })
-    .await;
-    outcome.unwrap_or_else(|_| panic!("{TEST} did not finish within {SCENARIO_LIMIT:?}"));
+    );
+    run(TEST, &cluster, &secret).await;
 }
 
 fn plan_in(html: &str) -> &str {
@@ -226,7 +263,10 @@ async fn scenario(cluster: &Cluster, a: &Node, b: &Node) -> Vec<String> {
         "{stdout}"
     );
     assert!(
-        stdout.contains("Credentials cache (redis): the cached user was updated"),
+        stdout.contains(&format!(
+            "Credentials cache ({}): the cached user was updated",
+            cluster.cache
+        )),
         "{stdout}"
     );
     assert!(!stderr.contains(PASSWORD) && !stderr.contains(cluster.setting("SECRET_KEY")));

@@ -72,11 +72,21 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
-/// Which database and cache [`TestApp`] uses (`KEYCARD_TEST_DATABASE`, `KEYCARD_TEST_CACHE`).
+/// Which database and cache [`TestApp`] uses (`KEYCARD_TEST_DATABASE`: `sqlite` or `postgres`;
+/// `KEYCARD_TEST_CACHE`: `memory`, `sqlite` (the users' SQLite file), `postgres` (a PostgreSQL database)
+/// or `redis`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backends {
     pub postgres: bool,
     pub redis: bool,
+    pub sql_cache: Option<SqlCache>,
+}
+
+/// A SQL credentials store for the HTTP suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlCache {
+    Sqlite,
+    Postgres,
 }
 
 impl Backends {
@@ -94,12 +104,20 @@ impl Backends {
             "KEYCARD_TEST_DATABASE must be sqlite or postgres, not {db:?}"
         );
         assert!(
-            matches!(cache.as_str(), "" | "memory" | "redis"),
-            "KEYCARD_TEST_CACHE must be memory or redis, not {cache:?}"
+            matches!(
+                cache.as_str(),
+                "" | "memory" | "redis" | "sqlite" | "postgres"
+            ),
+            "KEYCARD_TEST_CACHE must be memory, sqlite, postgres or redis, not {cache:?}"
         );
         Backends {
             postgres: db == "postgres",
             redis: cache == "redis",
+            sql_cache: match cache.as_str() {
+                "sqlite" => Some(SqlCache::Sqlite),
+                "postgres" => Some(SqlCache::Postgres),
+                _ => None,
+            },
         }
     }
 }
@@ -113,16 +131,26 @@ impl TestApp {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let backends = Backends::from_env();
         let dir = TempDir::new("http");
-        let scratch_db = if backends.postgres {
+        let scratch_db = if backends.postgres || backends.sql_cache == Some(SqlCache::Postgres) {
             Some(services::ScratchDb::create(&services::postgres_url(), "http").await)
         } else {
             None
         };
+        let sqlite_url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
         let url = match &scratch_db {
-            Some(db) => db.url.clone(),
-            None => format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display()),
+            Some(db) if backends.postgres => db.url.clone(),
+            _ => sqlite_url.clone(),
         };
         let mut config = Config::for_tests(url);
+        match (backends.sql_cache, &scratch_db) {
+            (Some(SqlCache::Sqlite), _) => config.cache = CacheBackend::Sqlite { url: sqlite_url },
+            (Some(SqlCache::Postgres), Some(db)) => {
+                config.cache = CacheBackend::Postgres {
+                    url: db.url.clone(),
+                }
+            }
+            _ => {}
+        }
         let mut redis_keys = None;
         if backends.redis {
             let url = services::redis_url();

@@ -152,6 +152,26 @@ impl Node {
         }
     }
 
+    /// Send `signal` (`TERM`, `KILL`) and wait (at most 60 s) for the process to exit; returns how it
+    /// exited. The node is gone afterwards; start a new one on the same directory to restart it.
+    pub fn stop(&mut self, signal: &str) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("the node is running");
+        let _ = Command::new("kill")
+            .args(["-s", signal, &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("node {} did not exit within 60 s of SIG{signal}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
