@@ -1,5 +1,5 @@
-//! The keycard servers: `SessionLayer` over a `CredentialsCache` with the memory or the Redis store, and
-//! `ReloadUser` over a SQLite `UserLoader` for `keycard-reload`.
+//! The keycard servers: `SessionLayer` over a `CredentialsCache` with the memory, Redis, SQLite or
+//! PostgreSQL store, and `ReloadUser` over a SQLite `UserLoader` for `keycard-reload`.
 
 use std::sync::Arc;
 
@@ -68,6 +68,8 @@ pub async fn router(kind: &str, pool: SqlitePool, cfg: &ServerConfig) -> Result<
     let store: Arc<dyn Store<BenchUser>> = match kind {
         "keycard-memory" | "keycard-reload" => Arc::new(MemoryStore::<BenchUser>::new()),
         "keycard-redis" => redis_store(&cfg.redis_url, &cfg.redis_prefix).await?,
+        "keycard-sqlite" => sqlite_store(&cfg.db).await?,
+        "keycard-postgres" => postgres_store(&cfg.postgres_url).await?,
         other => return Err(format!("not a keycard kind: {other}")),
     };
     let cache = CredentialsCache::builder_arc(store)
@@ -99,4 +101,35 @@ pub async fn redis_store(url: &str, prefix: &str) -> Result<Arc<dyn Store<BenchU
 #[cfg(not(feature = "redis"))]
 pub async fn redis_store(_url: &str, _prefix: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
     Err("built without the `redis` feature".to_owned())
+}
+
+/// Sessions in a SQLite file beside the users table (`keycard-sessions.db`, recreated), WAL.
+async fn sqlite_store(users_db: &std::path::Path) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    let path = users_db.with_file_name("keycard-sessions.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let url = format!("sqlite://{}", path.display());
+    let store =
+        keycard_sqlx::SqliteStore::connect_and_migrate(&url, keycard_sqlx::SqlConfig::default())
+            .await
+            .map_err(|e| format!("keycard sqlite store at {url}: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Sessions in PostgreSQL under the table prefix `kcbench_`, emptied first.
+async fn postgres_store(url: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
+    let config = keycard_sqlx::SqlConfig::default()
+        .with_table_prefix("kcbench_")
+        .with_max_connections(16);
+    let store = keycard_sqlx::PostgresStore::connect_and_migrate(url, config)
+        .await
+        .map_err(|e| format!("keycard postgres store: {e}"))?;
+    sqlx::query("TRUNCATE kcbench_sessions, kcbench_users")
+        .execute(store.pool())
+        .await
+        .map_err(|e| format!("empty the bench tables: {e}"))?;
+    Ok(Arc::new(store))
 }

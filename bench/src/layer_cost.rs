@@ -71,6 +71,7 @@ pub fn main(args: &LayerCostArgs) -> Result<(), String> {
             db: db.clone(),
             redis_url: String::new(),
             redis_prefix: String::new(),
+            postgres_url: String::new(),
             check: PasswordCheck::Cheap,
         };
         let mut out = serde_json::Map::new();

@@ -29,7 +29,10 @@ pub const KINDS: &[&str] = &[
     "keycard-memory",
     "keycard-reload",
     "keycard-redis",
+    "keycard-sqlite",
+    "keycard-postgres",
     "axum-login-sqlite",
+    "axum-login-sqlx",
     "axum-login-redis",
 ];
 
@@ -138,6 +141,7 @@ pub struct ServerConfig {
     pub db: PathBuf,
     pub redis_url: String,
     pub redis_prefix: String,
+    pub postgres_url: String,
     pub check: PasswordCheck,
 }
 
@@ -159,6 +163,9 @@ pub struct ServerArgs {
     /// Prefix of keycard's Redis keys.
     #[arg(long, default_value = "keycard-bench:")]
     pub redis_prefix: String,
+    /// PostgreSQL for `keycard-postgres` (its tables: `kcbench_*`, emptied at start).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pub postgres_url: String,
     /// Verify the stored argon2id hash at sign-in (the real path) instead of a cheap comparison.
     #[arg(long)]
     pub argon2: bool,
@@ -178,6 +185,7 @@ pub fn main(args: &ServerArgs) -> Result<(), String> {
         db: args.db.clone(),
         redis_url: args.redis_url.clone(),
         redis_prefix: args.redis_prefix.clone(),
+        postgres_url: args.postgres_url.clone(),
         check: match (args.argon2, args.hash_permits) {
             (false, _) => PasswordCheck::Cheap,
             (true, None) => PasswordCheck::Argon2,
@@ -201,6 +209,7 @@ async fn serve(cfg: ServerConfig) -> Result<(), String> {
     let app: Router = match cfg.kind.as_str() {
         "bare" => bare(),
         "axum-login-sqlite" => axum_login_srv::memory(pool, cfg.check.clone()),
+        "axum-login-sqlx" => axum_login_srv::sqlx_sqlite(pool, cfg.check.clone(), &cfg.db).await?,
         "axum-login-redis" => {
             axum_login_srv::redis(pool, cfg.check.clone(), &cfg.redis_url).await?
         }
@@ -233,6 +242,7 @@ pub fn bare() -> Router {
 }
 
 /// axum-login 0.18 on tower-sessions 0.14: the session names a user id; `get_user` reads SQLite per request.
+/// The sessions live in memory (`axum-login-sqlite`), in SQLite (`axum-login-sqlx`) or in Redis.
 mod axum_login_srv {
     use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend, UserId};
     use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
@@ -324,6 +334,30 @@ mod axum_login_srv {
 
     pub fn memory(pool: SqlitePool, check: PasswordCheck) -> Router {
         app(MemoryStore::default(), pool, check)
+    }
+
+    /// tower-sessions-sqlx-store 0.15's `SqliteStore`: the sessions in a SQLite file beside the users
+    /// table (`axum-login-sessions.db`, recreated), WAL, the same pool settings as the users table.
+    pub async fn sqlx_sqlite(
+        pool: SqlitePool,
+        check: PasswordCheck,
+        users_db: &std::path::Path,
+    ) -> Result<Router, String> {
+        let path = users_db.with_file_name("axum-login-sessions.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+        let sessions_pool = common::open_db(&path, true)
+            .await
+            .map_err(|e| format!("open {}: {e}", path.display()))?;
+        let store = tower_sessions_sqlx_store::SqliteStore::new(sessions_pool);
+        store
+            .migrate()
+            .await
+            .map_err(|e| format!("tower-sessions sqlx store migrate: {e}"))?;
+        Ok(app(store, pool, check))
     }
 
     /// tower-sessions-redis-store 0.16 (fred 10) with a pool of the same size as the SQLite pool. Its keys

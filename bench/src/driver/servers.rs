@@ -33,6 +33,10 @@ pub fn start_all(
             skipped.push((kind.clone(), "no Redis answering at 127.0.0.1:6379"));
             continue;
         }
+        if kind == "keycard-postgres" && !postgres_up() {
+            skipped.push((kind.clone(), "no PostgreSQL answering at 127.0.0.1:5432"));
+            continue;
+        }
         if kind == "keycard-redis" && !redis_built {
             skipped.push((kind.clone(), "built without the `redis` feature"));
             continue;
@@ -84,4 +88,13 @@ pub fn start_all(
         skipped,
         expected_body,
     })
+}
+
+/// Does something accept connections on PostgreSQL's port (127.0.0.1:5432)?
+fn postgres_up() -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], 5432)),
+        std::time::Duration::from_secs(1),
+    )
+    .is_ok()
 }

@@ -50,6 +50,10 @@ pub fn targets(
         ratio("keycard-redis", "axum-login-redis", 1.5),
     );
     row(
+        "`keycard-sqlite` ≥ 2× `axum-login-sqlite` req/s",
+        ratio("keycard-sqlite", "axum-login-sqlite", 2.0),
+    );
+    row(
         "p99 of `GET /me` with concurrent sign-ins ≤ 2× without (paced load, keycard's own limit)",
         signin.map(|s| {
             let r = s.paired_ratio;
