@@ -309,24 +309,11 @@ impl Store<User> for SweepCounter {
     }
 }
 
-/// Let spawned tasks run on the paused current-thread runtime, including the sweep itself, which runs on
-/// a blocking thread: yield, and give that thread real time to finish (bounded: 100 x 1 ms).
+/// Let the spawned sweeper run on the paused current-thread runtime: the sweep is awaited on the
+/// sweeper's own task, so yielding is all it takes (bounded, no sleeping).
 async fn settle() {
     for _ in 0..100 {
         tokio::task::yield_now().await;
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-}
-
-/// Like [`settle`], but returns as soon as `done` holds (bounded: 5 s), for the positive checks, so a slow
-/// machine cannot make them fail.
-async fn settle_until(done: impl Fn() -> bool) {
-    for _ in 0..5000 {
-        if done() {
-            return;
-        }
-        tokio::task::yield_now().await;
-        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
@@ -346,7 +333,7 @@ async fn sweeper_retries_after_a_failed_sweep_and_stops_when_dropped() {
     );
     for expected in 1..=3 {
         tokio::time::advance(every).await;
-        settle_until(|| store.sweeps.load(Ordering::SeqCst) == expected).await;
+        settle().await;
         assert_eq!(store.sweeps.load(Ordering::SeqCst), expected);
     }
     drop(handle);
@@ -370,7 +357,7 @@ async fn sweeper_stops_when_the_cache_is_dropped() {
     let _handle = cache.spawn_sweeper(every);
     settle().await;
     tokio::time::advance(every).await;
-    settle_until(|| store.sweeps.load(Ordering::SeqCst) == 1).await;
+    settle().await;
     assert_eq!(store.sweeps.load(Ordering::SeqCst), 1);
     drop(cache);
     tokio::time::advance(every * 5).await;
