@@ -1,26 +1,28 @@
-//! The conformance suite against the memory store, plus what only the memory store promises: it hands
-//! out the stored `Arc` itself (no copy), its memory is bounded by live sessions, and a sweep shares its
-//! async worker instead of holding it.
-
-#[macro_use]
-mod conformance;
+//! The conformance suite and the model test against the memory store (both from `keycard-store-tests`),
+//! plus what only the memory store promises: it hands out the stored `Arc` itself (no copy), its memory is
+//! bounded by live sessions, and a sweep shares its async worker instead of holding it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use conformance::{key, user, DynStore, Harness, TestUser, IDLE, RENEW};
 use keycard::store::NewSession;
 use keycard::token::Token;
 use keycard::{MemoryStore, SessionId, SessionMetadata, SessionRecord, Store, Timestamp};
+use keycard_store_tests::fixtures::{IDLE, RENEW};
+use keycard_store_tests::{key, user, Harness, TestUser};
 
-conformance_suite!(|_test: &'static str| async {
-    Ok::<DynStore, String>(Arc::new(MemoryStore::<TestUser>::new()))
-});
+/// A fresh memory store: the factory both suites run over.
+async fn store(_test: &'static str) -> Result<MemoryStore<TestUser>, String> {
+    Ok(MemoryStore::new())
+}
+
+keycard_store_tests::conformance_suite!(store);
+keycard_store_tests::model_suite!(store);
 
 /// A harness over a memory store the test can still inspect.
 fn harness() -> (Harness, Arc<MemoryStore<TestUser>>) {
     let store = Arc::new(MemoryStore::<TestUser>::new());
-    (Harness::new(store.clone()), store)
+    (Harness::from_arc(store.clone()), store)
 }
 
 /// Invariant 1: the memory store keeps the `Arc<U>` it was given and hands out that very allocation: every
