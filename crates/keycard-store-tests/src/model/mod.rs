@@ -13,7 +13,10 @@
 //! - sync/regenerate of a live session: new current token, no previous token, `renewed_at = now`, idle
 //!   deadline moved (capped); sync also offers the user to the cache;
 //! - the cached user is replaced unless both versions are known and the incoming one is older;
-//! - put_user: `NotCached` unless the user has a live session, else `Stale` or `Updated` by that rule.
+//! - put_user: `NotCached` unless the user has a live session, else `Stale` or `Updated` by that rule;
+//! - an expired session may or may not still be held by the store until a sweep or its key's own expiry
+//!   (the `Store` docs allow it): revoking it may report either, "log out everywhere" may or may not count
+//!   it, and the model keeps it as expired instead of guessing.
 //!
 //! Versions behave like a database row's: users 0 and 1 carry versions (a sign-in always carries the
 //! latest; background writes may carry the latest + 1 or an older one), user 2 carries none.
