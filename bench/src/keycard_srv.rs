@@ -91,7 +91,7 @@ pub async fn router(kind: &str, pool: SqlitePool, cfg: &ServerConfig) -> Result<
 
 #[cfg(feature = "redis")]
 pub async fn redis_store(url: &str, prefix: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
-    use keycard::store::redis::{RedisConfig, RedisStore};
+    use keycard_redis::{RedisConfig, RedisStore};
     let store = RedisStore::connect(url, RedisConfig::with_prefix(prefix))
         .await
         .map_err(|e| format!("keycard redis store at {url}: {e}"))?;

@@ -107,7 +107,7 @@ async fn secure_config_adds_secure_and_the_host_prefix() {
 
 #[test]
 fn invalid_cookie_config_is_refused() {
-    let cache = cache_over(Default::default(), keycard::ManualClock::starting_now());
+    let cache = cache_over(test_store(), keycard::ManualClock::starting_now());
     let bad = CookieConfig::default().with_name("has space");
     assert!(SessionLayer::new(cache).try_with_config(bad).is_err());
 }
@@ -507,7 +507,7 @@ async fn store_failing_during_sign_out_keeps_the_cookie() {
         .route(
             "/logout",
             axum::routing::post(move |auth: keycard_axum::Auth<User>| async move {
-                store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+                store.set_failing(true);
                 auth.delete().await.map(|()| "bye")
             }),
         )

@@ -152,7 +152,7 @@ async fn scenario(redis: &mut OwnRedis, node: &mut Node) -> Vec<String> {
     let bob_token = bob.csrf().await;
 
     // ----- hang: SIGSTOP -----
-    redis.signal("-STOP");
+    redis.pause();
     assert_all_503(&raw, node, &cookie, "redis hung").await;
     // Signing in while the store hangs is a 503 too, and no session cookie.
     let res = bob
@@ -167,7 +167,7 @@ async fn scenario(redis: &mut OwnRedis, node: &mut Node) -> Vec<String> {
         .await;
     assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "{}", res.body);
     assert!(res.set_cookie_value(SESSION_COOKIE).is_none());
-    redis.signal("-CONT");
+    redis.resume();
     // The same cookie, the same process: signed in again as soon as Redis answers.
     let page = me_until_not_503(&raw, node, &cookie).await;
     assert_eq!(page.status, StatusCode::OK, "after SIGCONT: {}", page.body);

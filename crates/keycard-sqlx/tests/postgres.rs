@@ -1,16 +1,9 @@
-//! The conformance suite on PostgreSQL (a table prefix per test in a database made for this run).
+//! The conformance suite and the model test (from `keycard-store-tests`) on PostgreSQL: a table prefix
+//! per test and per generated history, in a database made for this test run.
 
-#[path = "../../keycard/tests/conformance/mod.rs"]
-#[macro_use]
-mod conformance;
 mod common;
 
-use std::sync::Arc;
+use common::postgres_store;
 
-use conformance::DynStore;
-
-conformance_suite!(|test: &'static str| async move {
-    common::postgres_store(test)
-        .await
-        .map(|s| Arc::new(s) as DynStore)
-});
+keycard_store_tests::conformance_suite!(postgres_store);
+keycard_store_tests::model_suite!(postgres_store);

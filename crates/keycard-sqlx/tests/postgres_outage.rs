@@ -2,14 +2,11 @@
 //! HTTP layer), never "signed in" and never "signed out"; when it is back, the same cookie works again
 //! without restarting anything. Runs against a PostgreSQL server of the test's own.
 
-mod common;
-
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use common::own_postgres::OwnPostgres;
 use keycard::{CachedUser, CredentialsCache, PutOutcome, SessionMetadata};
 use keycard_sqlx::{PostgresStore, SqlConfig};
+use keycard_store_tests::services::OwnPostgres;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct User {
@@ -41,15 +38,8 @@ async fn until_back(cache: &CredentialsCache<User>, cookie: &str, what: &str) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_or_hung_database_is_an_error_never_a_sign_in_or_out_and_recovers_by_itself() {
-    let pg = match OwnPostgres::start() {
-        Ok(pg) => pg,
-        Err(why) => {
-            if common::required() {
-                panic!("cannot start a PostgreSQL of the test's own: {why}");
-            }
-            let _ = writeln!(std::io::stderr(), "SKIPPED: postgres_outage: {why}");
-            return;
-        }
+    let Some(pg) = OwnPostgres::start_or_skip("postgres_outage") else {
+        return;
     };
     let config = SqlConfig::default().with_operation_timeout(Duration::from_secs(1));
     let store = PostgresStore::connect_and_migrate(&pg.url(), config)

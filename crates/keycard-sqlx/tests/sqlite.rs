@@ -1,14 +1,9 @@
-//! The conformance suite on SQLite (a temporary file per test, WAL).
+//! The conformance suite and the model test (from `keycard-store-tests`) on SQLite: a temporary file per
+//! test and per generated history, WAL.
 
-#[path = "../../keycard/tests/conformance/mod.rs"]
-#[macro_use]
-mod conformance;
 mod common;
 
-use std::sync::Arc;
+use common::sqlite_store;
 
-use conformance::DynStore;
-
-conformance_suite!(|test: &'static str| async move {
-    Ok::<DynStore, String>(Arc::new(common::sqlite_store(test).await))
-});
+keycard_store_tests::conformance_suite!(sqlite_store);
+keycard_store_tests::model_suite!(sqlite_store);

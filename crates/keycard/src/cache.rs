@@ -378,6 +378,11 @@ impl<U: CachedUser> CredentialsCache<U> {
 
     /// Sweep expired records every `every` on the current tokio runtime, until the returned handle is
     /// dropped or the last clone of this cache is.
+    ///
+    /// Each sweep is awaited on the sweeper's own task ([`Store::sweep`]): no blocking thread is used.
+    /// Stores are written so that a sweep never holds an async worker for long (the memory store yields
+    /// between chunks of records; a networked store only awaits its I/O). A failed sweep is logged and
+    /// retried on the next tick.
     pub fn spawn_sweeper(&self, every: Duration) -> SweeperHandle {
         let weak: Weak<Inner<U>> = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move {
@@ -387,16 +392,10 @@ impl<U: CachedUser> CredentialsCache<U> {
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { break };
-                // A sweep of the memory store is CPU work with no await point (hundreds of milliseconds at
-                // a million sessions): run it on a blocking thread so it never holds an async worker.
-                let handle = tokio::runtime::Handle::current();
-                let swept = tokio::task::spawn_blocking(move || {
-                    handle.block_on(async move { inner.store.sweep(inner.clock.now()).await })
-                })
-                .await
-                .unwrap_or_else(|e| {
-                    Err(StoreError::new("cache", "sweep", "the sweep task panicked").with_source(e))
-                });
+                // The store owns its sweeping: the memory store yields between chunks, a networked store
+                // awaits its I/O. Either way the sweep shares this task's worker without holding it.
+                let swept = inner.store.sweep(inner.clock.now()).await;
+                drop(inner);
                 match swept {
                     Ok(stats) if stats != SweepStats::default() => {
                         tracing::debug!(?stats, "swept expired session records")

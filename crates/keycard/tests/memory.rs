@@ -1,22 +1,28 @@
-//! The conformance suite against the memory store, plus what only the memory store promises: it hands
-//! out the stored `Arc` itself (no copy), and its memory is bounded by live sessions.
+//! The conformance suite and the model test against the memory store (both from `keycard-store-tests`),
+//! plus what only the memory store promises: it hands out the stored `Arc` itself (no copy), its memory is
+//! bounded by live sessions, and a sweep shares its async worker instead of holding it.
 
-#[macro_use]
-mod conformance;
-
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use conformance::{key, user, DynStore, Harness, TestUser, IDLE, RENEW};
-use keycard::MemoryStore;
+use keycard::store::NewSession;
+use keycard::token::Token;
+use keycard::{MemoryStore, SessionId, SessionMetadata, SessionRecord, Store, Timestamp};
+use keycard_store_tests::fixtures::{IDLE, RENEW};
+use keycard_store_tests::{key, user, Harness, TestUser};
 
-conformance_suite!(|_test: &'static str| async {
-    Ok::<DynStore, String>(Arc::new(MemoryStore::<TestUser>::new()))
-});
+/// A fresh memory store: the factory both suites run over.
+async fn store(_test: &'static str) -> Result<MemoryStore<TestUser>, String> {
+    Ok(MemoryStore::new())
+}
+
+keycard_store_tests::conformance_suite!(store);
+keycard_store_tests::model_suite!(store);
 
 /// A harness over a memory store the test can still inspect.
 fn harness() -> (Harness, Arc<MemoryStore<TestUser>>) {
     let store = Arc::new(MemoryStore::<TestUser>::new());
-    (Harness::new(store.clone()), store)
+    (Harness::from_arc(store.clone()), store)
 }
 
 /// Invariant 1: the memory store keeps the `Arc<U>` it was given and hands out that very allocation: every
@@ -113,4 +119,55 @@ async fn deletes_release_every_record_at_once() {
     h.cache.delete_user_sessions(&key(1), None).await.unwrap();
     assert_eq!(store.len(), (0, 0, 0));
     assert!(store.is_empty());
+}
+
+/// Invariant 8, and item "stores own their sweeping": a sweep of 100,000 expired sessions on a
+/// current-thread runtime lets another task run while it works, at least once per 4,096 sessions removed.
+/// The other task cannot run before the sweep yields (nothing else awaits in between), so every tick it
+/// counts happened during the sweep: no clock or timing is involved.
+#[tokio::test(flavor = "current_thread")]
+async fn sweep_of_a_large_store_yields_to_other_tasks_while_it_works() {
+    const SESSIONS: u32 = 100_000;
+    let store = MemoryStore::<TestUser>::new();
+    let t0 = Timestamp(1_700_000_000_000);
+    for i in 0..SESSIONS {
+        let session = SessionRecord {
+            session_id: SessionId::generate(),
+            user_key: key(i % 1_000),
+            created_at: t0,
+            renewed_at: t0,
+            idle_deadline: t0.saturating_add(IDLE),
+            absolute_deadline: t0.saturating_add(IDLE * 2),
+            current_token: Token::generate().hash(),
+            previous_token: None,
+            metadata: SessionMetadata::default(),
+        };
+        let user = Arc::new(user(i % 1_000, "swept"));
+        store.create(NewSession { session, user }).await.unwrap();
+    }
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let ticker = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                ticks.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    assert_eq!(ticks.load(Ordering::SeqCst), 0, "nothing has yielded yet");
+
+    let stats = store.sweep(t0.saturating_add(IDLE)).await.unwrap();
+    let during = ticks.load(Ordering::SeqCst);
+    ticker.abort();
+
+    assert_eq!(
+        (stats.sessions, stats.tokens, stats.users),
+        (SESSIONS as usize, SESSIONS as usize, 1_000)
+    );
+    assert_eq!(store.len(), (0, 0, 0));
+    assert!(
+        during >= SESSIONS as usize / 4_096,
+        "the other task ran {during} time(s) during a sweep of {SESSIONS} sessions"
+    );
 }

@@ -1,10 +1,10 @@
-//! Shared test app: a real axum `Router` over the memory store (wrapped to count calls and fail on demand),
-//! a manual clock, and a user loader the tests control.
+//! Shared test app: a real axum `Router` over the memory store (wrapped in the test kit's `SpyStore`, which
+//! counts calls and fails on demand), a manual clock, and a user loader the tests control.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -13,20 +13,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use http::{header, HeaderMap, Request, StatusCode};
-use keycard::store::{FetchOutcome, NewSession, RenewalPlan};
-use keycard::token::TokenHash;
 use keycard::{
-    CachedUser, CredentialsCache, ManualClock, MemoryStore, PutOutcome, SessionId, SessionMetadata,
-    SessionRecord, Store, StoreError, SweepStats, Timestamp,
+    CachedUser, CredentialsCache, ManualClock, MemoryStore, SessionId, SessionMetadata, Timestamp,
 };
 use keycard_axum::{
     Auth, AuthError, AuthRejection, BoxError, CookieConfig, CurrentUser, MaybeUser, RedirectPath,
     RedirectTo, ReloadUser, SessionLayer, UserLoader,
 };
+use keycard_store_tests::SpyStore;
 use tower::ServiceExt;
 
 pub const SECRET: [u8; 64] = [42; 64];
 pub const COOKIE: &str = "keycard_session";
+
+/// The store every test app runs on: the memory store, counted and breakable.
+pub type TestStore = SpyStore<MemoryStore<User>>;
+
+/// A fresh, empty [`TestStore`].
+pub fn test_store() -> Arc<TestStore> {
+    Arc::new(SpyStore::new(MemoryStore::new()))
+}
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {
@@ -44,97 +50,6 @@ pub fn user(id: i64, plan: &str) -> User {
     User {
         id,
         plan: plan.into(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// A store that delegates to MemoryStore, counts calls, and fails every call while `fail` is set.
-
-#[derive(Default)]
-pub struct TestStore {
-    inner: MemoryStore<User>,
-    pub fail: AtomicBool,
-    pub calls: AtomicUsize,
-}
-
-impl TestStore {
-    fn enter(&self, op: &'static str) -> Result<(), StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.fail.load(Ordering::SeqCst) {
-            Err(StoreError::new("test", op, "connection refused"))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Store<User> for TestStore {
-    async fn create(&self, new: NewSession<User>) -> Result<(), StoreError> {
-        self.enter("create")?;
-        self.inner.create(new).await
-    }
-    async fn fetch(
-        &self,
-        token: &TokenHash,
-        now: Timestamp,
-        plan: &RenewalPlan,
-    ) -> Result<FetchOutcome<User>, StoreError> {
-        self.enter("fetch")?;
-        self.inner.fetch(token, now, plan).await
-    }
-    async fn rotate(
-        &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<User>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        self.enter("rotate")?;
-        self.inner
-            .rotate(session_id, new_token, user, now, idle_deadline)
-            .await
-    }
-    async fn put_user(&self, user: Arc<User>, now: Timestamp) -> Result<PutOutcome, StoreError> {
-        self.enter("put_user")?;
-        self.inner.put_user(user, now).await
-    }
-    async fn delete_by_token(
-        &self,
-        token: &TokenHash,
-        now: Timestamp,
-    ) -> Result<Option<SessionId>, StoreError> {
-        self.enter("delete_by_token")?;
-        self.inner.delete_by_token(token, now).await
-    }
-    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
-        self.enter("delete_session")?;
-        self.inner.delete_session(session_id).await
-    }
-    async fn delete_user_sessions(
-        &self,
-        user_key: &str,
-        except: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
-        self.enter("delete_user_sessions")?;
-        self.inner.delete_user_sessions(user_key, except).await
-    }
-    async fn sessions(
-        &self,
-        user_key: &str,
-        now: Timestamp,
-    ) -> Result<Vec<SessionRecord>, StoreError> {
-        self.enter("sessions")?;
-        self.inner.sessions(user_key, now).await
-    }
-    async fn users(&self, now: Timestamp) -> Result<Vec<Arc<User>>, StoreError> {
-        self.enter("users")?;
-        self.inner.users(now).await
-    }
-    async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError> {
-        self.enter("sweep")?;
-        self.inner.sweep(now).await
     }
 }
 
@@ -382,7 +297,7 @@ pub fn harness_with_layer(
     f: impl FnOnce(SessionLayer<User>) -> SessionLayer<User>,
     cookie_name: String,
 ) -> Harness {
-    let store = Arc::new(TestStore::default());
+    let store = test_store();
     let clock = ManualClock::new(Timestamp(1_700_000_000_000));
     let cache = cache_over(store.clone(), clock.clone());
     let loader = TestLoader::default();
@@ -441,11 +356,11 @@ impl Harness {
     }
 
     pub fn store_calls(&self) -> usize {
-        self.store.calls.load(Ordering::SeqCst)
+        self.store.calls()
     }
 
     pub fn fail_store(&self, fail: bool) {
-        self.store.fail.store(fail, Ordering::SeqCst);
+        self.store.set_failing(fail);
     }
 }
 

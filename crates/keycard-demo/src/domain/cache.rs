@@ -40,7 +40,7 @@ pub enum CacheInitError {
 /// The credentials cache `config` asks for, signing with `secret` and reading time from `clock`.
 ///
 /// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
-/// scripts; [`keycard::store::redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
+/// scripts; [`keycard_redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
 /// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
 /// at start-up.
 pub async fn build_cache(
@@ -66,7 +66,7 @@ pub async fn build_cache(
         }
         #[cfg(feature = "redis")]
         CacheBackend::Redis { url, key_prefix } => {
-            use keycard::store::redis::{RedisConfig, RedisStore};
+            use keycard_redis::{RedisConfig, RedisStore};
             let store = RedisStore::connect(url, RedisConfig::with_prefix(key_prefix.as_str()))
                 .await
                 .map_err(|source| CacheInitError::Connect {

@@ -1,13 +1,16 @@
-//! Child processes for the multi-process tests: the built `keycard-demo` binary as an app node, and a
-//! `redis-server` of a test's own. Both are killed (and waited for) on drop, so a failing or timed-out test
-//! leaves nothing running.
+//! Child processes for the multi-process tests: the built `keycard-demo` binary as an app node (killed and
+//! waited for on drop, so a failing or timed-out test leaves nothing running), and a `redis-server` of a
+//! test's own (the test kit's `OwnRedis`).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[allow(unused_imports)] // not every test binary starts a server
+pub use keycard_store_tests::services::OwnRedis;
 
 /// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
 pub const SETTINGS: [&str; 14] = [
@@ -186,125 +189,6 @@ impl Drop for Node {
         if std::thread::panicking() {
             // Captured by libtest and shown with the failure.
             eprintln!("----- log of node {} -----\n{}", self.name, self.log());
-        }
-    }
-}
-
-/// A `redis-server` of the test's own on a free loopback port, no persistence. Killed on drop.
-pub struct OwnRedis {
-    pub port: u16,
-    extra_args: Vec<String>,
-    child: Option<Child>,
-    dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-impl OwnRedis {
-    /// Start one with `extra_args` (e.g. `["--maxmemory-policy", "volatile-lru"]`), or apply the skip rule
-    /// (no `redis-server` binary, or it does not come up) and return `None`.
-    pub async fn start_or_skip(test: &str, extra_args: &[&str]) -> Option<OwnRedis> {
-        let dir = std::env::temp_dir().join(format!("keycard-demo-redis-{}", super::random_hex(6)));
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            super::services::skip_or_fail(test, &format!("cannot create {}: {e}", dir.display()));
-            return None;
-        }
-        let mut last_error = String::new();
-        // A port can be taken between choosing it and redis-server binding it: try a few.
-        for _ in 0..3 {
-            let mut r = OwnRedis {
-                port: free_port(),
-                extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
-                child: None,
-                dir: dir.clone(),
-            };
-            match r.spawn().await {
-                Ok(()) => return Some(r),
-                Err(e) => {
-                    last_error = e;
-                    r.dir = PathBuf::new(); // keep the directory for the next attempt
-                }
-            }
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-        super::services::skip_or_fail(
-            test,
-            &format!(
-                "cannot run {} ({last_error}); install redis-server or set KEYCARD_TEST_REDIS_SERVER",
-                super::services::redis_server_bin()
-            ),
-        );
-        None
-    }
-
-    async fn spawn(&mut self) -> Result<(), String> {
-        let child = Command::new(super::services::redis_server_bin())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(&self.extra_args)
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.child = Some(child);
-        for _ in 0..100 {
-            if super::services::redis_reachable(&self.url()).await.is_ok() {
-                return Ok(());
-            }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                self.child = None;
-                return Err(format!("it exited: {status}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.kill();
-        Err("it did not answer PING within 5 s".into())
-    }
-
-    /// `redis://127.0.0.1:PORT`
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// SIGKILL (an abrupt outage; everything in it is lost) and wait until it is gone.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // SIGKILL works on a stopped process too.
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Start it again on the same port (empty: there is no persistence).
-    pub async fn restart(&mut self) {
-        self.spawn().await.expect("restart redis-server");
-    }
-
-    /// Send `sig` (`-STOP`: it hangs with its connections open; `-CONT`: it resumes) to our own child.
-    pub fn signal(&self, sig: &str) {
-        let pid = self.child.as_ref().expect("redis-server is running").id();
-        let status = Command::new("kill")
-            .arg(sig)
-            .arg(pid.to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {sig} {pid}");
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-        if !self.dir.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }

@@ -24,7 +24,8 @@
 //!   able to mistake an outage for "signed out" (invariant 6). A record that fails to decode is treated as
 //!   absent and logged.
 //!
-//! Backends: [`memory`] (in-process, the default) and, with the `redis` feature, `redis`.
+//! Backends: [`memory`] here (in-process, the default); the Redis store is the `keycard-redis` crate. Every
+//! backend runs the same conformance suite and model test, from the `keycard-store-tests` crate.
 
 use std::sync::{Arc, OnceLock};
 
@@ -33,8 +34,6 @@ use crate::token::{SessionId, Token, TokenHash};
 use crate::user::CachedUser;
 
 pub mod memory;
-#[cfg(feature = "redis")]
-pub mod redis;
 
 pub use memory::MemoryStore;
 

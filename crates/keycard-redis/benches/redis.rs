@@ -1,7 +1,7 @@
 //! `CredentialsCache::fetch` on the Redis store: latency percentiles and throughput.
 //!
 //! ```text
-//! cargo bench -p keycard --features redis --bench redis
+//! cargo bench -p keycard-redis --bench redis
 //! ```
 //!
 //! A tokio multi-thread runtime with 2 worker threads (what an app gets on a 2-core machine) runs
@@ -18,8 +18,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keycard::store::redis::{RedisConfig, RedisStore};
 use keycard::{CachedUser, CredentialsCache, MemoryStore, Policy, SessionMetadata};
+use keycard_redis::{RedisConfig, RedisStore};
+use keycard_store_tests::services::delete_redis_prefix;
 
 const SECRET: [u8; 64] = [0x42; 64];
 const USERS: u64 = 1_000;
@@ -153,30 +154,6 @@ fn report(store: &str, loops: usize, sorted: &[u64], window: Duration) {
     );
 }
 
-async fn delete_prefix(store: &RedisStore) {
-    let mut conn = store.connection();
-    let pattern = format!("{}*", store.key_prefix());
-    let mut cursor: u64 = 0;
-    loop {
-        let reply: Result<(u64, Vec<Vec<u8>>), _> = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await;
-        let Ok((next, keys)) = reply else { return };
-        if !keys.is_empty() {
-            let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-        }
-        if next == 0 {
-            return;
-        }
-        cursor = next;
-    }
-}
-
 fn main() {
     let url = std::env::var("KEYCARD_BENCH_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
@@ -227,6 +204,6 @@ fn main() {
             report("memory", loops, &lat, window);
         }
         println!("load average (1 min): {load_before} before, {} after", loadavg());
-        delete_prefix(&store).await;
+        delete_redis_prefix(&url, store.key_prefix()).await;
     });
 }

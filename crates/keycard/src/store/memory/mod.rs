@@ -21,14 +21,21 @@
 //!
 //! Expiry is checked on every read against the caller's `now`; [`Store::sweep`] (run it with
 //! [`CredentialsCache::spawn_sweeper`](crate::CredentialsCache::spawn_sweeper)) removes what expired, so memory
-//! stays bounded by live sessions.
+//! stays bounded by live sessions. A sweep runs on the async task that awaits it and shares the worker:
+//! each of its three passes (expired sessions, replaced tokens past their grace window, users left with no
+//! live session) first collects its candidates in one scan of the map, holding each shard's read lock only
+//! while it reads that shard and never across an `.await`, then removes them 2,048 at a time and calls
+//! [`tokio::task::yield_now`] between chunks, so requests on the same worker keep being served while a
+//! large store is swept. (The scans themselves do not yield: they only compare deadlines and copy the keys
+//! of expired records.)
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, RwLock};
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
+
+use keys::RandomKeyState;
 
 use super::{
     FetchOutcome, NewSession, PutOutcome, RenewalPlan, SessionRecord, Store, StoreError,
@@ -38,34 +45,8 @@ use crate::clock::Timestamp;
 use crate::token::{SessionId, TokenHash};
 use crate::user::{may_replace, CachedUser};
 
-/// Token hashes and session ids are uniformly random (SHA-256 output and CSPRNG bytes) and only values the
-/// server issued reach the store (cookies are signature-checked first), so their first 8 bytes are already a
-/// good hash: no need to run SipHash over them on every request.
-#[derive(Clone, Copy, Default)]
-struct RandomKeyState;
-
-struct RandomKeyHasher(u64);
-
-impl BuildHasher for RandomKeyState {
-    type Hasher = RandomKeyHasher;
-    fn build_hasher(&self) -> RandomKeyHasher {
-        RandomKeyHasher(0)
-    }
-}
-
-impl Hasher for RandomKeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Arrays hash as their bytes (a length prefix is written for slices only, via write_usize).
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
-        }
-    }
-}
+mod keys;
+mod sweep;
 
 /// What a token resolves to. The read path needs nothing else: the session record and the user's cell are
 /// right here, so a fetch is one map lookup (plus the cell's read lock), not three.
@@ -538,53 +519,6 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
     }
 
     async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError> {
-        let mut stats = SweepStats::default();
-        // 1. Expired sessions, grouped by user so each user's lock is taken once.
-        let mut expired: std::collections::HashMap<String, Vec<SessionId>> = Default::default();
-        for r in self.sessions.iter() {
-            if !r.is_live(now) {
-                expired
-                    .entry(r.user_key.clone())
-                    .or_default()
-                    .push(r.session_id);
-            }
-        }
-        for (user_key, ids) in expired {
-            let (s, t, u) = self.remove_sessions(&user_key, Which::These(ids), |r| !r.is_live(now));
-            stats.sessions += s;
-            stats.tokens += t;
-            stats.users += u;
-        }
-        // 2. Replaced tokens past their grace deadline (current tokens leave with their session).
-        //    Collected first so no shard lock is held while removing.
-        let candidates: Vec<TokenHash> = self
-            .tokens
-            .iter()
-            .filter(|e| now >= e.until)
-            .map(|e| *e.key())
-            .collect();
-        for hash in candidates {
-            if self
-                .tokens
-                .remove_if(&hash, |_, v| now >= v.until)
-                .is_some()
-            {
-                stats.tokens += 1;
-            }
-        }
-        // 3. User slots with no live session (e.g. every session dropped without a sweep in between).
-        let stale: Vec<String> = self
-            .users
-            .iter()
-            .filter(|s| now >= s.live_until || s.sessions.is_empty())
-            .map(|s| s.key().clone())
-            .collect();
-        for key in stale {
-            let (s, t, u) = self.remove_sessions(&key, Which::AllExcept(None), |r| !r.is_live(now));
-            stats.sessions += s;
-            stats.tokens += t;
-            stats.users += u;
-        }
-        Ok(stats)
+        Ok(self.sweep_in_chunks(now).await)
     }
 }

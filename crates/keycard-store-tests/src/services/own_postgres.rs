@@ -1,9 +1,12 @@
-//! A PostgreSQL server of the test's own (initdb in a temporary directory, a free loopback port), which
-//! the test can stop, pause and start again without disturbing the machine's server.
+//! [`OwnPostgres`]: a PostgreSQL server of a test's own (initdb in a temporary directory, a free loopback
+//! port), which the test can stop, pause and start again without disturbing the shared server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use super::random_hex;
+use crate::skip;
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres` (`KEYCARD_TEST_PG_BIN`, else the newest
 /// `/usr/lib/postgresql/*/bin`).
@@ -42,7 +45,10 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// The server; stopped and deleted on drop.
+/// A PostgreSQL server of a test's own (`trust` authentication, `fsync=off`, its own temporary data
+/// directory), found through `KEYCARD_TEST_PG_BIN` or the newest `/usr/lib/postgresql/*/bin`; run as the
+/// `postgres` user when the tests run as root. Stopped and deleted on drop.
+#[derive(Debug)]
 pub struct OwnPostgres {
     bin: PathBuf,
     dir: PathBuf,
@@ -51,10 +57,18 @@ pub struct OwnPostgres {
 }
 
 impl OwnPostgres {
+    /// initdb and start one, or apply the [skip rule](crate::skip) for `suite` and return `None`.
+    ///
+    /// # Panics
+    /// When it cannot start and `KEYCARD_REQUIRE_SERVICES=1`.
+    pub fn start_or_skip(suite: &str) -> Option<OwnPostgres> {
+        skip::or_skip(suite, Self::start())
+    }
+
     /// initdb + start, or the reason it cannot run here.
     pub fn start() -> Result<OwnPostgres, String> {
         let bin = pg_bin().ok_or("no PostgreSQL binaries (set KEYCARD_TEST_PG_BIN)")?;
-        let dir = std::env::temp_dir().join(format!("keycard-own-pg-{}", super::random_hex(6)));
+        let dir = std::env::temp_dir().join(format!("keycard-own-pg-{}", random_hex(6)));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let _ = Command::new("chown").arg("postgres").arg(&dir).status();
         let out = as_server_user(&bin.join("initdb"))
@@ -109,7 +123,7 @@ impl OwnPostgres {
         }
     }
 
-    /// Start (again), waiting until it accepts connections (pg_ctl -w, bounded by its 60 s default).
+    /// Start (again), waiting until it accepts connections (`pg_ctl -w`, bounded to 60 s).
     pub fn resume_server(&self) -> Result<(), String> {
         self.pg_ctl(&["-w", "-t", "60", "start"])
     }

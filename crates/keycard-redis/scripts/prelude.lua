@@ -1,0 +1,138 @@
+-- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key prefix.
+local p = ARGV[1]
+local MAX_TTL = 10000000000000
+local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm'}
+
+local function fmt(n) return string.format('%d', n) end
+
+-- remaining lifetime of a deadline on the cache's clock, capped
+local function ttl_until(deadline, now)
+  local t = deadline - now
+  if t > MAX_TTL then t = MAX_TTL end
+  return t
+end
+
+-- make key live at least ttl ms more; never shortens an expiry
+local function extend(key, ttl)
+  local cur = redis.call('PTTL', key)
+  if cur == -1 or (cur >= 0 and cur < ttl) then
+    redis.call('PEXPIRE', key, fmt(ttl))
+  end
+end
+
+-- the smaller of two decimal strings, by value
+local function min_s(a, b)
+  if tonumber(b) < tonumber(a) then return b end
+  return a
+end
+
+local function is_err(r) return type(r) == 'table' and r.err ~= nil end
+
+-- a session hash, validated: fields table, or nil and a reason (nil reason: absent)
+local function load_session(skey)
+  local s = redis.pcall('HMGET', skey, unpack(SFIELDS))
+  if is_err(s) then return nil, 'session key holds the wrong Redis type' end
+  if not s[1] then
+    if redis.call('EXISTS', skey) == 1 then return nil, 'session record has no format version' end
+    return nil, nil
+  end
+  if s[1] ~= '1' then return nil, 'unknown session format version' end
+  if not (s[2] and s[7] and s[10]) then return nil, 'session record is missing fields' end
+  if not (tonumber(s[3]) and tonumber(s[4]) and tonumber(s[5]) and tonumber(s[6])) then
+    return nil, 'session record has a malformed timestamp'
+  end
+  if s[8] and not tonumber(s[9]) then return nil, 'session record has a malformed grace deadline' end
+  return s, nil
+end
+
+local function expires_at(s) return math.min(tonumber(s[5]), tonumber(s[6])) end
+
+local function session_reply(sid, s)
+  return {sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10]}
+end
+
+-- remove a session with its tokens and index entry; returns the number of token keys deleted
+local function drop_session(sid, uk, ct, pt)
+  local n = 0
+  redis.call('DEL', p .. 's:' .. sid)
+  if ct then n = n + redis.call('DEL', p .. 't:' .. ct) end
+  if pt then n = n + redis.call('DEL', p .. 't:' .. pt) end
+  if uk then redis.call('ZREM', p .. 'i:' .. uk, sid) end
+  return n
+end
+
+-- once a user has no session left, its record and index go too; returns 1 if a user record was deleted
+local function drop_user_if_unused(uk)
+  local ikey = p .. 'i:' .. uk
+  if redis.call('ZCARD', ikey) == 0 then
+    redis.call('DEL', ikey)
+    redis.call('ZREM', p .. 'users', uk)
+    return redis.call('DEL', p .. 'u:' .. uk)
+  end
+  return 0
+end
+
+-- versions travel as 20 zero-padded digits; compared in two exact halves
+local function is_ver(v) return type(v) == 'string' and #v == 20 and not string.find(v, '%D') end
+local function ver_lt(a, b)
+  local ah, bh = tonumber(string.sub(a, 1, 10)), tonumber(string.sub(b, 1, 10))
+  if ah ~= bh then return ah < bh end
+  return tonumber(string.sub(a, 11)) < tonumber(string.sub(b, 11))
+end
+
+-- replace the cached user unless the cached copy is newer: 1 written, 2 kept (stale)
+local function write_user(ukey, blob, ver)
+  local cur = redis.pcall('HGET', ukey, 'ver')
+  if is_err(cur) then
+    redis.call('DEL', ukey)
+    cur = false
+  end
+  if ver ~= '' then
+    if cur and is_ver(cur) and ver_lt(ver, cur) then return 2 end
+    redis.call('HSET', ukey, 'd', blob, 'ver', ver)
+  else
+    redis.call('HSET', ukey, 'd', blob)
+    if cur then redis.call('HDEL', ukey, 'ver') end
+  end
+  return 1
+end
+
+-- record in the users set that uk has a session living until exp_s
+local function bump_user(uk, exp_s, ttl)
+  local uset = p .. 'users'
+  local cur = redis.call('ZSCORE', uset, uk)
+  if (not cur) or tonumber(cur) < tonumber(exp_s) then redis.call('ZADD', uset, exp_s, uk) end
+  extend(uset, ttl)
+end
+
+-- after a session's expiry moved to exp_s: its index entry, index, user record and the users set follow
+local function follow_session(sid, uk, exp_s, ttl)
+  local ikey = p .. 'i:' .. uk
+  redis.call('ZADD', ikey, exp_s, sid)
+  extend(ikey, ttl)
+  local ukey = p .. 'u:' .. uk
+  if redis.call('EXISTS', ukey) == 1 then extend(ukey, ttl) end
+  bump_user(uk, exp_s, ttl)
+end
+
+-- read-only: does the user have a session live at now? Also returns the dead or dangling index entries
+-- it met, for prune_index (reading first keeps a denyoom write the first write of put_user)
+local function find_live_session(uk, now_s, now)
+  local ikey = p .. 'i:' .. uk
+  local dead = {}
+  local offset = 0
+  while true do
+    local top = redis.call('ZREVRANGEBYSCORE', ikey, '+inf', '(' .. now_s, 'LIMIT', offset, 1)
+    if #top == 0 then return false, dead end
+    local s = load_session(p .. 's:' .. top[1])
+    if s and now < expires_at(s) then return true, dead end
+    dead[#dead + 1] = top[1]
+    offset = offset + 1
+  end
+end
+
+local function prune_index(uk, now_s, dead)
+  local ikey = p .. 'i:' .. uk
+  redis.call('ZREMRANGEBYSCORE', ikey, '-inf', now_s)
+  for _, sid in ipairs(dead) do redis.call('ZREM', ikey, sid) end
+end

@@ -1,0 +1,29 @@
+-- `rotate`. ARGV: prefix, sid, new token, now, idle, has user (0/1), user blob, user version.
+-- Returns {0} gone, {-1, reason} undecodable, or {1, session...}.
+local sid, now_s = ARGV[2], ARGV[4]
+local now = tonumber(now_s)
+local skey = p .. 's:' .. sid
+local s, bad = load_session(skey)
+if not s then
+  if bad then return {-1, bad} end
+  return {0}
+end
+if now >= expires_at(s) then return {0} end
+local idle_s = ARGV[5]
+if tonumber(idle_s) > tonumber(s[6]) then idle_s = s[6] end
+local ttl = ttl_until(tonumber(idle_s), now)
+if ttl <= 0 then return {0} end
+-- first write: HSET (denyoom), so a Redis out of memory refuses the script before it writes anything
+redis.call('HSET', skey, 'ra', now_s, 'id', idle_s, 'ct', ARGV[3])
+redis.call('HDEL', skey, 'pt', 'pu')
+redis.call('DEL', p .. 't:' .. s[7])
+if s[8] then redis.call('DEL', p .. 't:' .. s[8]) end
+redis.call('PEXPIRE', skey, fmt(ttl))
+redis.call('SET', p .. 't:' .. ARGV[3], sid, 'PX', fmt(ttl))
+if ARGV[6] == '1' then write_user(p .. 'u:' .. s[2], ARGV[7], ARGV[8]) end
+follow_session(sid, s[2], idle_s, ttl)
+s[4], s[5], s[7], s[8], s[9] = now_s, idle_s, ARGV[3], false, false
+local out = {1}
+local r = session_reply(sid, s)
+for i = 1, #r do out[i + 1] = r[i] end
+return out

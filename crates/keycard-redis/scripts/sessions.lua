@@ -1,0 +1,18 @@
+-- `sessions`. ARGV: prefix, user key, now. Returns one array per indexed session (session... or {sid}
+-- alone when the key holds the wrong type); Rust checks liveness and order.
+local uk, now_s = ARGV[2], ARGV[3]
+local ikey = p .. 'i:' .. uk
+redis.call('ZREMRANGEBYSCORE', ikey, '-inf', now_s)
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', ikey, 0, -1)) do
+  local skey = p .. 's:' .. sid
+  local s = redis.pcall('HMGET', skey, unpack(SFIELDS))
+  if is_err(s) then
+    out[#out + 1] = {sid}
+  elseif redis.call('EXISTS', skey) == 0 then
+    redis.call('ZREM', ikey, sid)
+  else
+    out[#out + 1] = session_reply(sid, s)
+  end
+end
+return out

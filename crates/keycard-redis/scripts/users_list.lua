@@ -1,0 +1,4 @@
+-- `users`, step 1. ARGV: prefix, now. Prunes the users set and returns its members.
+local uset = p .. 'users'
+redis.call('ZREMRANGEBYSCORE', uset, '-inf', ARGV[2])
+return redis.call('ZRANGE', uset, 0, -1)

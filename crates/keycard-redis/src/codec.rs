@@ -1,0 +1,221 @@
+//! Record encoding (user and metadata blobs, script arguments) and reply parsing.
+//!
+//! Blobs are one format byte ([`BLOB_FORMAT`]) followed by named-field MessagePack. Session fields that
+//! scripts compare are plain hash fields, parsed back by [`parse_session`]. Anything that does not decode
+//! is a reason string (`Err(&'static str)`): the store logs it and treats the record as absent.
+
+use keycard::token::{SessionId, TokenHash};
+use keycard::{SessionMetadata, SessionRecord, StoreError, Timestamp};
+use redis::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{err, BACKEND};
+
+/// First byte of every blob (user, metadata): the encoding version.
+pub(crate) const BLOB_FORMAT: u8 = 1;
+/// The session hash's `v` field.
+const SESSION_FORMAT: &str = "1";
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+    let mut out = vec![BLOB_FORMAT];
+    rmp_serde::encode::write_named(&mut out, value)?;
+    Ok(out)
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(blob: &[u8]) -> Result<T, &'static str> {
+    match blob.split_first() {
+        Some((&BLOB_FORMAT, rest)) => rmp_serde::from_slice(rest)
+            .map_err(|_| "MessagePack does not decode into the expected type"),
+        Some(_) => Err("unknown blob format byte"),
+        None => Err("empty blob"),
+    }
+}
+
+/// A user version as Lua compares it: 20 zero-padded digits, or empty for none.
+pub(crate) fn version_arg(v: Option<u64>) -> Vec<u8> {
+    match v {
+        Some(v) => format!("{v:020}").into_bytes(),
+        None => Vec::new(),
+    }
+}
+
+pub(crate) fn ts_arg(t: Timestamp) -> Vec<u8> {
+    t.0.to_string().into_bytes()
+}
+
+pub(crate) fn str_arg(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+pub(crate) fn bytes(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+/// Lua `false` (an absent field) arrives as Null over RESP2 and as a Boolean over RESP3.
+pub(crate) fn is_nil(v: &Value) -> bool {
+    matches!(v, Value::Nil | Value::Boolean(false))
+}
+
+pub(crate) fn text(v: &Value) -> Option<&str> {
+    bytes(v).and_then(|b| std::str::from_utf8(b).ok())
+}
+
+pub(crate) fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(*i),
+        other => text(other).and_then(|s| s.parse().ok()),
+    }
+}
+
+pub(crate) fn array(v: Value) -> Option<Vec<Value>> {
+    match v {
+        Value::Array(a) => Some(a),
+        _ => None,
+    }
+}
+
+pub(crate) fn malformed(operation: &'static str) -> StoreError {
+    err(
+        operation,
+        "unexpected reply shape from a keycard script (another keycard version on the same prefix?)",
+    )
+}
+
+pub(crate) fn parse_ts(v: &Value) -> Result<Timestamp, &'static str> {
+    text(v)
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Timestamp)
+        .ok_or("malformed timestamp")
+}
+
+pub(crate) fn parse_hash(v: &Value) -> Result<TokenHash, &'static str> {
+    let hex_str = text(v).ok_or("missing token hash")?;
+    let mut h = [0u8; 32];
+    hex::decode_to_slice(hex_str, &mut h).map_err(|_| "malformed token hash")?;
+    Ok(TokenHash(h))
+}
+
+/// Number of values a script returns per session: the id, then the hash fields in `SFIELDS` order.
+pub(crate) const SESSION_WIDTH: usize = 11;
+
+/// `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m]` -> a session record.
+pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> {
+    if f.len() != SESSION_WIDTH {
+        return Err("session record has the wrong number of fields");
+    }
+    let session_id = text(&f[0])
+        .and_then(SessionId::parse)
+        .ok_or("malformed session id")?;
+    if text(&f[1]) != Some(SESSION_FORMAT) {
+        return Err("unknown session format version");
+    }
+    let user_key = text(&f[2]).ok_or("malformed user key")?.to_owned();
+    let previous_token = match (&f[8], &f[9]) {
+        (h, _) if is_nil(h) => None,
+        (h, until) => Some((parse_hash(h)?, parse_ts(until)?)),
+    };
+    let metadata: SessionMetadata = decode(bytes(&f[10]).ok_or("missing metadata")?)?;
+    Ok(SessionRecord {
+        session_id,
+        user_key,
+        created_at: parse_ts(&f[3])?,
+        renewed_at: parse_ts(&f[4])?,
+        idle_deadline: parse_ts(&f[5])?,
+        absolute_deadline: parse_ts(&f[6])?,
+        current_token: parse_hash(&f[7])?,
+        previous_token,
+        metadata,
+    })
+}
+
+pub(crate) fn warn_session(operation: &'static str, id: Option<&str>, reason: &str) {
+    tracing::warn!(
+        backend = BACKEND,
+        operation,
+        session_id = id.unwrap_or("?"),
+        reason,
+        "undecodable session record treated as absent"
+    );
+}
+
+pub(crate) fn warn_user(operation: &'static str, user_key: &str, reason: &str) {
+    tracing::warn!(
+        backend = BACKEND,
+        operation,
+        user_key,
+        reason,
+        "undecodable cached user treated as absent"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_refuse_other_formats() {
+        let m = SessionMetadata {
+            user_agent: Some("ua".into()),
+            ip: None,
+            fields: [("k".to_string(), "v".to_string())].into_iter().collect(),
+        };
+        let b = encode(&m).unwrap();
+        assert_eq!(b[0], BLOB_FORMAT);
+        assert_eq!(decode::<SessionMetadata>(&b).unwrap(), m);
+        let mut other = b.clone();
+        other[0] = 2;
+        assert!(decode::<SessionMetadata>(&other).is_err());
+        assert!(decode::<SessionMetadata>(&[]).is_err());
+        assert!(decode::<SessionMetadata>(&[BLOB_FORMAT, 0xc1]).is_err());
+    }
+
+    #[test]
+    fn versions_sort_as_text_like_numbers() {
+        assert_eq!(version_arg(Some(7)), b"00000000000000000007".to_vec());
+        assert_eq!(version_arg(Some(u64::MAX)).len(), 20);
+        assert!(version_arg(None).is_empty());
+    }
+
+    #[test]
+    fn session_parse_rejects_bad_fields() {
+        let sid = SessionId::generate();
+        let h = TokenHash([3; 32]);
+        let meta = encode(&SessionMetadata::default()).unwrap();
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let good = vec![
+            bulk(&sid.to_hex()),
+            bulk("1"),
+            bulk("u1"),
+            bulk("10"),
+            bulk("20"),
+            bulk("30"),
+            bulk("40"),
+            bulk(&h.to_hex()),
+            Value::Nil,
+            Value::Nil,
+            Value::BulkString(meta),
+        ];
+        let s = parse_session(&good).unwrap();
+        assert_eq!(s.session_id, sid);
+        assert_eq!(s.expires_at(), Timestamp(30));
+        assert_eq!(s.previous_token, None);
+        let mut bad = good.clone();
+        bad[1] = bulk("2");
+        assert!(parse_session(&bad).is_err());
+        let mut bad = good.clone();
+        bad[5] = bulk("soon");
+        assert!(parse_session(&bad).is_err());
+        let mut bad = good.clone();
+        bad[7] = bulk("xyz");
+        assert!(parse_session(&bad).is_err());
+        let mut bad = good.clone();
+        bad[10] = Value::BulkString(vec![9, 9]);
+        assert!(parse_session(&bad).is_err());
+        assert!(parse_session(&good[..10]).is_err());
+    }
+}

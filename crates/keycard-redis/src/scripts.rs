@@ -1,0 +1,64 @@
+//! The Lua scripts, one per primitive (`scripts/*.lua`), each run after `scripts/prelude.lua` (the
+//! helpers every script shares; `ARGV[1]` is always the key prefix). Each file's header comment says what
+//! its `ARGV` holds and what it returns.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// A script: the prelude, then the file's own text.
+macro_rules! script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("../scripts/prelude.lua"),
+            include_str!(concat!("../scripts/", $file))
+        ))
+    };
+}
+
+/// Every script of the store, compiled into the binary and loaded (`SCRIPT LOAD`) when the store connects.
+pub(crate) struct Scripts {
+    pub(crate) create: Script,
+    pub(crate) fetch: Script,
+    pub(crate) rotate: Script,
+    pub(crate) put_user: Script,
+    pub(crate) delete_by_token: Script,
+    pub(crate) delete_session: Script,
+    pub(crate) delete_user_sessions: Script,
+    pub(crate) sessions: Script,
+    pub(crate) users_list: Script,
+    pub(crate) users_batch: Script,
+    pub(crate) sweep: Script,
+}
+
+impl Scripts {
+    pub(crate) fn all(&self) -> [&Script; 11] {
+        [
+            &self.create,
+            &self.fetch,
+            &self.rotate,
+            &self.put_user,
+            &self.delete_by_token,
+            &self.delete_session,
+            &self.delete_user_sessions,
+            &self.sessions,
+            &self.users_list,
+            &self.users_batch,
+            &self.sweep,
+        ]
+    }
+}
+
+pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    create: script!("create.lua"),
+    fetch: script!("fetch.lua"),
+    rotate: script!("rotate.lua"),
+    put_user: script!("put_user.lua"),
+    delete_by_token: script!("delete_by_token.lua"),
+    delete_session: script!("delete_session.lua"),
+    delete_user_sessions: script!("delete_user_sessions.lua"),
+    sessions: script!("sessions.lua"),
+    users_list: script!("users_list.lua"),
+    users_batch: script!("users_batch.lua"),
+    sweep: script!("sweep.lua"),
+});

@@ -1,0 +1,321 @@
+//! The [`Store`] primitives: one script call each (`users` and `sweep` one per batch of users).
+
+use std::sync::Arc;
+
+use keycard::store::{FetchOutcome, NewSession, RenewalPlan};
+use keycard::token::{SessionId, TokenHash};
+use keycard::{
+    CachedUser, PutOutcome, SessionRecord, Store, StoreError, SweepStats, Timestamp, TokenUse,
+};
+
+use crate::codec::{
+    array, bytes, decode, encode, int, is_nil, malformed, parse_session, str_arg, text, ts_arg,
+    version_arg, warn_session, warn_user, SESSION_WIDTH,
+};
+use crate::connect::RedisStore;
+use crate::scripts::SCRIPTS;
+use crate::{err, BACKEND};
+
+/// How many users one `users`/`sweep` script handles.
+const BATCH: usize = 100;
+/// Upper bound on sweep batches per call, so a sweep always ends.
+const MAX_SWEEP_BATCHES: usize = 100_000;
+
+#[async_trait::async_trait]
+impl<U: CachedUser> Store<U> for RedisStore {
+    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError> {
+        const OP: &str = "create";
+        let s = &new.session;
+        let user =
+            encode(&*new.user).map_err(|e| err(OP, "could not encode the user").with_source(e))?;
+        let metadata = encode(&s.metadata)
+            .map_err(|e| err(OP, "could not encode the session metadata").with_source(e))?;
+        let args = vec![
+            s.session_id.to_hex().into_bytes(),
+            str_arg(&s.user_key),
+            ts_arg(s.renewed_at),
+            ts_arg(s.created_at),
+            ts_arg(s.idle_deadline),
+            ts_arg(s.absolute_deadline),
+            s.current_token.to_hex().into_bytes(),
+            metadata,
+            user,
+            version_arg(new.user.version()),
+        ];
+        let reply = self.run(OP, &SCRIPTS.create, args).await?;
+        if int(&reply) == Some(0) {
+            tracing::debug!(session_id = %s.session_id, "session already expired at creation; nothing written");
+        }
+        Ok(())
+    }
+
+    async fn fetch(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Result<FetchOutcome<U>, StoreError> {
+        const OP: &str = "fetch";
+        // The script must be able to rotate in the same round trip, so the successor exists up front.
+        let next = plan.next_token.hash();
+        let args = vec![
+            token.to_hex().into_bytes(),
+            ts_arg(now),
+            ts_arg(plan.due_if_renewed_at_or_before),
+            next.to_hex().into_bytes(),
+            ts_arg(plan.idle_deadline),
+            ts_arg(plan.grace_until),
+        ];
+        let reply = self.run(OP, &SCRIPTS.fetch, args).await?;
+        let items = array(reply).ok_or_else(|| malformed(OP))?;
+        match items.first().and_then(int) {
+            Some(0) => Ok(FetchOutcome::NotFound),
+            Some(-1) => {
+                let reason = items.get(1).and_then(text).unwrap_or("undecodable record");
+                let sid = items.get(2).and_then(text);
+                tracing::warn!(
+                    backend = BACKEND,
+                    operation = OP,
+                    token = %token.short(),
+                    session_id = sid.unwrap_or("?"),
+                    reason,
+                    "undecodable record treated as absent"
+                );
+                Ok(FetchOutcome::NotFound)
+            }
+            Some(-2) => {
+                let user_key = items.get(1).and_then(text).unwrap_or("?");
+                warn_user(OP, user_key, "a live session has no cached user");
+                Ok(FetchOutcome::NotFound)
+            }
+            Some(1) if items.len() == 3 + SESSION_WIDTH + 1 => {
+                let token_use = match int(&items[1]) {
+                    Some(1) => TokenUse::Current,
+                    Some(2) => TokenUse::Grace,
+                    _ => return Err(malformed(OP)),
+                };
+                let renewed = match int(&items[2]) {
+                    Some(0) => false,
+                    Some(1) => true,
+                    _ => return Err(malformed(OP)),
+                };
+                let session = match parse_session(&items[3..3 + SESSION_WIDTH]) {
+                    Ok(s) => s,
+                    Err(reason) => {
+                        warn_session(OP, text(&items[3]), reason);
+                        return Ok(FetchOutcome::NotFound);
+                    }
+                };
+                let user_blob = bytes(&items[3 + SESSION_WIDTH]).ok_or_else(|| malformed(OP))?;
+                let user: U = match decode(user_blob) {
+                    Ok(u) => u,
+                    Err(reason) => {
+                        warn_user(OP, &session.user_key, reason);
+                        return Ok(FetchOutcome::NotFound);
+                    }
+                };
+                Ok(FetchOutcome::Found {
+                    session: Arc::new(session),
+                    user: Arc::new(user),
+                    token_use,
+                    renewed,
+                })
+            }
+            _ => Err(malformed(OP)),
+        }
+    }
+
+    async fn rotate(
+        &self,
+        session_id: &SessionId,
+        new_token: &TokenHash,
+        user: Option<Arc<U>>,
+        now: Timestamp,
+        idle_deadline: Timestamp,
+    ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        const OP: &str = "rotate";
+        let (has_user, blob, version) = match &user {
+            Some(u) => (
+                b"1".to_vec(),
+                encode(&**u).map_err(|e| err(OP, "could not encode the user").with_source(e))?,
+                version_arg(u.version()),
+            ),
+            None => (b"0".to_vec(), Vec::new(), Vec::new()),
+        };
+        let args = vec![
+            session_id.to_hex().into_bytes(),
+            new_token.to_hex().into_bytes(),
+            ts_arg(now),
+            ts_arg(idle_deadline),
+            has_user,
+            blob,
+            version,
+        ];
+        let reply = self.run(OP, &SCRIPTS.rotate, args).await?;
+        let items = array(reply).ok_or_else(|| malformed(OP))?;
+        match items.first().and_then(int) {
+            Some(0) => Ok(None),
+            Some(-1) => {
+                let reason = items.get(1).and_then(text).unwrap_or("undecodable record");
+                warn_session(OP, Some(&session_id.to_hex()), reason);
+                Ok(None)
+            }
+            Some(1) if items.len() == 1 + SESSION_WIDTH => match parse_session(&items[1..]) {
+                Ok(s) => Ok(Some(Arc::new(s))),
+                Err(reason) => {
+                    warn_session(OP, Some(&session_id.to_hex()), reason);
+                    Ok(None)
+                }
+            },
+            _ => Err(malformed(OP)),
+        }
+    }
+
+    async fn put_user(&self, user: Arc<U>, now: Timestamp) -> Result<PutOutcome, StoreError> {
+        const OP: &str = "put_user";
+        let blob =
+            encode(&*user).map_err(|e| err(OP, "could not encode the user").with_source(e))?;
+        let args = vec![
+            str_arg(&user.user_key()),
+            ts_arg(now),
+            blob,
+            version_arg(user.version()),
+        ];
+        let reply = self.run(OP, &SCRIPTS.put_user, args).await?;
+        match int(&reply) {
+            Some(0) => Ok(PutOutcome::NotCached),
+            Some(1) => Ok(PutOutcome::Updated),
+            Some(2) => Ok(PutOutcome::Stale),
+            _ => Err(malformed(OP)),
+        }
+    }
+
+    async fn delete_by_token(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<SessionId>, StoreError> {
+        const OP: &str = "delete_by_token";
+        let args = vec![token.to_hex().into_bytes(), ts_arg(now)];
+        match self.run(OP, &SCRIPTS.delete_by_token, args).await? {
+            v if is_nil(&v) => Ok(None),
+            v => text(&v)
+                .and_then(SessionId::parse)
+                .map(Some)
+                .ok_or_else(|| malformed(OP)),
+        }
+    }
+
+    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+        const OP: &str = "delete_session";
+        let args = vec![session_id.to_hex().into_bytes()];
+        match int(&self.run(OP, &SCRIPTS.delete_session, args).await?) {
+            Some(0) => Ok(false),
+            Some(1) => Ok(true),
+            _ => Err(malformed(OP)),
+        }
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user_key: &str,
+        except: Option<&SessionId>,
+    ) -> Result<usize, StoreError> {
+        const OP: &str = "delete_user_sessions";
+        let args = vec![
+            str_arg(user_key),
+            except.map(|s| s.to_hex().into_bytes()).unwrap_or_default(),
+        ];
+        int(&self.run(OP, &SCRIPTS.delete_user_sessions, args).await?)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| malformed(OP))
+    }
+
+    async fn sessions(
+        &self,
+        user_key: &str,
+        now: Timestamp,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        const OP: &str = "sessions";
+        let args = vec![str_arg(user_key), ts_arg(now)];
+        let reply = self.run(OP, &SCRIPTS.sessions, args).await?;
+        let entries = array(reply).ok_or_else(|| malformed(OP))?;
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let fields = array(entry).ok_or_else(|| malformed(OP))?;
+            if fields.len() != SESSION_WIDTH {
+                warn_session(
+                    OP,
+                    fields.first().and_then(text),
+                    "session key holds the wrong Redis type",
+                );
+                continue;
+            }
+            match parse_session(&fields) {
+                Ok(s) if s.user_key == user_key && s.is_live(now) => out.push(s),
+                Ok(_) => {}
+                Err(reason) => warn_session(OP, text(&fields[0]), reason),
+            }
+        }
+        out.sort_by_key(|s| (s.created_at, s.session_id));
+        Ok(out)
+    }
+
+    async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
+        const OP: &str = "users";
+        let reply = self.run(OP, &SCRIPTS.users_list, vec![ts_arg(now)]).await?;
+        let keys: Vec<Vec<u8>> = array(reply)
+            .ok_or_else(|| malformed(OP))?
+            .iter()
+            .map(|v| bytes(v).map(<[u8]>::to_vec))
+            .collect::<Option<_>>()
+            .ok_or_else(|| malformed(OP))?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            let mut args = Vec::with_capacity(chunk.len() + 1);
+            args.push(ts_arg(now));
+            args.extend(chunk.iter().cloned());
+            let reply = self.run(OP, &SCRIPTS.users_batch, args).await?;
+            for entry in array(reply).ok_or_else(|| malformed(OP))? {
+                let pair = array(entry).ok_or_else(|| malformed(OP))?;
+                let [uk, blob] = pair.as_slice() else {
+                    return Err(malformed(OP));
+                };
+                let user_key = text(uk).unwrap_or("?");
+                match bytes(blob) {
+                    Some(b) => match decode::<U>(b) {
+                        Ok(u) => out.push(Arc::new(u)),
+                        Err(reason) => warn_user(OP, user_key, reason),
+                    },
+                    None => warn_user(OP, user_key, "a live session has no cached user"),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError> {
+        const OP: &str = "sweep";
+        let mut stats = SweepStats::default();
+        for _ in 0..MAX_SWEEP_BATCHES {
+            let args = vec![ts_arg(now), BATCH.to_string().into_bytes()];
+            let reply = self.run(OP, &SCRIPTS.sweep, args).await?;
+            let n: Vec<usize> = array(reply)
+                .ok_or_else(|| malformed(OP))?
+                .iter()
+                .map(|v| int(v).and_then(|i| usize::try_from(i).ok()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| malformed(OP))?;
+            let [sessions, tokens, users, processed] = n.as_slice() else {
+                return Err(malformed(OP));
+            };
+            stats.sessions += sessions;
+            stats.tokens += tokens;
+            stats.users += users;
+            if *processed < BATCH {
+                break;
+            }
+        }
+        Ok(stats)
+    }
+}
