@@ -51,7 +51,7 @@ fi
 
 # 3. The demo
 cargo build -q -p keycard-demo --bin keycard-demo
-BIN=$ROOT/target/debug/keycard-demo
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/keycard-demo
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keycard-e2e.XXXXXX")
 DEMO_PID=
