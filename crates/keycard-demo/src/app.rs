@@ -38,7 +38,7 @@ pub enum StartError {
     #[error(transparent)]
     Cookie(#[from] keycard_axum::CookieConfigError),
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}; stop whatever uses that port or set KEYCARD_ADDR")]
+    #[error("cannot listen on {addr} (--addr): {source}; stop whatever uses that port, or choose another address with --addr (or KEYCARD_ADDR), e.g. --addr 127.0.0.1:4001")]
     Bind {
         /// The address.
         addr: SocketAddr,

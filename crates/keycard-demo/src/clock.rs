@@ -51,6 +51,19 @@ pub fn format_utc(unix_secs: i64) -> String {
     )
 }
 
+/// `2026-01-02T15:04:05Z` (RFC 3339, for `<time datetime=…>`) for unix seconds.
+pub fn format_rfc3339(unix_secs: i64) -> String {
+    let days = unix_secs.div_euclid(86_400);
+    let rem = unix_secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 -> (year, month, day).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -75,5 +88,7 @@ mod tests {
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(format_utc(1_767_225_599), "2025-12-31 23:59:59 UTC");
         assert_eq!(format_utc(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
     }
 }

@@ -2,15 +2,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use keycard_demo::config::cli::{Cli, Command, UsersCommand};
+use keycard_demo::config::cli::{self, Invocation};
 use keycard_demo::config::Config;
 use keycard_demo::domain::plan_admin;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let invocation = cli::parse();
     init_tracing();
-    let config = match Config::from_settings(&cli.settings) {
+    let settings = match &invocation {
+        Invocation::Serve(settings) | Invocation::SetPlan { settings, .. } => settings,
+    };
+    let config = match Config::from_settings(settings) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("keycard-demo: configuration error: {e}");
@@ -28,16 +30,16 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => keycard_demo::app::run(config)
+        match invocation {
+            Invocation::Serve(_) => keycard_demo::app::run(config)
                 .await
                 .map_err(|e| e.to_string()),
-            Command::Users {
-                command: UsersCommand::SetPlan { email, plan },
-            } => plan_admin::set_plan(&config, &email, plan, &mut std::io::stdout())
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            Invocation::SetPlan { email, plan, .. } => {
+                plan_admin::set_plan(&config, &email, plan, &mut std::io::stdout())
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
         }
     });
     match result {

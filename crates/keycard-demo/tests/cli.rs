@@ -72,7 +72,10 @@ fn bad_configuration_is_one_line_naming_the_setting_and_exit_code_2() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SESSION_ABSOLUTE_SECS"));
+    // Typed as flags, so named by the flags (issue 14), not by their environment variables.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--session-absolute-secs"), "{stderr}");
+    assert!(!stderr.contains("SESSION_ABSOLUTE_SECS"), "{stderr}");
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "a refused configuration creates nothing"
@@ -237,5 +240,135 @@ fn users_set_plan_updates_the_database_and_explains_the_memory_cache() {
         out.status.code(),
         Some(2),
         "an unknown plan is a usage error"
+    );
+}
+
+#[test]
+fn a_bad_addr_is_named_as_it_was_given_and_a_port_in_use_names_the_flag() {
+    let dir = TempDir::new("cli-addr");
+    let one_line = |out: &std::process::Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        stderr
+    };
+    let typed = demo(dir.path()).args(["--addr", "4001"]).output().unwrap();
+    assert_eq!(
+        one_line(&typed).trim_end(),
+        r#"keycard-demo: configuration error: --addr: "4001" is not an IP:PORT address (e.g. 127.0.0.1:4000)"#
+    );
+    let typed = demo(dir.path())
+        .args(["serve", "--addr", "4001"])
+        .output()
+        .unwrap();
+    assert!(one_line(&typed).contains(r#"--addr: "4001""#));
+    let from_env = demo(dir.path())
+        .env("KEYCARD_ADDR", "4001")
+        .output()
+        .unwrap();
+    assert!(
+        one_line(&from_env).contains(r#"configuration error: KEYCARD_ADDR: "4001" is not"#),
+        "named by the environment variable it came from"
+    );
+
+    // The port is taken (by this test): the error names the flag that chooses another.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = demo(dir.path())
+        .args(["--addr", &addr, "--database-url", "sqlite::memory:"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr} (--addr)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("choose another address with --addr"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn each_command_takes_only_its_own_flags() {
+    let dir = TempDir::new("cli-help");
+    let help = |args: &[&str]| {
+        let out = demo(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let server_flags = [
+        "--addr",
+        "--session-idle-secs",
+        "--session-renewal-secs",
+        "--session-grace-secs",
+        "--session-absolute-secs",
+        "--client-ip-source",
+        "--cookie-secure",
+        "--plan-job-interval-secs",
+    ];
+    let data_flags = [
+        "--database-url",
+        "--cache-url",
+        "--cache-key-prefix",
+        "--secret-key",
+        "--trial-secs",
+    ];
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let text = help(args);
+        for flag in server_flags.iter().chain(&data_flags) {
+            assert!(text.contains(flag), "{args:?} shows {flag}:\n{text}");
+        }
+    }
+    let users = help(&["users", "--help"]);
+    assert!(users.contains("set-plan"), "{users}");
+    let set_plan = help(&["users", "set-plan", "--help"]);
+    for flag in data_flags {
+        assert!(
+            set_plan.contains(flag),
+            "set-plan shows {flag}:\n{set_plan}"
+        );
+    }
+    for flag in server_flags {
+        assert!(
+            !users.contains(flag),
+            "users --help without {flag}:\n{users}"
+        );
+        assert!(
+            !set_plan.contains(flag),
+            "set-plan --help without {flag}:\n{set_plan}"
+        );
+    }
+    // A server flag given to `users` is a usage error, not silently ignored.
+    let out = demo(dir.path())
+        .args([
+            "users",
+            "set-plan",
+            "a@example.com",
+            "pro",
+            "--addr",
+            "127.0.0.1:1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // The data flags work after the arguments, as the help shows them.
+    let out = demo(dir.path())
+        .args([
+            "users",
+            "set-plan",
+            "a@example.com",
+            "pro",
+            "--trial-secs",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--trial-secs: must be greater than 0"),
+        "{stderr}"
     );
 }

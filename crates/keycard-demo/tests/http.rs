@@ -1010,3 +1010,313 @@ async fn cli_set_plan_updates_the_database_and_the_cache_it_can_reach() {
     assert!(err.to_string().contains("no user with email"));
     app.stop().await;
 }
+
+// ----- pages that read like a product (issue 14) -----
+
+/// Whether `html`'s navigation is the signed-in one for `email`.
+fn has_signed_in_nav(html: &str, email: &str) -> bool {
+    html.contains(&format!("Signed in as <strong>{email}</strong>"))
+        && html.contains(r#"action="/session/delete""#)
+        && html.contains(r#"href="/sessions""#)
+}
+
+#[tokio::test]
+async fn a_welcome_flash_after_sign_up_and_sign_in() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let profile = b.get("/profile").await;
+    assert!(
+        profile
+            .body
+            .contains("Welcome to the keycard demo, alice@example.com!"),
+        "{}",
+        profile.body
+    );
+    b.sign_out().await;
+    b.signed_in("alice@example.com").await;
+    let profile = b.get("/profile").await;
+    assert!(profile.body.contains("Welcome back, alice@example.com."));
+    assert!(
+        !b.get("/profile").await.body.contains("Welcome back"),
+        "a flash shows once"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sign_in_page_says_why_a_session_ended_once() {
+    let app = TestApp::start().await;
+    let phone = app.browser_as("phone");
+    let laptop = app.browser_as("laptop");
+    phone.registered("alice@example.com").await;
+    laptop.signed_in("alice@example.com").await;
+
+    // Revoked from the laptop: the phone's next page sends it to sign in, which says why.
+    let list = laptop.get("/sessions").await;
+    let phone_id = session_id_of(&list.body, "phone");
+    laptop
+        .post(&format!("/sessions/{phone_id}/delete"), &[])
+        .await;
+    let res = phone.get("/profile").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/session/new"));
+    let sign_in = phone.get("/session/new").await;
+    assert!(
+        sign_in.body.contains("Your session has ended: you were signed out on another device, it expired, or your password was changed."),
+        "{}",
+        sign_in.body
+    );
+    assert!(
+        sign_in
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with(&format!("{SESSION_COOKIE}=")) && c.contains("Max-Age=0")),
+        "the dead cookie is cleared"
+    );
+    assert!(
+        !phone
+            .get("/session/new")
+            .await
+            .body
+            .contains("Your session has ended"),
+        "said once"
+    );
+
+    // A password change elsewhere ends it too; a plain sign-out is no surprise and says nothing.
+    phone.signed_in("alice@example.com").await;
+    let res = laptop
+        .post(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("password", "new password 42"),
+                ("password_confirmation", "new password 42"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(phone.get("/plan/edit").await.status, StatusCode::SEE_OTHER);
+    assert!(phone
+        .get("/session/new")
+        .await
+        .body
+        .contains("Your session has ended"));
+    laptop.sign_out().await;
+    assert!(!laptop
+        .get("/session/new")
+        .await
+        .body
+        .contains("Your session has ended"));
+    assert!(!app
+        .browser()
+        .get("/session/new")
+        .await
+        .body
+        .contains("Your session has ended"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pro_explains_a_cache_that_disagrees_with_the_database_and_refresh_syncs_it() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let pro = b.get("/pro").await;
+    assert!(
+        !pro.body
+            .contains("cached copy</strong> of your account, kept"),
+        "nothing to explain while they agree"
+    );
+
+    // Changed behind the cache's back: the database says pro, the cached copy free.
+    set_db_plan(&app, "alice@example.com", Plan::Pro).await;
+    let pro = b.get("/pro").await;
+    assert_eq!(pro.status, StatusCode::OK);
+    assert!(
+        pro.body.contains("Why your profile says free"),
+        "{}",
+        pro.body
+    );
+    assert!(pro.body.contains(r#"action="/account/refresh""#));
+    assert_eq!(plan_in(&b.get("/profile").await.body), "free");
+
+    let old = b.session_cookie().expect("signed in");
+    let res = b.post("/account/refresh", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/profile"));
+    let new = res
+        .set_cookie_value(SESSION_COOKIE)
+        .expect("a sync rotates the token");
+    assert_ne!(new, old);
+    let profile = b.get("/profile").await;
+    assert_eq!(plan_in(&profile.body), "pro", "the cached copy caught up");
+    assert!(profile
+        .body
+        .contains("Your account was refreshed from the database: your plan is pro."));
+    assert!(!b.get("/pro").await.body.contains("Why your profile says"));
+
+    // Anonymous: sent to sign in, like every signed-in form.
+    let res = app.browser().post("/account/refresh", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), Some("/session/new"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn error_pages_keep_a_signed_in_user_s_navigation() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+
+    // The CSRF refusal (403): a form posted with a stale token.
+    let res = b
+        .post_raw("/plan", &[("_csrf_token", "stale"), ("plan", "pro")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.body.contains("Request refused"));
+    assert!(
+        has_signed_in_nav(&res.body, "alice@example.com"),
+        "{}",
+        res.body
+    );
+    // Its sign-out form works.
+    let token = res.csrf_token();
+    let out = b
+        .post_raw("/session/delete", &[("_csrf_token", token.as_str())])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(b.me().await.is_none());
+
+    b.signed_in("alice@example.com").await;
+    let res = b.get("/nowhere").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(has_signed_in_nav(&res.body, "alice@example.com"));
+    let res = b
+        .post("/sessions/00000000000000000000000000000000/delete", &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(has_signed_in_nav(&res.body, "alice@example.com"));
+    let res = b.get("/pro").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(has_signed_in_nav(&res.body, "alice@example.com"));
+
+    // A visitor gets the visitor's navigation.
+    let res = app.browser().get("/nowhere").await;
+    assert!(res.body.contains(r#"href="/registration/new""#));
+    assert!(!res.body.contains("Signed in as"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pages_link_one_stylesheet_and_an_icon_mark_the_current_page_and_inline_nothing() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    let css = b.get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert!(css.body.contains(":focus-visible"), "visible focus");
+    assert!(css.set_cookies().is_empty(), "no cookie work for assets");
+    for icon in ["/static/favicon.svg", "/favicon.ico"] {
+        let res = b.get(icon).await;
+        assert_eq!(res.status, StatusCode::OK, "{icon}");
+        assert_eq!(res.headers["content-type"], "image/svg+xml");
+    }
+
+    let anonymous = ["/", "/registration/new", "/session/new"];
+    for path in anonymous {
+        let page = b.get(path).await;
+        assert_plain_page(path, &page.body);
+    }
+    b.registered("alice@example.com").await;
+    for (path, link) in [
+        ("/", None),
+        ("/profile", Some("/profile")),
+        ("/plan/edit", Some("/plan/edit")),
+        ("/pro", Some("/pro")),
+        ("/sessions", Some("/sessions")),
+    ] {
+        let page = b.get(path).await;
+        assert_plain_page(path, &page.body);
+        assert!(has_signed_in_nav(&page.body, "alice@example.com"), "{path}");
+        assert_eq!(
+            page.body.matches(r#"aria-current="page""#).count(),
+            1,
+            "{path}"
+        );
+        if let Some(link) = link {
+            assert!(
+                page.body
+                    .contains(&format!(r#"<a href="{link}" aria-current="page">"#)),
+                "{path} marks its link"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+/// The page links the stylesheet and the icon, and has no inline script or style (a strict CSP allows
+/// neither), and every form field has a label.
+fn assert_plain_page(path: &str, html: &str) {
+    assert!(
+        html.contains(r#"<link rel="stylesheet" href="/static/app.css">"#),
+        "{path}"
+    );
+    assert!(
+        html.contains(r#"<link rel="icon" href="/static/favicon.svg""#),
+        "{path}"
+    );
+    for inline in ["<script", "<style", " style=", "onclick=", "onsubmit="] {
+        assert!(!html.contains(inline), "{path} has {inline}");
+    }
+    for input in html.split("<input").skip(1) {
+        let tag = &input[..input.find('>').expect("tag end")];
+        if tag.contains(r#"type="hidden""#)
+            || tag.contains(" hidden")
+            || tag.contains(r#"type="radio""#)
+        {
+            continue;
+        }
+        let id = tag
+            .split(r#"id=""#)
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("{path}: an input without an id: {tag}"));
+        assert!(
+            html.contains(&format!(r#"<label for="{id}""#)),
+            "{path}: no label for {id}"
+        );
+        assert!(
+            tag.contains("autocomplete="),
+            "{path}: {id} has no autocomplete"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sessions_show_device_names_and_relative_times_with_the_exact_time_on_hover() {
+    let app = TestApp::start().await;
+    let chrome = app.browser_as(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    );
+    chrome.registered("alice@example.com").await;
+    app.advance(150);
+    let iphone = app.browser_as(
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    );
+    iphone.signed_in("alice@example.com").await;
+    let list = iphone.get("/sessions").await;
+    assert!(list.body.contains(">Chrome on Linux<"), "{}", list.body);
+    assert!(list.body.contains(">Safari on iPhone<"));
+    assert!(list.body.contains(">2 minutes ago</time>"), "{}", list.body);
+    assert!(list.body.contains(">just now</time>"));
+    assert!(list.body.contains(">in 30 minutes</time>"));
+    // The exact time on hover, and machine-readable.
+    assert!(list.body.contains(r#"<time datetime=""#));
+    assert!(list.body.contains(r#" UTC">"#));
+    assert!(list.body.contains("2 active sessions"));
+    app.stop().await;
+}

@@ -16,8 +16,10 @@
 //! | `--trial-secs` | `TRIAL_SECS` | `1209600` (14 days) | length of a `pro-trial` |
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
 //!
-//! Every setting is read as text and checked here, so a bad value is one line that names the setting
-//! (see [`ConfigError`]); `main` prints it and exits with status 2.
+//! Every setting is read as text and checked here, so a bad value is one line that names the setting as the
+//! user gave it: the flag when it was typed (`--addr: "4001" is not an IP:PORT address …`), the environment
+//! variable when it came from there or was not given (`KEYCARD_ADDR: …`) (see [`ConfigError`] and
+//! [`Origins`]); `main` prints it and exits with status 2.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -34,6 +36,7 @@ mod cache;
 pub mod cli;
 mod database;
 mod error;
+mod origin;
 mod private_dir;
 mod redact;
 pub mod secret;
@@ -46,11 +49,13 @@ mod tests;
 pub use cache::CacheBackend;
 pub use database::DatabaseKind;
 pub use error::ConfigError;
+pub use origin::{Origin, Origins};
 pub use private_dir::create_private_dir;
 pub use redact::redact_url;
 pub use settings::{
-    Settings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX, DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL,
-    DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
+    ServerSettings, Settings, StoreSettings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX,
+    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_TRIAL_SECS,
+    MAX_CACHE_KEY_PREFIX_LEN,
 };
 
 /// The checked configuration. Tests build one directly (see [`Config::for_tests`]).
@@ -96,22 +101,28 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// Check `settings` into a configuration.
+    /// Check `settings` into a configuration. The error names the setting as it was given
+    /// (`settings.origins`).
     pub fn from_settings(s: &Settings) -> Result<Config, ConfigError> {
-        let addr: SocketAddr = s.addr.trim().parse().map_err(|_| {
+        Self::check(s).map_err(|e| e.named(&s.origins))
+    }
+
+    fn check(s: &Settings) -> Result<Config, ConfigError> {
+        let (server, store, name) = (&s.server, &s.store, |n| s.origins.name(n));
+        let addr: SocketAddr = server.addr.trim().parse().map_err(|_| {
             ConfigError::new(
                 "KEYCARD_ADDR",
                 format!(
                     "{:?} is not an IP:PORT address (e.g. 127.0.0.1:4000)",
-                    s.addr
+                    server.addr
                 ),
             )
         })?;
-        let database_url = s.database_url.trim().to_string();
+        let database_url = store.database_url.trim().to_string();
         let db_kind = DatabaseKind::of(&database_url)?;
-        let cache = CacheBackend::parse(&s.cache_url, &s.cache_key_prefix, &database_url)?;
+        let cache = CacheBackend::parse(&store.cache_url, &store.cache_key_prefix, &database_url)?;
 
-        let secret = match s.secret_key.as_deref() {
+        let secret = match store.secret_key.as_deref() {
             Some(key) if !key.is_empty() => {
                 let len = key.len();
                 if len < keycard::token::MIN_SECRET_LEN {
@@ -131,7 +142,10 @@ impl Config {
                 DatabaseKind::Postgres => {
                     return Err(ConfigError::new(
                         "SECRET_KEY",
-                        "is required with a PostgreSQL DATABASE_URL (generate one with `openssl rand -base64 64`)",
+                        format!(
+                            "is required with a PostgreSQL {} (generate one with `openssl rand -base64 64`)",
+                            name("DATABASE_URL")
+                        ),
                     ))
                 }
             },
@@ -139,20 +153,31 @@ impl Config {
         if cache.is_networked() && !matches!(secret, SecretSource::Given(_)) {
             return Err(ConfigError::new(
                 "SECRET_KEY",
-                "is required with a shared CACHE_URL (PostgreSQL or Redis): every node must sign cookies with the same key",
+                format!(
+                    "is required with a shared {} (PostgreSQL or Redis): every node must sign cookies with the same key",
+                    name("CACHE_URL")
+                ),
             ));
         }
 
-        let idle = secs("SESSION_IDLE_SECS", &s.session_idle_secs, false)?;
-        let renewal = secs("SESSION_RENEWAL_SECS", &s.session_renewal_secs, false)?;
-        let grace = secs("SESSION_GRACE_SECS", &s.session_grace_secs, true)?;
-        let absolute = secs("SESSION_ABSOLUTE_SECS", &s.session_absolute_secs, false)?;
-        let policy = policy(idle, renewal, grace, absolute)?;
+        let idle = secs("SESSION_IDLE_SECS", &server.session_idle_secs, false)?;
+        let renewal = secs("SESSION_RENEWAL_SECS", &server.session_renewal_secs, false)?;
+        let grace = secs("SESSION_GRACE_SECS", &server.session_grace_secs, true)?;
+        let absolute = secs(
+            "SESSION_ABSOLUTE_SECS",
+            &server.session_absolute_secs,
+            false,
+        )?;
+        let policy = policy(idle, renewal, grace, absolute, &s.origins)?;
 
-        let cookie_secure = parse_bool("COOKIE_SECURE", &s.cookie_secure)?;
-        let client_ip = client_ip_source("CLIENT_IP_SOURCE", &s.client_ip_source)?;
-        let trial = secs("TRIAL_SECS", &s.trial_secs, false)?;
-        let plan_job_interval = secs("PLAN_JOB_INTERVAL_SECS", &s.plan_job_interval_secs, false)?;
+        let cookie_secure = parse_bool("COOKIE_SECURE", &server.cookie_secure)?;
+        let client_ip = client_ip_source("CLIENT_IP_SOURCE", &server.client_ip_source)?;
+        let trial = secs("TRIAL_SECS", &store.trial_secs, false)?;
+        let plan_job_interval = secs(
+            "PLAN_JOB_INTERVAL_SECS",
+            &server.plan_job_interval_secs,
+            false,
+        )?;
 
         Ok(Config {
             addr,

@@ -1,5 +1,13 @@
 //! The settings as given: flags with environment fallbacks, unchecked (every value is text, checked by
 //! [`super::Config::from_settings`]).
+//!
+//! Two groups, so each command takes only what it uses: [`StoreSettings`] (where the users and the
+//! credentials cache are, the app secret, the trial length: what `users set-plan` needs) and
+//! [`ServerSettings`] (the listener, the session lifetimes, cookies, the plan job: the server's alone).
+//! [`Settings`] is both, plus where each value came from ([`Origins`]), so an error names the flag the user
+//! typed or the environment variable that held the value.
+
+use super::origin::Origins;
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
@@ -16,88 +24,119 @@ pub const MAX_CACHE_KEY_PREFIX_LEN: usize = 64;
 pub const DEFAULT_TRIAL_SECS: u64 = 14 * 24 * 60 * 60;
 /// Default interval of the plan job.
 pub const DEFAULT_PLAN_JOB_INTERVAL_SECS: u64 = 60;
+const DEFAULT_SESSION_IDLE_SECS: &str = "1800";
+const DEFAULT_SESSION_RENEWAL_SECS: &str = "900";
+const DEFAULT_SESSION_GRACE_SECS: &str = "60";
+const DEFAULT_SESSION_ABSOLUTE_SECS: &str = "28800";
+const DEFAULT_CLIENT_IP_SOURCE: &str = "connect-info";
+const DEFAULT_COOKIE_SECURE: &str = "false";
+const DEFAULT_TRIAL: &str = "1209600";
+const DEFAULT_PLAN_JOB_INTERVAL: &str = "60";
 
-/// The settings as given (flags, else environment, else defaults), unchecked.
-#[derive(clap::Args, Debug, Clone)]
+/// Every setting, as given (flags, else environment, else defaults), unchecked.
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct Settings {
-    /// Address to listen on (IP:PORT).
-    #[arg(long, env = "KEYCARD_ADDR", default_value = DEFAULT_ADDR, global = true)]
-    pub addr: String,
+    /// The server's own settings.
+    #[command(flatten)]
+    pub server: ServerSettings,
+    /// Where the data is, and the secret.
+    #[command(flatten)]
+    pub store: StoreSettings,
+    /// Where each value came from (filled in by [`super::cli::parse`]; all defaults otherwise).
+    #[arg(skip)]
+    pub origins: Origins,
+}
 
+/// What every command that touches the data needs: the users database, the credentials cache, the app
+/// secret, the trial length.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreSettings {
     /// Users database: sqlite:PATH[?mode=rwc] or postgres://USER@HOST/DB.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
 
     /// Credentials cache: `database` (in the users database: sessions survive restarts), `memory` (in this
     /// process), `sqlite:PATH`, `postgres://USER@HOST/DB` or `redis://[:PASSWORD@]HOST:PORT[/DB]`.
-    #[arg(long, env = "CACHE_URL", default_value = DEFAULT_CACHE_URL, global = true, hide_env_values = true)]
+    #[arg(long, env = "CACHE_URL", default_value = DEFAULT_CACHE_URL, hide_env_values = true)]
     pub cache_url: String,
 
     /// Prefix of every Redis key of this app (give each app sharing a Redis its own).
-    #[arg(
-        long,
-        env = "CACHE_KEY_PREFIX",
-        default_value = DEFAULT_CACHE_KEY_PREFIX,
-        global = true
-    )]
+    #[arg(long, env = "CACHE_KEY_PREFIX", default_value = DEFAULT_CACHE_KEY_PREFIX)]
     pub cache_key_prefix: String,
 
     /// App secret, at least 64 bytes (e.g. `openssl rand -base64 64`). Without it a development secret is
     /// generated and kept beside the SQLite database.
-    #[arg(long, env = "SECRET_KEY", global = true, hide_env_values = true)]
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
 
+    /// Length of a pro-trial, in seconds.
+    #[arg(long, env = "TRIAL_SECS", default_value = DEFAULT_TRIAL)]
+    pub trial_secs: String,
+}
+
+/// The server's own settings: where it listens, session lifetimes, cookies, the plan job.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerSettings {
+    /// Address to listen on (IP:PORT).
+    #[arg(long, env = "KEYCARD_ADDR", default_value = DEFAULT_ADDR)]
+    pub addr: String,
+
     /// Idle lifetime of a session, in seconds.
-    #[arg(long, env = "SESSION_IDLE_SECS", default_value = "1800", global = true)]
+    #[arg(long, env = "SESSION_IDLE_SECS", default_value = DEFAULT_SESSION_IDLE_SECS)]
     pub session_idle_secs: String,
 
     /// Seconds after a token rotation when the next request rotates it again.
-    #[arg(
-        long,
-        env = "SESSION_RENEWAL_SECS",
-        default_value = "900",
-        global = true
-    )]
+    #[arg(long, env = "SESSION_RENEWAL_SECS", default_value = DEFAULT_SESSION_RENEWAL_SECS)]
     pub session_renewal_secs: String,
 
     /// Seconds a replaced token keeps working after a renewal (0 allowed).
-    #[arg(long, env = "SESSION_GRACE_SECS", default_value = "60", global = true)]
+    #[arg(long, env = "SESSION_GRACE_SECS", default_value = DEFAULT_SESSION_GRACE_SECS)]
     pub session_grace_secs: String,
 
     /// Absolute lifetime of a session from sign-in, in seconds.
-    #[arg(
-        long,
-        env = "SESSION_ABSOLUTE_SECS",
-        default_value = "28800",
-        global = true
-    )]
+    #[arg(long, env = "SESSION_ABSOLUTE_SECS", default_value = DEFAULT_SESSION_ABSOLUTE_SECS)]
     pub session_absolute_secs: String,
 
     /// Where a request's client address comes from, for the sign-in throttle and the session list:
     /// `connect-info` (the TCP peer), `rightmost-forwarded-for` (the last `X-Forwarded-For` entry; only
     /// behind exactly one trusted reverse proxy that appends it) or `none`.
-    #[arg(
-        long,
-        env = "CLIENT_IP_SOURCE",
-        default_value = "connect-info",
-        global = true
-    )]
+    #[arg(long, env = "CLIENT_IP_SOURCE", default_value = DEFAULT_CLIENT_IP_SOURCE)]
     pub client_ip_source: String,
 
     /// Mark cookies `Secure` and use the `__Host-` prefix (true/false). Needs HTTPS.
-    #[arg(long, env = "COOKIE_SECURE", default_value = "false", global = true)]
+    #[arg(long, env = "COOKIE_SECURE", default_value = DEFAULT_COOKIE_SECURE)]
     pub cookie_secure: String,
 
-    /// Length of a pro-trial, in seconds.
-    #[arg(long, env = "TRIAL_SECS", default_value = "1209600", global = true)]
-    pub trial_secs: String,
-
     /// How often the background job downgrades expired trials, in seconds.
-    #[arg(
-        long,
-        env = "PLAN_JOB_INTERVAL_SECS",
-        default_value = "60",
-        global = true
-    )]
+    #[arg(long, env = "PLAN_JOB_INTERVAL_SECS", default_value = DEFAULT_PLAN_JOB_INTERVAL)]
     pub plan_job_interval_secs: String,
+}
+
+/// The defaults, for commands that do not serve (`users set-plan` builds its [`super::Config`] on them).
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            addr: DEFAULT_ADDR.to_owned(),
+            session_idle_secs: DEFAULT_SESSION_IDLE_SECS.to_owned(),
+            session_renewal_secs: DEFAULT_SESSION_RENEWAL_SECS.to_owned(),
+            session_grace_secs: DEFAULT_SESSION_GRACE_SECS.to_owned(),
+            session_absolute_secs: DEFAULT_SESSION_ABSOLUTE_SECS.to_owned(),
+            client_ip_source: DEFAULT_CLIENT_IP_SOURCE.to_owned(),
+            cookie_secure: DEFAULT_COOKIE_SECURE.to_owned(),
+            plan_job_interval_secs: DEFAULT_PLAN_JOB_INTERVAL.to_owned(),
+        }
+    }
+}
+
+/// The defaults (the same as clap's).
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            cache_url: DEFAULT_CACHE_URL.to_owned(),
+            cache_key_prefix: DEFAULT_CACHE_KEY_PREFIX.to_owned(),
+            secret_key: None,
+            trial_secs: DEFAULT_TRIAL.to_owned(),
+        }
+    }
 }

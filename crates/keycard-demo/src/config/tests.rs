@@ -1,7 +1,6 @@
 //! `Config::from_settings`: defaults, and one error naming the setting for every bad value.
 
 use super::*;
-use clap::Parser;
 
 #[derive(clap::Parser)]
 struct T {
@@ -9,10 +8,20 @@ struct T {
     s: Settings,
 }
 
+/// Settings from flags, with their origins (as `cli::parse` records them).
 fn settings(args: &[&str]) -> Settings {
     let mut v = vec!["t"];
     v.extend_from_slice(args);
-    T::try_parse_from(v).expect("flags parse").s
+    let matches = <T as clap::CommandFactory>::command()
+        .try_get_matches_from(v)
+        .expect("flags parse");
+    let s = <T as clap::FromArgMatches>::from_arg_matches(&matches)
+        .expect("flags parse")
+        .s;
+    Settings {
+        origins: Origins::from_matches(&matches),
+        ..s
+    }
 }
 
 #[test]
@@ -38,7 +47,11 @@ fn defaults_are_valid_and_generate_a_secret_beside_the_database() {
 fn short_secret_names_the_setting() {
     let e = Config::from_settings(&settings(&["--secret-key", "short"])).unwrap_err();
     assert_eq!(e.setting, "SECRET_KEY");
-    assert!(e.to_string().starts_with("SECRET_KEY: is 5 bytes long"));
+    // Typed as a flag, so named by the flag.
+    assert!(
+        e.to_string().starts_with("--secret-key: is 5 bytes long"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -67,7 +80,7 @@ fn redis_needs_a_secret_key_and_never_echoes_the_url() {
     if cfg!(feature = "redis") {
         // Every node must sign cookies with the same key: a per-machine development secret cannot work.
         assert_eq!(e.setting, "SECRET_KEY");
-        assert!(e.to_string().contains("shared CACHE_URL"), "{e}");
+        assert!(e.to_string().contains("shared --cache-url"), "{e}");
     } else {
         assert_eq!(e.setting, "CACHE_URL");
     }
@@ -220,4 +233,69 @@ fn client_ip_source_defaults_to_the_tcp_peer_and_a_bad_one_names_the_setting() {
     let e =
         Config::from_settings(&settings(&["--client-ip-source", "x-forwarded-for"])).unwrap_err();
     assert_eq!(e.setting, "CLIENT_IP_SOURCE");
+}
+
+#[test]
+fn errors_name_the_flag_that_was_typed_or_the_environment_variable() {
+    // Typed as a flag: named by the flag, and so are the other settings its message mentions.
+    let e = Config::from_settings(&settings(&["--addr", "4001"])).unwrap_err();
+    assert_eq!(e.setting, "KEYCARD_ADDR");
+    assert_eq!(
+        e.to_string(),
+        r#"--addr: "4001" is not an IP:PORT address (e.g. 127.0.0.1:4000)"#
+    );
+    let e = Config::from_settings(&settings(&[
+        "--session-idle-secs",
+        "60",
+        "--session-renewal-secs",
+        "20",
+        "--session-grace-secs",
+        "5",
+        "--session-absolute-secs",
+        "30",
+    ]))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--session-idle-secs: 60 must not be longer than --session-absolute-secs (30)"
+    );
+    // A flag against a default: the default is named by its environment variable.
+    let e = Config::from_settings(&settings(&["--session-renewal-secs", "1800"])).unwrap_err();
+    assert!(
+        e.to_string().starts_with(
+            "--session-renewal-secs: 1800 must be shorter than SESSION_IDLE_SECS (1800)"
+        ),
+        "{e}"
+    );
+
+    // From the environment: named by the variable.
+    let mut s = settings(&[]);
+    s.server.addr = "4001".into();
+    s.origins = Origins::default().with("KEYCARD_ADDR", Origin::Env);
+    let e = Config::from_settings(&s).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"KEYCARD_ADDR: "4001" is not an IP:PORT address (e.g. 127.0.0.1:4000)"#
+    );
+    assert_eq!(origin::flag_of("KEYCARD_ADDR"), Some("--addr"));
+}
+
+#[test]
+fn the_defaults_of_the_settings_structs_are_clap_s_defaults() {
+    let parsed = settings(&[]);
+    let built = Settings::default();
+    assert_eq!(
+        format!("{:?}", parsed.server),
+        format!("{:?}", built.server)
+    );
+    assert_eq!(
+        parsed.store.trial_secs,
+        DEFAULT_TRIAL_SECS.to_string(),
+        "TRIAL_SECS default"
+    );
+    assert_eq!(parsed.store.database_url, built.store.database_url);
+    assert_eq!(parsed.store.cache_url, built.store.cache_url);
+    assert_eq!(parsed.store.cache_key_prefix, built.store.cache_key_prefix);
+    assert_eq!(parsed.store.trial_secs, built.store.trial_secs);
+    assert_eq!(parsed.origins.of("KEYCARD_ADDR"), Origin::Default);
 }

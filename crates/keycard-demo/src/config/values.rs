@@ -6,6 +6,7 @@ use keycard::Policy;
 use keycard_axum::ClientIpSource;
 
 use super::error::ConfigError;
+use super::origin::Origins;
 
 pub(super) fn secs(
     setting: &'static str,
@@ -57,13 +58,16 @@ pub(super) fn client_ip_source(
     }
 }
 
-/// The session policy, with errors that name the settings (the core's own check is the backstop).
+/// The session policy, with errors that name the settings as they were given (the core's own check is the
+/// backstop).
 pub(super) fn policy(
     idle: Duration,
     renewal: Duration,
     grace: Duration,
     absolute: Duration,
+    origins: &Origins,
 ) -> Result<Policy, ConfigError> {
+    let name = |setting| origins.name(setting);
     let (i, r, g, a) = (
         idle.as_secs(),
         renewal.as_secs(),
@@ -73,19 +77,28 @@ pub(super) fn policy(
     if renewal >= idle {
         return Err(ConfigError::new(
             "SESSION_RENEWAL_SECS",
-            format!("{r} must be shorter than SESSION_IDLE_SECS ({i}), or sessions die before they renew"),
+            format!(
+                "{r} must be shorter than {} ({i}), or sessions die before they renew",
+                name("SESSION_IDLE_SECS")
+            ),
         ));
     }
     if grace >= renewal {
         return Err(ConfigError::new(
             "SESSION_GRACE_SECS",
-            format!("{g} must be shorter than SESSION_RENEWAL_SECS ({r})"),
+            format!(
+                "{g} must be shorter than {} ({r})",
+                name("SESSION_RENEWAL_SECS")
+            ),
         ));
     }
     if idle > absolute {
         return Err(ConfigError::new(
             "SESSION_IDLE_SECS",
-            format!("{i} must not be longer than SESSION_ABSOLUTE_SECS ({a})"),
+            format!(
+                "{i} must not be longer than {} ({a})",
+                name("SESSION_ABSOLUTE_SECS")
+            ),
         ));
     }
     let p = Policy::default()

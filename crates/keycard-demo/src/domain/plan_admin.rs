@@ -45,7 +45,8 @@ pub const MEMORY_CACHE_NOTICE: &str = "\
 Note: the credentials cache is the memory store (CACHE_URL=memory). It lives inside the running server
 process, and this command cannot reach it from another process, so no cached user was updated.
 The change is seen by /pro at once (it reloads the user from the database on every request), and by
-/profile and /me on the user's next sign-in or plan sync (POST /plan).";
+/profile and /me on the user's next sign-in, plan sync (POST /plan) or refresh (the \"Refresh\" buttons
+on /profile and /pro: POST /account/refresh).";
 
 /// `users set-plan EMAIL PLAN`: update the database; update the shared cache if there is one, else say
 /// plainly that a running server's memory cache cannot be reached.

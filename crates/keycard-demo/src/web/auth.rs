@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keycard::CredentialsCache;
 use keycard_axum::{
     ClientIpSource, CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserLoader,
@@ -58,17 +58,23 @@ pub fn reload_user_layer(db: Db) -> ReloadUser<User, DbUserLoader> {
     ReloadUser::new(DbUserLoader::new(db))
 }
 
-/// Sign `user` in as a **new** session and answer `303` to `/profile`.
+/// Sign `user` in as a **new** session and answer `303` to `/profile`, carrying `welcome` there as a
+/// flash message.
 ///
 /// A session the request already had ends first, whoever it belonged to (so a re-sign-in never inherits an
 /// old session's absolute deadline, and a planted cookie never survives: fixation), and the CSRF cookie is
 /// replaced too.
-pub async fn sign_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Response, AppError> {
+pub async fn sign_in(
+    state: &AppState,
+    auth: &AuthUser,
+    user: User,
+    welcome: &str,
+) -> Result<Response, AppError> {
     if auth.is_signed_in() {
         auth.delete().await?;
     }
     auth.create(Arc::new(user)).await?;
     Ok(state
         .csrf
-        .rotated(axum::response::Redirect::to("/profile").into_response()))
+        .rotated(state.flash.redirect("/profile", welcome)))
 }

@@ -1,18 +1,23 @@
 //! The HTTP side: the router and its routes, the session layer's settings, CSRF protection and flash
 //! messages (both on one signed-cookie helper), the pages, and how errors become responses.
 //!
-//! Dependencies point one way: `router` → `routes` → (`auth`, `error`, `views`, `csrf`, `flash`,
-//! `client_ip`, `state`) → `signed_cookie` and `respond`, the leaves; nothing here is used by `domain` or
-//! `config` (`scripts/module-cycles.py crates/keycard-demo/src` checks there is no cycle).
+//! Dependencies point one way: `router` → `routes` → (`auth`, `error`, `csrf::guard`, `client_ip`,
+//! `ended_session`, `device`, `state`) → `views` → (`layout`, `time_view`) → (`csrf::token`, `flash`) →
+//! `signed_cookie` and `respond`, the leaves; nothing here is used by `domain` or `config`
+//! (`scripts/module-cycles.py crates/keycard-demo/src` checks there is no cycle).
 
 pub mod auth;
 pub mod client_ip;
 pub mod csrf;
+pub mod device;
+pub mod ended_session;
 pub mod error;
 pub mod flash;
+pub mod layout;
 pub mod respond;
 pub mod router;
 pub mod routes;
 pub mod signed_cookie;
 pub mod state;
+pub mod time_view;
 pub mod views;

@@ -1,28 +1,32 @@
 //! The whole app's router: every route of [`crate::web::routes`] and the layers around them.
 //!
-//! Layers, outermost first: `/healthz` sits outside everything (no cookie work at all); the session layer
-//! wraps every other route; the CSRF guard wraps every page and form route (not `/me`, a JSON GET).
+//! Layers, outermost first: `/healthz` and the static assets sit outside everything (no cookie work at all);
+//! the session layer wraps every other route; the CSRF guard wraps every page and form route (not `/me`, a
+//! JSON GET), and the "not found" page, so a signed-in user keeps the signed-in navigation there.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use keycard_axum::RedirectPath;
+use keycard_axum::{AuthRejection, MaybeUser, RedirectPath};
 
 use crate::domain::users::User;
 use crate::web::auth;
-use crate::web::csrf;
+use crate::web::csrf::{self, CsrfToken};
+use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, health, home, plan, pro, profile, registration, session, sessions,
+    account, assets, health, home, plan, pro, profile, refresh, registration, session, sessions,
 };
 use crate::web::state::AppState;
-use crate::web::views;
+use crate::web::views::{self, Layout, Viewer};
 
 /// The whole app.
 pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) -> Router {
-    let pro = Router::new()
+    // The database's copy of the user decides here (the guide's `reload_user`).
+    let reloaded = Router::new()
         .route("/pro", get(pro::show))
+        .route("/account/refresh", post(refresh::refresh))
         .route_layer(auth::reload_user_layer(state.db.clone()));
 
     let pages = Router::new()
@@ -39,7 +43,8 @@ pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) 
         .route("/sessions/{id}/delete", post(sessions::delete))
         .route("/sessions/delete-others", post(sessions::delete_others))
         .route("/account/password", post(account::change_password))
-        .merge(pro)
+        .merge(reloaded)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.csrf.clone(),
             csrf::guard,
@@ -49,12 +54,23 @@ pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) 
         .route("/me", get(profile::me))
         .layer(session_layer)
         .route("/healthz", get(health::show))
-        .fallback(not_found)
+        .route("/static/app.css", get(assets::stylesheet))
+        .route("/static/favicon.svg", get(assets::favicon))
+        .route("/favicon.ico", get(assets::favicon))
         .with_state(state)
 }
 
-async fn not_found() -> Response {
-    views::error_page(
+/// 404, in the viewer's frame (neither signed in nor out when the session store could not answer).
+async fn not_found(who: Result<MaybeUser<User>, AuthRejection>, csrf: CsrfToken) -> Response {
+    let layout = match who {
+        Ok(MaybeUser(user)) => Layout::new(&csrf, user.as_deref(), &IncomingFlash::default()),
+        Err(_) => Layout {
+            viewer: Viewer::Unknown,
+            ..Layout::default()
+        },
+    };
+    views::framed_error_page(
+        layout,
         StatusCode::NOT_FOUND,
         "Not found",
         "There is no page at this address.",

@@ -6,30 +6,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::clock::format_utc;
 use crate::domain::users::{Plan, User};
-use crate::web::csrf::CsrfToken;
 use crate::web::flash::IncomingFlash;
-
-/// What every page's frame needs: the CSRF token for its forms, who is signed in, the flash.
-#[derive(Debug, Clone, Default)]
-pub struct Layout {
-    /// The token for the page's forms.
-    pub csrf: String,
-    /// The signed-in user's email (from the cached user).
-    pub signed_in_as: Option<String>,
-    /// A one-time message.
-    pub flash: Option<String>,
-}
-
-impl Layout {
-    /// The frame for a page.
-    pub fn new(csrf: &CsrfToken, user: Option<&User>, flash: &IncomingFlash) -> Self {
-        Layout {
-            csrf: csrf.0.clone(),
-            signed_in_as: user.map(|u| u.email.clone()),
-            flash: flash.message.clone(),
-        }
-    }
-}
+pub use crate::web::layout::{Layout, Viewer};
+use crate::web::time_view::TimeView;
 
 /// A user as pages show them.
 #[derive(Debug, Clone)]
@@ -105,6 +84,8 @@ pub struct SignInPage {
     pub email: String,
     /// The one generic message.
     pub error: Option<String>,
+    /// Why the visitor is signed out, when the app can tell ([`crate::web::ended_session`]).
+    pub notice: Option<&'static str>,
 }
 
 /// Field messages of the password-change form.
@@ -197,6 +178,8 @@ pub struct ProPage {
     pub user: UserView,
     /// Whether the plan opens the pro area.
     pub allowed: bool,
+    /// The cached copy's plan, when it differs from the database's.
+    pub cached_plan: Option<&'static str>,
 }
 
 /// One row of the sessions page.
@@ -207,12 +190,14 @@ pub struct SessionRow {
     /// Whether this request's session.
     pub current: bool,
     /// Sign-in time.
-    pub created: String,
+    pub created: TimeView,
     /// Last token rotation.
-    pub renewed: String,
+    pub renewed: TimeView,
     /// When it dies if unused.
-    pub expires: String,
-    /// Browser.
+    pub expires: TimeView,
+    /// "Chrome on Linux" ([`crate::web::device`]).
+    pub device: String,
+    /// The raw `User-Agent`, shown on hover.
     pub user_agent: String,
     /// Address.
     pub ip: Option<String>,
@@ -264,12 +249,23 @@ pub fn render(status: StatusCode, page: &impl Template, flash: Option<&IncomingF
     }
 }
 
-/// A bare error page (no signed-in frame, no forms).
+/// An error page for a viewer the handler does not know (a store outage): the navigation shows neither
+/// the signed-in nor the signed-out links, and there is no form.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    framed_error_page(Layout::default(), status, title, message)
+}
+
+/// An error page in the viewer's frame: a signed-in user keeps the signed-in navigation.
+pub fn framed_error_page(
+    layout: Layout,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> Response {
     render(
         status,
         &ErrorPage {
-            layout: Layout::default(),
+            layout,
             title: title.to_owned(),
             message: message.to_owned(),
         },
@@ -301,6 +297,7 @@ mod tests {
             layout: Layout::default(),
             email: "<script>alert(1)</script>".into(),
             error: None,
+            notice: None,
         };
         let html = page.render().unwrap();
         assert!(!html.contains("<script>alert(1)"));

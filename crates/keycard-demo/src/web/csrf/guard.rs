@@ -3,12 +3,15 @@
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use keycard_axum::MaybeUser;
 
+use crate::domain::users::User;
 use crate::web::csrf::token::{Csrf, CsrfToken, HEADER};
+use crate::web::layout::{Layout, Viewer};
 use crate::web::views;
 
 /// Largest form body the guard buffers to find the token.
@@ -51,13 +54,14 @@ pub async fn guard(State(csrf): State<Arc<Csrf>>, req: Request, next: Next) -> R
             }
             None => match csrf.fresh() {
                 Some((value, token)) => (req, token, Some(value)),
-                None => return refuse(CsrfFailure::Random),
+                None => return refuse(&csrf, None, viewer_of(req).await.1, CsrfFailure::Random),
             },
         }
     } else {
-        match check(&csrf, cookie, req).await {
+        let (req, viewer) = viewer_of(req).await;
+        match check(&csrf, cookie.clone(), req).await {
             Ok((req, token)) => (req, token, None),
-            Err(f) => return refuse(f),
+            Err(f) => return refuse(&csrf, cookie, viewer, f),
         }
     };
     let mut req = req;
@@ -113,7 +117,20 @@ async fn check(
     }
 }
 
-fn refuse(f: CsrfFailure) -> Response {
+/// Who sent the request, for the refusal page's frame (a signed-in user keeps the signed-in navigation).
+async fn viewer_of(req: Request) -> (Request, Viewer) {
+    let (mut parts, body) = req.into_parts();
+    let viewer = match MaybeUser::<User>::from_request_parts(&mut parts, &()).await {
+        Ok(MaybeUser(Some(user))) => Viewer::SignedIn(user.email.clone()),
+        Ok(MaybeUser(None)) => Viewer::SignedOut,
+        Err(_) => Viewer::Unknown,
+    };
+    (Request::from_parts(parts, body), viewer)
+}
+
+/// The refusal page, in the viewer's frame. Its sign-out form gets a token that works: the request's CSRF
+/// cookie's, or a fresh cookie's (set on the response) when the request had none.
+fn refuse(csrf: &Csrf, cookie: Option<String>, viewer: Viewer, f: CsrfFailure) -> Response {
     let (status, message) = match f {
         CsrfFailure::CrossSite => (
             StatusCode::FORBIDDEN,
@@ -133,5 +150,22 @@ fn refuse(f: CsrfFailure) -> Response {
         ),
     };
     tracing::info!(reason = ?f, "state-changing request refused by the CSRF guard");
-    views::error_page(status, "Request refused", message).into_response()
+    let (token, new_cookie) = match cookie {
+        Some(value) => (csrf.token_for(&value), None),
+        None => match csrf.fresh() {
+            Some((value, token)) => (token, Some(value)),
+            None => (String::new(), None),
+        },
+    };
+    let layout = Layout {
+        csrf: token,
+        viewer,
+        ..Layout::default()
+    };
+    let mut res = views::framed_error_page(layout, status, "Request refused", message);
+    if let Some(value) = new_cookie {
+        res.headers_mut()
+            .append(header::SET_COOKIE, csrf.set_cookie(&value));
+    }
+    res
 }

@@ -44,7 +44,7 @@ pub async fn change_password(
 ) -> Result<Response, AppError> {
     let page = |status: StatusCode, errors: PasswordErrors| {
         let page = ProfilePage {
-            layout: Layout::new(&csrf, Some(&user), &IncomingFlash::default()),
+            layout: Layout::new(&csrf, Some(&user), &IncomingFlash::default()).at("/profile"),
             user: UserView::from(&*user),
             password_errors: errors,
         };

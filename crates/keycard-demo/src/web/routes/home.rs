@@ -12,7 +12,7 @@ use crate::web::views::{render, HomePage, Layout, UserView};
 pub async fn show(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Response {
     let user = auth.current_user();
     let page = HomePage {
-        layout: Layout::new(&csrf, user.as_deref(), &flash),
+        layout: Layout::new(&csrf, user.as_deref(), &flash).at("/"),
         user: user.as_deref().map(UserView::from),
     };
     render(StatusCode::OK, &page, Some(&flash))

@@ -1,4 +1,4 @@
-//! The demo's routes, exactly as issue 3's table lists them; [`crate::web::router`] puts them together.
+//! The demo's routes (issue 3's table, and issue 14's refresh and assets); [`crate::web::router`] puts them together.
 //!
 //! | route | handler |
 //! |---|---|
@@ -10,14 +10,18 @@
 //! | `GET /pro` | [`pro`] (behind `ReloadUser`: the database decides) |
 //! | `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others` | [`sessions`] |
 //! | `POST /account/password` | [`account`] |
+//! | `POST /account/refresh` | [`refresh`] (behind `ReloadUser`: the database's copy replaces the cached one) |
 //! | `GET /healthz` | [`health`] |
+//! | `GET /static/app.css`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
 
 pub mod account;
+pub mod assets;
 pub mod health;
 pub mod home;
 pub mod plan;
 pub mod pro;
 pub mod profile;
+pub mod refresh;
 pub mod registration;
 pub mod session;
 pub mod sessions;

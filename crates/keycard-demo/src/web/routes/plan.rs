@@ -34,7 +34,7 @@ pub async fn edit(
     flash: IncomingFlash,
 ) -> Response {
     let page = PlanPage::new(
-        Layout::new(&csrf, Some(&user), &flash),
+        Layout::new(&csrf, Some(&user), &flash).at("/plan/edit"),
         &user,
         None,
         state.trial.as_secs(),
@@ -53,7 +53,7 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let Some(plan) = Plan::parse(form.plan.trim()) else {
         let mut page = PlanPage::new(
-            Layout::new(&csrf, Some(&user), &IncomingFlash::default()),
+            Layout::new(&csrf, Some(&user), &IncomingFlash::default()).at("/plan/edit"),
             &user,
             None,
             state.trial.as_secs(),

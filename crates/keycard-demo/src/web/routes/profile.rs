@@ -14,7 +14,7 @@ use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
 /// `/session/new`.
 pub async fn show(user: PageUser, csrf: CsrfToken, flash: IncomingFlash) -> Response {
     let page = ProfilePage {
-        layout: Layout::new(&csrf, Some(&user.user), &flash),
+        layout: Layout::new(&csrf, Some(&user.user), &flash).at("/profile"),
         user: UserView::from(&*user.user),
         password_errors: PasswordErrors::default(),
     };

@@ -37,7 +37,7 @@ pub struct RegistrationForm {
 pub async fn new(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Response {
     let user = auth.current_user();
     let page = RegistrationPage {
-        layout: Layout::new(&csrf, user.as_deref(), &flash),
+        layout: Layout::new(&csrf, user.as_deref(), &flash).at("/registration/new"),
         email: String::new(),
         errors: RegistrationErrors::default(),
     };
@@ -95,7 +95,8 @@ pub async fn create(
     let invalid = |errors: RegistrationErrors, email: String| {
         let user = auth.current_user();
         let page = RegistrationPage {
-            layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default()),
+            layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default())
+                .at("/registration/new"),
             email,
             errors,
         };
@@ -114,7 +115,11 @@ pub async fn create(
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
     tracing::info!(user_id = %user.id, "user registered");
-    auth::sign_in(&state, &auth, user).await
+    let welcome = format!(
+        "Welcome to the keycard demo, {}! Your account is ready, on the free plan.",
+        user.email
+    );
+    auth::sign_in(&state, &auth, user, &welcome).await
 }
 
 #[cfg(test)]

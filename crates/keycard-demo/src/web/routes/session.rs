@@ -11,6 +11,7 @@ use crate::domain::users::{self, normalize_email};
 use crate::web::auth::{self, AuthUser};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
+use crate::web::ended_session::{EndedSession, SESSION_ENDED};
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::retry_after;
@@ -30,15 +31,26 @@ pub struct SignInForm {
     pub password: String,
 }
 
-/// The form page.
-pub async fn new(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Response {
+/// The form page. A visitor whose session ended (the request still carries its cookie) is told why, once:
+/// the dead cookie is cleared.
+pub async fn new(
+    auth: AuthUser,
+    EndedSession(ended): EndedSession,
+    csrf: CsrfToken,
+    flash: IncomingFlash,
+) -> Result<Response, AppError> {
+    if ended {
+        // Anonymous with a dead cookie: this only clears the cookie (no store call).
+        auth.delete().await?;
+    }
     let user = auth.current_user();
     let page = SignInPage {
-        layout: Layout::new(&csrf, user.as_deref(), &flash),
+        layout: Layout::new(&csrf, user.as_deref(), &flash).at("/session/new"),
         email: String::new(),
         error: None,
+        notice: ended.then_some(SESSION_ENDED),
     };
-    render(StatusCode::OK, &page, Some(&flash))
+    Ok(render(StatusCode::OK, &page, Some(&flash)))
 }
 
 /// Sign in: 303 to `/profile`; 401 with one generic message for an unknown email and a wrong password
@@ -55,9 +67,11 @@ pub async fn create(
     let failed = |status: StatusCode, message: String| {
         let user = auth.current_user();
         let page = SignInPage {
-            layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default()),
+            layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default())
+                .at("/session/new"),
             email: email.clone(),
             error: Some(message),
+            notice: None,
         };
         render(status, &page, None)
     };
@@ -104,7 +118,8 @@ pub async fn create(
                 }
             }
             let user_id = user.id.clone();
-            let res = auth::sign_in(&state, &auth, user).await?;
+            let welcome = format!("Welcome back, {}.", user.email);
+            let res = auth::sign_in(&state, &auth, user, &welcome).await?;
             // After the store accepted the session: during an outage the sign-in is a 503, not this line.
             tracing::info!(user_id = %user_id, "user signed in");
             Ok(res)

@@ -5,20 +5,23 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keycard::SessionId;
 
-use crate::clock::format_utc;
 use crate::web::auth::{AuthUser, PageUser};
 use crate::web::csrf::CsrfToken;
+use crate::web::device::device_name;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::state::AppState;
-use crate::web::views::{error_page, render, Layout, SessionRow, SessionsPage};
+use crate::web::time_view::TimeView;
+use crate::web::views::{framed_error_page, render, Layout, SessionRow, SessionsPage};
 
 fn secs(t: keycard::Timestamp) -> i64 {
     i64::try_from(t.as_unix_secs()).unwrap_or(i64::MAX)
 }
 
-/// The list: this session marked, sign-in time, last renewal, expiry, user agent and address.
+/// The list: this session marked, the device ("Chrome on Linux") and address, sign-in time, last renewal
+/// and expiry (relative, the exact time on hover).
 pub async fn index(
+    State(state): State<AppState>,
     auth: AuthUser,
     PageUser { user, .. }: PageUser,
     csrf: CsrfToken,
@@ -26,24 +29,26 @@ pub async fn index(
 ) -> Result<Response, AppError> {
     let current = auth.session().map(|s| s.session_id);
     let sessions = auth.sessions().await?;
+    let now = state.clock.now_secs();
     let rows = sessions
         .iter()
         .map(|s| SessionRow {
             id: s.session_id.to_hex(),
             current: Some(s.session_id) == current,
-            created: format_utc(secs(s.created_at)),
-            renewed: format_utc(secs(s.renewed_at)),
-            expires: format_utc(secs(s.expires_at())),
+            created: TimeView::new(secs(s.created_at), now),
+            renewed: TimeView::new(secs(s.renewed_at), now),
+            expires: TimeView::new(secs(s.expires_at()), now),
+            device: device_name(s.metadata.user_agent.as_deref()),
             user_agent: s
                 .metadata
                 .user_agent
                 .clone()
-                .unwrap_or_else(|| "(unknown browser)".to_owned()),
+                .unwrap_or_else(|| "(no User-Agent)".to_owned()),
             ip: s.metadata.ip.clone(),
         })
         .collect();
     let page = SessionsPage {
-        layout: Layout::new(&csrf, Some(&user), &flash),
+        layout: Layout::new(&csrf, Some(&user), &flash).at("/sessions"),
         sessions: rows,
     };
     Ok(render(StatusCode::OK, &page, Some(&flash)))
@@ -53,11 +58,13 @@ pub async fn index(
 pub async fn delete(
     State(state): State<AppState>,
     auth: AuthUser,
-    _signed_in: PageUser,
+    PageUser { user, .. }: PageUser,
+    csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let not_found = || {
-        error_page(
+        framed_error_page(
+            Layout::new(&csrf, Some(&user), &IncomingFlash::default()),
             StatusCode::NOT_FOUND,
             "No such session",
             "That session does not exist or has already ended.",
