@@ -43,7 +43,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use keycard::password::{PasswordHasher, Verified};
 use keycard::{CachedUser, CredentialsCache, MemoryStore};
-use keycard_axum::{Auth, AuthError, CurrentUser, SessionLayer};
+use keycard_axum::{Auth, AuthError, CookieConfig, CurrentUser, SessionLayer};
 use tokio::sync::RwLock;
 
 /// The user as the session cache keeps it. Never put the password hash in here.
@@ -166,9 +166,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             users: Users::default(),
             hasher: PasswordHasher::new(),
         })
-        // Plain http on 127.0.0.1; behind HTTPS use
-        // `.with_config(CookieConfig::default().with_secure(true))` (`Secure`, `__Host-` prefix).
-        .layer(SessionLayer::new(cache));
+        // Plain http on 127.0.0.1 needs the named opt-out; behind HTTPS leave it out (the default
+        // cookie is `Secure` with the `__Host-` prefix).
+        .layer(SessionLayer::new(cache).with_config(CookieConfig::insecure_for_localhost()));
 
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

@@ -103,7 +103,7 @@
 //! ```
 //! use axum::{routing::{get, post}, Router};
 //! use keycard::{CachedUser, CredentialsCache, MemoryStore};
-//! use keycard_axum::{Auth, AuthError, CookieConfig, CurrentUser, MaybeUser, SessionLayer};
+//! use keycard_axum::{Auth, AuthError, CurrentUser, MaybeUser, SessionLayer};
 //!
 //! #[derive(Clone, serde::Serialize, serde::Deserialize)]
 //! struct User { id: i64, email: String, plan: String }
@@ -142,15 +142,16 @@
 //!     .route("/profile", get(profile))
 //!     .route("/session", post(sign_in))
 //!     .route("/session/delete", post(sign_out))
-//!     // with_secure(true) behind HTTPS: adds `Secure` and the `__Host-` prefix
-//!     .layer(SessionLayer::new(cache).with_config(CookieConfig::default().with_secure(false)));
+//!     // `Secure` and `__Host-` by default; plain http on 127.0.0.1 only:
+//!     // `.with_config(CookieConfig::insecure_for_localhost())`
+//!     .layer(SessionLayer::new(cache));
 //!
 //! // Serve it with connect info so sessions record the client address:
 //! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
 //! # use tower::ServiceExt;
 //! # let res = app.clone().oneshot(http::Request::post("/session").body(axum::body::Body::empty())?).await?;
 //! # let set_cookie = res.headers()["set-cookie"].to_str()?.to_owned();
-//! # assert!(set_cookie.starts_with("keycard_session=") && set_cookie.contains("HttpOnly"));
+//! # assert!(set_cookie.starts_with("__Host-keycard_session=") && set_cookie.contains("; Secure"));
 //! # let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
 //! # let res = app.oneshot(http::Request::get("/profile").header("cookie", cookie).body(axum::body::Body::empty())?).await?;
 //! # let body = axum::body::to_bytes(res.into_body(), 1024).await?;

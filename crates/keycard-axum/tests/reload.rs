@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
-use keycard_axum::{CurrentUser, MaybeUser, ReloadUser, SessionLayer};
+use keycard_axum::{CookieConfig, CurrentUser, MaybeUser, ReloadUser, SessionLayer};
 use tower::ServiceExt;
 
 use common::*;
@@ -107,7 +107,9 @@ async fn app_wide_reload_applies_to_every_route() {
         .route("/health", get(|| async { "ok" }))
         // Listed first = runs inside the session layer.
         .layer(ReloadUser::new(h.loader.clone()))
-        .layer(SessionLayer::new(h.cache.clone()));
+        .layer(
+            SessionLayer::new(h.cache.clone()).with_config(CookieConfig::insecure_for_localhost()),
+        );
     let send = |path: &'static str| {
         let app = app.clone();
         let req = h.req("GET", path, Some(&a));
