@@ -45,7 +45,7 @@
 //!
 //! ## Extractors
 //!
-//! | extractor | signed in | anonymous | store down | no layer |
+//! | extractor | signed in | anonymous | store down | no layer, or `ReloadUser` outside it |
 //! |---|---|---|---|---|
 //! | [`Auth<U>`] | the handle | the handle | 503 | 500 |
 //! | [`MaybeUser<U>`] | `Some(user)` | `None` | 503 | 500 |
