@@ -87,6 +87,15 @@
 //! not a CSRF defence on its own: state-changing routes need a token or an `Origin` check (the demo's
 //! `csrf` module shows one; a CSRF layer in this crate is planned).
 //!
+//! ## Security headers
+//!
+//! [`SecurityHeaders`] is a layer that adds `Content-Security-Policy` (`default-src 'self';
+//! frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'`: no inline script or
+//! style, no framing), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`,
+//! `Referrer-Policy: same-origin` and `Strict-Transport-Security` to every response that does not set
+//! them itself. Add it outermost (`.layer(SecurityHeaders::new())` last), so error pages and redirects
+//! get it too; `.hsts(None)` for plain `http://` development.
+//!
 //! ## Features
 //!
 //! - `password` (default): [`AuthError::Password`] and `From<keycard::password::PasswordError>` for
@@ -166,6 +175,7 @@ mod auth;
 mod config;
 mod cookie;
 mod extract;
+mod headers;
 mod layer;
 mod rejection;
 mod reload;
@@ -178,6 +188,10 @@ pub use config::{
 };
 pub use cookie::MAX_COOKIE_HEADER_BYTES;
 pub use extract::{CurrentUser, MaybeUser};
+pub use headers::{
+    SecurityHeaders, SecurityHeadersFuture, SecurityHeadersService,
+    DEFAULT_CONTENT_SECURITY_POLICY, DEFAULT_HSTS, DEFAULT_REFERRER_POLICY,
+};
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
