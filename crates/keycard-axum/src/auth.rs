@@ -6,7 +6,7 @@ use http::request::Parts;
 use keycard::{CachedUser, CredentialsCache, SessionId, SessionMetadata, SessionRecord, TokenUse};
 
 use crate::rejection::{AuthError, AuthRejection};
-use crate::state::{CookieChange, LayerConfig, Phase, ReloadSkipped, RequestInfo, State};
+use crate::state::{Bound, CookieChange, LayerConfig, Phase, ReloadSkipped, RequestInfo, State};
 
 /// The per-request auth handle: who is signed in, and the operations that change it. Cheap to clone
 /// (one `Arc`).
@@ -209,6 +209,14 @@ impl<U: CachedUser> Auth<U> {
     /// authentication such as API tokens); [`is_signed_in`](Self::is_signed_in) stays `false`.
     pub fn assign_current_user(&self, user: impl Into<Arc<U>>) {
         self.state().assigned = Some(user.into());
+    }
+
+    /// What this request is bound to now, for its CSRF token; `observe` marks the response as depending on
+    /// the cookie (a page that renders a token does).
+    pub(crate) fn bound(&self, observe: bool) -> Bound {
+        let mut s = self.state();
+        s.observed |= observe;
+        s.phase.bound()
     }
 
     /// Mark the session state unknown (a loader failed): extractors answer 503 from now on.

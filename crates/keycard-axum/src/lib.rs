@@ -8,11 +8,11 @@
 //! ## The model
 //!
 //! ```text
-//!  request ──► SessionLayer ──────────────► [ReloadUser] ──────────► handler
-//!              │ Cookie: keycard_session=…   │ signed in? load the     │ Auth<U> / CurrentUser<U, R> /
-//!              │ cache.fetch(cookie)          │ row from the database   │ MaybeUser<U>
-//!              │ → Auth<U> in extensions      │ → assign for this       │ auth.create(user) / delete() / …
-//!              │                              │   request only          │
+//!  request ──► SessionLayer ──────────────► [CsrfLayer] ─────► [ReloadUser] ──────────► handler
+//!              │ Cookie: __Host-keycard_…     │ unsafe method?  │ signed in? load the     │ Auth<U> / CurrentUser<U, R> /
+//!              │ cache.fetch(cookie)          │ Origin, Fetch   │ row from the database   │ MaybeUser<U> / CsrfToken
+//!              │ → Auth<U> in extensions      │ Metadata, token │ → assign for this       │ auth.create(user) / delete() / …
+//!              │                              │ of this session │   request only          │
 //!  response ◄──┴ Set-Cookie (sign-in, renewal, sync, sign-out), Cache-Control: no-store, Vary: Cookie
 //! ```
 //!
@@ -83,9 +83,56 @@
 //! sign-in, renewal, `sync` and `regenerate`;
 //! `Set-Cookie: <name>=; HttpOnly; SameSite=Lax; Path=/[; Secure]; Max-Age=0` on sign-out.
 //!
-//! **CSRF is the app's job today.** `SameSite=Lax` keeps the cookie off most cross-site requests, but it is
-//! not a CSRF defence on its own: state-changing routes need a token or an `Origin` check (the demo's
-//! `csrf` module shows one; a CSRF layer in this crate is planned).
+//! `SameSite=Lax` keeps the cookie off most cross-site requests, but it is not a CSRF defence on its own:
+//! add the [`CsrfLayer`] (next section).
+//!
+//! ## CSRF
+//!
+//! [`CsrfLayer`] goes inside the [`SessionLayer`] and checks every request whose method is not GET, HEAD,
+//! OPTIONS or TRACE, before the handler runs; handlers put the [`CsrfToken`] extractor's value into their
+//! forms (`<input type="hidden" name="_csrf_token" value="…">`) or send it as `X-CSRF-Token`. A
+//! request passes only when all three hold (the synchronizer token and the `Origin` check of OWASP's
+//! CSRF cheat sheet, plus Fetch Metadata):
+//!
+//! 1. `Sec-Fetch-Site`, if the browser sends it, is `same-origin` or `none` (`same-site` only when
+//!    [allowed](CsrfConfig::with_same_site_allowed));
+//! 2. `Origin`, or without it `Referer`, is one of the app's own origins: named in [`CsrfConfig::new`]
+//!    (or, by explicit opt-in, [`CsrfConfig::from_host_header`]); `Origin: null` never is;
+//! 3. the token is the one of **this session** once signed in, or, before sign-in, of this browser's
+//!    anonymous CSRF cookie (`__Host-keycard_csrf`).
+//!
+//! **How the token is bound.** `HMAC(K, session id ‖ created_at)` with `K` derived from the secret you
+//! give the layer (the app secret is fine: the key is separated by a label), so it needs no store write
+//! and is the same on every node. A sign-in creates a new session, so new tokens; sign-out ends the
+//! session, so its tokens die; and every response that signs in or out also replaces the anonymous CSRF
+//! cookie. A sync (`Auth::create` with the signed-in user) or `regenerate` keeps the session and so its
+//! tokens: other tabs keep working after a plan change. Each rendered token is masked with fresh random
+//! bytes (BREACH), so no two responses carry the same bytes.
+//!
+//! **What it stops.** A cross-site form (token missing, `Origin` foreign, `Sec-Fetch-Site: cross-site`);
+//! an attacker's own anonymous cookie/token pair planted in a signed-in victim's browser (the victim's
+//! session needs its own token); login CSRF into the attacker's account (the pair is the attacker's, but
+//! the request comes from the attacker's page: `Origin` and `Sec-Fetch-Site` say so, and with secure
+//! cookies the `__Host-` prefix keeps a sibling subdomain from planting the pair at all).
+//!
+//! **What stays the app's job.** GET must never change state; forms must carry the token; a page that
+//! signs in or out should redirect (the next page gets the new token). Multipart bodies are not read:
+//! a `multipart/form-data` request needs the `X-CSRF-Token` header (a script), or it is refused. Refusals answer `R: From<CsrfRejection> + IntoResponse`
+//! (403 by default; [`CsrfRejection`] lists each case), so the app renders its own page.
+//!
+//! ```
+//! # use keycard::{CachedUser, CredentialsCache, MemoryStore};
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
+//! # impl CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+//! # fn f(cache: CredentialsCache<User>, secret: Vec<u8>) {
+//! use keycard_axum::{CsrfConfig, CsrfLayer, SecurityHeaders, SessionLayer};
+//! let app: axum::Router = axum::Router::new()
+//!     // .route(...)
+//!     .layer(CsrfLayer::<User>::new(&secret, CsrfConfig::new("https://app.example")))
+//!     .layer(SessionLayer::new(cache))
+//!     .layer(SecurityHeaders::new());
+//! # }
+//! ```
 //!
 //! ## Security headers
 //!
@@ -174,6 +221,7 @@
 mod auth;
 mod config;
 mod cookie;
+mod csrf;
 mod extract;
 mod headers;
 mod layer;
@@ -187,6 +235,10 @@ pub use config::{
     USER_AGENT_MAX_CHARS,
 };
 pub use cookie::MAX_COOKIE_HEADER_BYTES;
+pub use csrf::{
+    CsrfConfig, CsrfConfigError, CsrfFuture, CsrfLayer, CsrfRejection, CsrfService, CsrfToken,
+    CSRF_FORM_FIELD, CSRF_HEADER, DEFAULT_CSRF_COOKIE_NAME, DEFAULT_MAX_FORM_BYTES,
+};
 pub use extract::{CurrentUser, MaybeUser};
 pub use headers::{
     SecurityHeaders, SecurityHeadersFuture, SecurityHeadersService,

@@ -53,6 +53,34 @@ impl<U> Clone for Phase<U> {
     }
 }
 
+/// What a request is bound to, for its CSRF token: a session, nothing, or unknown (the store failed).
+#[derive(Clone)]
+pub(crate) enum Bound {
+    Session(Arc<SessionRecord>),
+    Anonymous,
+    Unknown,
+}
+
+impl Bound {
+    /// The session id, if it is one; `None` for anonymous and unknown alike.
+    pub(crate) fn session_id(&self) -> Option<keycard::SessionId> {
+        match self {
+            Bound::Session(s) => Some(s.session_id),
+            _ => None,
+        }
+    }
+}
+
+impl<U> Phase<U> {
+    pub(crate) fn bound(&self) -> Bound {
+        match self {
+            Phase::SignedIn { session, .. } => Bound::Session(session.clone()),
+            Phase::Anonymous => Bound::Anonymous,
+            Phase::Unavailable { .. } => Bound::Unknown,
+        }
+    }
+}
+
 /// A cookie change for the layer to write on the response.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum CookieChange {
