@@ -83,9 +83,15 @@ pub struct Settings {
     )]
     pub client_ip_source: String,
 
-    /// Mark cookies `Secure` and use the `__Host-` prefix (true/false). Needs HTTPS.
-    #[arg(long, env = "COOKIE_SECURE", default_value = "false", global = true)]
+    /// Mark cookies `Secure` and use the `__Host-` prefix: `auto` (unless bound to a loopback address),
+    /// `true`, or `false` (only on a loopback address). Secure cookies need HTTPS in front of the demo.
+    #[arg(long, env = "COOKIE_SECURE", default_value = "auto", global = true)]
     pub cookie_secure: String,
+
+    /// The origin browsers reach the app at through an HTTPS proxy (`https://HOST[:PORT]`); required
+    /// with Secure cookies. Forms posted from any other origin are refused.
+    #[arg(long, env = "PUBLIC_ORIGIN", global = true)]
+    pub public_origin: Option<String>,
 
     /// Length of a pro-trial, in seconds.
     #[arg(long, env = "TRIAL_SECS", default_value = "1209600", global = true)]

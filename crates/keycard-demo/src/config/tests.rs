@@ -21,7 +21,15 @@ fn defaults_are_valid_and_generate_a_secret_beside_the_database() {
     assert_eq!(c.addr.to_string(), "127.0.0.1:4000");
     assert_eq!(c.cache, CacheBackend::Memory);
     assert_eq!(c.policy, Policy::default());
-    assert!(!c.cookie_secure);
+    assert!(
+        !c.cookie_secure,
+        "plain http only because the default address is loopback"
+    );
+    assert_eq!(c.public_origin, None);
+    assert_eq!(
+        c.allowed_origins(),
+        ["http://127.0.0.1:4000", "http://localhost:4000"]
+    );
     match c.secret {
         SecretSource::File(p) => assert_eq!(p, PathBuf::from("data/keycard-demo.secret_key")),
         other => panic!("expected a secret file, got {other:?}"),
@@ -172,4 +180,27 @@ fn client_ip_source_defaults_to_the_tcp_peer_and_a_bad_one_names_the_setting() {
     let e =
         Config::from_settings(&settings(&["--client-ip-source", "x-forwarded-for"])).unwrap_err();
     assert_eq!(e.setting, "CLIENT_IP_SOURCE");
+}
+
+#[test]
+fn secure_cookies_everywhere_but_loopback() {
+    let c = Config::from_settings(&settings(&[
+        "--addr",
+        "0.0.0.0:4000",
+        "--public-origin",
+        "https://demo.example",
+    ]))
+    .expect("behind an HTTPS proxy");
+    assert!(c.cookie_secure);
+    assert_eq!(c.allowed_origins(), ["https://demo.example"]);
+    let e = Config::from_settings(&settings(&[
+        "--addr",
+        "0.0.0.0:4000",
+        "--cookie-secure",
+        "false",
+    ]))
+    .unwrap_err();
+    assert_eq!(e.setting, "COOKIE_SECURE");
+    let e = Config::from_settings(&settings(&["--addr", "0.0.0.0:4000"])).unwrap_err();
+    assert_eq!(e.setting, "PUBLIC_ORIGIN");
 }

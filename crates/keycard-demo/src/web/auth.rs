@@ -14,7 +14,6 @@ use crate::domain::db::Db;
 use crate::domain::users::{self, User};
 use crate::web::error::AppError;
 use crate::web::respond::SignIn;
-use crate::web::state::AppState;
 
 /// The per-request auth handle.
 pub type AuthUser = keycard_axum::Auth<User>;
@@ -61,14 +60,12 @@ pub fn reload_user_layer(db: Db) -> ReloadUser<User, DbUserLoader> {
 /// Sign `user` in as a **new** session and answer `303` to `/profile`.
 ///
 /// A session the request already had ends first, whoever it belonged to (so a re-sign-in never inherits an
-/// old session's absolute deadline, and a planted cookie never survives: fixation), and the CSRF cookie is
-/// replaced too.
-pub async fn sign_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Response, AppError> {
+/// old session's absolute deadline, and a planted cookie never survives: fixation). The new session has
+/// new CSRF tokens, and the CSRF layer replaces the anonymous CSRF cookie on this response.
+pub async fn sign_in(auth: &AuthUser, user: User) -> Result<Response, AppError> {
     if auth.is_signed_in() {
         auth.delete().await?;
     }
     auth.create(Arc::new(user)).await?;
-    Ok(state
-        .csrf
-        .rotated(axum::response::Redirect::to("/profile").into_response()))
+    Ok(axum::response::Redirect::to("/profile").into_response())
 }

@@ -1,5 +1,6 @@
-//! The HTTP side: the router and its routes, the session layer's settings, CSRF protection and flash
-//! messages (both on one signed-cookie helper), the pages, and how errors become responses.
+//! The HTTP side: the router and its routes, the session layer's settings, CSRF protection (keycard-axum's
+//! layer with the demo's refusal page), flash messages (on the signed-cookie helper), the pages, and how
+//! errors become responses.
 //!
 //! Dependencies point one way: `router` → `routes` → (`auth`, `error`, `views`, `csrf`, `flash`,
 //! `client_ip`, `state`) → `signed_cookie` and `respond`, the leaves; nothing here is used by `domain` or

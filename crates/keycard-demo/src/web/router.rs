@@ -1,26 +1,33 @@
 //! The whole app's router: every route of [`crate::web::routes`] and the layers around them.
 //!
-//! Layers, outermost first: `/healthz` sits outside everything (no cookie work at all); the session layer
-//! wraps every other route; the CSRF guard wraps every page and form route (not `/me`, a JSON GET).
+//! Layers, outermost first: the security headers wrap everything (CSP, `X-Frame-Options`, `nosniff`,
+//! `Referrer-Policy`, HSTS when cookies are secure); `/healthz` and the stylesheet sit outside the rest (no
+//! cookie work at all); the session layer wraps every other route; the CSRF layer wraps every page and
+//! form route (not `/me`, a JSON GET).
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use keycard_axum::RedirectPath;
+use keycard_axum::{RedirectPath, SecurityHeaders};
 
 use crate::domain::users::User;
 use crate::web::auth;
-use crate::web::csrf;
+use crate::web::csrf::DemoCsrfLayer;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, health, home, plan, pro, profile, registration, session, sessions,
+    account, assets, health, home, plan, pro, profile, registration, session, sessions,
 };
 use crate::web::state::AppState;
 use crate::web::views;
 
 /// The whole app.
-pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) -> Router {
+pub fn router(
+    state: AppState,
+    session_layer: keycard_axum::SessionLayer<User>,
+    csrf_layer: DemoCsrfLayer,
+    headers: SecurityHeaders,
+) -> Router {
     let pro = Router::new()
         .route("/pro", get(pro::show))
         .route_layer(auth::reload_user_layer(state.db.clone()));
@@ -40,16 +47,15 @@ pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) 
         .route("/sessions/delete-others", post(sessions::delete_others))
         .route("/account/password", post(account::change_password))
         .merge(pro)
-        .layer(axum::middleware::from_fn_with_state(
-            state.csrf.clone(),
-            csrf::guard,
-        ));
+        .layer(csrf_layer);
 
     pages
         .route("/me", get(profile::me))
         .layer(session_layer)
         .route("/healthz", get(health::show))
+        .route("/static/app.css", get(assets::stylesheet))
         .fallback(not_found)
+        .layer(headers)
         .with_state(state)
 }
 

@@ -6,8 +6,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use crate::clock::format_utc;
 use crate::domain::users::{Plan, User};
-use crate::web::csrf::CsrfToken;
 use crate::web::flash::IncomingFlash;
+use keycard_axum::CsrfToken;
 
 /// What every page's frame needs: the CSRF token for its forms, who is signed in, the flash.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +24,7 @@ impl Layout {
     /// The frame for a page.
     pub fn new(csrf: &CsrfToken, user: Option<&User>, flash: &IncomingFlash) -> Self {
         Layout {
-            csrf: csrf.0.clone(),
+            csrf: csrf.to_string(),
             signed_in_as: user.map(|u| u.email.clone()),
             flash: flash.message.clone(),
         }

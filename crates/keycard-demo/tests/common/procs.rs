@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 15] = [
     "KEYCARD_ADDR",
     "DATABASE_URL",
     "CACHE_URL",
@@ -22,6 +22,7 @@ pub const SETTINGS: [&str; 14] = [
     "SESSION_ABSOLUTE_SECS",
     "CLIENT_IP_SOURCE",
     "COOKIE_SECURE",
+    "PUBLIC_ORIGIN",
     "TRIAL_SECS",
     "PLAN_JOB_INTERVAL_SECS",
     "RUST_LOG",

@@ -11,8 +11,10 @@
 //! | `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others` | [`sessions`] |
 //! | `POST /account/password` | [`account`] |
 //! | `GET /healthz` | [`health`] |
+//! | `GET /static/app.css` | [`assets`] (the stylesheet: the CSP allows no inline style) |
 
 pub mod account;
+pub mod assets;
 pub mod health;
 pub mod home;
 pub mod plan;

@@ -114,7 +114,7 @@ pub async fn create(
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
     tracing::info!(user_id = %user.id, "user registered");
-    auth::sign_in(&state, &auth, user).await
+    auth::sign_in(&auth, user).await
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ pub async fn create(
                 }
             }
             let user_id = user.id.clone();
-            let res = auth::sign_in(&state, &auth, user).await?;
+            let res = auth::sign_in(&auth, user).await?;
             // After the store accepted the session: during an outage the sign-in is a 503, not this line.
             tracing::info!(user_id = %user_id, "user signed in");
             Ok(res)
