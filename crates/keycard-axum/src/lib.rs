@@ -193,6 +193,8 @@
 //!     .secret([7u8; 64]) // at least 64 bytes from your configuration
 //!     .build()?;
 //!
+//! // A browser app also puts `CsrfLayer` inside the session layer and `SecurityHeaders` outside it:
+//! // see "CSRF" and "Security headers" below.
 //! let app: Router = Router::new()
 //!     .route("/", get(home))
 //!     .route("/profile", get(profile))

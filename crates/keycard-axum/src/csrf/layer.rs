@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::header::SET_COOKIE;
-use http::Request;
+use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::{HeaderValue, Request};
 use keycard::CachedUser;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -258,7 +258,10 @@ fn set_cookie(settings: &Settings, ctx: &CsrfContext, res: &mut Response) {
     };
     match value {
         Some(v) => {
-            res.headers_mut().append(SET_COOKIE, v);
+            let headers = res.headers_mut();
+            headers.append(SET_COOKIE, v);
+            // A response that hands out a cookie must not be replayed to somebody else by a cache.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         None => tracing::error!("CSRF cookie value is not a valid header value; not sent"),
     }
