@@ -68,7 +68,7 @@ pub struct Config {
     pub secret: SecretSource,
     /// Session lifetimes (validated).
     pub policy: Policy,
-    /// `Secure` + `__Host-` cookies and HSTS; `false` only on a loopback address ([`transport`]).
+    /// `Secure` + `__Host-` cookies and HSTS; `false` only on a loopback address (`COOKIE_SECURE`).
     pub cookie_secure: bool,
     /// The origin browsers reach the app at (`PUBLIC_ORIGIN`); `None` on a loopback address, where the
     /// app accepts `http://ADDR` and `http://localhost:PORT`.
