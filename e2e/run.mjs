@@ -454,8 +454,10 @@ async function main() {
 
   await step('csrf-refusal', [lw], laptop, async () => {
     await visit(laptop, lw, '/plan/edit');
-    // The form's token no longer matches anything: the CSRF cookie is gone (expired, cleared).
-    await laptopCtx.clearCookies({ name: /keycard_csrf$/ });
+    // The form's token is not this session's (a stale or forged form): keycard-axum's CsrfLayer refuses it.
+    await laptop
+      .locator('form[action="/plan"] input[name="_csrf_token"]')
+      .evaluate((input) => { input.value = 'not-this-sessions-token'; });
     lw.expect(403, '/plan');
     await laptop.getByLabel('Pro', { exact: true }).check();
     await clickThrough(laptop, laptop.getByRole('button', { name: 'Update plan' }), 403);

@@ -1,4 +1,5 @@
-//! A minimal keycard app: sign up, sign in with a password check, a profile, sign out.
+//! A minimal keycard app: sign up, sign in with a password check, a profile, sign out; every
+//! state-changing request CSRF-checked, security headers on every response.
 //!
 //! Users live in a `HashMap` (your users table in a real app); sessions in keycard's `MemoryStore`.
 //! Start it from the repository root:
@@ -8,27 +9,36 @@
 //! cargo run --example minimal
 //! ```
 //!
-//! Then, from another terminal (`jar` is curl's cookie jar; each `#` line is the answer):
+//! Then, from another terminal (`jar` is curl's cookie jar, `token` the CSRF token the app hands out at
+//! `/csrf`; each `#` line is the answer):
 //!
 //! ```sh
 //! curl -s -c jar -b jar http://127.0.0.1:3000/profile
 //! # not signed in
-//! curl -s -c jar -b jar -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/registration
+//! curl -s -c jar -b jar -o token http://127.0.0.1:3000/csrf
+//! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/registration
 //! # signed up and signed in as alice@example.com
 //! curl -s -c jar -b jar http://127.0.0.1:3000/profile
 //! # alice@example.com (user 1)
 //! curl -s -c jar -b jar -X POST http://127.0.0.1:3000/session/delete
+//! # the form's security token is missing; reload the page and try again
+//! curl -s -c jar -b jar -o token http://127.0.0.1:3000/csrf
+//! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -H 'Origin: https://evil.example' -X POST http://127.0.0.1:3000/session/delete
+//! # this request came from another site and was refused
+//! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -X POST http://127.0.0.1:3000/session/delete
 //! # signed out
-//! curl -s -c jar -b jar -d email=alice@example.com -d password=wrong http://127.0.0.1:3000/session
+//! curl -s -c jar -b jar -o token http://127.0.0.1:3000/csrf
+//! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -d email=alice@example.com -d password=wrong http://127.0.0.1:3000/session
 //! # wrong email or password
-//! curl -s -c jar -b jar -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/session
+//! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/session
 //! # signed in as alice@example.com
 //! curl -s -c jar -b jar http://127.0.0.1:3000/profile
 //! # alice@example.com (user 1)
 //! ```
 //!
-//! These routes take plain form posts: CSRF protection (a token or an `Origin` check on every
-//! state-changing route) is the app's job today, and a real app also throttles sign-ins.
+//! The CSRF token is bound to the session once signed in (and to an anonymous CSRF cookie before), so
+//! a sign-in or sign-out means fetching a new one. An HTML app puts it in a hidden `_csrf_token` field
+//! instead of the header. A real app also throttles sign-ins.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -43,7 +53,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use keycard::password::{PasswordHasher, Verified};
 use keycard::{CachedUser, CredentialsCache, MemoryStore};
-use keycard_axum::{Auth, AuthError, CurrentUser, SessionLayer};
+use keycard_axum::{
+    Auth, AuthError, CookieConfig, CsrfConfig, CsrfLayer, CsrfToken, CurrentUser, SecurityHeaders,
+    SessionLayer,
+};
 use tokio::sync::RwLock;
 
 /// The user as the session cache keeps it. Never put the password hash in here.
@@ -132,6 +145,11 @@ async fn sign_out(auth: Auth<User>) -> Result<&'static str, AuthError> {
     Ok("signed out\n")
 }
 
+/// The CSRF token for this browser's next state-changing request (a page would put it in its forms).
+async fn csrf(token: CsrfToken) -> String {
+    token.to_string()
+}
+
 /// The cached user: no database query. Anonymous requests get 401 "not signed in".
 async fn profile(user: CurrentUser<User>) -> String {
     format!("{} (user {})\n", user.email, user.id)
@@ -152,27 +170,38 @@ fn secret_key() -> Result<String, String> {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let secret = secret_key()?;
     let cache: CredentialsCache<User> = CredentialsCache::builder(MemoryStore::new())
-        .secret(secret_key()?)
+        .secret(&secret)
         .build()?;
     let _sweeper = cache.spawn_sweeper(Duration::from_secs(60));
+
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    // The app's own origin: state-changing requests from any other are refused. Plain http on
+    // 127.0.0.1 needs the named opt-outs below; behind HTTPS drop them (the defaults are `Secure`
+    // `__Host-` cookies and HSTS) and name the https origin.
+    let csrf_config = CsrfConfig::new(format!("http://{local}"))
+        .with_allowed_origin(format!("http://localhost:{}", local.port()))
+        .insecure_for_localhost();
 
     let app = Router::new()
         .route("/registration", post(sign_up))
         .route("/session", post(sign_in))
         .route("/session/delete", post(sign_out))
         .route("/profile", get(profile))
+        .route("/csrf", get(csrf))
         .with_state(App {
             users: Users::default(),
             hasher: PasswordHasher::new(),
         })
-        // Plain http on 127.0.0.1; behind HTTPS use
-        // `.with_config(CookieConfig::default().with_secure(true))` (`Secure`, `__Host-` prefix).
-        .layer(SessionLayer::new(cache));
+        // Inside the session layer: the token is bound to the session it resolves.
+        .layer(CsrfLayer::<User>::new(&secret, csrf_config))
+        .layer(SessionLayer::new(cache).with_config(CookieConfig::insecure_for_localhost()))
+        .layer(SecurityHeaders::new().hsts(None));
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
-    tracing::info!("listening on http://{}", listener.local_addr()?);
+    tracing::info!("listening on http://{local}");
     // Connect info lets sessions record the client address.
     axum::serve(
         listener,

@@ -33,7 +33,7 @@ use axum::routing::post;
 use axum::Form;
 use keycard::password::PasswordHasher;
 use keycard::{CredentialsCache, MemoryStore};
-use keycard_axum::SessionLayer;
+use keycard_axum::{CookieConfig, SessionLayer};
 use tokio::sync::mpsc;
 
 use common::{Db, PlanChange, User};
@@ -104,7 +104,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             hasher,
             changed,
         })
-        .layer(SessionLayer::new(cache));
+        // Plain http on 127.0.0.1: the named opt-out from the secure default cookie.
+        .layer(SessionLayer::new(cache).with_config(CookieConfig::insecure_for_localhost()));
     common::serve(app).await
 }
 

@@ -34,7 +34,7 @@ use axum::routing::{get, post};
 use axum::Form;
 use keycard::password::PasswordHasher;
 use keycard::{CredentialsCache, MemoryStore};
-use keycard_axum::{BoxError, CurrentUser, ReloadUser, SessionLayer, UserLoader};
+use keycard_axum::{BoxError, CookieConfig, CurrentUser, ReloadUser, SessionLayer, UserLoader};
 
 use common::{Db, PlanChange, User};
 
@@ -85,7 +85,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/pro", get(pro).route_layer(ReloadUser::new(db.clone())))
         .route("/admin/plan", post(admin_set_plan))
         .with_state(App { db, hasher })
-        .layer(SessionLayer::new(cache)); // outermost: it runs before ReloadUser
+        // Outermost: it runs before ReloadUser. Plain http on 127.0.0.1: the named opt-out from the
+        // secure default cookie.
+        .layer(SessionLayer::new(cache).with_config(CookieConfig::insecure_for_localhost()));
     common::serve(app).await
 }
 

@@ -6,7 +6,7 @@ use http::request::Parts;
 use keycard::{CachedUser, CredentialsCache, SessionId, SessionMetadata, SessionRecord, TokenUse};
 
 use crate::rejection::{AuthError, AuthRejection};
-use crate::state::{CookieChange, LayerConfig, Phase, RequestInfo, State};
+use crate::state::{Bound, CookieChange, LayerConfig, Phase, ReloadSkipped, RequestInfo, State};
 
 /// The per-request auth handle: who is signed in, and the operations that change it. Cheap to clone
 /// (one `Arc`).
@@ -116,17 +116,26 @@ impl<U: CachedUser> Auth<U> {
 
     /// The handle the layer put in the request, marked as read (the response now depends on the cookie).
     pub(crate) fn from_parts(parts: &Parts) -> Result<Self, AuthRejection> {
-        let auth = parts
-            .extensions
-            .get::<Auth<U>>()
-            .cloned()
-            .ok_or(AuthRejection::MissingLayer)?;
+        let auth = Self::from_extensions(&parts.extensions)?;
         let mut s = auth.state();
         s.observed = true;
         if matches!(s.phase, Phase::Unavailable { .. }) {
             return Err(AuthRejection::StoreUnavailable);
         }
         drop(s);
+        Ok(auth)
+    }
+
+    /// The handle the layer put in `extensions`, unless the request must not see it: no layer (500), or a
+    /// `ReloadUser` that ran before the layer, so the user was never reloaded (500, never the cached user).
+    pub(crate) fn from_extensions(extensions: &http::Extensions) -> Result<Self, AuthRejection> {
+        let auth = extensions
+            .get::<Auth<U>>()
+            .cloned()
+            .ok_or(AuthRejection::MissingLayer)?;
+        if extensions.get::<ReloadSkipped<U>>().is_some() {
+            return Err(AuthRejection::ReloadUserOutsideSession);
+        }
         Ok(auth)
     }
 
@@ -200,6 +209,14 @@ impl<U: CachedUser> Auth<U> {
     /// authentication such as API tokens); [`is_signed_in`](Self::is_signed_in) stays `false`.
     pub fn assign_current_user(&self, user: impl Into<Arc<U>>) {
         self.state().assigned = Some(user.into());
+    }
+
+    /// What this request is bound to now, for its CSRF token; `observe` marks the response as depending on
+    /// the cookie (a page that renders a token does).
+    pub(crate) fn bound(&self, observe: bool) -> Bound {
+        let mut s = self.state();
+        s.observed |= observe;
+        s.phase.bound()
     }
 
     /// Mark the session state unknown (a loader failed): extractors answer 503 from now on.

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// The default cookie name (before the `__Host-` prefix).
 pub const DEFAULT_COOKIE_NAME: &str = "keycard_session";
 
-/// The prefix added to the cookie name when [`CookieConfig::secure`] is set.
+/// The prefix added to the cookie name when [`CookieConfig::secure`] is set (the default).
 pub const HOST_PREFIX: &str = "__Host-";
 
 /// The longest `User-Agent` kept with a session, in characters. Longer values are cut.
@@ -19,18 +19,28 @@ pub const USER_AGENT_MAX_CHARS: usize = 256;
 ///
 /// | attribute | value | why |
 /// |---|---|---|
-/// | name | `keycard_session`, or `__Host-keycard_session` when `secure` | the `__Host-` prefix makes browsers refuse the cookie unless it is `Secure`, `Path=/` and has no `Domain`, so a sibling subdomain cannot plant or overwrite it |
+/// | name | `__Host-keycard_session` (`keycard_session` without `secure`) | the `__Host-` prefix makes browsers refuse the cookie unless it is `Secure`, `Path=/` and has no `Domain`, so a sibling subdomain cannot plant or overwrite it |
 /// | `HttpOnly` | always | page scripts cannot read the token |
 /// | `SameSite=Lax` | always | defence in depth against cross-site requests (not a CSRF defence on its own) |
 /// | `Path=/` | always | one cookie for the whole app |
 /// | `Domain` | never | the cookie goes back only to the host that set it |
-/// | `Secure` | when `secure` | never sent over plain HTTP; turn it on everywhere except `http://localhost` |
+/// | `Secure` | by default | never sent over plain HTTP; only [`insecure_for_localhost`](CookieConfig::insecure_for_localhost) turns it off |
 /// | `Max-Age` | none by default | a browser-session cookie; the server's idle and absolute deadlines decide how long the session lives either way |
+///
+/// **Secure by default.** A deployment that forgets a setting gets `Secure` and the `__Host-` prefix, so
+/// browsers keep and send the cookie over HTTPS only. Plain `http://` development needs
+/// the explicit, named opt-out [`CookieConfig::insecure_for_localhost`]: the cookie then travels in clear
+/// and anybody on the network path can read or replace it, so never use it beyond a loopback address.
 ///
 /// ```
 /// use keycard_axum::CookieConfig;
-/// let production = CookieConfig::default().with_secure(true);
+/// let production = CookieConfig::default();
 /// assert_eq!(production.cookie_name(), "__Host-keycard_session");
+/// assert!(production.secure);
+///
+/// // `cargo run` on http://127.0.0.1:3000 only:
+/// let development = CookieConfig::insecure_for_localhost();
+/// assert_eq!(development.cookie_name(), "keycard_session");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -38,8 +48,8 @@ pub struct CookieConfig {
     /// The cookie name without prefix (default [`DEFAULT_COOKIE_NAME`]). An RFC 6265 token: letters, digits
     /// and ``!#$%&'*+-.^_`|~``.
     pub name: String,
-    /// Mark the cookie `Secure` and prefix its name with `__Host-` (default `false`, for `http://localhost`).
-    /// Turn it on for every deployment served over HTTPS.
+    /// Mark the cookie `Secure` and prefix its name with `__Host-` (default `true`). `false` only for plain
+    /// `http://` on a loopback address: see [`insecure_for_localhost`](Self::insecure_for_localhost).
     pub secure: bool,
     /// Make the cookie persistent for this long (default `None`: gone when the browser closes). This never
     /// extends a session: the server's deadlines apply regardless.
@@ -50,7 +60,7 @@ impl Default for CookieConfig {
     fn default() -> Self {
         CookieConfig {
             name: DEFAULT_COOKIE_NAME.to_owned(),
-            secure: false,
+            secure: true,
             max_age: None,
         }
     }
@@ -63,13 +73,26 @@ impl Default for CookieConfig {
 pub struct CookieConfigError(pub String);
 
 impl CookieConfig {
+    /// The opt-out for plain `http://` development on a loopback address (`127.0.0.1`, `localhost`): the
+    /// default settings without `Secure` and without the `__Host-` prefix (the cookie is `keycard_session`).
+    ///
+    /// **What it risks:** the session cookie is sent over unencrypted connections, where anybody on the
+    /// network path can read it (and so take over the session) or plant one; and without the prefix a
+    /// sibling subdomain can set a cookie of the same name. Use it only where the traffic never leaves the
+    /// machine; behind HTTPS use [`CookieConfig::default`].
+    pub fn insecure_for_localhost() -> Self {
+        CookieConfig::default().with_secure(false)
+    }
+
     /// The cookie name without prefix ([`name`](Self::name)).
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
     }
 
-    /// Mark the cookie `Secure` and prefix its name with `__Host-` ([`secure`](Self::secure)).
+    /// Mark the cookie `Secure` and prefix its name with `__Host-` ([`secure`](Self::secure); the default).
+    /// `with_secure(false)` is [`insecure_for_localhost`](Self::insecure_for_localhost)'s opt-out, with
+    /// the same risks.
     pub fn with_secure(mut self, secure: bool) -> Self {
         self.secure = secure;
         self
@@ -185,8 +208,13 @@ mod tests {
     #[test]
     fn defaults_and_prefix() {
         let c = CookieConfig::default();
-        assert_eq!(c.cookie_name(), "keycard_session");
+        assert!(c.secure, "Secure by default");
+        assert_eq!(c.cookie_name(), "__Host-keycard_session");
         assert!(c.validate().is_ok());
+        let plain = CookieConfig::insecure_for_localhost();
+        assert!(!plain.secure);
+        assert_eq!(plain.cookie_name(), "keycard_session");
+        assert!(plain.validate().is_ok());
         let s = CookieConfig::default().with_secure(true);
         assert_eq!(s.cookie_name(), "__Host-keycard_session");
         let already = CookieConfig::default()
@@ -199,7 +227,7 @@ mod tests {
     #[test]
     fn bad_names_are_refused() {
         for name in ["", "a b", "a;b", "a=b", "é", "__Host-x"] {
-            let c = CookieConfig::default().with_name(name);
+            let c = CookieConfig::insecure_for_localhost().with_name(name);
             assert!(c.validate().is_err(), "{name:?}");
         }
     }

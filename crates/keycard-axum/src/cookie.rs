@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn writes_attributes() {
-        let w = CookieWriter::new(&CookieConfig::default()).unwrap();
+        let w = CookieWriter::new(&CookieConfig::insecure_for_localhost()).unwrap();
         assert_eq!(
             w.set("abc").unwrap(),
             "keycard_session=abc; HttpOnly; SameSite=Lax; Path=/"

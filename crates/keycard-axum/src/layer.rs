@@ -46,7 +46,8 @@ use crate::state::{CookieChange, LayerConfig, Phase};
 /// use keycard_axum::{CookieConfig, SessionLayer};
 /// let app: axum::Router = axum::Router::new()
 ///     // .route(...)
-///     .layer(SessionLayer::new(cache).with_config(CookieConfig::default().with_secure(true)));
+///     // Secure and `__Host-` by default; plain http on 127.0.0.1 only: `CookieConfig::insecure_for_localhost()`.
+///     .layer(SessionLayer::new(cache).with_config(CookieConfig::default().with_name("myapp_session")));
 /// # }
 /// ```
 ///
@@ -75,8 +76,9 @@ impl<U: CachedUser> std::fmt::Debug for SessionLayer<U> {
 }
 
 impl<U: CachedUser> SessionLayer<U> {
-    /// A layer over `cache` with the default [`CookieConfig`] (not `Secure`: call
-    /// [`with_config`](Self::with_config) for HTTPS deployments).
+    /// A layer over `cache` with the default [`CookieConfig`]: `Secure`, named `__Host-keycard_session`.
+    /// For plain `http://` development on a loopback address call
+    /// [`with_config`](Self::with_config)`(`[`CookieConfig::insecure_for_localhost()`]`)`.
     pub fn new(cache: CredentialsCache<U>) -> Self {
         let writer = match CookieWriter::new(&CookieConfig::default()) {
             Ok(w) => w,

@@ -8,11 +8,11 @@
 //! ## The model
 //!
 //! ```text
-//!  request ──► SessionLayer ──────────────► [ReloadUser] ──────────► handler
-//!              │ Cookie: keycard_session=…   │ signed in? load the     │ Auth<U> / CurrentUser<U, R> /
-//!              │ cache.fetch(cookie)          │ row from the database   │ MaybeUser<U>
-//!              │ → Auth<U> in extensions      │ → assign for this       │ auth.create(user) / delete() / …
-//!              │                              │   request only          │
+//!  request ──► SessionLayer ──────────────► [CsrfLayer] ─────► [ReloadUser] ──────────► handler
+//!              │ Cookie: __Host-keycard_…     │ unsafe method?  │ signed in? load the     │ Auth<U> / CurrentUser<U, R> /
+//!              │ cache.fetch(cookie)          │ Origin, Fetch   │ row from the database   │ MaybeUser<U> / CsrfToken
+//!              │ → Auth<U> in extensions      │ Metadata, token │ → assign for this       │ auth.create(user) / delete() / …
+//!              │                              │ of this session │   request only          │
 //!  response ◄──┴ Set-Cookie (sign-in, renewal, sync, sign-out), Cache-Control: no-store, Vary: Cookie
 //! ```
 //!
@@ -45,7 +45,7 @@
 //!
 //! ## Extractors
 //!
-//! | extractor | signed in | anonymous | store down | no layer |
+//! | extractor | signed in | anonymous | store down | no layer, or `ReloadUser` outside it |
 //! |---|---|---|---|---|
 //! | [`Auth<U>`] | the handle | the handle | 503 | 500 |
 //! | [`MaybeUser<U>`] | `Some(user)` | `None` | 503 | 500 |
@@ -83,9 +83,65 @@
 //! sign-in, renewal, `sync` and `regenerate`;
 //! `Set-Cookie: <name>=; HttpOnly; SameSite=Lax; Path=/[; Secure]; Max-Age=0` on sign-out.
 //!
-//! **CSRF is the app's job today.** `SameSite=Lax` keeps the cookie off most cross-site requests, but it is
-//! not a CSRF defence on its own: state-changing routes need a token or an `Origin` check (the demo's
-//! `csrf` module shows one; a CSRF layer in this crate is planned).
+//! `SameSite=Lax` keeps the cookie off most cross-site requests, but it is not a CSRF defence on its own:
+//! add the [`CsrfLayer`] (next section).
+//!
+//! ## CSRF
+//!
+//! [`CsrfLayer`] goes inside the [`SessionLayer`] and checks every request whose method is not GET, HEAD,
+//! OPTIONS or TRACE, before the handler runs; handlers put the [`CsrfToken`] extractor's value into their
+//! forms (`<input type="hidden" name="_csrf_token" value="…">`) or send it as `X-CSRF-Token`. A
+//! request passes only when all three hold (the synchronizer token and the `Origin` check of OWASP's
+//! CSRF cheat sheet, plus Fetch Metadata):
+//!
+//! 1. `Sec-Fetch-Site`, if the browser sends it, is `same-origin` or `none` (`same-site` only when
+//!    [allowed](CsrfConfig::with_same_site_allowed));
+//! 2. `Origin`, or without it `Referer`, is one of the app's own origins: named in [`CsrfConfig::new`]
+//!    (or, by explicit opt-in, [`CsrfConfig::from_host_header`]); `Origin: null` never is;
+//! 3. the token is the one of **this session** once signed in, or, before sign-in, of this browser's
+//!    anonymous CSRF cookie (`__Host-keycard_csrf`).
+//!
+//! **How the token is bound.** `HMAC(K, session id ‖ created_at)` with `K` derived from the secret you
+//! give the layer (the app secret is fine: the key is separated by a label), so it needs no store write
+//! and is the same on every node. A sign-in creates a new session, so new tokens; sign-out ends the
+//! session, so its tokens die; and every response that signs in or out also replaces the anonymous CSRF
+//! cookie. A sync (`Auth::create` with the signed-in user) or `regenerate` keeps the session and so its
+//! tokens: other tabs keep working after a plan change. Each rendered token is masked with fresh random
+//! bytes (BREACH), so no two responses carry the same bytes.
+//!
+//! **What it stops.** A cross-site form (token missing, `Origin` foreign, `Sec-Fetch-Site: cross-site`);
+//! an attacker's own anonymous cookie/token pair planted in a signed-in victim's browser (the victim's
+//! session needs its own token); login CSRF into the attacker's account (the pair is the attacker's, but
+//! the request comes from the attacker's page: `Origin` and `Sec-Fetch-Site` say so, and with secure
+//! cookies the `__Host-` prefix keeps a sibling subdomain from planting the pair at all).
+//!
+//! **What stays the app's job.** GET must never change state; forms must carry the token; a page that
+//! signs in or out should redirect (the next page gets the new token). Multipart bodies are not read:
+//! a `multipart/form-data` request needs the `X-CSRF-Token` header (a script), or it is refused. Refusals answer `R: From<CsrfRejection> + IntoResponse`
+//! (403 by default; [`CsrfRejection`] lists each case), so the app renders its own page.
+//!
+//! ```
+//! # use keycard::{CachedUser, CredentialsCache, MemoryStore};
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
+//! # impl CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+//! # fn f(cache: CredentialsCache<User>, secret: Vec<u8>) {
+//! use keycard_axum::{CsrfConfig, CsrfLayer, SecurityHeaders, SessionLayer};
+//! let app: axum::Router = axum::Router::new()
+//!     // .route(...)
+//!     .layer(CsrfLayer::<User>::new(&secret, CsrfConfig::new("https://app.example")))
+//!     .layer(SessionLayer::new(cache))
+//!     .layer(SecurityHeaders::new());
+//! # }
+//! ```
+//!
+//! ## Security headers
+//!
+//! [`SecurityHeaders`] is a layer that adds `Content-Security-Policy` (`default-src 'self';
+//! frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'`: no inline script or
+//! style, no framing), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`,
+//! `Referrer-Policy: same-origin` and `Strict-Transport-Security` to every response that does not set
+//! them itself. Add it outermost (`.layer(SecurityHeaders::new())` last), so error pages and redirects
+//! get it too; `.hsts(None)` for plain `http://` development.
 //!
 //! ## Features
 //!
@@ -103,7 +159,7 @@
 //! ```
 //! use axum::{routing::{get, post}, Router};
 //! use keycard::{CachedUser, CredentialsCache, MemoryStore};
-//! use keycard_axum::{Auth, AuthError, CookieConfig, CurrentUser, MaybeUser, SessionLayer};
+//! use keycard_axum::{Auth, AuthError, CurrentUser, MaybeUser, SessionLayer};
 //!
 //! #[derive(Clone, serde::Serialize, serde::Deserialize)]
 //! struct User { id: i64, email: String, plan: String }
@@ -137,20 +193,23 @@
 //!     .secret([7u8; 64]) // at least 64 bytes from your configuration
 //!     .build()?;
 //!
+//! // A browser app also puts `CsrfLayer` inside the session layer and `SecurityHeaders` outside it:
+//! // see "CSRF" and "Security headers" below.
 //! let app: Router = Router::new()
 //!     .route("/", get(home))
 //!     .route("/profile", get(profile))
 //!     .route("/session", post(sign_in))
 //!     .route("/session/delete", post(sign_out))
-//!     // with_secure(true) behind HTTPS: adds `Secure` and the `__Host-` prefix
-//!     .layer(SessionLayer::new(cache).with_config(CookieConfig::default().with_secure(false)));
+//!     // `Secure` and `__Host-` by default; plain http on 127.0.0.1 only:
+//!     // `.with_config(CookieConfig::insecure_for_localhost())`
+//!     .layer(SessionLayer::new(cache));
 //!
 //! // Serve it with connect info so sessions record the client address:
 //! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
 //! # use tower::ServiceExt;
 //! # let res = app.clone().oneshot(http::Request::post("/session").body(axum::body::Body::empty())?).await?;
 //! # let set_cookie = res.headers()["set-cookie"].to_str()?.to_owned();
-//! # assert!(set_cookie.starts_with("keycard_session=") && set_cookie.contains("HttpOnly"));
+//! # assert!(set_cookie.starts_with("__Host-keycard_session=") && set_cookie.contains("; Secure"));
 //! # let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
 //! # let res = app.oneshot(http::Request::get("/profile").header("cookie", cookie).body(axum::body::Body::empty())?).await?;
 //! # let body = axum::body::to_bytes(res.into_body(), 1024).await?;
@@ -164,7 +223,9 @@
 mod auth;
 mod config;
 mod cookie;
+mod csrf;
 mod extract;
+mod headers;
 mod layer;
 mod rejection;
 mod reload;
@@ -176,7 +237,15 @@ pub use config::{
     USER_AGENT_MAX_CHARS,
 };
 pub use cookie::MAX_COOKIE_HEADER_BYTES;
+pub use csrf::{
+    CsrfConfig, CsrfConfigError, CsrfFuture, CsrfLayer, CsrfRefusal, CsrfRejection, CsrfService,
+    CsrfToken, CSRF_FORM_FIELD, CSRF_HEADER, DEFAULT_CSRF_COOKIE_NAME, DEFAULT_MAX_FORM_BYTES,
+};
 pub use extract::{CurrentUser, MaybeUser};
+pub use headers::{
+    SecurityHeaders, SecurityHeadersFuture, SecurityHeadersService,
+    DEFAULT_CONTENT_SECURITY_POLICY, DEFAULT_HSTS, DEFAULT_REFERRER_POLICY,
+};
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};

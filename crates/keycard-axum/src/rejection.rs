@@ -22,6 +22,7 @@ pub const RETRY_AFTER_SECS: u32 = 5;
 /// | nobody is signed in (no cookie, bad cookie, expired session) | `Unauthenticated` | `401 Unauthorized` (only from extractors that *require* a user) |
 /// | the credentials store failed, or a [`UserLoader`](crate::UserLoader) failed | `StoreUnavailable` | `503 Service Unavailable` + `Retry-After` |
 /// | the handler asks for the session but no [`SessionLayer`](crate::SessionLayer) runs in front of it | `MissingLayer` | `500 Internal Server Error` |
+/// | a [`ReloadUser`](crate::ReloadUser) runs before the `SessionLayer` (wrong layer order) | `ReloadUserOutsideSession` | `500 Internal Server Error`, never the cached user |
 ///
 /// A required-user extractor lets the app choose its response for these:
 /// [`CurrentUser<U, R>`](crate::CurrentUser) rejects with `R`, any type that is `From<AuthRejection>` and
@@ -59,6 +60,10 @@ pub enum AuthRejection {
     /// No [`SessionLayer`](crate::SessionLayer) for this user type runs in front of the handler.
     #[error("no keycard SessionLayer in front of this handler")]
     MissingLayer,
+    /// A [`ReloadUser`](crate::ReloadUser) layer ran before the [`SessionLayer`](crate::SessionLayer) (it was
+    /// added outside it), so the user was not reloaded: the handler gets a 500, never the cached user.
+    #[error("ReloadUser runs outside the SessionLayer, so the user was not reloaded")]
+    ReloadUserOutsideSession,
 }
 
 impl AuthRejection {
@@ -67,7 +72,9 @@ impl AuthRejection {
         match self {
             AuthRejection::Unauthenticated => StatusCode::UNAUTHORIZED,
             AuthRejection::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AuthRejection::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthRejection::MissingLayer | AuthRejection::ReloadUserOutsideSession => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -92,6 +99,14 @@ impl IntoResponse for AuthRejection {
                 tracing::error!(
                     "a handler asked for the keycard session but no SessionLayer for its user type \
                      runs in front of it; add `.layer(SessionLayer::new(cache))` to the router"
+                );
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+            }
+            AuthRejection::ReloadUserOutsideSession => {
+                tracing::error!(
+                    "a handler asked for the keycard session behind a ReloadUser layer that runs before \
+                     the SessionLayer, so the user was not reloaded; add ReloadUser with `.route_layer` or \
+                     `.layer` *before* (inside) `.layer(SessionLayer::new(cache))`"
                 );
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
             }

@@ -12,6 +12,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::auth::Auth;
+use crate::state::ReloadSkipped;
 
 /// A boxed error from a [`UserLoader`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -77,7 +78,21 @@ impl<U, L: UserLoader<U>> UserLoader<U> for Arc<L> {
 ///     .route_layer(ReloadUser::new(Db));
 /// ```
 /// or for the whole app (the guide's endpoint plug): `.layer(ReloadUser::new(db))` **inside** (listed
-/// before) the `SessionLayer`, which must run first.
+/// before) the `SessionLayer`, which must run first:
+///
+/// ```text
+/// Router::new()
+///     .route("/pro", get(pro))
+///     .layer(ReloadUser::new(db))          // inner: runs second, replaces the cached user
+///     .layer(SessionLayer::new(cache))     // outer: runs first, resolves the cookie
+/// ```
+///
+/// **Wrong order fails closed.** A `ReloadUser` that finds no session in the request (it was added
+/// after, that is outside, the `SessionLayer`, or there is none) marks the request, and every extractor
+/// ([`Auth`], [`CurrentUser`](crate::CurrentUser), [`MaybeUser`](crate::MaybeUser)) then answers `500`
+/// ([`AuthRejection::ReloadUserOutsideSession`](crate::AuthRejection::ReloadUserOutsideSession)) with an
+/// error in the log: a handler never decides on the cached user it believes was reloaded. Routes that
+/// read no session still work.
 pub struct ReloadUser<U, L> {
     loader: Arc<L>,
     _user: PhantomData<fn() -> U>,
@@ -159,10 +174,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let Some(auth) = req.extensions().get::<Auth<U>>().cloned() else {
-            // The extractors will answer 500 (MissingLayer) if the handler needs the session.
-            tracing::error!("ReloadUser runs without a SessionLayer in front of it");
+            // Fail closed: a SessionLayer further in would resolve the cached user, which this layer was
+            // meant to replace. The mark makes every extractor answer 500 instead.
+            tracing::error!(
+                "ReloadUser runs without a SessionLayer in front of it (it was added outside the \
+                 SessionLayer, or there is none); every session extractor of this request answers 500"
+            );
+            req.extensions_mut().insert(ReloadSkipped::<U>::new());
             return ReloadUserFuture::direct(self.inner.call(req));
         };
         let Some(cached) = auth.current_user() else {

@@ -1,6 +1,7 @@
 //! The request state the layer and the auth handle share: what the request resolved to, the cookie
 //! change to write, the layer's settings. A leaf: it knows no handle, no layer, no extractor.
 
+use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -48,6 +49,34 @@ impl<U> Clone for Phase<U> {
             Phase::Unavailable { session } => Phase::Unavailable {
                 session: session.clone(),
             },
+        }
+    }
+}
+
+/// What a request is bound to, for its CSRF token: a session, nothing, or unknown (the store failed).
+#[derive(Clone)]
+pub(crate) enum Bound {
+    Session(Arc<SessionRecord>),
+    Anonymous,
+    Unknown,
+}
+
+impl Bound {
+    /// The session id, if it is one; `None` for anonymous and unknown alike.
+    pub(crate) fn session_id(&self) -> Option<keycard::SessionId> {
+        match self {
+            Bound::Session(s) => Some(s.session_id),
+            _ => None,
+        }
+    }
+}
+
+impl<U> Phase<U> {
+    pub(crate) fn bound(&self) -> Bound {
+        match self {
+            Phase::SignedIn { session, .. } => Bound::Session(session.clone()),
+            Phase::Anonymous => Bound::Anonymous,
+            Phase::Unavailable { .. } => Bound::Unknown,
         }
     }
 }
@@ -125,5 +154,22 @@ impl RequestInfo {
             ip: self.ip.map(|ip| ip.to_string()),
             fields: Default::default(),
         }
+    }
+}
+
+/// Left in a request by a `ReloadUser` layer that ran before any `SessionLayer` for `U` (it was added
+/// outside it, or there is none): the user was not reloaded, so every extractor must refuse the request
+/// rather than hand out the cached user (issue 9, W8).
+pub(crate) struct ReloadSkipped<U>(PhantomData<fn() -> U>);
+
+impl<U> ReloadSkipped<U> {
+    pub(crate) fn new() -> Self {
+        ReloadSkipped(PhantomData)
+    }
+}
+
+impl<U> Clone for ReloadSkipped<U> {
+    fn clone(&self) -> Self {
+        ReloadSkipped::new()
     }
 }

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
-use keycard_axum::{CurrentUser, MaybeUser, ReloadUser, SessionLayer};
+use keycard_axum::{
+    Auth, CookieConfig, CurrentUser, MaybeUser, RedirectTo, ReloadUser, SessionLayer,
+};
 use tower::ServiceExt;
 
 use common::*;
@@ -107,7 +109,9 @@ async fn app_wide_reload_applies_to_every_route() {
         .route("/health", get(|| async { "ok" }))
         // Listed first = runs inside the session layer.
         .layer(ReloadUser::new(h.loader.clone()))
-        .layer(SessionLayer::new(h.cache.clone()));
+        .layer(
+            SessionLayer::new(h.cache.clone()).with_config(CookieConfig::insecure_for_localhost()),
+        );
     let send = |path: &'static str| {
         let app = app.clone();
         let req = h.req("GET", path, Some(&a));
@@ -141,6 +145,87 @@ async fn reload_user_without_a_session_layer_fails_closed() {
                 .body(axum::body::Body::empty())
                 .unwrap(),
         )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+/// W8 (issue 9): `ReloadUser` added outside the `SessionLayer` (the wrong order) used to log and pass
+/// through, so `CurrentUser` was the *cached* user on a route that meant to decide on the database's.
+/// Now every extractor answers 500 for a signed-in request, the loader is never asked, and a route that
+/// reads no session still works.
+#[tokio::test]
+async fn reload_user_outside_the_session_layer_is_a_500_from_every_extractor() {
+    let h = harness();
+    let a = h.login(1).await;
+    // The database says pro, the cache says free: the stale copy must never reach a handler here.
+    h.loader.set(1, Row::Is(user(1, "pro")));
+    let app = Router::new()
+        .route(
+            "/current",
+            get(|u: CurrentUser<User>| async move { u.plan.clone() }),
+        )
+        .route(
+            "/optional",
+            get(|u: Option<CurrentUser<User>>| async move {
+                u.map_or("anon".to_string(), |u| u.plan.clone())
+            }),
+        )
+        .route(
+            "/maybe",
+            get(|MaybeUser(u): MaybeUser<User>| async move {
+                u.map_or("anon".to_string(), |u| u.plan.clone())
+            }),
+        )
+        .route(
+            "/auth",
+            get(|auth: Auth<User>| async move {
+                auth.current_user()
+                    .map_or("anon".to_string(), |u| u.plan.clone())
+            }),
+        )
+        .route("/health", get(|| async { "ok" }))
+        // The wrong order: the session layer is added first, so ReloadUser wraps it and runs first.
+        .layer(
+            SessionLayer::new(h.cache.clone()).with_config(CookieConfig::insecure_for_localhost()),
+        )
+        .layer(ReloadUser::new(h.loader.clone()));
+    for path in ["/current", "/optional", "/maybe", "/auth"] {
+        let res = app
+            .clone()
+            .oneshot(h.req("GET", path, Some(&a)))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        let text = body(res).await;
+        assert!(
+            !text.contains("free") && !text.contains("pro"),
+            "{path}: {text}"
+        );
+        // Anonymous requests get the 500 too: the order is wrong whoever asks.
+        let res = app.clone().oneshot(h.req("GET", path, None)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+    }
+    assert_eq!(h.loader.calls.load(Ordering::SeqCst), 0);
+    let res = app
+        .clone()
+        .oneshot(h.req("GET", "/health", Some(&a)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // A page-style rejection keeps the 500 (no redirect to sign in, as if nobody were signed in).
+    let pages = Router::new()
+        .route(
+            "/page",
+            get(|u: CurrentUser<User, RedirectTo<SignIn>>| async move { u.plan.clone() }),
+        )
+        .layer(
+            SessionLayer::new(h.cache.clone()).with_config(CookieConfig::insecure_for_localhost()),
+        )
+        .layer(ReloadUser::new(h.loader.clone()));
+    let res = pages
+        .oneshot(h.req("GET", "/page", Some(&a)))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);

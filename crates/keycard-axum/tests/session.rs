@@ -36,14 +36,15 @@ async fn anonymous_requests_cost_no_store_call_and_get_no_cookie() {
 
 #[tokio::test]
 async fn sign_in_sets_a_session_cookie_with_safe_attributes() {
-    let h = harness();
+    // The default configuration, as `SessionLayer::new(cache)` alone gives it.
+    let h = harness_with_layer(|l| l, "__Host-keycard_session".into());
     let res = h.post("/login/1", None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(no_store(&res));
     assert!(varies_on_cookie(&res));
     let raw = header_str(res.headers(), header::SET_COOKIE)[0].to_string();
     let c = set_cookie(&res).unwrap();
-    assert_eq!(c.name(), "keycard_session");
+    assert_eq!(c.name(), "__Host-keycard_session", "{raw}");
     assert_eq!(c.value().len(), COOKIE_VALUE_LEN);
     assert_eq!(c.http_only(), Some(true));
     assert_eq!(c.same_site(), Some(SameSite::Lax));
@@ -51,7 +52,7 @@ async fn sign_in_sets_a_session_cookie_with_safe_attributes() {
     assert_eq!(c.domain(), None);
     assert_eq!(c.max_age(), None);
     assert_eq!(c.expires(), None);
-    assert_eq!(c.secure(), None, "not Secure by default: {raw}");
+    assert_eq!(c.secure(), Some(true), "Secure by default: {raw}");
 
     let cookie = c.value().to_string();
     let res = h.get("/me", Some(&cookie)).await;
@@ -511,7 +512,9 @@ async fn store_failing_during_sign_out_keeps_the_cookie() {
                 auth.delete().await.map(|()| "bye")
             }),
         )
-        .layer(SessionLayer::new(h.cache.clone()));
+        .layer(
+            SessionLayer::new(h.cache.clone()).with_config(CookieConfig::insecure_for_localhost()),
+        );
     let res = app
         .oneshot(h.req("POST", "/logout", Some(&cookie)))
         .await
@@ -617,7 +620,10 @@ async fn sign_in_records_user_agent_and_connect_info_address_not_forwarded_for()
 
     // Behind one trusted proxy, when configured: the rightmost address.
     let h = harness_with_layer(
-        |l| l.client_ip(ClientIpSource::RightmostForwardedFor),
+        |l| {
+            l.with_config(CookieConfig::insecure_for_localhost())
+                .client_ip(ClientIpSource::RightmostForwardedFor)
+        },
         COOKIE.into(),
     );
     let req = Request::post("/login/1")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use keycard::password::PasswordHasher;
 use keycard::SweeperHandle;
-use keycard_axum::CookieConfig;
+use keycard_axum::{CookieConfig, SecurityHeaders};
 use tokio::net::TcpListener;
 
 use crate::clock::AppClock;
@@ -17,10 +17,9 @@ use crate::domain::cache::{build_cache, CacheInitError};
 use crate::domain::db::{self, DbInitError};
 use crate::domain::plan_job::{JobHandle, PlanJob};
 use crate::domain::throttle::LoginThrottle;
-use crate::web::csrf::Csrf;
 use crate::web::flash::Flash;
 use crate::web::state::AppState;
-use crate::web::{auth, router};
+use crate::web::{auth, csrf, router};
 
 /// The app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +36,9 @@ pub enum StartError {
     /// The session cookie settings are invalid.
     #[error(transparent)]
     Cookie(#[from] keycard_axum::CookieConfigError),
+    /// The CSRF settings (the allowed origins) are invalid.
+    #[error(transparent)]
+    Csrf(#[from] keycard_axum::CsrfConfigError),
     /// The address could not be bound.
     #[error("cannot listen on {addr} (--addr): {source}; stop whatever uses that port, or choose another address with --addr (or KEYCARD_ADDR), e.g. --addr 127.0.0.1:4001")]
     Bind {
@@ -70,29 +72,44 @@ impl std::fmt::Debug for App {
 
 /// Build the app from `config`, reading time from `clock` (tests pass a [`keycard::ManualClock`]), and
 /// start its background tasks (the plan job every `config.plan_job_interval`, the session sweeper) on the
-/// current runtime.
+/// current runtime. `config.addr` is the address the app is reached at (the forms' `Origin` is checked
+/// against it when no `PUBLIC_ORIGIN` is set): bind first, then build with the bound address.
 pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartError> {
     let secret = secret::resolve(&config.secret)?;
     let db = db::connect_and_migrate(&config.database_url).await?;
     let cache = build_cache(config, &secret, clock.clone()).await?;
     let throttle = Arc::new(LoginThrottle::new(clock.clone()));
+    if !config.cookie_secure {
+        tracing::warn!(
+            addr = %config.addr,
+            "cookies are not Secure and have no __Host- prefix, and no HSTS is sent: plain http, \
+             because the demo is bound to a loopback address without TLS. Never expose it like this; \
+             behind an HTTPS proxy bind another address (cookies are then Secure) and set PUBLIC_ORIGIN"
+        );
+    }
     let state = AppState {
         db: db.clone(),
         cache: cache.clone(),
         hasher: PasswordHasher::new(),
-        csrf: Arc::new(Csrf::new(&secret, config.cookie_secure)),
         flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
         throttle: throttle.clone(),
         clock: clock.clone(),
         trial: config.trial,
         client_ip: config.client_ip,
     };
-    let session_layer = auth::session_layer(
-        cache.clone(),
-        CookieConfig::default().with_secure(config.cookie_secure),
-        config.client_ip,
-    )?;
-    let router = router::router(state.clone(), session_layer);
+    let cookie = if config.cookie_secure {
+        CookieConfig::default()
+    } else {
+        CookieConfig::insecure_for_localhost()
+    };
+    let session_layer = auth::session_layer(cache.clone(), cookie, config.client_ip)?;
+    let csrf_layer = csrf::layer(&secret, &config.allowed_origins(), config.cookie_secure)?;
+    let headers = if config.cookie_secure {
+        SecurityHeaders::new()
+    } else {
+        SecurityHeaders::new().hsts(None)
+    };
+    let router = router::router(state.clone(), session_layer, csrf_layer, headers);
     let plan_job = Arc::new(PlanJob::new(db, cache.clone(), clock).with_throttle(throttle));
     let plan_task = plan_job.clone().spawn(config.plan_job_interval);
     let sweeper = cache.spawn_sweeper(config.sweep_interval);
@@ -122,8 +139,7 @@ pub async fn serve(
 }
 
 /// `keycard-demo serve`: build, bind `config.addr`, serve until Ctrl-C (or SIGTERM).
-pub async fn run(config: Config) -> Result<(), StartError> {
-    let app = build_app(&config, AppClock::system()).await?;
+pub async fn run(mut config: Config) -> Result<(), StartError> {
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -131,6 +147,8 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
+    config.addr = addr; // the port the OS chose for `:0`, for the allowed origins
+    let app = build_app(&config, AppClock::system()).await?;
     tracing::info!(
         database = %redact_url(&config.database_url),
         cache = %config.cache.display_url(),

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | [`config`] | the settings (flags and environment, checked into a [`config::Config`]), the app secret, the command line |
 //! | [`domain`] | users and plans, the database, the credentials cache, the plan job, the login throttle, `users set-plan` |
-//! | [`web`] | the router, the routes, the session layer's settings, CSRF and flash cookies, pages, error responses |
+//! | [`web`] | the router, the routes, the session, CSRF and security-header layers' settings, flash cookies, pages, the stylesheet, error responses |
 //! | [`app`] | putting them together, and serving |
 //! | [`clock`] | the one clock everything reads |
 //!

@@ -82,6 +82,45 @@ fn bad_configuration_is_one_line_naming_the_setting_and_exit_code_2() {
     );
 }
 
+/// W5 (issue 9): the demo has no TLS, so plain-http cookies are only for a loopback address. Anywhere
+/// else it refuses to start unless cookies are `Secure` and `PUBLIC_ORIGIN` names the HTTPS origin.
+#[test]
+fn a_non_loopback_address_without_secure_cookies_is_refused_at_start_up() {
+    let dir = TempDir::new("cli-insecure");
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("KEYCARD_ADDR", "0.0.0.0:0"), ("COOKIE_SECURE", "false")],
+            "COOKIE_SECURE: is false, but KEYCARD_ADDR 0.0.0.0:0 is not a loopback address",
+        ),
+        (
+            &[("KEYCARD_ADDR", "0.0.0.0:0")],
+            "PUBLIC_ORIGIN: is required",
+        ),
+        (
+            &[
+                ("KEYCARD_ADDR", "0.0.0.0:0"),
+                ("PUBLIC_ORIGIN", "http://demo.example"),
+            ],
+            "PUBLIC_ORIGIN",
+        ),
+    ];
+    for (env, named) in cases {
+        let mut cmd = demo(dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run the binary");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?}: {stderr}");
+        assert!(stderr.contains(named), "{env:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{env:?}: {stderr}");
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing was started"
+    );
+}
+
 #[test]
 fn serve_with_the_defaults_generates_a_private_secret_answers_and_stops_on_sigterm() {
     let dir = TempDir::new("cli-serve");
@@ -120,6 +159,10 @@ fn serve_with_the_defaults_generates_a_private_secret_answers_and_stops_on_sigte
     assert!(
         !log.contains('\u{1b}'),
         "no colour codes when stderr is not a terminal"
+    );
+    assert!(
+        log.contains("cookies are not Secure") && log.contains("loopback address without TLS"),
+        "says that it uses the plain-http opt-out, and why:\n{log}"
     );
 
     // The embedded defaults: data/ with the database, a 0600 secret, and a .gitignore.

@@ -151,10 +151,16 @@ async fn unknown_email_and_wrong_password_get_the_same_401() {
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(unknown.body.contains("Invalid email or password."));
-    // Byte for byte the same page, apart from the email the visitor typed, which is shown back.
+    // Byte for byte the same page, apart from the email the visitor typed, which is shown back, and the
+    // CSRF token, which is masked afresh for every response (two identical requests differ there too).
+    let same = |page: &common::Page, email: &str| {
+        page.body
+            .replace(email, "EMAIL")
+            .replace(&page.csrf_token(), "TOKEN")
+    };
     assert_eq!(
-        unknown.body.replace("nobody@example.com", "EMAIL"),
-        wrong.body.replace("alice@example.com", "EMAIL")
+        same(&unknown, "nobody@example.com"),
+        same(&wrong, "alice@example.com")
     );
     assert!(unknown.set_cookie_value(SESSION_COOKIE).is_none());
     assert!(wrong.set_cookie_value(SESSION_COOKIE).is_none());
@@ -736,6 +742,425 @@ async fn get_never_changes_state() {
     }
     assert!(b.me().await.is_some());
     assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_out_replaces_the_csrf_cookie_and_the_sessions_tokens_die() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let signed_in_token = b.csrf().await;
+    let before = b.cookie("keycard_csrf").unwrap();
+    assert_eq!(b.sign_out().await.status, StatusCode::SEE_OTHER);
+    let after = b.cookie("keycard_csrf").unwrap();
+    assert_ne!(before, after, "rotated at sign-out");
+    // The signed-in session's token is useless now, for sign-in as much as for anything else.
+    let res = b
+        .post_raw(
+            "/session",
+            &[
+                ("_csrf_token", &signed_in_token),
+                ("email", "alice@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    b.signed_in("alice@example.com").await;
+    app.stop().await;
+}
+
+// ----- W1 (issue 9): the attacker's own CSRF cookie and token, a foreign Origin, Sec-Fetch-Site -----
+
+/// The attacker's own anonymous CSRF cookie and the token that goes with it, from a fresh browser of
+/// theirs: what they would plant in a victim's browser from a sibling subdomain or over plain http.
+async fn attackers_pair(app: &TestApp) -> (String, String) {
+    let attacker = app.browser_as("attacker");
+    let token = attacker.csrf().await;
+    let cookie = attacker
+        .cookie("keycard_csrf")
+        .expect("an anonymous CSRF cookie");
+    (cookie, token)
+}
+
+/// W1, signed in: the victim's session cookie plus the attacker's planted CSRF cookie and token. This
+/// used to pass (the token was bound only to the CSRF cookie): `POST /plan` was accepted. The token of a
+/// signed-in request must now be that session's, so it fails, even from the app's own origin.
+#[tokio::test]
+async fn w1_a_planted_csrf_cookie_and_token_cannot_act_for_a_signed_in_victim() {
+    let app = TestApp::start().await;
+    let (cookie, token) = attackers_pair(&app).await;
+    let victim = app.browser();
+    victim.registered("victim@example.com").await;
+    victim.plant("keycard_csrf", &cookie);
+    assert_eq!(
+        victim.cookie("keycard_csrf"),
+        Some(cookie.clone()),
+        "planted"
+    );
+    let origin = app.base.clone();
+    for (path, form) in [
+        ("/plan", vec![("plan", "pro")]),
+        ("/sessions/delete-others", vec![]),
+        ("/session/delete", vec![]),
+        (
+            "/account/password",
+            vec![
+                ("current_password", PASSWORD),
+                ("password", "attacker chose this"),
+                ("password_confirmation", "attacker chose this"),
+            ],
+        ),
+    ] {
+        let mut fields = vec![("_csrf_token", token.as_str())];
+        fields.extend(form);
+        for headers in [vec![], vec![("origin", origin.as_str())]] {
+            let res = victim.post_with_headers(path, &fields, &headers).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{path} {headers:?}");
+            assert!(
+                res.body.contains("security token"),
+                "{path}: the refusal page"
+            );
+        }
+    }
+    assert_eq!(db_plan(&app, "victim@example.com").await, Plan::Free);
+    assert_eq!(victim.me().await.unwrap()["email"], "victim@example.com");
+    let c = app.browser();
+    c.signed_in("victim@example.com").await; // the password did not change
+    app.stop().await;
+}
+
+/// W1, login CSRF: the victim is anonymous and carries the attacker's planted CSRF cookie; the attacker's
+/// page posts the attacker's own credentials with the matching token, to sign the victim into the
+/// attacker's account. The token check alone passes (the pair is genuine); the browser's `Origin`,
+/// `Referer` and `Sec-Fetch-Site` say where the form came from, and each is refused.
+#[tokio::test]
+async fn w1_login_csrf_into_the_attackers_account_is_refused() {
+    let app = TestApp::start().await;
+    app.browser().registered("mallory@example.com").await;
+    let (cookie, token) = attackers_pair(&app).await;
+    let victim = app.browser();
+    victim.plant("keycard_csrf", &cookie);
+    let form = [
+        ("_csrf_token", token.as_str()),
+        ("email", "mallory@example.com"),
+        ("password", PASSWORD),
+    ];
+    let port = app.addr.port();
+    let sibling = format!("http://evil.localhost:{port}");
+    let other_port = format!("http://127.0.0.1:{}", port.wrapping_add(1));
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("origin", "http://evil.example")],
+        vec![("origin", &sibling)],
+        vec![("origin", &other_port)],
+        vec![("origin", "null")],
+        vec![("referer", "http://evil.example/login-csrf.html")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://evil.example"),
+        ],
+        vec![("sec-fetch-site", "same-site"), ("origin", &sibling)],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("sec-fetch-site", "cross-site")],
+    ];
+    for headers in &cases {
+        let res = victim.post_with_headers("/session", &form, headers).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(
+            res.body.contains("another site"),
+            "{headers:?}: {}",
+            res.body
+        );
+        assert!(
+            res.set_cookie_value(SESSION_COOKIE).is_none(),
+            "{headers:?}"
+        );
+        assert!(victim.me().await.is_none(), "{headers:?}: not signed in");
+    }
+    // What stands in the way is the origin, not a broken test pair: the same planted pair, from the app's
+    // own origin, is a sign-in. (A browser on the attacker's page never sends that; with secure cookies
+    // the `__Host-` prefix also keeps a sibling subdomain or plain http from planting the cookie.)
+    let own = [
+        ("origin", app.base.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let res = victim.post_with_headers("/session", &form, &own).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+
+/// W1's last part: a foreign `Origin` and `Sec-Fetch-Site: same-site` were accepted with a valid token.
+#[tokio::test]
+async fn w1_a_foreign_origin_or_same_site_is_refused_even_with_the_victims_own_token() {
+    let app = TestApp::start().await;
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    let token = b.csrf().await;
+    let form = [("_csrf_token", token.as_str()), ("plan", "pro")];
+    let port = app.addr.port();
+    let sibling = format!("http://www.localhost:{port}");
+    for headers in [
+        vec![("origin", "http://evil.example")],
+        vec![("origin", sibling.as_str())],
+        vec![("referer", "http://evil.example/")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("sec-fetch-site", "cross-site")],
+    ] {
+        let res = b.post_with_headers("/plan", &form, &headers).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    // The app's own origins: the bound address, and localhost on the same port.
+    let localhost = format!("http://localhost:{port}");
+    for origin in [app.base.as_str(), localhost.as_str()] {
+        let headers = [("origin", origin), ("sec-fetch-site", "same-origin")];
+        let token = b.csrf().await;
+        let form = [("_csrf_token", token.as_str()), ("plan", "pro")];
+        let res = b.post_with_headers("/plan", &form, &headers).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{origin}");
+    }
+    let referer = format!("{}/plan/edit", app.base);
+    let token = b.csrf().await;
+    let form = [("_csrf_token", token.as_str()), ("plan", "free")];
+    let res = b
+        .post_with_headers("/plan", &form, &[("referer", referer.as_str())])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(db_plan(&app, "alice@example.com").await, Plan::Free);
+    app.stop().await;
+}
+
+// ----- W3 (issue 9): security headers on every page, no inline script or style -----
+
+/// Every page the demo serves, anonymous and signed in, with the statuses they answer.
+async fn every_page(app: &TestApp) -> Vec<(String, common::Page)> {
+    let mut pages = Vec::new();
+    let anon = app.browser();
+    for path in [
+        "/",
+        "/registration/new",
+        "/session/new",
+        "/profile",
+        "/me",
+        "/healthz",
+        "/static/app.css",
+        "/nowhere",
+    ] {
+        pages.push((format!("anonymous GET {path}"), anon.get(path).await));
+    }
+    pages.push((
+        "CSRF refusal".into(),
+        anon.post_raw("/session", &[("email", "x")]).await,
+    ));
+    pages.push((
+        "failed sign-in".into(),
+        anon.sign_in("nobody@example.com", PASSWORD).await,
+    ));
+    pages.push((
+        "registration errors".into(),
+        anon.post("/registration", &[("email", "bad")]).await,
+    ));
+    let b = app.browser();
+    b.registered("alice@example.com").await;
+    for path in ["/", "/profile", "/plan/edit", "/pro", "/sessions", "/me"] {
+        pages.push((format!("signed-in GET {path}"), b.get(path).await));
+    }
+    pages.push((
+        "plan errors".into(),
+        b.post("/plan", &[("plan", "gold")]).await,
+    ));
+    pages.push((
+        "password errors".into(),
+        b.post("/account/password", &[("password", "x")]).await,
+    ));
+    pages.push((
+        "plan update".into(),
+        b.post("/plan", &[("plan", "pro")]).await,
+    ));
+    pages.push(("flash page".into(), b.get("/profile").await));
+    pages.push(("pro page".into(), b.get("/pro").await));
+    pages
+}
+
+#[tokio::test]
+async fn w3_every_response_carries_the_security_headers() {
+    let app = TestApp::start().await;
+    for (what, page) in every_page(&app).await {
+        let h = &page.headers;
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{what}: no CSP"))
+            .to_str()
+            .unwrap();
+        for directive in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{what}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{what}");
+        // Plain http on loopback: no HSTS (the secure configuration has its own test).
+        assert!(h.get("strict-transport-security").is_none(), "{what}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn w3_no_page_has_inline_script_or_style_and_the_stylesheet_is_a_file() {
+    let app = TestApp::start().await;
+    let mut html_pages = 0;
+    for (what, page) in every_page(&app).await {
+        let html = page
+            .headers
+            .get("content-type")
+            .is_some_and(|ct| ct.to_str().unwrap().starts_with("text/html"));
+        if !html {
+            continue; // JSON, the stylesheet itself, plain text
+        }
+        let body = page.body.to_ascii_lowercase();
+        for inline in ["<script", "<style", "style=", "javascript:", " on"] {
+            let found = match inline {
+                // Event handler attributes (`onclick=`, …): ` on` followed by letters and `=`.
+                " on" => body.split(" on").skip(1).any(|rest| {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphabetic())
+                        .collect();
+                    !name.is_empty() && rest[name.len()..].starts_with('=')
+                }),
+                other => body.contains(other),
+            };
+            assert!(!found, "{what}: inline {inline:?} in {}", page.body);
+        }
+        html_pages += 1;
+        assert!(
+            body.contains(r#"<link rel="stylesheet" href="/static/app.css">"#),
+            "{what}"
+        );
+    }
+    assert!(html_pages >= 15, "{html_pages} pages checked");
+    let css = app.browser().get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    assert!(css.body.contains(".flash"), "the rules moved into the file");
+    assert!(
+        css.set_cookies().is_empty(),
+        "no cookie work for the stylesheet"
+    );
+    app.stop().await;
+}
+
+// ----- W5 (issue 9): secure cookies everywhere but a loopback address -----
+
+/// Behind an HTTPS proxy (here: the test talks plain http to the app, as the proxy would): every cookie
+/// is `Secure` with the `__Host-` prefix, HSTS is sent, and forms must come from `PUBLIC_ORIGIN`.
+#[tokio::test]
+async fn w5_secure_configuration_marks_every_cookie_secure_and_host_prefixed() {
+    const ORIGIN: &str = "https://demo.example";
+    let app = TestApp::start_with(|c| {
+        c.cookie_secure = true;
+        c.public_origin = Some(ORIGIN.into());
+    })
+    .await;
+    let raw = app.raw();
+    let page = get_with_cookie(&raw, &app.url("/session/new"), "").await;
+    assert_eq!(
+        page.headers["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let csrf = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-keycard_csrf="))
+        .expect("the CSRF cookie is __Host- prefixed");
+    assert!(csrf.contains("; Secure") && csrf.contains("Path=/") && !csrf.contains("Domain"));
+    let csrf_value = page.set_cookie_value("__Host-keycard_csrf").unwrap();
+    let token = page.csrf_token();
+    let register = |origin: &'static str| {
+        let raw = raw.clone();
+        let url = app.url("/registration");
+        let cookie = format!("__Host-keycard_csrf={csrf_value}");
+        let token = token.clone();
+        async move {
+            raw.post(url)
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .form(&[
+                    ("_csrf_token", token.as_str()),
+                    ("email", "alice@example.com"),
+                    ("password", PASSWORD),
+                    ("password_confirmation", PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The plain-http origin of the same host is not the app's.
+    let res = register("http://demo.example").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = register(ORIGIN).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let set: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("__Host-keycard_session="))
+        .expect("the session cookie is __Host- prefixed");
+    assert!(session.contains("; Secure"), "{session}");
+    assert!(
+        set.iter()
+            .all(|c| c.starts_with("__Host-") && c.contains("Secure")),
+        "{set:?}"
+    );
+    // The flash cookie too (sign-out sets one).
+    let session_value = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__Host-keycard_session=")
+        .to_owned();
+    let cookies = format!("__Host-keycard_session={session_value}");
+    let page = get_with_cookie(&raw, &app.url("/profile"), &cookies).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let res = raw
+        .post(app.url("/session/delete"))
+        .header("cookie", &cookies)
+        .header("origin", ORIGIN)
+        .form(&[("_csrf_token", page.csrf_token())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let set: Vec<&str> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        set.iter().any(|c| c.starts_with("__Host-keycard_flash=")),
+        "{set:?}"
+    );
+    assert!(
+        set.iter()
+            .all(|c| c.starts_with("__Host-") && c.contains("Secure")),
+        "{set:?}"
+    );
     app.stop().await;
 }
 

@@ -277,8 +277,10 @@ pub struct Harness {
     pub cookie_name: String,
 }
 
+/// The test app with the cookie named `keycard_session` (no `__Host-` prefix, not `Secure`): the explicit
+/// plain-http opt-out, so the tests can name the cookie [`COOKIE`]. The secure default has tests of its own.
 pub fn harness() -> Harness {
-    harness_with(CookieConfig::default())
+    harness_with(CookieConfig::insecure_for_localhost())
 }
 
 pub fn cache_over(store: Arc<TestStore>, clock: ManualClock) -> CredentialsCache<User> {
@@ -293,6 +295,8 @@ pub fn harness_with(config: CookieConfig) -> Harness {
     harness_with_layer(|l| l.with_config(config.clone()), config.cookie_name())
 }
 
+/// The test app with the session layer `f` makes of `SessionLayer::new(cache)` (the secure default
+/// configuration, unless `f` changes it), its cookie named `cookie_name`.
 pub fn harness_with_layer(
     f: impl FnOnce(SessionLayer<User>) -> SessionLayer<User>,
     cookie_name: String,

@@ -12,7 +12,8 @@
 //! | `--session-grace-secs` | `SESSION_GRACE_SECS` | `60` | a replaced token keeps working this long |
 //! | `--session-absolute-secs` | `SESSION_ABSOLUTE_SECS` | `28800` | a session dies this long after sign-in |
 //! | `--client-ip-source` | `CLIENT_IP_SOURCE` | `connect-info` | where the client address comes from (throttle, session list): `connect-info` (TCP peer), `rightmost-forwarded-for` (behind exactly one trusted proxy), `none` |
-//! | `--cookie-secure` | `COOKIE_SECURE` | `false` | `Secure` + `__Host-` cookies (serve over HTTPS) |
+//! | `--cookie-secure` | `COOKIE_SECURE` | `auto` | `Secure` + `__Host-` cookies: `auto` = unless bound to a loopback address; `true`; `false` (refused on a non-loopback address) |
+//! | `--public-origin` | `PUBLIC_ORIGIN` | none | the `https://HOST[:PORT]` browsers reach the app at (through an HTTPS proxy); required with `Secure` cookies; forms from any other origin are refused |
 //! | `--trial-secs` | `TRIAL_SECS` | `1209600` (14 days) | length of a `pro-trial` |
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
 //!
@@ -30,7 +31,7 @@ use keycard::Policy;
 use keycard_axum::ClientIpSource;
 
 use secret::{Secret, SecretSource};
-use values::{client_ip_source, parse_bool, policy, secs};
+use values::{client_ip_source, policy, secs};
 
 mod cache;
 pub mod cli;
@@ -41,6 +42,7 @@ mod private_dir;
 mod redact;
 pub mod secret;
 mod settings;
+mod transport;
 mod values;
 
 #[cfg(test)]
@@ -71,8 +73,11 @@ pub struct Config {
     pub secret: SecretSource,
     /// Session lifetimes (validated).
     pub policy: Policy,
-    /// `Secure` + `__Host-` cookies.
+    /// `Secure` + `__Host-` cookies and HSTS; `false` only on a loopback address (`COOKIE_SECURE`).
     pub cookie_secure: bool,
+    /// The origin browsers reach the app at (`PUBLIC_ORIGIN`); `None` on a loopback address, where the
+    /// app accepts `http://ADDR` and `http://localhost:PORT`.
+    pub public_origin: Option<String>,
     /// Where a request's client address comes from: the session layer records it with a new session,
     /// the sign-in throttle counts failures by it.
     pub client_ip: ClientIpSource,
@@ -93,6 +98,7 @@ impl fmt::Debug for Config {
             .field("secret", &self.secret)
             .field("policy", &self.policy)
             .field("cookie_secure", &self.cookie_secure)
+            .field("public_origin", &self.public_origin)
             .field("client_ip", &self.client_ip)
             .field("trial", &self.trial)
             .field("plan_job_interval", &self.plan_job_interval)
@@ -170,7 +176,12 @@ impl Config {
         )?;
         let policy = policy(idle, renewal, grace, absolute, &s.origins)?;
 
-        let cookie_secure = parse_bool("COOKIE_SECURE", &server.cookie_secure)?;
+        let (cookie_secure, public_origin) = transport::resolve(
+            addr,
+            &server.cookie_secure,
+            server.public_origin.as_deref(),
+            name,
+        )?;
         let client_ip = client_ip_source("CLIENT_IP_SOURCE", &server.client_ip_source)?;
         let trial = secs("TRIAL_SECS", &store.trial_secs, false)?;
         let plan_job_interval = secs(
@@ -186,6 +197,7 @@ impl Config {
             secret,
             policy,
             cookie_secure,
+            public_origin,
             client_ip,
             trial,
             plan_job_interval,
@@ -203,11 +215,20 @@ impl Config {
             secret: SecretSource::Given(Secret::new(vec![0x5a; 64])),
             policy,
             cookie_secure: false,
+            public_origin: None,
             client_ip: ClientIpSource::ConnectInfo,
             trial: Duration::from_secs(DEFAULT_TRIAL_SECS),
             plan_job_interval: Duration::from_secs(DEFAULT_PLAN_JOB_INTERVAL_SECS),
             sweep_interval: sweep_interval_for(&policy),
         }
+    }
+}
+
+impl Config {
+    /// The origins forms may come from (the CSRF check's `Origin`): `PUBLIC_ORIGIN`, or on a loopback
+    /// address without it `http://ADDR` and `http://localhost:PORT`.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        transport::allowed_origins(self.addr, self.public_origin.as_deref())
     }
 }
 

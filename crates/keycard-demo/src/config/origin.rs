@@ -8,7 +8,7 @@ use clap::ArgMatches;
 
 /// Every setting: its environment variable and its flag. Errors name a setting by one of the two,
 /// whichever the value came from ([`Origins`]).
-pub const FLAGS: [(&str, &str); 13] = [
+pub const FLAGS: [(&str, &str); 14] = [
     ("KEYCARD_ADDR", "--addr"),
     ("DATABASE_URL", "--database-url"),
     ("CACHE_URL", "--cache-url"),
@@ -20,6 +20,7 @@ pub const FLAGS: [(&str, &str); 13] = [
     ("SESSION_ABSOLUTE_SECS", "--session-absolute-secs"),
     ("CLIENT_IP_SOURCE", "--client-ip-source"),
     ("COOKIE_SECURE", "--cookie-secure"),
+    ("PUBLIC_ORIGIN", "--public-origin"),
     ("TRIAL_SECS", "--trial-secs"),
     ("PLAN_JOB_INTERVAL_SECS", "--plan-job-interval-secs"),
 ];

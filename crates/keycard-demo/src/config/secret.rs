@@ -2,7 +2,8 @@
 //! SQLite database (mode 0600), with a warning at every start.
 //!
 //! Every key the app uses is derived from this one secret under its own label (cookie signing in
-//! `keycard`, CSRF tokens in [`crate::web::csrf`], flash messages in [`crate::web::flash`]), so no two uses share a key.
+//! `keycard`, CSRF tokens in `keycard-axum` (see [`crate::web::csrf`]), flash messages in
+//! [`crate::web::flash`]), so no two uses share a key.
 
 use std::fmt;
 use std::io::{self, Write};

@@ -29,7 +29,7 @@ const DEFAULT_SESSION_RENEWAL_SECS: &str = "900";
 const DEFAULT_SESSION_GRACE_SECS: &str = "60";
 const DEFAULT_SESSION_ABSOLUTE_SECS: &str = "28800";
 const DEFAULT_CLIENT_IP_SOURCE: &str = "connect-info";
-const DEFAULT_COOKIE_SECURE: &str = "false";
+const DEFAULT_COOKIE_SECURE: &str = "auto";
 const DEFAULT_TRIAL: &str = "1209600";
 const DEFAULT_PLAN_JOB_INTERVAL: &str = "60";
 
@@ -103,9 +103,15 @@ pub struct ServerSettings {
     #[arg(long, env = "CLIENT_IP_SOURCE", default_value = DEFAULT_CLIENT_IP_SOURCE)]
     pub client_ip_source: String,
 
-    /// Mark cookies `Secure` and use the `__Host-` prefix (true/false). Needs HTTPS.
+    /// Mark cookies `Secure` and use the `__Host-` prefix: `auto` (unless bound to a loopback address),
+    /// `true`, or `false` (only on a loopback address). Secure cookies need HTTPS in front of the demo.
     #[arg(long, env = "COOKIE_SECURE", default_value = DEFAULT_COOKIE_SECURE)]
     pub cookie_secure: String,
+
+    /// The origin browsers reach the app at through an HTTPS proxy (`https://HOST[:PORT]`); required
+    /// with Secure cookies. Forms posted from any other origin are refused.
+    #[arg(long, env = "PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
 
     /// How often the background job downgrades expired trials, in seconds.
     #[arg(long, env = "PLAN_JOB_INTERVAL_SECS", default_value = DEFAULT_PLAN_JOB_INTERVAL)]
@@ -123,6 +129,7 @@ impl Default for ServerSettings {
             session_absolute_secs: DEFAULT_SESSION_ABSOLUTE_SECS.to_owned(),
             client_ip_source: DEFAULT_CLIENT_IP_SOURCE.to_owned(),
             cookie_secure: DEFAULT_COOKIE_SECURE.to_owned(),
+            public_origin: None,
             plan_job_interval_secs: DEFAULT_PLAN_JOB_INTERVAL.to_owned(),
         }
     }

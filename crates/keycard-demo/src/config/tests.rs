@@ -36,7 +36,15 @@ fn defaults_are_valid_and_generate_a_secret_beside_the_database() {
         }
     );
     assert_eq!(c.policy, Policy::default());
-    assert!(!c.cookie_secure);
+    assert!(
+        !c.cookie_secure,
+        "plain http only because the default address is loopback"
+    );
+    assert_eq!(c.public_origin, None);
+    assert_eq!(
+        c.allowed_origins(),
+        ["http://127.0.0.1:4000", "http://localhost:4000"]
+    );
     match c.secret {
         SecretSource::File(p) => assert_eq!(p, PathBuf::from("data/keycard-demo.secret_key")),
         other => panic!("expected a secret file, got {other:?}"),
@@ -298,4 +306,27 @@ fn the_defaults_of_the_settings_structs_are_clap_s_defaults() {
     assert_eq!(parsed.store.cache_key_prefix, built.store.cache_key_prefix);
     assert_eq!(parsed.store.trial_secs, built.store.trial_secs);
     assert_eq!(parsed.origins.of("KEYCARD_ADDR"), Origin::Default);
+}
+
+#[test]
+fn secure_cookies_everywhere_but_loopback() {
+    let c = Config::from_settings(&settings(&[
+        "--addr",
+        "0.0.0.0:4000",
+        "--public-origin",
+        "https://demo.example",
+    ]))
+    .expect("behind an HTTPS proxy");
+    assert!(c.cookie_secure);
+    assert_eq!(c.allowed_origins(), ["https://demo.example"]);
+    let e = Config::from_settings(&settings(&[
+        "--addr",
+        "0.0.0.0:4000",
+        "--cookie-secure",
+        "false",
+    ]))
+    .unwrap_err();
+    assert_eq!(e.setting, "COOKIE_SECURE");
+    let e = Config::from_settings(&settings(&["--addr", "0.0.0.0:4000"])).unwrap_err();
+    assert_eq!(e.setting, "PUBLIC_ORIGIN");
 }

@@ -1,4 +1,4 @@
-//! Checking one setting's text: whole seconds, booleans, the session policy. Every error names the setting.
+//! Checking one setting's text: whole seconds, the client address source, the session policy. Every error names the setting.
 
 use std::time::Duration;
 
@@ -27,17 +27,6 @@ pub(super) fn secs(
         return Err(ConfigError::new(setting, "is longer than 10 years"));
     }
     Ok(Duration::from_secs(n))
-}
-
-pub(super) fn parse_bool(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::new(
-            setting,
-            format!("{value:?} is not true or false"),
-        )),
-    }
 }
 
 /// `CLIENT_IP_SOURCE`: `connect-info`, `rightmost-forwarded-for` or `none`.

@@ -62,8 +62,8 @@ pub fn reload_user_layer(db: Db) -> ReloadUser<User, DbUserLoader> {
 /// flash message.
 ///
 /// A session the request already had ends first, whoever it belonged to (so a re-sign-in never inherits an
-/// old session's absolute deadline, and a planted cookie never survives: fixation), and the CSRF cookie is
-/// replaced too.
+/// old session's absolute deadline, and a planted cookie never survives: fixation). The new session has
+/// new CSRF tokens, and the CSRF layer replaces the anonymous CSRF cookie on this response.
 pub async fn sign_in(
     state: &AppState,
     auth: &AuthUser,
@@ -74,7 +74,5 @@ pub async fn sign_in(
         auth.delete().await?;
     }
     auth.create(Arc::new(user)).await?;
-    Ok(state
-        .csrf
-        .rotated(state.flash.redirect("/profile", welcome)))
+    Ok(state.flash.redirect("/profile", welcome))
 }

@@ -2,8 +2,8 @@
 //! token for the frame's sign-out form, the flash message.
 
 use crate::domain::users::User;
-use crate::web::csrf::CsrfToken;
 use crate::web::flash::IncomingFlash;
+use keycard_axum::CsrfToken;
 
 /// Who is looking at the page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl Layout {
     /// The frame for a page, seen by `user` (or a visitor).
     pub fn new(csrf: &CsrfToken, user: Option<&User>, flash: &IncomingFlash) -> Self {
         Layout {
-            csrf: csrf.0.clone(),
+            csrf: csrf.to_string(),
             viewer: match user {
                 Some(u) => Viewer::SignedIn(u.email.clone()),
                 None => Viewer::SignedOut,

@@ -1,5 +1,6 @@
-//! The HTTP side: the router and its routes, the session layer's settings, CSRF protection and flash
-//! messages (both on one signed-cookie helper), the pages, and how errors become responses.
+//! The HTTP side: the router and its routes, the session layer's settings, CSRF protection (keycard-axum's
+//! layer with the demo's refusal page), flash messages (on the signed-cookie helper), the pages, and how
+//! errors become responses.
 //!
 //! Dependencies point one way: `router` → `routes` → (`auth`, `error`, `csrf::guard`, `client_ip`,
 //! `ended_session`, `device`, `state`) → `views` → (`layout`, `time_view`) → (`csrf::token`, `flash`) →

@@ -1,18 +1,20 @@
 //! The whole app's router: every route of [`crate::web::routes`] and the layers around them.
 //!
-//! Layers, outermost first: `/healthz` and the static assets sit outside everything (no cookie work at all);
-//! the session layer wraps every other route; the CSRF guard wraps every page and form route (not `/me`, a
-//! JSON GET), and the "not found" page, so a signed-in user keeps the signed-in navigation there.
+//! Layers, outermost first: the security headers wrap everything (CSP, `X-Frame-Options`, `nosniff`,
+//! `Referrer-Policy`, HSTS when cookies are secure); `/healthz` and the static assets sit outside the rest
+//! (no cookie work at all); the session layer wraps every other route; the CSRF layer wraps every page
+//! and form route (not `/me`, a JSON GET), and the "not found" page, so a signed-in user keeps the
+//! signed-in navigation there.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use keycard_axum::{AuthRejection, MaybeUser, RedirectPath};
+use keycard_axum::{AuthRejection, MaybeUser, RedirectPath, SecurityHeaders};
 
 use crate::domain::users::User;
 use crate::web::auth;
-use crate::web::csrf::{self, CsrfToken};
+use crate::web::csrf::{CsrfToken, DemoCsrfLayer};
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
@@ -22,7 +24,12 @@ use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
 
 /// The whole app.
-pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) -> Router {
+pub fn router(
+    state: AppState,
+    session_layer: keycard_axum::SessionLayer<User>,
+    csrf_layer: DemoCsrfLayer,
+    headers: SecurityHeaders,
+) -> Router {
     // The database's copy of the user decides here (the guide's `reload_user`).
     let reloaded = Router::new()
         .route("/pro", get(pro::show))
@@ -45,10 +52,7 @@ pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) 
         .route("/account/password", post(account::change_password))
         .merge(reloaded)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.csrf.clone(),
-            csrf::guard,
-        ));
+        .layer(csrf_layer);
 
     pages
         .route("/me", get(profile::me))
@@ -57,6 +61,7 @@ pub fn router(state: AppState, session_layer: keycard_axum::SessionLayer<User>) 
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/favicon.svg", get(assets::favicon))
         .route("/favicon.ico", get(assets::favicon))
+        .layer(headers)
         .with_state(state)
 }
 

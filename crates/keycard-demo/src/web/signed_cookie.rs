@@ -1,11 +1,11 @@
-//! The one helper the demo's own cookies (CSRF, flash) are built on: a MAC key of their own, derived from
+//! The helper the demo's own cookie (the flash) is built on: a MAC key of its own, derived from
 //! the app secret under a label; a name that gets the `__Host-` prefix when cookies are secure; reading a
 //! cookie only when the request carries it exactly once; `Set-Cookie` values with the same attributes
-//! every time. The session cookie is the session layer's business, not this module's.
+//! every time. The session and CSRF cookies are keycard-axum's business, not this module's.
 //!
 //! Two ways to sign: [`SignedCookie::mac`] / [`SignedCookie::verify`] for a MAC that travels apart from the
-//! cookie (the CSRF token in a form), [`SignedCookie::seal`] / [`SignedCookie::open`] for a value that
-//! carries its own MAC (`base64url(message).base64url(MAC)`, the flash).
+//! value, [`SignedCookie::seal`] / [`SignedCookie::open`] for a value that carries its own MAC
+//! (`base64url(message).base64url(MAC)`, the flash).
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

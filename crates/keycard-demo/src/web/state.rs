@@ -12,7 +12,6 @@ use crate::clock::AppClock;
 use crate::domain::db::Db;
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::users::User;
-use crate::web::csrf::Csrf;
 use crate::web::flash::Flash;
 
 /// The router's state. Cloning is a handful of reference-count bumps.
@@ -22,8 +21,6 @@ pub struct AppState {
     pub db: Db,
     /// The credentials cache (for the plan job and admin paths; handlers go through the auth handle).
     pub cache: CredentialsCache<User>,
-    /// CSRF tokens.
-    pub csrf: Arc<Csrf>,
     /// Flash messages.
     pub flash: Arc<Flash>,
     /// Password hashing (argon2id, a bounded number at a time).

@@ -162,6 +162,12 @@ impl TestApp {
             config.cache = CacheBackend::Redis { url, key_prefix };
         }
         tweak(&mut config);
+        // Bound first, as `app::run` does, so the app knows its own origin (`http://127.0.0.1:PORT`).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
+        let addr = listener.local_addr().expect("local addr");
+        config.addr = addr;
         let kept = config.clone();
         // Whole seconds, so database timestamps and cache deadlines line up exactly.
         let now = keycard::Clock::now(&keycard::SystemClock).as_unix_secs();
@@ -171,10 +177,6 @@ impl TestApp {
                 .await
                 .expect("the demo app builds"),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind an ephemeral port");
-        let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = app.clone();
         let server = tokio::spawn(async move {
@@ -391,6 +393,21 @@ impl Browser {
                 .expect("POST"),
         )
         .await
+    }
+
+    /// POST a form exactly as given, with extra request headers (`Origin`, `Sec-Fetch-Site`, …), as a
+    /// page on another site, or the browser, would send them.
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut req = self.client.post(self.url(path)).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        read(req.send().await.expect("POST")).await
     }
 
     /// A CSRF token for this browser (from the sign-in page, which sets the CSRF cookie if missing).

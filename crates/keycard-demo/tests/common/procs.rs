@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub use keycard_store_tests::services::OwnRedis;
 
 /// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 15] = [
     "KEYCARD_ADDR",
     "DATABASE_URL",
     "CACHE_URL",
@@ -25,6 +25,7 @@ pub const SETTINGS: [&str; 14] = [
     "SESSION_ABSOLUTE_SECS",
     "CLIENT_IP_SOURCE",
     "COOKIE_SECURE",
+    "PUBLIC_ORIGIN",
     "TRIAL_SECS",
     "PLAN_JOB_INTERVAL_SECS",
     "RUST_LOG",
