@@ -1,7 +1,7 @@
 //! The thin layer between the store's logic and sqlx: bind values, run a statement, read a row.
 //!
-//! The store's logic ([`crate::store`]) is written once against the [`Backend`] trait; SQLite and PostgreSQL
-//! each implement it in a few lines ([`crate::sqlite`], [`crate::postgres`]). What differs between the two
+//! The store's logic ([`SqlStore`](crate::SqlStore)) is written once against the [`Backend`] trait; SQLite and
+//! PostgreSQL each implement it in a few lines (the crate's `sqlite` and `postgres` modules). What differs between the two
 //! dialects is kept in [`Dialect`]: a handful of SQL fragments, nothing else.
 //!
 //! These items are public only because the public store type is generic over them; they are not part of
