@@ -109,8 +109,25 @@ pub trait Backend: Send + Sync + 'static {
     /// The dialect's SQL fragments.
     const DIALECT: Dialect;
 
+    /// A way to resolve tokens without the pool, if the backend has one ([`crate::sqlite_read`] for
+    /// SQLite; nothing for PostgreSQL, whose round trip is the network's anyway).
+    type Fast: Send + Sync + std::fmt::Debug + 'static;
+    /// The rows it reads.
+    type FastRow: Row;
+
     /// Run statements directly on the pool.
     fn on_pool(pool: &Self::Pool) -> Self::PoolExec<'_>;
+
+    /// The fast reader for the database `pool` opens.
+    fn fast(pool: &Self::Pool, config: &crate::SqlConfig) -> Self::Fast;
+
+    /// The first row of `sql` with `args` through the fast reader; `None` when there is none (then the
+    /// store reads through the pool).
+    fn fast_fetch(
+        fast: &Self::Fast,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Option<Result<Option<Self::FastRow>, sqlx::Error>>;
 
     /// Open a write transaction (`Dialect::begin_write`).
     fn begin(pool: &Self::Pool) -> impl Future<Output = Result<Self::Tx, sqlx::Error>> + Send + '_;

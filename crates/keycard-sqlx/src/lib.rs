@@ -106,9 +106,11 @@ mod queries;
 mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_read;
 mod store;
 
-pub use config::{SqlConfig, SqlConfigError, DEFAULT_TABLE_PREFIX};
+pub use config::{SqlConfig, SqlConfigError, SqliteReads, DEFAULT_TABLE_PREFIX};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{Postgres, PostgresStore};

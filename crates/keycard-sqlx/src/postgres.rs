@@ -33,6 +33,8 @@ impl Backend for Postgres {
     type Row = PgRow;
     type Tx = Transaction<'static, Db>;
     type PoolExec<'p> = PoolExec<'p>;
+    type Fast = ();
+    type FastRow = PgRow;
 
     const NAME: &'static str = "postgres";
     const DIALECT: Dialect = Dialect {
@@ -49,6 +51,16 @@ impl Backend for Postgres {
 
     fn on_pool(pool: &PgPool) -> PoolExec<'_> {
         PoolExec(pool)
+    }
+
+    fn fast(_: &PgPool, _: &SqlConfig) {}
+
+    fn fast_fetch(
+        _: &(),
+        _: &str,
+        _: &[crate::backend::Arg<'_>],
+    ) -> Option<Result<Option<PgRow>, sqlx::Error>> {
+        None
     }
 
     async fn begin(pool: &PgPool) -> Result<Self::Tx, sqlx::Error> {

@@ -14,8 +14,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite as Db, Transaction};
 
-use crate::backend::{impl_exec, impl_row, Backend, Dialect};
-use crate::{SqlConfig, SqlStore};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::backend::{impl_exec, impl_row, Arg, Backend, Dialect};
+use crate::sqlite_read::{FastReader, OwnedRow};
+use crate::{SqlConfig, SqlStore, SqliteReads};
 
 /// The SQLite dialect. Use the store as [`SqliteStore`].
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +33,16 @@ pub type SqliteStore = SqlStore<Sqlite>;
 #[derive(Debug)]
 pub struct PoolExec<'p>(&'p SqlitePool);
 
+/// The read connections of a store over a database file, opened on first use (once the file exists).
+#[derive(Debug)]
+pub struct Fast {
+    /// The file (`None`: an in-memory database, or `SqliteReads::Pool`: read through sqlx).
+    path: Option<PathBuf>,
+    busy_timeout: Duration,
+    off_worker: bool,
+    reader: OnceLock<Option<FastReader>>,
+}
+
 impl_row!(SqliteRow);
 impl_exec!(PoolExec<'_>, SqliteRow, |this| this.0);
 impl_exec!(Transaction<'static, Db>, SqliteRow, |this| &mut **this);
@@ -37,6 +52,8 @@ impl Backend for Sqlite {
     type Row = SqliteRow;
     type Tx = Transaction<'static, Db>;
     type PoolExec<'p> = PoolExec<'p>;
+    type Fast = Fast;
+    type FastRow = OwnedRow;
 
     const NAME: &'static str = "sqlite";
     const DIALECT: Dialect = Dialect {
@@ -53,6 +70,38 @@ impl Backend for Sqlite {
 
     fn on_pool(pool: &SqlitePool) -> PoolExec<'_> {
         PoolExec(pool)
+    }
+
+    fn fast(pool: &SqlitePool, config: &SqlConfig) -> Fast {
+        let options = pool.connect_options();
+        let file = options.get_filename();
+        // sqlx names in-memory databases `file:sqlx-in-memory-N`, which is no file on disk.
+        let on_disk = !file.as_os_str().is_empty() && !file.starts_with("file:");
+        let wanted = config.sqlite_reads() != SqliteReads::Pool;
+        Fast {
+            path: (wanted && on_disk).then(|| file.to_owned()),
+            busy_timeout: config.operation_timeout(),
+            off_worker: config.sqlite_reads() == SqliteReads::BlockInPlace,
+            reader: OnceLock::new(),
+        }
+    }
+
+    fn fast_fetch(
+        fast: &Fast,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Option<Result<Option<OwnedRow>, sqlx::Error>> {
+        let path = fast.path.as_deref()?;
+        let reader = match fast.reader.get() {
+            Some(r) => r.as_ref(),
+            // Not yet opened: only once the file exists (a pool opens it lazily), then for good.
+            None if path.is_file() => fast
+                .reader
+                .get_or_init(|| FastReader::open(path, fast.busy_timeout, fast.off_worker))
+                .as_ref(),
+            None => None,
+        }?;
+        Some(reader.fetch_optional(sql, args))
     }
 
     async fn begin(pool: &SqlitePool) -> Result<Self::Tx, sqlx::Error> {
@@ -84,6 +133,16 @@ impl SqlStore<Sqlite> {
             .await
             .map_err(crate::ConnectError::Database)?;
         Ok(Self::from_pool(pool, config)?)
+    }
+
+    /// How many `fetch` reads ran on the store's own read connections ([`crate::sqlite_read`]) instead of
+    /// through the pool; `None` while there are none (an in-memory database, or no read yet).
+    pub fn fast_reads(&self) -> Option<u64> {
+        self.fast_reader()?
+            .reader
+            .get()?
+            .as_ref()
+            .map(FastReader::reads)
     }
 
     /// [`connect`](Self::connect), then [`migrate`](SqlStore::migrate): what an app calls at start-up.

@@ -35,6 +35,7 @@ use crate::SqlConfig;
 /// [`PostgresStore`](crate::PostgresStore). See the [crate docs](crate) for the schema and the model.
 pub struct SqlStore<B: Backend> {
     pool: B::Pool,
+    fast: Arc<B::Fast>,
     q: Arc<Queries>,
     config: SqlConfig,
     _backend: PhantomData<fn() -> B>,
@@ -44,6 +45,7 @@ impl<B: Backend> Clone for SqlStore<B> {
     fn clone(&self) -> Self {
         SqlStore {
             pool: self.pool.clone(),
+            fast: self.fast.clone(),
             q: self.q.clone(),
             config: self.config.clone(),
             _backend: PhantomData,
@@ -99,6 +101,7 @@ impl<B: Backend> SqlStore<B> {
         config.validate()?;
         Ok(SqlStore {
             q: Arc::new(Queries::new::<B>(config.table_prefix())),
+            fast: Arc::new(B::fast(&pool, &config)),
             pool,
             config,
             _backend: PhantomData,
@@ -123,6 +126,11 @@ impl<B: Backend> SqlStore<B> {
     /// The pool this store runs on.
     pub fn pool(&self) -> &B::Pool {
         &self.pool
+    }
+
+    /// The backend's fast reader state.
+    pub(crate) fn fast_reader(&self) -> Option<&B::Fast> {
+        Some(&self.fast)
     }
 
     /// The settings.
@@ -198,15 +206,21 @@ impl<B: Backend> SqlStore<B> {
         Ok(n)
     }
 
-    /// The live session `token` resolves to at `now`, with the user's columns.
-    async fn read_token(
+    /// The live session `token` resolves to at `now`, and its user: one `SELECT`, through the fast reader
+    /// when the backend has one. `Ok(None)` for no live session, or one whose row does not decode.
+    async fn resolve<U: CachedUser>(
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<B::Row>, sqlx::Error> {
-        B::on_pool(&self.pool)
-            .fetch_optional(&self.q.fetch, &[Arg::Bytes(&token.0), Arg::Int(ts(now))])
-            .await
+    ) -> Result<Option<(SessionRecord, Arc<U>)>, sqlx::Error> {
+        let args = [Arg::Bytes(&token.0), Arg::Int(ts(now))];
+        if let Some(read) = B::fast_fetch(&self.fast, &self.q.fetch, &args) {
+            return Ok(read?.and_then(|row| decode_fetch::<U>(B::NAME, &row)));
+        }
+        let row = B::on_pool(&self.pool)
+            .fetch_optional(&self.q.fetch, &args)
+            .await?;
+        Ok(row.and_then(|row| decode_fetch::<U>(B::NAME, &row)))
     }
 }
 
@@ -298,10 +312,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         plan: &RenewalPlan,
     ) -> Result<FetchOutcome<U>, StoreError> {
         self.bounded("fetch", async {
-            let Some(row) = self.read_token(token, now).await? else {
-                return Ok(FetchOutcome::NotFound);
-            };
-            let Some((session, user)) = decode_fetch::<U>(B::NAME, &row) else {
+            let Some((session, user)) = self.resolve::<U>(token, now).await? else {
                 return Ok(FetchOutcome::NotFound);
             };
             let Some(token_use) = session.token_use(token, now) else {
@@ -348,10 +359,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                 });
             }
             // Somebody else rotated (or ended the session) first: resolve the token again.
-            let Some(row) = self.read_token(token, now).await? else {
-                return Ok(FetchOutcome::NotFound);
-            };
-            let Some((session, user)) = decode_fetch::<U>(B::NAME, &row) else {
+            let Some((session, user)) = self.resolve::<U>(token, now).await? else {
                 return Ok(FetchOutcome::NotFound);
             };
             Ok(match session.token_use(token, now) {

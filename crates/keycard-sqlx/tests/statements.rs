@@ -1,5 +1,6 @@
-//! What each primitive costs in statements, read from sqlx's own statement log (`sqlx::query` events):
-//! a signed-in request's `fetch` is one `SELECT` when no renewal is due, a renewal adds one `UPDATE`,
+//! What each primitive costs in statements, read from sqlx's own statement log (`sqlx::query` events) and,
+//! for SQLite's reads on the store's own connections (`keycard_sqlx::sqlite_read`), its read counter: a
+//! signed-in request's `fetch` is one `SELECT` when no renewal is due, a renewal adds one `UPDATE`,
 //! `put_user` is one `UPDATE`, and a sweep deletes in batches of the configured size.
 //!
 //! One test per binary on purpose: the capture is process-wide (sqlx's SQLite driver runs statements on
@@ -86,7 +87,13 @@ fn policy() -> Policy {
         .with_absolute_ttl(Duration::from_secs(1800))
 }
 
-async fn check(name: &str, store: Arc<dyn Store<User>>, log: &Statements) {
+/// `reads` counts the reads a store makes outside sqlx (SQLite's own read connections), `None` if none.
+async fn check(
+    name: &str,
+    store: Arc<dyn Store<User>>,
+    log: &Statements,
+    reads: impl Fn() -> Option<u64>,
+) {
     let clock = ManualClock::starting_now();
     let cache = CredentialsCache::builder_arc(store)
         .secret([3u8; 64])
@@ -107,19 +114,36 @@ async fn check(name: &str, store: Arc<dyn Store<User>>, log: &Statements) {
     // Warm the pool first: opening a connection runs its own set-up statements (PRAGMAs, SETs) once.
     assert!(cache.fetch(&cookie).await.unwrap().is_some());
     log.take();
+    // The statements run since the last call: sqlx's log, with the reads on the store's own connections
+    // (checked to be exactly one more) first.
+    let ran = |before: Option<u64>| {
+        let mut words = log.take();
+        match (before, reads()) {
+            (Some(b), Some(a)) => {
+                assert_eq!(a - b, 1, "{name}: one read on the store's own connections");
+                words.insert(0, "SELECT (own connection)".to_owned());
+            }
+            (None, None) => {}
+            other => panic!("{name}: reads outside sqlx appeared or vanished: {other:?}"),
+        }
+        words
+    };
+    let select = if reads().is_some() {
+        "SELECT (own connection)"
+    } else {
+        "SELECT"
+    };
+    let before = reads();
     assert!(cache.fetch(&cookie).await.unwrap().is_some());
-    assert_eq!(
-        log.take(),
-        ["SELECT"],
-        "{name}: a fetch with no renewal due"
-    );
+    assert_eq!(ran(before), [select], "{name}: a fetch with no renewal due");
 
     clock.advance(Duration::from_secs(120));
+    let before = reads();
     let renewed = cache.fetch(&cookie).await.unwrap().unwrap();
     assert!(renewed.renewed.is_some());
     assert_eq!(
-        log.take(),
-        ["SELECT", "UPDATE"],
+        ran(before),
+        [select, "UPDATE"],
         "{name}: a fetch that renews"
     );
 
@@ -178,10 +202,15 @@ async fn fetch_is_one_statement_and_sweeps_run_in_batches() {
             .with_sweep_batch(10)
             .with_max_connections(1)
     };
-    let sqlite = common::sqlite_store_with("statements", config()).await;
-    check("sqlite", Arc::new(sqlite), &log).await;
+    let sqlite = Arc::new(common::sqlite_store_with("statements", config()).await);
+    let reader = sqlite.clone();
+    check("sqlite", sqlite.clone(), &log, move || reader.fast_reads()).await;
+    assert!(
+        sqlite.fast_reads().is_some_and(|n| n > 0),
+        "a store over a SQLite file reads on its own connections"
+    );
 
     if let Some(pg) = common::postgres_store_with("statements on postgres", config()).await {
-        check("postgres", Arc::new(pg), &log).await;
+        check("postgres", Arc::new(pg), &log, || None).await;
     }
 }

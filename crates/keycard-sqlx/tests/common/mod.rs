@@ -19,6 +19,14 @@ pub async fn sqlite_store(test: &str) -> Result<SqliteStore, String> {
     Ok(sqlite_store_with(test, test_config()).await)
 }
 
+/// [`sqlite_store`] reading `fetch` the way `reads` says.
+pub async fn sqlite_store_reading(
+    test: &str,
+    reads: keycard_sqlx::SqliteReads,
+) -> Result<SqliteStore, String> {
+    Ok(sqlite_store_with(test, test_config().with_sqlite_reads(reads)).await)
+}
+
 /// [`sqlite_store`] with `config`.
 pub async fn sqlite_store_with(test: &str, config: SqlConfig) -> SqliteStore {
     let dir = std::env::temp_dir().join("keycard-sqlx-tests");
