@@ -76,6 +76,7 @@
 //! ## The rest of the kit
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
+//! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.
 //! - [`services`]: the Redis/PostgreSQL URLs, reachability checks and skip helpers, a `redis-server` of a
 //!   test's own ([`services::OwnRedis`]: pause, resume, kill, restart) and scratch space, behind the
 //!   `redis` and `postgres` features (off by default: a store that needs neither stays light).
@@ -83,6 +84,7 @@
 
 pub mod fixtures;
 pub mod harness;
+pub mod latency;
 pub mod model;
 pub mod services;
 pub mod skip;
