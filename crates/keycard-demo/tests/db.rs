@@ -117,6 +117,20 @@ async fn migrations_and_queries_work_on_sqlite() {
     db.close().await;
 }
 
+/// `DATABASE_URL=sqlite:///some/path.db`, with no `?mode=rwc`, creates the file (and its directory).
+#[tokio::test]
+async fn a_sqlite_url_without_mode_creates_the_missing_file() {
+    let dir = common::TempDir::new("db-create");
+    let path = dir.path().join("made/here.db");
+    assert!(!path.exists());
+    let db = db::connect_and_migrate(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("a missing SQLite file is created");
+    exercise(&db).await;
+    db.close().await;
+    assert!(path.is_file(), "{} was created", path.display());
+}
+
 #[tokio::test]
 async fn migrations_and_queries_work_on_postgres() {
     const TEST: &str = "migrations_and_queries_work_on_postgres";
