@@ -152,8 +152,8 @@
 //!
 //! `crates/keycard-axum/examples/` has short apps you can run and `curl`: `minimal` (sign-up, sign-in
 //! with a password check, profile, sign-out), `put_user_job` (a background job updating the cached user),
-//! `reload_user` (`ReloadUser` on one route). `cargo run --example minimal` from the repository root.
-//! (An example on the Redis store comes with the `keycard-redis` crate.)
+//! `reload_user` (`ReloadUser` on one route), `redis_store` (the sessions in Redis, shared by every
+//! node). `cargo run --example minimal` from the repository root.
 //!
 //! ## A minimal app
 //! ```
