@@ -7,6 +7,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::policy::{Policy, PolicyError};
 use crate::store::{
@@ -34,6 +35,7 @@ impl<U: CachedUser> Clone for CredentialsCache<U> {
 struct Inner<U: CachedUser> {
     store: Arc<dyn Store<U>>,
     signer: CookieSigner,
+    audit: AuditLog,
     policy: Policy,
     clock: Arc<dyn Clock>,
 }
@@ -111,6 +113,7 @@ impl<U: CachedUser> Builder<U> {
         self.policy.validate()?;
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
         let mut signer = CookieSigner::new(&secret)?;
+        let audit = AuditLog::new(&secret)?;
         for f in &self.fallbacks {
             signer = signer.with_fallback(f)?;
         }
@@ -118,6 +121,7 @@ impl<U: CachedUser> Builder<U> {
             inner: Arc::new(Inner {
                 store: self.store,
                 signer,
+                audit,
                 policy: self.policy,
                 clock: self.clock,
             }),
@@ -167,6 +171,12 @@ impl<U: CachedUser> CredentialsCache<U> {
             policy: Policy::default(),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The audit log, keyed by this cache's secret: the app's own audit events (sign-in, password change)
+    /// then name accounts the way the cache's do ([`crate::audit`]).
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
     }
 
     /// The policy in force.

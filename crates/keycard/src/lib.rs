@@ -69,6 +69,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod audit;
 pub mod cache;
 pub mod clock;
 #[cfg(feature = "password")]
@@ -79,6 +80,7 @@ pub mod store;
 pub mod token;
 pub mod user;
 
+pub use audit::{AccountId, AuditLog};
 pub use cache::{Authenticated, Builder, ConfigError, CredentialsCache, SignedIn, SweeperHandle};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use policy::{Policy, PolicyError};

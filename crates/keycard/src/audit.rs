@@ -1,0 +1,169 @@
+//! Audit events: what happened to which account, for a security log.
+//!
+//! Every event is a `tracing` event under one stable target, [`TARGET`] (`keycard::audit`), so an app
+//! routes them with one filter (`RUST_LOG=keycard::audit=info`, or a dedicated layer). Each carries:
+//!
+//! | field | |
+//! |---|---|
+//! | `event` | the stable name below |
+//! | `account` | an [`AccountId`]: the account's identifier (user key, or the login the client typed) as a salted hash, so events of one account can be correlated without the log naming anybody |
+//! | `session_id` | the session concerned, when there is one (its public handle, not a token) |
+//! | `count`, `reason`, `retry_after_secs` | where the event has them |
+//!
+//! | `event` | level | emitted by |
+//! |---|---|---|
+//! | `sign_in.succeeded` | INFO | the app's sign-in, through [`AuditLog::sign_in_succeeded`] |
+//! | `sign_in.failed` | INFO | the app's sign-in (wrong password, unknown account) |
+//! | `sign_in.throttled` | WARN | a login throttle refusing an attempt |
+//! | `session.signed_out` | INFO | [`CredentialsCache::delete`](crate::CredentialsCache::delete) |
+//! | `session.revoked` | INFO | [`CredentialsCache::delete_session`](crate::CredentialsCache::delete_session) |
+//! | `sessions.revoked` | INFO | [`CredentialsCache::delete_user_sessions`](crate::CredentialsCache::delete_user_sessions) |
+//! | `password.changed` | INFO | the app's password change |
+//! | `session.credentials_changed` | WARN | a session ended because the user's credentials changed since it was created |
+//!
+//! **Never** a password, a token, a cookie value, a secret or a raw email: the only identifying field is
+//! the salted hash, keyed by the app secret (a label of its own), so it cannot be reversed or matched
+//! against a list of emails without the secret.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::token::{SecretError, SessionId, MIN_SECRET_LEN};
+
+/// The `tracing` target of every audit event.
+pub const TARGET: &str = "keycard::audit";
+
+const LABEL: &[u8] = b"keycard audit account id v1";
+
+/// An account's identifier as the audit log shows it: the first 8 bytes of HMAC-SHA256 of the
+/// identifier, keyed by a key derived from the app secret; 16 hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccountId([u8; 8]);
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId({self})")
+    }
+}
+
+/// Writes audit events: the key of the account hash, and one method per event.
+///
+/// The cache makes one from its secret ([`CredentialsCache::audit`](crate::CredentialsCache::audit)), so
+/// an app's own events (sign-in, password change) name accounts the same way the cache's do.
+#[derive(Clone)]
+pub struct AuditLog {
+    key: Hmac<Sha256>,
+}
+
+impl fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditLog(<keyed>)")
+    }
+}
+
+impl AuditLog {
+    /// An audit log keyed by `secret` (at least [`MIN_SECRET_LEN`] bytes; the app secret is fine, the
+    /// key is derived under a label of its own).
+    pub fn new(secret: &[u8]) -> Result<AuditLog, SecretError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SecretError::TooShort {
+                len: secret.len(),
+                min: MIN_SECRET_LEN,
+            });
+        }
+        let mut kdf =
+            <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
+        kdf.update(LABEL);
+        let key = kdf.finalize().into_bytes();
+        Ok(AuditLog {
+            key: <Hmac<Sha256> as Mac>::new_from_slice(&key)
+                .expect("HMAC accepts keys of any length"),
+        })
+    }
+
+    /// The audit log's name for the account `identifier` (a user key, or a login as typed: normalize it
+    /// the way the app does, e.g. trimmed and lower-cased, so one account has one id).
+    pub fn account(&self, identifier: &str) -> AccountId {
+        let mut mac = self.key.clone();
+        mac.update(identifier.as_bytes());
+        let out = mac.finalize().into_bytes();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&out[..8]);
+        AccountId(id)
+    }
+
+    /// A sign-in that proved the password.
+    pub fn sign_in_succeeded(&self, account: &str, session_id: &SessionId) {
+        tracing::info!(target: TARGET, event = "sign_in.succeeded", account = %self.account(account), session_id = %session_id);
+    }
+
+    /// A sign-in that did not (`reason`: e.g. `"invalid_credentials"`; never says whether the account
+    /// exists in anything a client sees).
+    pub fn sign_in_failed(&self, login: &str, reason: &'static str) {
+        tracing::info!(target: TARGET, event = "sign_in.failed", account = %self.account(login), reason);
+    }
+
+    /// A sign-in refused by a throttle before any password check (`reason`: which limit).
+    pub fn sign_in_throttled(&self, login: &str, reason: &'static str, retry_after_secs: u64) {
+        tracing::warn!(target: TARGET, event = "sign_in.throttled", account = %self.account(login), reason, retry_after_secs);
+    }
+
+    /// A session signed out by its own cookie.
+    pub fn signed_out(&self, account: &str, session_id: &SessionId) {
+        tracing::info!(target: TARGET, event = "session.signed_out", account = %self.account(account), session_id = %session_id);
+    }
+
+    /// One session ended by id (from a sessions page or an admin).
+    pub fn session_revoked(&self, account: &str, session_id: &SessionId) {
+        tracing::info!(target: TARGET, event = "session.revoked", account = %self.account(account), session_id = %session_id);
+    }
+
+    /// Every session of an account ended but `kept` ("log out everywhere (else)").
+    pub fn sessions_revoked(&self, account: &str, count: usize, kept: Option<&SessionId>) {
+        match kept {
+            Some(kept) => {
+                tracing::info!(target: TARGET, event = "sessions.revoked", account = %self.account(account), count, kept = %kept)
+            }
+            None => {
+                tracing::info!(target: TARGET, event = "sessions.revoked", account = %self.account(account), count)
+            }
+        }
+    }
+
+    /// A password change (the app's, after it stored the new hash).
+    pub fn password_changed(&self, account: &str, other_sessions_ended: usize) {
+        tracing::info!(target: TARGET, event = "password.changed", account = %self.account(account), other_sessions_ended);
+    }
+
+    /// A session ended because the user's credentials changed after it was created.
+    pub fn credentials_changed(&self, account: &str, session_id: &SessionId) {
+        tracing::warn!(target: TARGET, event = "session.credentials_changed", account = %self.account(account), session_id = %session_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_keyed_stable_and_never_the_identifier() {
+        let a = AuditLog::new(&[1u8; 64]).unwrap();
+        let b = AuditLog::new(&[2u8; 64]).unwrap();
+        let id = a.account("alice@example.com");
+        assert_eq!(id, a.account("alice@example.com"), "stable for one key");
+        assert_ne!(id, a.account("bob@example.com"));
+        assert_ne!(id, b.account("alice@example.com"), "keyed by the secret");
+        let shown = id.to_string();
+        assert_eq!(shown.len(), 16);
+        assert!(!shown.contains("alice"));
+        assert!(AuditLog::new(&[1u8; 63]).is_err());
+    }
+}
