@@ -243,7 +243,10 @@ impl<U: CachedUser> Auth<U> {
     /// was extracted from.
     ///
     /// Errors: [`AuthError::Store`]; [`AuthError::NotSignedIn`] when syncing a session that ended meanwhile
-    /// (it is **not** re-created: a revoked session stays revoked; the cookie is cleared).
+    /// (it is **not** re-created: a revoked session stays revoked; the cookie is cleared);
+    /// [`AuthError::CredentialsChanged`] when signing in a copy of the user whose credentials changed since
+    /// it was read (the password was changed while this sign-in checked the old one): answer it like a wrong
+    /// password.
     pub async fn create(&self, user: impl Into<Arc<U>>) -> Result<Arc<SessionRecord>, AuthError> {
         self.create_with(user, SessionMetadata::default()).await
     }
@@ -374,8 +377,10 @@ impl<U: CachedUser> Auth<U> {
         s.cookie = Some(CookieChange::Clear);
     }
 
-    /// Rotate this session's token without touching the cached user (after a password change): the old
-    /// cookie stops working at once, the response carries the new one.
+    /// Rotate this session's token without touching the cached user (a privilege change that leaves the
+    /// user as it is; after a password change, [`create`](Self::create) the changed user instead, so its new
+    /// credential fingerprint ends the other sessions): the old cookie stops working at once, the response
+    /// carries the new one.
     ///
     /// Errors: [`AuthError::NotSignedIn`] (also when the session ended meanwhile: the cookie is cleared),
     /// [`AuthError::Store`].

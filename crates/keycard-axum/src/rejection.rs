@@ -213,6 +213,11 @@ pub enum AuthError {
     /// The operation needs a signed-in session and there is none (or it ended meanwhile). Responds 401.
     #[error("not signed in")]
     NotSignedIn,
+    /// A sign-in ([`Auth::create`](crate::Auth::create)) checked credentials that changed meanwhile (a
+    /// password change committed while the old password was being verified): no session was created.
+    /// Responds 401; answer it like a wrong password.
+    #[error("the credentials changed while the sign-in was checked")]
+    CredentialsChanged,
     /// Hashing or checking a password failed: 503 with `Retry-After` when the hasher is at capacity
     /// ([`PasswordError::Busy`](keycard::password::PasswordError::Busy)), 422 for a password too long to
     /// hash, 500 otherwise.
@@ -220,6 +225,17 @@ pub enum AuthError {
     #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
     #[error(transparent)]
     Password(#[from] PasswordError),
+}
+
+impl From<keycard::CreateError> for AuthError {
+    fn from(e: keycard::CreateError) -> Self {
+        match e {
+            keycard::CreateError::Store(e) => AuthError::Store(e),
+            keycard::CreateError::CredentialsChanged => AuthError::CredentialsChanged,
+            // CreateError is non-exhaustive: a future refusal is a refusal, not a success.
+            _ => AuthError::CredentialsChanged,
+        }
+    }
 }
 
 impl IntoResponse for AuthError {
@@ -230,6 +246,9 @@ impl IntoResponse for AuthError {
                 unavailable_response()
             }
             AuthError::NotSignedIn => AuthRejection::Unauthenticated.into_response(),
+            AuthError::CredentialsChanged => {
+                (StatusCode::UNAUTHORIZED, "wrong email or password").into_response()
+            }
             #[cfg(feature = "password")]
             AuthError::Password(PasswordError::Busy { retry_after }) => {
                 tracing::warn!(

@@ -1,4 +1,5 @@
--- `delete_by_token`. ARGV: prefix, token hex, now. Returns the deleted session's id or nil.
+-- `delete_by_token`. ARGV: prefix, token hex, now. Returns {session id, user key} of the deleted session,
+-- or nil.
 local tok, now = ARGV[2], tonumber(ARGV[3])
 local tkey = p .. 't:' .. tok
 local sid = redis.pcall('GET', tkey)
@@ -17,4 +18,4 @@ if not (s[7] == tok or (s[8] == tok and now < tonumber(s[9]))) then return false
 drop_session(sid, s[2], s[7], s[8])
 redis.call('ZREMRANGEBYSCORE', p .. 'i:' .. s[2], '-inf', ARGV[3])
 drop_user_if_unused(s[2])
-return sid
+return {sid, s[2]}

@@ -1,12 +1,13 @@
--- `delete_session`. ARGV: prefix, sid. Returns 1 if the session existed.
+-- `delete_session`. ARGV: prefix, sid. Returns the deleted session's user key ('' when its record had
+-- none), or false when there was no session.
 local sid = ARGV[2]
 local skey = p .. 's:' .. sid
-if redis.call('EXISTS', skey) == 0 then return 0 end
+if redis.call('EXISTS', skey) == 0 then return false end
 local f = redis.pcall('HMGET', skey, 'uk', 'ct', 'pt')
 if is_err(f) then
   redis.call('DEL', skey)
-  return 1
+  return ''
 end
 drop_session(sid, f[1], f[2], f[3])
 if f[1] then drop_user_if_unused(f[1]) end
-return 1
+return f[1] or ''

@@ -1,5 +1,6 @@
 -- `fetch`. ARGV: prefix, token hex, now, due, successor hex, plan idle, grace until.
--- Returns {0} not found, {-1, reason, sid} undecodable, {-2, user key} user missing, or
+-- Returns {0} not found, {-1, reason, sid} undecodable, {-2, user key} user missing, {-3, sid, user key}
+-- ended here (signed in with other credentials than the cached user's), or
 -- {1, use (1 current, 2 grace), renewed (0/1), session..., user blob}.
 local tok, now_s = ARGV[2], ARGV[3]
 local now = tonumber(now_s)
@@ -24,9 +25,15 @@ else
   return {0}
 end
 local ukey = p .. 'u:' .. s[2]
-local u = redis.pcall('HGET', ukey, 'd')
-if is_err(u) then return {-1, 'user key holds the wrong Redis type', sid} end
+local uf = redis.pcall('HMGET', ukey, 'd', 'af')
+if is_err(uf) then return {-1, 'user key holds the wrong Redis type', sid} end
+local u = uf[1]
 if not u then return {-2, s[2]} end
+if not fp_matches(s, uf[2] or '') then
+  drop_session(sid, s[2], s[7], s[8])
+  drop_user_if_unused(s[2])
+  return {-3, sid, s[2]}
+end
 local renewed = 0
 if use == 1 and tonumber(s[4]) <= tonumber(ARGV[4]) then
   local idle_s = ARGV[6]
@@ -58,5 +65,5 @@ end
 local out = {1, use, renewed}
 local r = session_reply(sid, s)
 for i = 1, #r do out[i + 3] = r[i] end
-out[15] = u
+out[3 + #r + 1] = u
 return out

@@ -1,7 +1,7 @@
 -- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key prefix.
 local p = ARGV[1]
 local MAX_TTL = 10000000000000
-local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm'}
+local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm', 'af', 'aa'}
 
 local function fmt(n) return string.format('%d', n) end
 
@@ -48,8 +48,18 @@ end
 local function expires_at(s) return math.min(tonumber(s[5]), tonumber(s[6])) end
 
 local function session_reply(sid, s)
-  return {sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10]}
+  return {sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12]}
 end
+
+-- the credential fingerprint (hex) of a user record, '' when none (or no record)
+local function user_fp(ukey)
+  local f = redis.pcall('HGET', ukey, 'af')
+  if is_err(f) or not f then return '' end
+  return f
+end
+
+-- whether a session (loaded fields) was signed in with the cached user's credentials
+local function fp_matches(s, ufp) return (s[11] or '') == ufp end
 
 -- remove a session with its tokens and index entry; returns the number of token keys deleted
 local function drop_session(sid, uk, ct, pt)
@@ -80,8 +90,16 @@ local function ver_lt(a, b)
   return tonumber(string.sub(a, 11)) < tonumber(string.sub(b, 11))
 end
 
--- replace the cached user unless the cached copy is newer: 1 written, 2 kept (stale)
-local function write_user(ukey, blob, ver)
+-- whether a copy of version ver would be kept out by the cached one (read only)
+local function is_stale(ukey, ver)
+  local cur = redis.pcall('HGET', ukey, 'ver')
+  if is_err(cur) then return false end
+  return ver ~= '' and cur and is_ver(cur) and ver_lt(ver, cur)
+end
+
+-- replace the cached user (blob, version, credential fingerprint fp: '' for none) unless the cached copy
+-- is newer: 1 written, 2 kept (stale)
+local function write_user(ukey, blob, ver, fp)
   local cur = redis.pcall('HGET', ukey, 'ver')
   if is_err(cur) then
     redis.call('DEL', ukey)
@@ -94,6 +112,7 @@ local function write_user(ukey, blob, ver)
     redis.call('HSET', ukey, 'd', blob)
     if cur then redis.call('HDEL', ukey, 'ver') end
   end
+  if fp ~= '' then redis.call('HSET', ukey, 'af', fp) else redis.call('HDEL', ukey, 'af') end
   return 1
 end
 
@@ -115,17 +134,19 @@ local function follow_session(sid, uk, exp_s, ttl)
   bump_user(uk, exp_s, ttl)
 end
 
--- read-only: does the user have a session live at now? Also returns the dead or dangling index entries
--- it met, for prune_index (reading first keeps a denyoom write the first write of put_user)
-local function find_live_session(uk, now_s, now)
+-- read-only: does the user have a session live at now (unexpired; with credentials_too, also signed in
+-- with the cached user's credentials)? Also returns the dead or dangling index entries it met, for
+-- prune_index (reading first keeps a denyoom write the first write of put_user)
+local function find_live_session(uk, now_s, now, credentials_too)
   local ikey = p .. 'i:' .. uk
+  local ufp = user_fp(p .. 'u:' .. uk)
   local dead = {}
   local offset = 0
   while true do
     local top = redis.call('ZREVRANGEBYSCORE', ikey, '+inf', '(' .. now_s, 'LIMIT', offset, 1)
     if #top == 0 then return false, dead end
     local s = load_session(p .. 's:' .. top[1])
-    if s and now < expires_at(s) then return true, dead end
+    if s and now < expires_at(s) and ((not credentials_too) or fp_matches(s, ufp)) then return true, dead end
     dead[#dead + 1] = top[1]
     offset = offset + 1
   end

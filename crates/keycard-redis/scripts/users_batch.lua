@@ -4,7 +4,7 @@ local now = tonumber(now_s)
 local out = {}
 for i = 3, #ARGV do
   local uk = ARGV[i]
-  local live, dead = find_live_session(uk, now_s, now)
+  local live, dead = find_live_session(uk, now_s, now, true)
   prune_index(uk, now_s, dead)
   if live then
     local d = redis.pcall('HGET', p .. 'u:' .. uk, 'd')

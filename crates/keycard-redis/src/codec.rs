@@ -5,7 +5,7 @@
 //! is a reason string (`Err(&'static str)`): the store logs it and treats the record as absent.
 
 use keycard::token::{SessionId, TokenHash};
-use keycard::{SessionMetadata, SessionRecord, StoreError, Timestamp};
+use keycard::{Fingerprint, SessionMetadata, SessionRecord, StoreError, Timestamp};
 use redis::Value;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -101,9 +101,24 @@ pub(crate) fn parse_hash(v: &Value) -> Result<TokenHash, &'static str> {
 }
 
 /// Number of values a script returns per session: the id, then the hash fields in `SFIELDS` order.
-pub(crate) const SESSION_WIDTH: usize = 11;
+pub(crate) const SESSION_WIDTH: usize = 13;
 
-/// `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m]` -> a session record.
+/// A credential fingerprint as the scripts compare it: 32 hex characters, or empty for none.
+pub(crate) fn fingerprint_arg(f: Option<Fingerprint>) -> Vec<u8> {
+    f.map(|f| f.to_hex().into_bytes()).unwrap_or_default()
+}
+
+fn parse_fingerprint(v: &Value) -> Result<Option<Fingerprint>, &'static str> {
+    if is_nil(v) {
+        return Ok(None);
+    }
+    let hex_str = text(v).ok_or("malformed credential fingerprint")?;
+    let mut f = [0u8; 16];
+    hex::decode_to_slice(hex_str, &mut f).map_err(|_| "malformed credential fingerprint")?;
+    Ok(Some(Fingerprint(f)))
+}
+
+/// `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m, af, aa]` -> a session record.
 pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> {
     if f.len() != SESSION_WIDTH {
         return Err("session record has the wrong number of fields");
@@ -130,6 +145,12 @@ pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> 
         current_token: parse_hash(&f[7])?,
         previous_token,
         metadata,
+        auth_fingerprint: parse_fingerprint(&f[11])?,
+        authenticated_at: if is_nil(&f[12]) {
+            None
+        } else {
+            Some(parse_ts(&f[12])?)
+        },
     })
 }
 
@@ -199,6 +220,8 @@ mod tests {
             Value::Nil,
             Value::Nil,
             Value::BulkString(meta),
+            Value::Nil,
+            Value::Nil,
         ];
         let s = parse_session(&good).unwrap();
         assert_eq!(s.session_id, sid);
@@ -216,6 +239,18 @@ mod tests {
         let mut bad = good.clone();
         bad[10] = Value::BulkString(vec![9, 9]);
         assert!(parse_session(&bad).is_err());
-        assert!(parse_session(&good[..10]).is_err());
+        let mut bad = good.clone();
+        bad[11] = bulk("not a fingerprint");
+        assert!(parse_session(&bad).is_err());
+        let mut bad = good.clone();
+        bad[12] = bulk("yesterday");
+        assert!(parse_session(&bad).is_err());
+        let mut with_fp = good.clone();
+        with_fp[11] = bulk(&"ab".repeat(16));
+        with_fp[12] = bulk("10");
+        let s = parse_session(&with_fp).unwrap();
+        assert_eq!(s.auth_fingerprint, Some(Fingerprint([0xab; 16])));
+        assert_eq!(s.authenticated_at, Some(Timestamp(10)));
+        assert!(parse_session(&good[..12]).is_err());
     }
 }

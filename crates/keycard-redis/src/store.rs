@@ -5,12 +5,13 @@ use std::sync::Arc;
 use keycard::store::{FetchOutcome, NewSession, RenewalPlan};
 use keycard::token::{SessionId, TokenHash};
 use keycard::{
-    CachedUser, PutOutcome, SessionRecord, Store, StoreError, SweepStats, Timestamp, TokenUse,
+    CachedUser, CreateOutcome, Fingerprint, PutOutcome, SessionRecord, Store, StoreError,
+    SweepStats, Timestamp, TokenUse,
 };
 
 use crate::codec::{
-    array, bytes, decode, encode, int, is_nil, malformed, parse_session, str_arg, text, ts_arg,
-    version_arg, warn_session, warn_user, SESSION_WIDTH,
+    array, bytes, decode, encode, fingerprint_arg, int, is_nil, malformed, parse_session, str_arg,
+    text, ts_arg, version_arg, warn_session, warn_user, SESSION_WIDTH,
 };
 use crate::connect::RedisStore;
 use crate::scripts::SCRIPTS;
@@ -23,7 +24,7 @@ const MAX_SWEEP_BATCHES: usize = 100_000;
 
 #[async_trait::async_trait]
 impl<U: CachedUser> Store<U> for RedisStore {
-    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError> {
+    async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError> {
         const OP: &str = "create";
         let s = &new.session;
         let user =
@@ -41,12 +42,18 @@ impl<U: CachedUser> Store<U> for RedisStore {
             metadata,
             user,
             version_arg(new.user.version()),
+            fingerprint_arg(s.auth_fingerprint),
+            s.authenticated_at.map(ts_arg).unwrap_or_default(),
         ];
-        let reply = self.run(OP, &SCRIPTS.create, args).await?;
-        if int(&reply) == Some(0) {
-            tracing::debug!(session_id = %s.session_id, "session already expired at creation; nothing written");
+        match int(&self.run(OP, &SCRIPTS.create, args).await?) {
+            Some(1) => Ok(CreateOutcome::Created),
+            Some(0) => {
+                tracing::debug!(session_id = %s.session_id, "session already expired at creation; nothing written");
+                Ok(CreateOutcome::Created)
+            }
+            Some(2) => Ok(CreateOutcome::CredentialsChanged),
+            _ => Err(malformed(OP)),
         }
-        Ok(())
     }
 
     async fn fetch(
@@ -87,6 +94,18 @@ impl<U: CachedUser> Store<U> for RedisStore {
                 let user_key = items.get(1).and_then(text).unwrap_or("?");
                 warn_user(OP, user_key, "a live session has no cached user");
                 Ok(FetchOutcome::NotFound)
+            }
+            Some(-3) => {
+                let session_id = items
+                    .get(1)
+                    .and_then(text)
+                    .and_then(SessionId::parse)
+                    .ok_or_else(|| malformed(OP))?;
+                let user_key = items.get(2).and_then(text).ok_or_else(|| malformed(OP))?;
+                Ok(FetchOutcome::Ended {
+                    session_id,
+                    user_key: user_key.to_owned(),
+                })
             }
             Some(1) if items.len() == 3 + SESSION_WIDTH + 1 => {
                 let token_use = match int(&items[1]) {
@@ -134,13 +153,14 @@ impl<U: CachedUser> Store<U> for RedisStore {
         idle_deadline: Timestamp,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         const OP: &str = "rotate";
-        let (has_user, blob, version) = match &user {
+        let (has_user, blob, version, fingerprint) = match &user {
             Some(u) => (
                 b"1".to_vec(),
                 encode(&**u).map_err(|e| err(OP, "could not encode the user").with_source(e))?,
                 version_arg(u.version()),
+                fingerprint_arg(Fingerprint::of(&**u)),
             ),
-            None => (b"0".to_vec(), Vec::new(), Vec::new()),
+            None => (b"0".to_vec(), Vec::new(), Vec::new(), Vec::new()),
         };
         let args = vec![
             session_id.to_hex().into_bytes(),
@@ -150,6 +170,7 @@ impl<U: CachedUser> Store<U> for RedisStore {
             has_user,
             blob,
             version,
+            fingerprint,
         ];
         let reply = self.run(OP, &SCRIPTS.rotate, args).await?;
         let items = array(reply).ok_or_else(|| malformed(OP))?;
@@ -180,6 +201,7 @@ impl<U: CachedUser> Store<U> for RedisStore {
             ts_arg(now),
             blob,
             version_arg(user.version()),
+            fingerprint_arg(Fingerprint::of(&*user)),
         ];
         let reply = self.run(OP, &SCRIPTS.put_user, args).await?;
         match int(&reply) {
@@ -194,25 +216,34 @@ impl<U: CachedUser> Store<U> for RedisStore {
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<SessionId>, StoreError> {
+    ) -> Result<Option<(SessionId, String)>, StoreError> {
         const OP: &str = "delete_by_token";
         let args = vec![token.to_hex().into_bytes(), ts_arg(now)];
         match self.run(OP, &SCRIPTS.delete_by_token, args).await? {
             v if is_nil(&v) => Ok(None),
-            v => text(&v)
-                .and_then(SessionId::parse)
-                .map(Some)
-                .ok_or_else(|| malformed(OP)),
+            v => {
+                let pair = array(v).ok_or_else(|| malformed(OP))?;
+                match pair.as_slice() {
+                    [sid, uk] => Ok(Some((
+                        text(sid)
+                            .and_then(SessionId::parse)
+                            .ok_or_else(|| malformed(OP))?,
+                        text(uk).ok_or_else(|| malformed(OP))?.to_owned(),
+                    ))),
+                    _ => Err(malformed(OP)),
+                }
+            }
         }
     }
 
-    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+    async fn delete_session(&self, session_id: &SessionId) -> Result<Option<String>, StoreError> {
         const OP: &str = "delete_session";
         let args = vec![session_id.to_hex().into_bytes()];
-        match int(&self.run(OP, &SCRIPTS.delete_session, args).await?) {
-            Some(0) => Ok(false),
-            Some(1) => Ok(true),
-            _ => Err(malformed(OP)),
+        match self.run(OP, &SCRIPTS.delete_session, args).await? {
+            v if is_nil(&v) => Ok(None),
+            v => text(&v)
+                .map(|uk| Some(uk.to_owned()))
+                .ok_or_else(|| malformed(OP)),
         }
     }
 

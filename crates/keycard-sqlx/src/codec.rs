@@ -7,7 +7,7 @@
 //! a sign-in.
 
 use keycard::token::TokenHash;
-use keycard::{SessionId, SessionMetadata, SessionRecord, Timestamp};
+use keycard::{Fingerprint, SessionId, SessionMetadata, SessionRecord, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -34,6 +34,22 @@ pub(crate) fn read_session_id(row: &impl Row, i: usize) -> Result<SessionId, &'s
     <[u8; 16]>::try_from(b)
         .map(SessionId)
         .map_err(|_| "a session id is not 16 bytes")
+}
+
+/// A nullable fingerprint column.
+pub(crate) fn read_fingerprint(
+    row: &impl Row,
+    i: usize,
+) -> Result<Option<Fingerprint>, &'static str> {
+    match row
+        .opt_bytes(i)
+        .map_err(|_| "a fingerprint column does not hold bytes")?
+    {
+        None => Ok(None),
+        Some(b) => <[u8; 16]>::try_from(b)
+            .map(|f| Some(Fingerprint(f)))
+            .map_err(|_| "a fingerprint is not 16 bytes"),
+    }
 }
 
 fn token(b: &[u8]) -> Result<TokenHash, &'static str> {
@@ -78,6 +94,16 @@ pub(crate) fn session_from_row(row: &impl Row) -> Result<SessionRecord, &'static
         current_token: token(row.bytes(6).map_err(|_| "current_token is not bytes")?)?,
         previous_token: previous,
         metadata,
+        auth_fingerprint: read_fingerprint(row, 10)?,
+        authenticated_at: match row
+            .opt_int(11)
+            .map_err(|_| "authenticated_at is not an integer")?
+        {
+            None => None,
+            Some(t) => Some(Timestamp(
+                u64::try_from(t).map_err(|_| "authenticated_at is negative")?,
+            )),
+        },
     })
 }
 

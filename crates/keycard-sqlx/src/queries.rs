@@ -23,14 +23,21 @@ pub(crate) struct Queries {
     /// $1 grace until, $2 successor, $3 now, $4 idle deadline, $5 session id, $6 presented token, $7 due.
     pub renew: String,
     /// $1 user key, $2 data, $3 version, $4 fingerprint: insert, or replace unless the stored version is
-    /// newer.
+    /// newer (no row changed: kept).
     pub upsert_user: String,
+    /// $1 user key → the cached user's fingerprint (after `lock_user`: the one every other write waits on).
+    pub user_fingerprint: String,
     /// $1..$14: every session column.
     pub insert_session: String,
     /// $1 session id → user key.
     pub session_user: String,
-    /// $1 user key: lock the user's row for this transaction (PostgreSQL; empty lock on SQLite).
+    /// $1 user key: lock the user's row for this transaction (PostgreSQL; empty lock on SQLite) → its
+    /// fingerprint.
     pub lock_user: String,
+    /// $1 session id → its credential fingerprint.
+    pub session_fingerprint: String,
+    /// $1 session id, $2 fingerprint: the session takes new credentials (the sync that set them).
+    pub adopt_fingerprint: String,
     /// $1 new token, $2 now, $3 idle deadline, $4 session id → session columns.
     pub rotate: String,
     /// $1 user key, $2 data, $3 version, $4 fingerprint, $5 now: replace if live and not newer.
@@ -45,9 +52,10 @@ pub(crate) struct Queries {
     pub delete_user_if_unused: String,
     /// $1 user key, $2 session id to keep (NULL: none).
     pub delete_user_sessions: String,
-    /// $1 user key → session columns, oldest first, live or not.
+    /// $1 user key → session columns, oldest first, live or not, then the cached user's fingerprint.
     pub list_sessions: String,
-    /// $1 user key, $2 now.
+    /// $1 user key, $2 now: delete the user's sessions that are expired or whose credentials are not the
+    /// cached user's.
     pub prune_user_sessions: String,
     /// $1 now → user key, data of every user with a live session.
     pub users: String,
@@ -87,7 +95,10 @@ impl Queries {
                  previous_until, metadata, auth_fingerprint, authenticated_at, series_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
             session_user: r("SELECT user_key FROM {p}sessions WHERE session_id = $1"),
-            lock_user: r("SELECT user_key FROM {p}users WHERE user_key = $1{lock}"),
+            lock_user: r("SELECT auth_fingerprint FROM {p}users WHERE user_key = $1{lock}"),
+            user_fingerprint: r("SELECT auth_fingerprint FROM {p}users WHERE user_key = $1"),
+            session_fingerprint: r("SELECT auth_fingerprint FROM {p}sessions WHERE session_id = $1"),
+            adopt_fingerprint: r("UPDATE {p}sessions SET auth_fingerprint = $2 WHERE session_id = $1"),
             rotate: r("UPDATE {p}sessions SET current_token = $1, previous_token = NULL, \
                  previous_until = NULL, renewed_at = $2, \
                  idle_deadline = {least}($3, absolute_deadline), expires_at = {least}($3, absolute_deadline) \
@@ -108,11 +119,15 @@ impl Queries {
                  AND NOT EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = $1)"),
             delete_user_sessions: r("DELETE FROM {p}sessions WHERE user_key = $1 \
                  AND ($2 IS NULL OR session_id <> $2)"),
-            list_sessions: r("SELECT {session_cols} FROM {p}sessions s WHERE s.user_key = $1 \
+            list_sessions: r("SELECT {session_cols}, u.auth_fingerprint FROM {p}sessions s \
+                 LEFT JOIN {p}users u ON u.user_key = s.user_key WHERE s.user_key = $1 \
                  ORDER BY s.created_at, s.session_id"),
-            prune_user_sessions: r("DELETE FROM {p}sessions WHERE user_key = $1 AND expires_at <= $2"),
+            prune_user_sessions: r("DELETE FROM {p}sessions WHERE user_key = $1 AND (expires_at <= $2 \
+                 OR auth_fingerprint IS DISTINCT FROM \
+                   (SELECT u.auth_fingerprint FROM {p}users u WHERE u.user_key = $1))"),
             users: r("SELECT u.user_key, u.data FROM {p}users u WHERE EXISTS \
-                 (SELECT 1 FROM {p}sessions s WHERE s.user_key = u.user_key AND s.expires_at > $1) \
+                 (SELECT 1 FROM {p}sessions s WHERE s.user_key = u.user_key AND s.expires_at > $1 \
+                   AND s.auth_fingerprint IS NOT DISTINCT FROM u.auth_fingerprint) \
                  ORDER BY u.user_key"),
             // Each batch is chosen once, in a materialized CTE: as a plain `IN (SELECT … LIMIT n)`,
             // PostgreSQL may re-run the subquery for every row it deletes and so ignore the limit.

@@ -31,7 +31,8 @@ pub fn test_policy() -> Policy {
         .with_absolute_ttl(ABSOLUTE)
 }
 
-/// The user type of the suite: a key, a display name that tests change, and an optional version.
+/// The user type of the suite: a key, a display name that tests change, an optional version and an
+/// optional credential counter (its [`auth_fingerprint`](CachedUser::auth_fingerprint)).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TestUser {
     /// Primary key.
@@ -40,6 +41,9 @@ pub struct TestUser {
     pub name: String,
     /// Row version, when the test uses one.
     pub version: Option<u64>,
+    /// Credentials generation, when the test binds sessions to credentials.
+    #[serde(default)]
+    pub credentials: Option<u32>,
 }
 
 impl CachedUser for TestUser {
@@ -49,6 +53,9 @@ impl CachedUser for TestUser {
     fn version(&self) -> Option<u64> {
         self.version
     }
+    fn auth_fingerprint(&self) -> Option<Vec<u8>> {
+        self.credentials.map(|c| c.to_le_bytes().to_vec())
+    }
 }
 
 /// An unversioned user.
@@ -57,6 +64,7 @@ pub fn user(id: u32, name: &str) -> TestUser {
         id,
         name: name.to_owned(),
         version: None,
+        credentials: None,
     }
 }
 
@@ -66,6 +74,15 @@ pub fn user_v(id: u32, name: &str, version: u64) -> TestUser {
         id,
         name: name.to_owned(),
         version: Some(version),
+        credentials: None,
+    }
+}
+
+/// A versioned user whose sessions are bound to credentials generation `credentials`.
+pub fn user_c(id: u32, name: &str, version: u64, credentials: u32) -> TestUser {
+    TestUser {
+        credentials: Some(credentials),
+        ..user_v(id, name, version)
     }
 }
 

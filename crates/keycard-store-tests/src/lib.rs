@@ -1,7 +1,7 @@
 //! # keycard-store-tests: the test kit for keycard credentials stores
 //!
 //! **You wrote a [`Store`](keycard::Store); run the whole suite in a few lines.** This crate holds the
-//! behaviour every keycard store must show (the 42 behaviours of the conformance suite and a model-based
+//! behaviour every keycard store must show (the 47 behaviours of the conformance suite and a model-based
 //! property test), written once and run unchanged against the memory store, the Redis store and yours.
 //!
 //! ```toml
@@ -22,7 +22,7 @@
 //!         .map_err(|e| format!("my store not reachable at {url} ({e})"))
 //! }
 //!
-//! keycard_store_tests::conformance_suite!(store); // mod conformance: 42 #[test]s
+//! keycard_store_tests::conformance_suite!(store); // mod conformance: 47 #[test]s
 //! keycard_store_tests::model_suite!(store); // mod model: 3 #[test]s
 //! ```
 //!
@@ -91,7 +91,7 @@ pub mod skip;
 pub mod spy;
 pub mod suite;
 
-pub use fixtures::{key, meta, test_policy, user, user_v, TestUser};
+pub use fixtures::{key, meta, test_policy, user, user_c, user_v, TestUser};
 pub use harness::{DynStore, Harness};
 pub use spy::{Primitive, SpyStore};
 
@@ -149,6 +149,11 @@ macro_rules! conformance_suite {
             races::sign_in_racing_delete_user_sessions_leaves_a_consistent_user,
             races::deleted_session_stays_deleted_when_everything_races_the_delete,
             failures::store_errors_never_authenticate_and_never_sign_out,
+            credentials::a_sync_with_new_credentials_ends_every_other_session_and_keeps_its_own,
+            credentials::put_user_with_new_credentials_ends_every_session_and_same_credentials_none,
+            credentials::a_sign_in_checked_against_old_credentials_is_refused_once_new_ones_are_cached,
+            credentials::sign_ins_racing_a_credential_change_never_leave_a_live_session,
+            credentials::a_session_ended_by_new_credentials_cannot_sync_its_way_back,
         );
     };
 }

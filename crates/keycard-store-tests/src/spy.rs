@@ -26,7 +26,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use keycard::store::{FetchOutcome, NewSession, NextToken, RenewalPlan};
 use keycard::token::TokenHash;
 use keycard::{
-    CachedUser, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats, Timestamp,
+    CachedUser, CreateOutcome, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats,
+    Timestamp,
 };
 
 /// The primitives of [`Store`], one per trait method.
@@ -249,7 +250,7 @@ impl<S: ?Sized> SpyStore<S> {
 
 #[async_trait::async_trait]
 impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
-    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError> {
+    async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError> {
         self.enter(Primitive::Create)?;
         self.saw_session(&new.session);
         self.inner.create(new).await
@@ -322,13 +323,13 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<SessionId>, StoreError> {
+    ) -> Result<Option<(SessionId, String)>, StoreError> {
         self.enter(Primitive::DeleteByToken)?;
         self.saw(token);
         self.inner.delete_by_token(token, now).await
     }
 
-    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+    async fn delete_session(&self, session_id: &SessionId) -> Result<Option<String>, StoreError> {
         self.enter(Primitive::DeleteSession)?;
         self.inner.delete_session(session_id).await
     }

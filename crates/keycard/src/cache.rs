@@ -11,11 +11,11 @@ use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::policy::{Policy, PolicyError};
 use crate::store::{
-    FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata, SessionRecord,
-    Store, StoreError, SweepStats, TokenUse,
+    CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata,
+    SessionRecord, Store, StoreError, SweepStats, TokenUse,
 };
 use crate::token::{CookieSigner, CookieValue, SecretError, SessionId, Token};
-use crate::user::CachedUser;
+use crate::user::{CachedUser, Fingerprint};
 
 /// The credentials cache: signed cookie -> session -> one cached copy of the user.
 ///
@@ -61,6 +61,22 @@ pub enum ConfigError {
     /// The policy does not fit together.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+}
+
+/// A sign-in ([`CredentialsCache::create`]) that did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// The store failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds a newer copy of the user with other credentials than the ones this sign-in was
+    /// checked against (the password changed while it was being verified): nothing was written. Answer
+    /// it like a wrong password.
+    #[error(
+        "the user's credentials changed while the sign-in was being checked; nothing was created"
+    )]
+    CredentialsChanged,
 }
 
 /// Builds a [`CredentialsCache`].
@@ -193,11 +209,14 @@ impl<U: CachedUser> CredentialsCache<U> {
     ///
     /// The caller is responsible for ending any session the client already had (fixation): the axum layer
     /// does so.
+    ///
+    /// Errors: [`CreateError::Store`], and [`CreateError::CredentialsChanged`] when the store holds a newer
+    /// copy of the user with other credentials (see [`crate::user`], "Credential-bound sessions").
     pub async fn create(
         &self,
         user: impl Into<Arc<U>>,
         metadata: SessionMetadata,
-    ) -> Result<SignedIn<U>, StoreError> {
+    ) -> Result<SignedIn<U>, CreateError> {
         let user = user.into();
         let now = self.now();
         let p = &self.inner.policy;
@@ -213,15 +232,22 @@ impl<U: CachedUser> CredentialsCache<U> {
             current_token: token.hash(),
             previous_token: None,
             metadata,
+            auth_fingerprint: Fingerprint::of(&*user),
+            authenticated_at: Some(now),
         };
         let session = Arc::new(session);
-        self.inner
+        let outcome = self
+            .inner
             .store
             .create(NewSession {
                 session: (*session).clone(),
                 user: user.clone(),
             })
             .await?;
+        if outcome == CreateOutcome::CredentialsChanged {
+            tracing::debug!("sign-in refused: the cached user has newer credentials");
+            return Err(CreateError::CredentialsChanged);
+        }
         tracing::debug!(session_id = %session.session_id, "session created");
         Ok(SignedIn {
             cookie: self.inner.signer.encode(&token),
@@ -253,6 +279,13 @@ impl<U: CachedUser> CredentialsCache<U> {
         };
         match self.inner.store.fetch(&hash, now, &plan).await? {
             FetchOutcome::NotFound => Ok(None),
+            FetchOutcome::Ended {
+                session_id,
+                user_key,
+            } => {
+                self.inner.audit.credentials_changed(&user_key, &session_id);
+                Ok(None)
+            }
             FetchOutcome::Found {
                 session,
                 user,
@@ -348,15 +381,24 @@ impl<U: CachedUser> CredentialsCache<U> {
         let Ok(token) = self.inner.signer.decode(cookie_value) else {
             return Ok(None);
         };
-        self.inner
+        let ended = self
+            .inner
             .store
             .delete_by_token(&token.hash(), self.now())
-            .await
+            .await?;
+        Ok(ended.map(|(session_id, user_key)| {
+            self.inner.audit.signed_out(&user_key, &session_id);
+            session_id
+        }))
     }
 
     /// End one session by its id (from a session list). `true` if it existed.
     pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
-        self.inner.store.delete_session(session_id).await
+        let ended = self.inner.store.delete_session(session_id).await?;
+        if let Some(user_key) = &ended {
+            self.inner.audit.session_revoked(user_key, session_id);
+        }
+        Ok(ended.is_some())
     }
 
     /// "Log out everywhere (else)": end every session of `user_key` except `except`. Returns the count.
@@ -365,10 +407,13 @@ impl<U: CachedUser> CredentialsCache<U> {
         user_key: &str,
         except: Option<&SessionId>,
     ) -> Result<usize, StoreError> {
-        self.inner
+        let count = self
+            .inner
             .store
             .delete_user_sessions(user_key, except)
-            .await
+            .await?;
+        self.inner.audit.sessions_revoked(user_key, count, except);
+        Ok(count)
     }
 
     /// The live sessions of `user_key`, oldest first.

@@ -81,12 +81,14 @@ pub mod token;
 pub mod user;
 
 pub use audit::{AccountId, AuditLog};
-pub use cache::{Authenticated, Builder, ConfigError, CredentialsCache, SignedIn, SweeperHandle};
+pub use cache::{
+    Authenticated, Builder, ConfigError, CreateError, CredentialsCache, SignedIn, SweeperHandle,
+};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use policy::{Policy, PolicyError};
 pub use store::{
-    MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError, SweepStats,
-    TokenUse,
+    CreateOutcome, MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError,
+    SweepStats, TokenUse,
 };
 pub use token::{CookieError, CookieSigner, CookieValue, SecretError, SessionId};
-pub use user::CachedUser;
+pub use user::{CachedUser, Fingerprint};

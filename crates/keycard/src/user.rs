@@ -1,7 +1,29 @@
 //! What keycard needs to know about the app's user type.
+//!
+//! # Credential-bound sessions
+//!
+//! A user type that returns an [`auth_fingerprint`](CachedUser::auth_fingerprint) binds every session to
+//! the credentials it was signed in with (Django's "session auth hash", Devise's salt, Laravel's
+//! `AuthenticateSession`): each session remembers the [`Fingerprint`] of its user at sign-in, and a session
+//! whose fingerprint is not the cached user's is not a session any more. So the one write that caches the
+//! user with new credentials (the password change's [`sync`](crate::CredentialsCache::sync), or a
+//! [`put_user`](crate::CredentialsCache::put_user) from an admin's password reset) ends **every other
+//! session of the user at once, on every store, with no extra read per request**: the store compares two
+//! fingerprints it already holds when it resolves a token, and ends a session that no longer matches.
+//!
+//! The ordering that makes it hold against a sign-in that verified the **old** password while the change
+//! was being made (issue V1) is the user's [`version`](CachedUser::version): such a sign-in carries the
+//! old version and the old fingerprint, and a store that holds a newer version with another fingerprint
+//! refuses to create the session ([`CreateError::CredentialsChanged`](crate::CreateError)). Give a user
+//! with a fingerprint a version that grows with every change of its row; without one, the last writer wins.
+//!
+//! Derive the fingerprint from a field that is **part of the cached user** (it is serialized with it): a
+//! counter the app bumps on every credential change, or a digest of the password hash. Never a field the
+//! user type skips when it is serialized, or a networked store's deserialized copy would not match.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// The app's user, as the credentials cache keeps it.
 ///
@@ -31,6 +53,54 @@ pub trait CachedUser: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn version(&self) -> Option<u64> {
         None
     }
+
+    /// Bytes that change exactly when this user's credentials change (a credential counter, the password
+    /// hash's digest, …), or `None` (the default) for sessions not bound to credentials. See the
+    /// [module docs](self) for what it does and what to derive it from; the store keeps only its
+    /// [`Fingerprint`].
+    fn auth_fingerprint(&self) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+/// What a store keeps of a user's [`auth_fingerprint`](CachedUser::auth_fingerprint): the first 16 bytes
+/// of SHA-256 over a label and the bytes. Not keyed, so that rotating the app secret changes no
+/// fingerprint (and ends no session); it is a digest of credentials metadata, not of a secret.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Fingerprint(pub [u8; 16]);
+
+const FINGERPRINT_LABEL: &[u8] = b"keycard credential fingerprint v1\0";
+
+impl Fingerprint {
+    /// The fingerprint of `user`'s credentials, if its type has one.
+    pub fn of<U: CachedUser>(user: &U) -> Option<Fingerprint> {
+        user.auth_fingerprint().map(|bytes| {
+            let digest = Sha256::new()
+                .chain_update(FINGERPRINT_LABEL)
+                .chain_update(&bytes)
+                .finalize();
+            let mut f = [0u8; 16];
+            f.copy_from_slice(&digest[..16]);
+            Fingerprint(f)
+        })
+    }
+
+    /// Lower-case hex, 32 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fingerprint({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// Whether a session created under `session` may still be used with a cached user whose fingerprint is
+/// `user`: the same fingerprint, or neither has one.
+pub fn credentials_match(session: Option<Fingerprint>, user: Option<Fingerprint>) -> bool {
+    session == user
 }
 
 /// Whether a copy with version `incoming` may replace a cached copy with version `cached`.

@@ -141,6 +141,8 @@ async fn sweep_of_a_large_store_yields_to_other_tasks_while_it_works() {
             current_token: Token::generate().hash(),
             previous_token: None,
             metadata: SessionMetadata::default(),
+            auth_fingerprint: None,
+            authenticated_at: Some(t0),
         };
         let user = Arc::new(user(i % 1_000, "swept"));
         store.create(NewSession { session, user }).await.unwrap();

@@ -70,6 +70,15 @@ pub struct User {
     pub plan_expires_at: Option<i64>,
     /// Bumped by every update of the row: orders two updates even within one second.
     pub version: i64,
+    /// Bumped by every password change (and nothing else): the credential fingerprint. A session created
+    /// before a change ends once the changed user is cached.
+    #[serde(default = "first_credentials")]
+    pub credentials_version: i64,
+}
+
+/// What the `credentials_version` column starts at (and what a cached copy from before the column read).
+fn first_credentials() -> i64 {
+    1
 }
 
 impl keycard::CachedUser for User {
@@ -79,6 +88,10 @@ impl keycard::CachedUser for User {
 
     fn version(&self) -> Option<u64> {
         u64::try_from(self.version).ok()
+    }
+
+    fn auth_fingerprint(&self) -> Option<Vec<u8>> {
+        Some(self.credentials_version.to_be_bytes().to_vec())
     }
 }
 
@@ -95,7 +108,7 @@ impl User {
 }
 
 /// The columns every query returns, in the order [`from_row`] reads them.
-const COLUMNS: &str = "id, email, plan, plan_expires_at, version";
+const COLUMNS: &str = "id, email, plan, plan_expires_at, version, credentials_version";
 
 /// A database row that is not a valid user (a plan the app does not know, a NULL where none belongs).
 fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
@@ -110,6 +123,7 @@ fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         plan,
         plan_expires_at: row.try_get("plan_expires_at")?,
         version: row.try_get("version")?,
+        credentials_version: row.try_get("credentials_version")?,
     })
 }
 
@@ -195,8 +209,8 @@ pub async fn password_hash(db: &Db, id: &str) -> Result<Option<String>, sqlx::Er
         .transpose()
 }
 
-/// Replace the password hash (a password change, or a rehash on sign-in). The cached user does not hold
-/// the hash, so the version is left alone. `false` if the user is gone.
+/// Store an upgraded hash of the **same** password (a rehash on sign-in). Neither version moves: the
+/// cached user does not hold the hash and the credentials did not change. `false` if the user is gone.
 pub async fn set_password_hash(
     db: &Db,
     id: &str,
@@ -210,6 +224,28 @@ pub async fn set_password_hash(
         .execute(db)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Change the password: the new hash, and both versions bumped (the new `credentials_version` is what
+/// ends the user's other sessions once the returned user is cached). `None` if the user is gone.
+pub async fn change_password(
+    db: &Db,
+    id: &str,
+    hash: &str,
+    now_secs: i64,
+) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE users SET password_hash = $1, credentials_version = credentials_version + 1, \
+         version = version + 1, updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}"
+    );
+    sqlx::query(&sql)
+        .bind(hash)
+        .bind(now_secs)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .map(|r| from_row(&r))
+        .transpose()
 }
 
 /// The `plan_expires_at` that goes with `plan` set at `now_secs`.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use keycard::token::TokenHash;
-use keycard::{CachedUser, SessionId, SessionRecord, StoreError, Timestamp};
+use keycard::{CachedUser, Fingerprint, SessionId, SessionRecord, StoreError, Timestamp};
 
 use super::SqlStore;
 use crate::backend::{Arg, Backend, Exec, Row};
@@ -18,8 +18,16 @@ pub(super) enum Deletion<'a> {
     One(&'a SessionId),
     /// All of them but this one (if any).
     AllExcept(Option<&'a SessionId>),
-    /// The ones dead at this instant.
-    ExpiredAt(Timestamp),
+    /// The ones dead at this instant: expired, or signed in with other credentials than the cached
+    /// user's.
+    Dead(Timestamp),
+}
+
+/// A resolved token: the session, its user, and the user's credential fingerprint.
+pub(super) struct Resolved<U> {
+    pub(super) session: SessionRecord,
+    pub(super) user: Arc<U>,
+    pub(super) user_fingerprint: Option<Fingerprint>,
 }
 
 /// What a user record needs in SQL.
@@ -27,6 +35,14 @@ pub(super) struct UserRow {
     pub(super) key: String,
     pub(super) data: String,
     pub(super) version: Option<i64>,
+    pub(super) fingerprint: Option<Fingerprint>,
+}
+
+impl UserRow {
+    /// The fingerprint column's value.
+    pub(super) fn fingerprint_arg(&self) -> Option<&[u8]> {
+        self.fingerprint.as_ref().map(|f| &f.0[..])
+    }
 }
 
 pub(super) fn user_row<U: CachedUser>(
@@ -41,6 +57,7 @@ pub(super) fn user_row<U: CachedUser>(
         key: user.user_key(),
         data,
         version: user.version().map(|v| i64::try_from(v).unwrap_or(i64::MAX)),
+        fingerprint: Fingerprint::of(user),
     })
 }
 
@@ -69,17 +86,18 @@ impl<B: Backend> SqlStore<B> {
     }
 
     /// Lock the user's row for the rest of `tx` (PostgreSQL; SQLite's write transaction already holds
-    /// the database's one write lock).
+    /// the database's one write lock) and read its credential fingerprint, which cannot change before
+    /// `tx` ends. `None` when the user has no record.
     pub(super) async fn lock_user(
         &self,
         tx: &mut B::Tx,
         user_key: &str,
-    ) -> Result<(), sqlx::Error> {
-        if !B::DIALECT.lock_row.is_empty() {
-            tx.fetch_optional(&self.q.lock_user, &[Arg::Text(user_key)])
-                .await?;
-        }
-        Ok(())
+    ) -> Result<Option<Option<Fingerprint>>, sqlx::Error> {
+        let row = tx
+            .fetch_optional(&self.q.lock_user, &[Arg::Text(user_key)])
+            .await?;
+        row.map(|r| codec::read_fingerprint(&r, 0).map_err(decode_error))
+            .transpose()
     }
 
     /// Delete sessions of one user in a transaction that holds the user's lock, then the user record if
@@ -103,7 +121,7 @@ impl<B: Backend> SqlStore<B> {
                 )
                 .await?
             }
-            Deletion::ExpiredAt(now) => {
+            Deletion::Dead(now) => {
                 tx.execute(
                     &self.q.prune_user_sessions,
                     &[Arg::Text(user_key), Arg::Int(ts(now))],
@@ -123,7 +141,7 @@ impl<B: Backend> SqlStore<B> {
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<(SessionRecord, Arc<U>)>, sqlx::Error> {
+    ) -> Result<Option<Resolved<U>>, sqlx::Error> {
         let args = [Arg::Bytes(&token.0), Arg::Int(ts(now))];
         if let Some(read) = B::fast_fetch(&self.fast, &self.q.fetch, &args) {
             return Ok(read?.and_then(|row| decode_fetch::<U>(B::NAME, &row)));
@@ -135,11 +153,13 @@ impl<B: Backend> SqlStore<B> {
     }
 }
 
-/// A fetched row: the session and the user, or why it counts as absent.
-fn decode_fetch<U: CachedUser>(
-    backend: &'static str,
-    row: &impl Row,
-) -> Option<(SessionRecord, Arc<U>)> {
+/// A column that does not hold what the schema says.
+pub(super) fn decode_error(reason: &'static str) -> sqlx::Error {
+    sqlx::Error::Decode(reason.into())
+}
+
+/// A fetched row: the session, the user and its fingerprint, or why it counts as absent.
+fn decode_fetch<U: CachedUser>(backend: &'static str, row: &impl Row) -> Option<Resolved<U>> {
     let session = match codec::session_from_row(row) {
         Ok(s) => s,
         Err(reason) => {
@@ -164,5 +184,16 @@ fn decode_fetch<U: CachedUser>(
             return None;
         }
     };
-    Some((session, Arc::new(user)))
+    let user_fingerprint = match codec::read_fingerprint(row, SESSION_WIDTH + 2) {
+        Ok(f) => f,
+        Err(reason) => {
+            codec::warn_undecodable(backend, "fetch", reason);
+            return None;
+        }
+    };
+    Some(Resolved {
+        session,
+        user: Arc::new(user),
+        user_fingerprint,
+    })
 }

@@ -3,24 +3,24 @@
 
 use std::sync::Arc;
 
-use keycard::store::{FetchOutcome, NewSession, RenewalPlan};
+use keycard::store::{credentials_match, FetchOutcome, NewSession, RenewalPlan};
 use keycard::token::TokenHash;
 use keycard::{
-    CachedUser, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats, Timestamp,
-    TokenUse,
+    CachedUser, CreateOutcome, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats,
+    Timestamp, TokenUse,
 };
 
-use super::access::{user_row, Deletion};
+use super::access::{decode_error, user_row, Deletion, Resolved, UserRow};
 use super::SqlStore;
 use crate::backend::{Arg, Backend, Exec, Row};
 use crate::codec::{self, ts};
 
 #[async_trait::async_trait]
 impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
-    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError> {
+    async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError> {
         let NewSession { session: s, user } = new;
         if !s.is_live(s.renewed_at) {
-            return Ok(()); // dead on arrival: nothing to keep
+            return Ok(CreateOutcome::Created); // dead on arrival: nothing to keep
         }
         let u = user_row(&*user, "create", B::NAME)?;
         let metadata = codec::encode(&s.metadata).map_err(|e| {
@@ -28,16 +28,19 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         })?;
         self.bounded("create", async {
             let mut tx = B::begin(&self.pool).await?;
-            tx.execute(
-                &self.q.upsert_user,
-                &[
-                    Arg::Text(&u.key),
-                    Arg::Text(&u.data),
-                    Arg::OptInt(u.version),
-                    Arg::OptBytes(None),
-                ],
-            )
-            .await?;
+            if !self.upsert_user(&mut tx, &u).await? {
+                // A newer copy was kept: this sign-in's credentials must still be its.
+                let cached = match tx
+                    .fetch_optional(&self.q.user_fingerprint, &[Arg::Text(&u.key)])
+                    .await?
+                {
+                    Some(row) => codec::read_fingerprint(&row, 0).map_err(decode_error)?,
+                    None => None,
+                };
+                if !credentials_match(s.auth_fingerprint, cached) {
+                    return Ok(CreateOutcome::CredentialsChanged); // rolls back: nothing written
+                }
+            }
             let prev = s.previous_token.as_ref();
             tx.execute(
                 &self.q.insert_session,
@@ -53,13 +56,14 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                     Arg::OptBytes(prev.map(|(t, _)| &t.0[..])),
                     Arg::OptInt(prev.map(|(_, until)| ts(*until))),
                     Arg::Text(&metadata),
-                    Arg::OptBytes(None),
-                    Arg::OptInt(Some(ts(s.created_at))),
+                    Arg::OptBytes(s.auth_fingerprint.as_ref().map(|f| &f.0[..])),
+                    Arg::OptInt(s.authenticated_at.map(ts)),
                     Arg::OptBytes(None),
                 ],
             )
             .await?;
-            B::commit(tx).await
+            B::commit(tx).await?;
+            Ok(CreateOutcome::Created)
         })
         .await
     }
@@ -71,12 +75,27 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         plan: &RenewalPlan,
     ) -> Result<FetchOutcome<U>, StoreError> {
         self.bounded("fetch", async {
-            let Some((session, user)) = self.resolve::<U>(token, now).await? else {
+            let Some(Resolved {
+                session,
+                user,
+                user_fingerprint,
+            }) = self.resolve::<U>(token, now).await?
+            else {
                 return Ok(FetchOutcome::NotFound);
             };
             let Some(token_use) = session.token_use(token, now) else {
                 return Ok(FetchOutcome::NotFound);
             };
+            if !credentials_match(session.auth_fingerprint, user_fingerprint) {
+                // Signed in with other credentials than the cached user's: it ends here (with every
+                // other such session of the user, in the same write).
+                self.delete_for_user(&session.user_key, Deletion::Dead(now))
+                    .await?;
+                return Ok(FetchOutcome::Ended {
+                    session_id: session.session_id,
+                    user_key: session.user_key,
+                });
+            }
             let due = token_use == TokenUse::Current
                 && session.renewed_at <= plan.due_if_renewed_at_or_before;
             if !due {
@@ -118,7 +137,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                 });
             }
             // Somebody else rotated (or ended the session) first: resolve the token again.
-            let Some((session, user)) = self.resolve::<U>(token, now).await? else {
+            let Some(Resolved { session, user, .. }) = self.resolve::<U>(token, now).await? else {
                 return Ok(FetchOutcome::NotFound);
             };
             Ok(match session.token_use(token, now) {
@@ -155,7 +174,20 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                 return Ok(None);
             };
             let user_key = owner.text(0)?.to_owned();
-            self.lock_user(&mut tx, &user_key).await?;
+            let cached = self.lock_user(&mut tx, &user_key).await?.flatten();
+            let own = match tx
+                .fetch_optional(&self.q.session_fingerprint, &[Arg::Bytes(&session_id.0)])
+                .await?
+            {
+                Some(row) => codec::read_fingerprint(&row, 0).map_err(decode_error)?,
+                None => return Ok(None),
+            };
+            if !credentials_match(own, cached) {
+                // Already ended by a credential change: it does not get to adopt the new credentials.
+                drop(tx);
+                self.delete_for_user(&user_key, Deletion::Dead(now)).await?;
+                return Ok(None);
+            }
             let Some(row) = tx
                 .fetch_optional(
                     &self.q.rotate,
@@ -170,7 +202,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
             else {
                 return Ok(None); // gone or expired: nothing written (the transaction rolls back)
             };
-            let session = match codec::session_from_row(&row) {
+            let mut session = match codec::session_from_row(&row) {
                 Ok(s) => s,
                 Err(reason) => {
                     codec::warn_undecodable(B::NAME, "rotate", reason);
@@ -178,16 +210,19 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                 }
             };
             if let Some(u) = &u {
-                tx.execute(
-                    &self.q.upsert_user,
-                    &[
-                        Arg::Text(&u.key),
-                        Arg::Text(&u.data),
-                        Arg::OptInt(u.version),
-                        Arg::OptBytes(None),
-                    ],
-                )
-                .await?;
+                if self.upsert_user(&mut tx, u).await? && u.fingerprint != session.auth_fingerprint
+                {
+                    // The session that changes the credentials takes them; every other session ends.
+                    tx.execute(
+                        &self.q.adopt_fingerprint,
+                        &[
+                            Arg::Bytes(&session_id.0),
+                            Arg::OptBytes(u.fingerprint_arg()),
+                        ],
+                    )
+                    .await?;
+                    session.auth_fingerprint = u.fingerprint;
+                }
             }
             B::commit(tx).await?;
             Ok(Some(Arc::new(session)))
@@ -206,7 +241,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                         Arg::Text(&u.key),
                         Arg::Text(&u.data),
                         Arg::OptInt(u.version),
-                        Arg::OptBytes(None),
+                        Arg::OptBytes(u.fingerprint_arg()),
                         Arg::Int(ts(now)),
                     ],
                 )
@@ -238,7 +273,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<SessionId>, StoreError> {
+    ) -> Result<Option<(SessionId, String)>, StoreError> {
         self.bounded("delete_by_token", async {
             let Some(row) = B::on_pool(&self.pool)
                 .fetch_optional(
@@ -254,23 +289,23 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
             };
             let user_key = row.text(1)?.to_owned();
             let n = self.delete_for_user(&user_key, Deletion::One(&sid)).await?;
-            Ok((n > 0).then_some(sid))
+            Ok((n > 0).then_some((sid, user_key)))
         })
         .await
     }
 
-    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+    async fn delete_session(&self, session_id: &SessionId) -> Result<Option<String>, StoreError> {
         let sid = *session_id;
         self.bounded("delete_session", async {
             let Some(row) = B::on_pool(&self.pool)
                 .fetch_optional(&self.q.session_user, &[Arg::Bytes(&sid.0)])
                 .await?
             else {
-                return Ok(false);
+                return Ok(None);
             };
             let user_key = row.text(0)?.to_owned();
             let n = self.delete_for_user(&user_key, Deletion::One(&sid)).await?;
-            Ok(n > 0)
+            Ok((n > 0).then_some(user_key))
         })
         .await
     }
@@ -301,16 +336,20 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
             let mut live = Vec::with_capacity(rows.len());
             let mut dead = false;
             for row in &rows {
-                match codec::session_from_row(row) {
-                    Ok(s) if s.is_live(now) => live.push(s),
+                let decoded = codec::session_from_row(row).and_then(|s| {
+                    codec::read_fingerprint(row, crate::queries::SESSION_WIDTH).map(|fp| (s, fp))
+                });
+                match decoded {
+                    Ok((s, fp)) if s.is_live(now) && credentials_match(s.auth_fingerprint, fp) => {
+                        live.push(s)
+                    }
                     Ok(_) => dead = true,
                     Err(reason) => codec::warn_undecodable(B::NAME, "sessions", reason),
                 }
             }
             if dead {
                 // Pruned as it is read: the dead rows met, and the user record if nothing is left.
-                self.delete_for_user(user_key, Deletion::ExpiredAt(now))
-                    .await?;
+                self.delete_for_user(user_key, Deletion::Dead(now)).await?;
             }
             Ok(live)
         })
@@ -342,5 +381,23 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
     }
     async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError> {
         self.sweep_in_batches(now).await
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    /// Insert `u`, or replace the cached copy unless it is newer: `true` when the row was written.
+    async fn upsert_user(&self, tx: &mut B::Tx, u: &UserRow) -> Result<bool, sqlx::Error> {
+        let written = tx
+            .execute(
+                &self.q.upsert_user,
+                &[
+                    Arg::Text(&u.key),
+                    Arg::Text(&u.data),
+                    Arg::OptInt(u.version),
+                    Arg::OptBytes(u.fingerprint_arg()),
+                ],
+            )
+            .await?;
+        Ok(written > 0)
     }
 }

@@ -78,6 +78,7 @@ impl Run {
                     id: *user,
                     name: self.name(),
                     version,
+                    credentials: None,
                 };
                 let s = self
                     .cache
@@ -153,6 +154,7 @@ impl Run {
                     id: *user,
                     name: self.name(),
                     version,
+                    credentials: None,
                 };
                 let got = self.cache.put_user(u.clone()).await.unwrap();
                 let expected = if !self.model.has_live_session(*user) {
@@ -175,6 +177,7 @@ impl Run {
                     id: uid,
                     name: self.name(),
                     version,
+                    credentials: None,
                 };
                 let got = self.cache.sync(&self.ids[idx], u.clone()).await.unwrap();
                 let live = self.model.sessions.get(&idx).is_some_and(|s| s.live(now));

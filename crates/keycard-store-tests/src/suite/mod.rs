@@ -12,6 +12,7 @@
 //! test sleeps. Every store call goes through a [`SpyStore`](crate::SpyStore), which counts calls, records
 //! the token hashes the store is shown, and can be switched to fail.
 
+pub mod credentials;
 pub mod expiry;
 pub mod failures;
 pub mod no_resurrection;

@@ -16,6 +16,10 @@
 //! # Rules every primitive keeps (DESIGN.md "Invariants")
 //! - **Nothing is resurrected.** Only [`Store::create`] creates records. Every other write is "if it still
 //!   exists (and is unexpired)"; a write that loses a race against a delete or an expiry does nothing.
+//! - **A session is live only while its credentials match.** A session whose
+//!   [`auth_fingerprint`](SessionRecord::auth_fingerprint) is not its cached user's (see
+//!   [`credentials_match`](crate::user::credentials_match)) is dead: `fetch` ends it and answers
+//!   [`FetchOutcome::Ended`], listings skip (and prune) it, `put_user` does not count it as live.
 //! - **A record is live only before its deadline.** Reads treat a record at or past its deadline as absent,
 //!   whether or not a sweep has removed it yet.
 //! - **The user record lives while the user has a live session.** A user record with no live session may
@@ -35,6 +39,7 @@ use crate::user::CachedUser;
 
 pub mod memory;
 
+pub use crate::user::{credentials_match, Fingerprint};
 pub use memory::MemoryStore;
 
 /// Free-form facts about one sign-in, kept with its session and shown in session lists.
@@ -69,6 +74,12 @@ pub struct SessionRecord {
     pub previous_token: Option<(TokenHash, Timestamp)>,
     /// User agent, ip, app fields.
     pub metadata: SessionMetadata,
+    /// The [`Fingerprint`] of the user's credentials this session was signed in with (`None`: the user
+    /// type has none). The session lives only while it is the cached user's.
+    pub auth_fingerprint: Option<Fingerprint>,
+    /// When the user last proved their password in this session (sign-in). `None` for a session that was
+    /// not created by a password check.
+    pub authenticated_at: Option<Timestamp>,
 }
 
 impl SessionRecord {
@@ -153,6 +164,14 @@ pub struct RenewalPlan {
 pub enum FetchOutcome<U> {
     /// No live session answers to this token (unknown, expired, deleted, or a grace token past its window).
     NotFound,
+    /// The token named a session whose credentials are no longer the cached user's: this call ended it
+    /// (deleted it with its tokens and index entry). For the caller, the same as `NotFound`.
+    Ended {
+        /// The session that ended.
+        session_id: SessionId,
+        /// Whose it was.
+        user_key: String,
+    },
     /// The session and its user.
     Found {
         /// The session after this call (after renewal, if one happened).
@@ -175,6 +194,18 @@ pub struct NewSession<U> {
     pub session: SessionRecord,
     /// The user to cache, replacing the cached copy unless that one has a newer version.
     pub user: Arc<U>,
+}
+
+/// The result of [`Store::create`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CreateOutcome {
+    /// The session exists now.
+    Created,
+    /// Nothing was written: the store holds a newer version of the user whose credential fingerprint is not
+    /// the one this sign-in was checked against (a sign-in that verified the old password while it was
+    /// being changed).
+    CredentialsChanged,
 }
 
 /// The result of [`Store::put_user`].
@@ -242,7 +273,10 @@ impl StoreError {
 pub trait Store<U: CachedUser>: Send + Sync + 'static {
     /// Sign in: insert the session, its token, its index entry, and the user record (replacing the cached
     /// copy unless the cached copy's version is newer). The only primitive that creates records.
-    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError>;
+    ///
+    /// When the cached copy is kept (it is newer) and its [`Fingerprint`] differs from the new session's
+    /// `auth_fingerprint`, nothing is written and the answer is [`CreateOutcome::CredentialsChanged`].
+    async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError>;
 
     /// Resolve `token` at `now` to its live session and the cached user, renewing when due.
     ///
@@ -253,6 +287,10 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
     /// `idle_deadline = min(plan.idle_deadline, absolute_deadline)`. At most one caller wins a rotation; a
     /// concurrent caller holding the same token then resolves it as [`TokenUse::Grace`]. A grace token
     /// resolves without any write. One round trip on networked backends.
+    ///
+    /// A session whose `auth_fingerprint` is not the cached user's fingerprint is ended (deleted with its
+    /// tokens and index entry, in the same atomic step where the backend can) and the answer is
+    /// [`FetchOutcome::Ended`].
     async fn fetch(
         &self,
         token: &TokenHash,
@@ -264,7 +302,10 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
     /// tokens die at once (no grace), `new_token` becomes current, `renewed_at = now`,
     /// `idle_deadline = min(idle_deadline, absolute_deadline)`; `session_id`, `created_at`,
     /// `absolute_deadline` and metadata are kept. If `user` is given, it replaces the cached copy unless that
-    /// one is newer. Returns the updated session, or `None` (and writes nothing) if the session is gone.
+    /// one is newer, and when it does the session takes the new copy's fingerprint (the session that
+    /// changed the credentials stays signed in; every other session ends). Returns the updated session, or
+    /// `None` (and writes nothing) if the session is gone, or its credentials no longer match (then it is
+    /// ended).
     async fn rotate(
         &self,
         session_id: &SessionId,
@@ -279,16 +320,16 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
     async fn put_user(&self, user: Arc<U>, now: Timestamp) -> Result<PutOutcome, StoreError>;
 
     /// Sign out: delete the session that `token` (current, or previous inside its grace window) resolves to,
-    /// with both its tokens and its index entry. Returns the deleted session's id.
+    /// with both its tokens and its index entry. Returns the deleted session's id and user key.
     async fn delete_by_token(
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<SessionId>, StoreError>;
+    ) -> Result<Option<(SessionId, String)>, StoreError>;
 
-    /// Delete one session by id, with both its tokens and its index entry. `true` if a record existed
-    /// (an expired record that no sweep has removed yet counts: it is removed too).
-    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError>;
+    /// Delete one session by id, with both its tokens and its index entry. The deleted session's user key
+    /// if a record existed (an expired record that no sweep has removed yet counts: it is removed too).
+    async fn delete_session(&self, session_id: &SessionId) -> Result<Option<String>, StoreError>;
 
     /// Delete every session of `user_key` except `except`. Returns how many records were deleted
     /// (expired records not yet swept included).
@@ -298,7 +339,8 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         except: Option<&SessionId>,
     ) -> Result<usize, StoreError>;
 
-    /// The live sessions of `user_key`, oldest first. Prunes dead index entries it meets.
+    /// The live sessions of `user_key` (unexpired, credentials matching), oldest first. Prunes the dead
+    /// entries and records it meets.
     async fn sessions(
         &self,
         user_key: &str,

@@ -1,5 +1,6 @@
-//! `POST /account/password`: change the password. Every other session of the user ends; this one stays
-//! signed in with a new token (a privilege change: the old token dies at once).
+//! `POST /account/password`: change the password. Every other session of the user ends (the new
+//! credential fingerprint ends them, and they are deleted too); this one stays signed in with a new token
+//! (a privilege change: the old token dies at once).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -94,12 +95,17 @@ pub async fn change_password(
     }
     state.throttle.reset(&user.email, ip);
     let hash = state.hasher.hash(&form.password).await?;
-    if !users::set_password_hash(&state.db, &user.id, &hash, state.clock.now_secs()).await? {
+    let Some(changed) =
+        users::change_password(&state.db, &user.id, &hash, state.clock.now_secs()).await?
+    else {
         auth.delete().await?;
         return Ok(to_sign_in());
-    }
+    };
+    // Sync: the changed user (new credential fingerprint) is cached and this session's token rotates. From
+    // here every other session of the user is dead at its next request, including one a sign-in with the
+    // old password creates meanwhile; ending them now also frees them in the store.
+    auth.create(changed).await?;
     let ended = auth.delete_other_sessions().await?;
-    auth.regenerate().await?;
     tracing::info!(user_id = %user.id, other_sessions_ended = ended, "password changed");
     Ok(state.flash.redirect(
         "/profile",

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use keycard::password::{PasswordError, Verified};
+use keycard_axum::AuthError;
 use serde::Deserialize;
 
 use crate::domain::users::{self, normalize_email};
@@ -119,10 +120,19 @@ pub async fn create(
             }
             let user_id = user.id.clone();
             let welcome = format!("Welcome back, {}.", user.email);
-            let res = auth::sign_in(&state, &auth, user, &welcome).await?;
-            // After the store accepted the session: during an outage the sign-in is a 503, not this line.
-            tracing::info!(user_id = %user_id, "user signed in");
-            Ok(res)
+            match auth::sign_in(&state, &auth, user, &welcome).await {
+                Ok(res) => {
+                    // After the store accepted the session: during an outage the sign-in is a 503.
+                    tracing::info!(user_id = %user_id, "user signed in");
+                    Ok(res)
+                }
+                // The password was changed while this one was checked: it is the old password now.
+                Err(AppError::Auth(AuthError::CredentialsChanged)) => {
+                    state.throttle.record_failure(&email, ip);
+                    Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()))
+                }
+                Err(e) => Err(e),
+            }
         }
         _ => {
             state.throttle.record_failure(&email, ip);

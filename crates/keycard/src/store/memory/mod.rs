@@ -38,12 +38,12 @@ use dashmap::DashMap;
 use keys::RandomKeyState;
 
 use super::{
-    FetchOutcome, NewSession, PutOutcome, RenewalPlan, SessionRecord, Store, StoreError,
-    SweepStats, TokenUse,
+    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, SessionRecord, Store,
+    StoreError, SweepStats, TokenUse,
 };
 use crate::clock::Timestamp;
 use crate::token::{SessionId, TokenHash};
-use crate::user::{may_replace, CachedUser};
+use crate::user::{credentials_match, may_replace, CachedUser, Fingerprint};
 
 mod keys;
 mod sweep;
@@ -70,21 +70,34 @@ impl<U> Clone for TokenEntry<U> {
     }
 }
 
-/// The one cached copy of a user. Replaced only under the user's slot lock; read by any fetch.
-struct UserCell<U>(RwLock<Arc<U>>);
+/// The one cached copy of a user and the fingerprint of its credentials. Replaced only under the user's
+/// slot lock; read by any fetch.
+struct UserCell<U>(RwLock<(Arc<U>, Option<Fingerprint>)>);
 
-impl<U> UserCell<U> {
+impl<U: CachedUser> UserCell<U> {
     fn new(user: Arc<U>) -> Arc<Self> {
-        Arc::new(UserCell(RwLock::new(user)))
+        let fp = Fingerprint::of(&*user);
+        Arc::new(UserCell(RwLock::new((user, fp))))
     }
 
     fn load(&self) -> Arc<U> {
-        // A panic while holding this lock cannot leave the Arc half-written: ignore poisoning.
+        self.load_with_fingerprint().0
+    }
+
+    fn load_with_fingerprint(&self) -> (Arc<U>, Option<Fingerprint>) {
+        // A panic while holding this lock cannot leave the pair half-written: ignore poisoning.
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn store(&self, user: Arc<U>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = user;
+    fn fingerprint(&self) -> Option<Fingerprint> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    /// Replace the copy; returns the new copy's fingerprint.
+    fn store(&self, user: Arc<U>) -> Option<Fingerprint> {
+        let fp = Fingerprint::of(&*user);
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = (user, fp);
+        fp
     }
 }
 
@@ -231,6 +244,23 @@ impl<U: CachedUser> MemoryStore<U> {
         (s, t, u)
     }
 
+    /// End `rec`, whose credentials are not its user's any more, and say so.
+    fn end_for_credentials<T>(&self, rec: &SessionRecord) -> FetchOutcome<T> {
+        let fp = self
+            .users
+            .get(&rec.user_key)
+            .map(|slot| slot.cell.fingerprint());
+        // Only if it still does not match (checked under the user's lock): a concurrent sync may have
+        // replaced the user in between.
+        self.remove_sessions(&rec.user_key, Which::These(vec![rec.session_id]), |r| {
+            fp.is_some_and(|fp| !credentials_match(r.auth_fingerprint, fp))
+        });
+        FetchOutcome::Ended {
+            session_id: rec.session_id,
+            user_key: rec.user_key.clone(),
+        }
+    }
+
     fn bump_live_until(&self, user_key: &str, until: Timestamp) {
         if let Some(mut slot) = self.users.get_mut(user_key) {
             if slot.live_until < until {
@@ -242,7 +272,7 @@ impl<U: CachedUser> MemoryStore<U> {
 
 #[async_trait::async_trait]
 impl<U: CachedUser> Store<U> for MemoryStore<U> {
-    async fn create(&self, new: NewSession<U>) -> Result<(), StoreError> {
+    async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError> {
         let NewSession { session, user } = new;
         let sid = session.session_id;
         let token = session.current_token;
@@ -261,6 +291,9 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         if may_replace(slot.version, version) {
             slot.cell.store(user);
             slot.version = version;
+        } else if !credentials_match(session.auth_fingerprint, slot.cell.fingerprint()) {
+            // A newer copy with other credentials: this sign-in checked the old ones.
+            return Ok(CreateOutcome::CredentialsChanged);
         }
         if slot.live_until < expires {
             slot.live_until = expires;
@@ -277,7 +310,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
             },
         );
         drop(slot);
-        Ok(())
+        Ok(CreateOutcome::Created)
     }
 
     async fn fetch(
@@ -286,10 +319,10 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         now: Timestamp,
         plan: &RenewalPlan,
     ) -> Result<FetchOutcome<U>, StoreError> {
-        let Some((until, mut rec, mut user)) = self
+        let Some((until, mut rec, (mut user, fp))) = self
             .tokens
             .get(token)
-            .map(|e| (e.until, e.session.clone(), e.user.load()))
+            .map(|e| (e.until, e.session.clone(), e.user.load_with_fingerprint()))
         else {
             return Ok(FetchOutcome::NotFound);
         };
@@ -299,6 +332,9 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         let Some(mut token_use) = rec.token_use(token, now) else {
             return Ok(FetchOutcome::NotFound);
         };
+        if !credentials_match(rec.auth_fingerprint, fp) {
+            return Ok(self.end_for_credentials(&rec));
+        }
         let mut renewed = false;
         if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
             // Renewal: decide again under the session's write lock, so exactly one caller rotates.
@@ -391,12 +427,27 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         if !cur.is_live(now) {
             return Ok(None);
         }
+        if !credentials_match(cur.auth_fingerprint, slot.cell.fingerprint()) {
+            // Already ended by a credential change: it does not get to adopt the new credentials.
+            drop(guard);
+            drop(slot);
+            self.end_for_credentials::<U>(&cur);
+            return Ok(None);
+        }
         self.remove_tokens_of(&cur);
         let mut new_rec = (*cur).clone();
         new_rec.renewed_at = now;
         new_rec.idle_deadline = idle_deadline.min(cur.absolute_deadline);
         new_rec.current_token = *new_token;
         new_rec.previous_token = None;
+        if let Some(u) = user {
+            let v = u.version();
+            if may_replace(slot.version, v) {
+                // The session that changes the credentials takes them; every other session ends.
+                new_rec.auth_fingerprint = slot.cell.store(u);
+                slot.version = v;
+            }
+        }
         let new_rec = Arc::new(new_rec);
         self.tokens.insert(
             *new_token,
@@ -408,13 +459,6 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         );
         *guard = new_rec.clone();
         drop(guard);
-        if let Some(u) = user {
-            let v = u.version();
-            if may_replace(slot.version, v) {
-                slot.cell.store(u);
-                slot.version = v;
-            }
-        }
         if slot.live_until < new_rec.expires_at() {
             slot.live_until = new_rec.expires_at();
         }
@@ -441,7 +485,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         &self,
         token: &TokenHash,
         now: Timestamp,
-    ) -> Result<Option<SessionId>, StoreError> {
+    ) -> Result<Option<(SessionId, String)>, StoreError> {
         let Some((until, rec)) = self.tokens.get(token).map(|e| (e.until, e.session.clone()))
         else {
             return Ok(None);
@@ -450,16 +494,16 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
             return Ok(None);
         }
         let deleted = <Self as Store<U>>::delete_session(self, &rec.session_id).await?;
-        Ok(deleted.then_some(rec.session_id))
+        Ok(deleted.map(|user_key| (rec.session_id, user_key)))
     }
 
-    async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+    async fn delete_session(&self, session_id: &SessionId) -> Result<Option<String>, StoreError> {
         let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
-            return Ok(false);
+            return Ok(None);
         };
         let id = *session_id;
         let (s, _, _) = self.remove_sessions(&user_key, Which::These(vec![id]), |_| true);
-        Ok(s > 0)
+        Ok((s > 0).then_some(user_key))
     }
 
     async fn delete_user_sessions(
@@ -476,21 +520,25 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         user_key: &str,
         now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let ids: Vec<SessionId> = match self.users.get(user_key) {
-            Some(slot) => slot.sessions.iter().copied().collect(),
+        let (ids, fp): (Vec<SessionId>, Option<Fingerprint>) = match self.users.get(user_key) {
+            Some(slot) => (
+                slot.sessions.iter().copied().collect(),
+                slot.cell.fingerprint(),
+            ),
             None => return Ok(Vec::new()),
         };
+        let alive = |r: &SessionRecord| r.is_live(now) && credentials_match(r.auth_fingerprint, fp);
         let mut live = Vec::with_capacity(ids.len());
         let mut dead = Vec::new();
         for id in ids {
             match self.sessions.get(&id) {
-                Some(r) if r.is_live(now) => live.push((**r).clone()),
+                Some(r) if alive(&r) => live.push((**r).clone()),
                 _ => dead.push(id),
             }
         }
         if !dead.is_empty() {
             // Prune as we read: the dead entries and their records.
-            self.remove_sessions(user_key, Which::These(dead), |r| !r.is_live(now));
+            self.remove_sessions(user_key, Which::These(dead), |r| !alive(r));
         }
         live.sort_by_key(|r| (r.created_at, r.session_id));
         Ok(live)
