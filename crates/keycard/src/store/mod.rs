@@ -18,7 +18,7 @@
 //!   exists (and is unexpired)"; a write that loses a race against a delete or an expiry does nothing.
 //! - **A session is live only while its credentials match.** A session whose
 //!   [`auth_fingerprint`](SessionRecord::auth_fingerprint) is not its cached user's (see
-//!   [`credentials_match`](crate::user::credentials_match)) is dead: `fetch` ends it and answers
+//!   [`credentials_match`]) is dead: `fetch` ends it and answers
 //!   [`FetchOutcome::Ended`], listings skip (and prune) it, `put_user` does not count it as live.
 //! - **A record is live only before its deadline.** Reads treat a record at or past its deadline as absent,
 //!   whether or not a sweep has removed it yet.
