@@ -13,10 +13,10 @@ use tokio::net::TcpListener;
 use crate::clock::AppClock;
 use crate::config::secret::{self, SecretFileError};
 use crate::config::{redact_url, Config};
-use crate::domain::cache::{build_cache, CacheInitError};
+use crate::domain::cache::{build_stores, CacheInitError};
 use crate::domain::db::{self, DbInitError};
 use crate::domain::plan_job::{JobHandle, PlanJob};
-use crate::domain::throttle::LoginThrottle;
+use crate::domain::throttle;
 use crate::web::flash::Flash;
 use crate::web::state::AppState;
 use crate::web::{auth, csrf, router};
@@ -39,6 +39,9 @@ pub enum StartError {
     /// The CSRF settings (the allowed origins) are invalid.
     #[error(transparent)]
     Csrf(#[from] keycard_axum::CsrfConfigError),
+    /// The login throttle refused the secret (too short for its key).
+    #[error("cannot set up the login throttle: {0}")]
+    Throttle(#[from] keycard::SecretError),
     /// The address could not be bound.
     #[error("cannot listen on {addr} (--addr): {source}; stop whatever uses that port, or choose another address with --addr (or KEYCARD_ADDR), e.g. --addr 127.0.0.1:4001")]
     Bind {
@@ -77,8 +80,14 @@ impl std::fmt::Debug for App {
 pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartError> {
     let secret = secret::resolve(&config.secret)?;
     let db = db::connect_and_migrate(&config.database_url).await?;
-    let cache = build_cache(config, &secret, clock.clone()).await?;
-    let throttle = Arc::new(LoginThrottle::new(clock.clone()));
+    let stores = build_stores(config, &secret, clock.clone()).await?;
+    let cache = stores.cache;
+    let throttle = throttle::login_throttle(
+        stores.throttle,
+        secret.as_bytes(),
+        clock.clone(),
+        cache.audit().clone(),
+    )?;
     if !config.cookie_secure {
         tracing::warn!(
             addr = %config.addr,

@@ -198,4 +198,35 @@ impl RedisStore {
         )
         .await
     }
+
+    /// Run a prepared script invocation (its keys and arguments already set), bounded by the response
+    /// timeout.
+    pub(crate) async fn invoke(
+        &self,
+        operation: &'static str,
+        inv: &redis::ScriptInvocation<'_>,
+    ) -> Result<Value, StoreError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            operation,
+            self.response_timeout,
+            inv.invoke_async::<Value>(&mut conn),
+        )
+        .await
+    }
+
+    /// Run one command, bounded by the response timeout.
+    pub(crate) async fn query(
+        &self,
+        operation: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<Value, StoreError> {
+        let mut conn = self.conn.clone();
+        bounded(
+            operation,
+            self.response_timeout,
+            cmd.query_async::<Value>(&mut conn),
+        )
+        .await
+    }
 }

@@ -37,6 +37,7 @@
 //! | `{prefix}u:{user_key}` | hash | `d` user blob, `ver` user version (20-digit zero-padded decimal, absent when the user has none) | with the user's longest-lived session |
 //! | `{prefix}i:{user_key}` | sorted set | member: session id, score: the session's expiry (ms) | with the user's longest-lived session |
 //! | `{prefix}users` | sorted set | member: user key, score: expiry of the user's longest-lived session | with the longest-lived session of all |
+//! | `{prefix}l:{counter_hex}` | hash | login-throttle counter ([`keycard::throttle::ThrottleStore`]): `n` attempts counted, `e` window end | a second after its window |
 //!
 //! Times are milliseconds since the Unix epoch, written as decimal strings so that Lua compares them as
 //! numbers. Token hashes are `SHA-256(token)`: neither a token nor a cookie value ever reaches Redis.
@@ -148,6 +149,7 @@ pub mod config;
 mod connect;
 mod scripts;
 mod store;
+mod throttle;
 
 pub use config::{RedisConfig, DEFAULT_KEY_PREFIX};
 pub use connect::RedisStore;

@@ -63,7 +63,20 @@
 //! | `auth_fingerprint`, `authenticated_at`, `series_id` | the credential fingerprint the session was created under, the last proof of password (sudo mode), the remember-me series that created it |
 //!
 //! Indexes: `current_token`, `previous_token` (partial), `(user_key, expires_at)`, `expires_at`,
-//! `previous_until` (partial). **`keycard_schema_migrations`** records the applied migrations (this
+//! `previous_until` (partial).
+//!
+//! **`keycard_throttle`** (migration 2): the login throttle's counters, when the app gives the store to
+//! a [`LoginThrottle`](keycard::throttle::LoginThrottle) (the store implements
+//! [`ThrottleStore`](keycard::throttle::ThrottleStore)). A reservation is one upsert whose `WHERE`
+//! refuses a full window.
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `counter` (primary key) | the counter's name: a keyed hash of the account, the address or both (32 bytes; never an email or an address) |
+//! | `attempts` | attempts counted in the current window |
+//! | `window_ends_at` | the window's end; index `window_ends_at`: `sweep_throttle` deletes the rows whose window ended |
+//!
+//! **`keycard_schema_migrations`** records the applied migrations (this
 //! crate's own table; it never touches sqlx's `_sqlx_migrations`).
 //!
 //! ## The model

@@ -18,17 +18,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "users and sessions",
-    statements: &[
-        "CREATE TABLE {p}users (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "users and sessions",
+        statements: &[
+            "CREATE TABLE {p}users (
             user_key TEXT PRIMARY KEY,
             data TEXT NOT NULL,
             version {int},
             auth_fingerprint {bytes}
         )",
-        "CREATE TABLE {p}sessions (
+            "CREATE TABLE {p}sessions (
             session_id {bytes} PRIMARY KEY,
             user_key TEXT NOT NULL,
             created_at {int} NOT NULL,
@@ -44,18 +45,31 @@ const MIGRATIONS: &[Migration] = &[Migration {
             authenticated_at {int},
             series_id {bytes}
         )",
-        "CREATE UNIQUE INDEX {p}sessions_current_token ON {p}sessions (current_token)",
-        "CREATE UNIQUE INDEX {p}sessions_previous_token ON {p}sessions (previous_token)
+            "CREATE UNIQUE INDEX {p}sessions_current_token ON {p}sessions (current_token)",
+            "CREATE UNIQUE INDEX {p}sessions_previous_token ON {p}sessions (previous_token)
             WHERE previous_token IS NOT NULL",
-        "CREATE INDEX {p}sessions_user ON {p}sessions (user_key, expires_at)",
-        "CREATE INDEX {p}sessions_expires ON {p}sessions (expires_at)",
-        "CREATE INDEX {p}sessions_grace ON {p}sessions (previous_until)
+            "CREATE INDEX {p}sessions_user ON {p}sessions (user_key, expires_at)",
+            "CREATE INDEX {p}sessions_expires ON {p}sessions (expires_at)",
+            "CREATE INDEX {p}sessions_grace ON {p}sessions (previous_until)
             WHERE previous_until IS NOT NULL",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "login throttle counters",
+        statements: &[
+            "CREATE TABLE {p}throttle (
+            counter {bytes} PRIMARY KEY,
+            attempts {int} NOT NULL,
+            window_ends_at {int} NOT NULL
+        )",
+            "CREATE INDEX {p}throttle_ends ON {p}throttle (window_ends_at)",
+        ],
+    },
+];
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The migrations could not be applied.
 #[derive(Debug, thiserror::Error)]

@@ -74,6 +74,8 @@
 //! how many the whole `cargo test` run skipped so far ([`skip`]). CI sets `KEYCARD_REQUIRE_SERVICES=1`.
 //!
 //! ## The rest of the kit
+//! - [`throttle_suite!`]: the throttle suite, for a store that also keeps login-throttle counters
+//!   ([`keycard::throttle::ThrottleStore`]): 6 behaviours.
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
 //! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.
@@ -90,6 +92,7 @@ pub mod services;
 pub mod skip;
 pub mod spy;
 pub mod suite;
+pub mod throttle;
 
 pub use fixtures::{key, meta, test_policy, user, user_c, user_v, TestUser};
 pub use harness::{DynStore, Harness};

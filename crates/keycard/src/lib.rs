@@ -77,6 +77,7 @@ pub mod clock;
 pub mod password;
 pub mod policy;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod user;
 

@@ -173,3 +173,7 @@ async fn sweep_of_a_large_store_yields_to_other_tasks_while_it_works() {
         "the other task ran {during} time(s) during a sweep of {SESSIONS} sessions"
     );
 }
+
+keycard_store_tests::throttle_suite!(|_test: &'static str| async {
+    Ok::<_, String>(keycard::throttle::MemoryThrottle::new())
+});

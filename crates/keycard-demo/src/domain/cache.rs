@@ -2,6 +2,9 @@
 //! store (a file: survives restarts, shared with the CLI), the PostgreSQL store or the Redis store (shared
 //! by every node and the CLI). Adding a backend is one arm here (and one in [`CacheBackend`]).
 
+use std::sync::Arc;
+
+use keycard::throttle::ThrottleStore;
 use keycard::{CredentialsCache, MemoryStore};
 use keycard_sqlx::SqlConfig;
 
@@ -37,32 +40,64 @@ pub enum CacheInitError {
     Unavailable(&'static str),
 }
 
+/// The credentials cache `config` asks for, and its store's login-throttle counters (`None` for the
+/// memory store: the throttle then counts in this process).
+pub struct Stores {
+    /// The credentials cache.
+    pub cache: CredentialsCache<User>,
+    /// The store's [`ThrottleStore`], when it has one shared with other nodes.
+    pub throttle: Option<Arc<dyn ThrottleStore>>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores")
+            .field("shared_throttle", &self.throttle.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The credentials cache `config` asks for (see [`build_stores`]).
+pub async fn build_cache(
+    config: &Config,
+    secret: &Secret,
+    clock: AppClock,
+) -> Result<CredentialsCache<User>, CacheInitError> {
+    Ok(build_stores(config, secret, clock).await?.cache)
+}
+
 /// The credentials cache `config` asks for, signing with `secret` and reading time from `clock`.
 ///
 /// For Redis this connects (one attempt, bounded by the store's connect timeout) and loads the store's
 /// scripts; [`keycard_redis::RedisStore::connect`] also reads Redis' `maxmemory-policy` and logs a
 /// warning unless it is `noeviction` (or when it cannot be read), so every node and every CLI run says so
 /// at start-up.
-pub async fn build_cache(
+pub async fn build_stores(
     config: &Config,
     secret: &Secret,
     clock: AppClock,
-) -> Result<CredentialsCache<User>, CacheInitError> {
-    let builder = match &config.cache {
-        CacheBackend::Memory => CredentialsCache::builder(MemoryStore::<User>::new()),
+) -> Result<Stores, CacheInitError> {
+    let (builder, throttle): (_, Option<Arc<dyn ThrottleStore>>) = match &config.cache {
+        CacheBackend::Memory => (CredentialsCache::builder(MemoryStore::<User>::new()), None),
         CacheBackend::Sqlite { url } => {
             let store = keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
                 .await
                 .map_err(|source| sql_error(config, source))?;
             tracing::info!(cache = %config.cache.display_url(), "credentials cache: sqlite (sessions survive restarts)");
-            CredentialsCache::builder(store)
+            (
+                CredentialsCache::builder(store.clone()),
+                Some(Arc::new(store)),
+            )
         }
         CacheBackend::Postgres { url } => {
             let store = keycard_sqlx::PostgresStore::connect_and_migrate(url, SqlConfig::default())
                 .await
                 .map_err(|source| sql_error(config, source))?;
             tracing::info!(cache = %config.cache.display_url(), "credentials cache: postgres connected");
-            CredentialsCache::builder(store)
+            (
+                CredentialsCache::builder(store.clone()),
+                Some(Arc::new(store)),
+            )
         }
         #[cfg(feature = "redis")]
         CacheBackend::Redis { url, key_prefix } => {
@@ -78,16 +113,20 @@ pub async fn build_cache(
                 key_prefix = %store.key_prefix(),
                 "credentials cache: redis connected"
             );
-            CredentialsCache::builder(store)
+            (
+                CredentialsCache::builder(store.clone()),
+                Some(Arc::new(store)),
+            )
         }
         #[cfg(not(feature = "redis"))]
         CacheBackend::Redis { .. } => return Err(CacheInitError::Unavailable("redis")),
     };
-    Ok(builder
+    let cache = builder
         .secret(secret.as_bytes())
         .policy(config.policy)
         .clock(clock)
-        .build()?)
+        .build()?;
+    Ok(Stores { cache, throttle })
 }
 
 fn sql_error(config: &Config, source: keycard_sqlx::ConnectError) -> CacheInitError {

@@ -33,7 +33,7 @@ pub struct PlanJob {
     db: Db,
     cache: CredentialsCache<User>,
     clock: AppClock,
-    throttle: Option<std::sync::Arc<LoginThrottle>>,
+    throttle: Option<LoginThrottle>,
     retry: Mutex<Vec<User>>,
 }
 
@@ -55,8 +55,8 @@ impl PlanJob {
         }
     }
 
-    /// Also prune the login throttle's ended windows on every tick.
-    pub fn with_throttle(mut self, throttle: std::sync::Arc<LoginThrottle>) -> Self {
+    /// Also remove the login throttle's ended windows on every tick.
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.throttle = Some(throttle);
         self
     }
@@ -64,7 +64,9 @@ impl PlanJob {
     /// One run: downgrade ended trials, update the cache, retry earlier failed cache updates.
     pub async fn run_once(&self) -> Result<PlanJobReport, sqlx::Error> {
         if let Some(t) = &self.throttle {
-            t.prune();
+            if let Err(e) = t.sweep().await {
+                tracing::warn!(error = %e, "could not remove ended login-throttle windows; will try again at the next tick");
+            }
         }
         let mut pending =
             std::mem::take(&mut *self.retry.lock().unwrap_or_else(|p| p.into_inner()));

@@ -1,177 +1,73 @@
-//! Login throttling per account + client address.
+//! The demo's login throttle: the library's [`LoginThrottle`] over the configured store's counters.
 //!
-//! **Rule:** after [`MAX_FAILURES`] (5) failed password checks for one email from one IP address within
-//! [`WINDOW`] (15 minutes, counted from the first failure), further sign-in attempts for that pair get
-//! `429 Too Many Requests` with `Retry-After` until the window ends, without the password being checked.
-//! A successful sign-in clears the pair. Wrong current passwords on the password-change form count too.
+//! **Rule** ([`keycard::throttle`] has the model): every sign-in attempt, and every current-password
+//! check of the password-change form, reserves a place on three counters *before* its password is
+//! checked, and gives it back when the password was right:
 //!
-//! Keying on the pair (Laravel's default) stops guessing one account from one address while an attacker
-//! elsewhere cannot lock the real user out (lockout as denial of service). The address is the one the
-//! session layer records (`CLIENT_IP_SOURCE`, [`keycard_axum::ClientIpSource`]): the TCP peer by default;
-//! behind one trusted reverse proxy, `rightmost-forwarded-for` tells the clients behind it apart (with
-//! `connect-info` there, every client would share the proxy's address, and one bucket per account).
+//! | counter | limit |
+//! |---|---|
+//! | this email from this address | 5 per 15 minutes |
+//! | this email from any address | 20 per hour |
+//! | this address for any email | 100 per 15 minutes |
 //!
-//! State lives in memory, bounded: windows that have ended are pruned by the plan job's tick and whenever
-//! the table grows past `PRUNE_AT` (10,000) entries.
+//! A full counter answers `429 Too Many Requests` with `Retry-After`, without checking the password; the
+//! page says the same whichever counter was full and whether or not the account exists. An email longer
+//! than 254 bytes is refused as a wrong password before anything is counted.
+//!
+//! The counters live where the sessions do: in the SQLite or PostgreSQL store's `keycard_throttle`
+//! table, or in Redis, so every node and every restart counts the same attempts; with the memory store,
+//! in this process (bounded, [`MemoryThrottle`]). The address is the one the session layer records
+//! (`CLIENT_IP_SOURCE`, [`keycard_axum::ClientIpSource`]): behind one trusted reverse proxy,
+//! `rightmost-forwarded-for` tells the clients behind it apart.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use dashmap::DashMap;
-use keycard::{Clock as _, Timestamp};
+use keycard::throttle::{Limit, LoginLimits, MemoryThrottle, ThrottleStore};
+pub use keycard::throttle::{LoginThrottle, ThrottleError};
+use keycard::{AuditLog, SecretError};
 
 use crate::clock::AppClock;
 
-/// Failed attempts allowed per account + address per window.
+/// Failed attempts per email + address per [`WINDOW`].
 pub const MAX_FAILURES: u32 = 5;
-/// Length of a window, from its first failure.
+/// The email + address window.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Table size at which a failure also prunes ended windows.
-const PRUNE_AT: usize = 10_000;
+/// Failed attempts per email, from every address together, per hour.
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 20;
+/// Failed attempts per address, for every email together, per [`WINDOW`].
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 100;
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    ends_at: Timestamp,
-    failures: u32,
-}
-
-/// Too many failures: try again after this long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throttled {
-    /// Time until the window ends.
-    pub retry_after: Duration,
-}
-
-impl Throttled {
-    /// Whole seconds to put in `Retry-After` (at least 1).
-    pub fn retry_after_secs(&self) -> u64 {
-        let whole = self.retry_after.as_secs();
-        (whole + u64::from(self.retry_after.subsec_nanos() > 0)).max(1)
+/// The demo's limits (the library's defaults, spelled out).
+pub fn limits() -> LoginLimits {
+    LoginLimits {
+        per_pair: Limit::new(MAX_FAILURES, WINDOW),
+        per_account: Limit::new(MAX_FAILURES_PER_ACCOUNT, Duration::from_secs(60 * 60)),
+        per_address: Limit::new(MAX_FAILURES_PER_ADDRESS, WINDOW),
+        // 254 bytes: the longest email registration accepts.
+        ..LoginLimits::default()
     }
 }
 
-/// Failure counts per (email, address).
-#[derive(Debug)]
-pub struct LoginThrottle {
-    windows: DashMap<(String, IpAddr), Window>,
+/// The throttle over `store` (the configured store's counters; [`MemoryThrottle`] when `None`).
+pub fn login_throttle(
+    store: Option<Arc<dyn ThrottleStore>>,
+    secret: &[u8],
     clock: AppClock,
-    max_failures: u32,
-    window: Duration,
+    audit: AuditLog,
+) -> Result<LoginThrottle, SecretError> {
+    let store = store.unwrap_or_else(|| Arc::new(MemoryThrottle::new()));
+    Ok(LoginThrottle::new(store, secret)?
+        .with_limits(limits())
+        .with_clock(Arc::new(clock))
+        .with_audit(audit))
 }
 
-impl LoginThrottle {
-    /// A throttle with the documented limits, reading time from `clock`.
-    pub fn new(clock: AppClock) -> Self {
-        Self::with_limits(clock, MAX_FAILURES, WINDOW)
-    }
-
-    /// A throttle with other limits.
-    pub fn with_limits(clock: AppClock, max_failures: u32, window: Duration) -> Self {
-        LoginThrottle {
-            windows: DashMap::new(),
-            clock,
-            max_failures,
-            window,
-        }
-    }
-
-    /// `Err` if this pair has used up its failures in the current window.
-    pub fn check(&self, email: &str, ip: IpAddr) -> Result<(), Throttled> {
-        let now = self.clock.now();
-        match self.windows.get(&(email.to_owned(), ip)) {
-            Some(w) if now < w.ends_at && w.failures >= self.max_failures => Err(Throttled {
-                retry_after: Duration::from_millis(w.ends_at.as_millis() - now.as_millis()),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Count one failed attempt.
-    pub fn record_failure(&self, email: &str, ip: IpAddr) {
-        let now = self.clock.now();
-        if self.windows.len() >= PRUNE_AT {
-            self.prune();
-        }
-        let mut w = self
-            .windows
-            .entry((email.to_owned(), ip))
-            .or_insert(Window {
-                ends_at: now.saturating_add(self.window),
-                failures: 0,
-            });
-        if now >= w.ends_at {
-            *w = Window {
-                ends_at: now.saturating_add(self.window),
-                failures: 0,
-            };
-        }
-        w.failures = w.failures.saturating_add(1);
-        if w.failures == self.max_failures {
-            tracing::warn!(%ip, "sign-in throttled for one account after repeated failures");
-        }
-    }
-
-    /// Forget this pair (after a successful sign-in).
-    pub fn reset(&self, email: &str, ip: IpAddr) {
-        self.windows.remove(&(email.to_owned(), ip));
-    }
-
-    /// Drop windows that have ended.
-    pub fn prune(&self) {
-        let now = self.clock.now();
-        self.windows.retain(|_, w| now < w.ends_at);
-    }
-
-    /// Number of pairs tracked.
-    pub fn len(&self) -> usize {
-        self.windows.len()
-    }
-
-    /// Whether nothing is tracked.
-    pub fn is_empty(&self) -> bool {
-        self.windows.is_empty()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use keycard::ManualClock;
-
-    #[test]
-    fn locks_after_max_failures_until_the_window_ends() {
-        let clock = ManualClock::new(Timestamp(1_000_000));
-        let t = LoginThrottle::new(AppClock::new(clock.clone()));
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let other: IpAddr = "10.0.0.1".parse().unwrap();
-        for _ in 0..MAX_FAILURES {
-            assert!(t.check("a@x", ip).is_ok());
-            t.record_failure("a@x", ip);
-        }
-        let e = t.check("a@x", ip).unwrap_err();
-        assert_eq!(e.retry_after, WINDOW);
-        assert!(
-            t.check("a@x", other).is_ok(),
-            "another address is not locked out"
-        );
-        assert!(
-            t.check("b@x", ip).is_ok(),
-            "another account is not locked out"
-        );
-        clock.advance(WINDOW);
-        assert!(t.check("a@x", ip).is_ok());
-        t.prune();
-        assert!(t.is_empty());
-    }
-
-    #[test]
-    fn success_resets() {
-        let t = LoginThrottle::new(AppClock::new(ManualClock::new(Timestamp(5))));
-        let ip: IpAddr = "::1".parse().unwrap();
-        for _ in 0..MAX_FAILURES {
-            t.record_failure("a@x", ip);
-        }
-        t.reset("a@x", ip);
-        assert!(t.check("a@x", ip).is_ok());
-    }
+/// The message of a refused attempt: the same whichever counter refused.
+pub fn try_again_message(retry_after_secs: u64) -> String {
+    let minutes = retry_after_secs.div_ceil(60);
+    format!(
+        "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
 }

@@ -73,6 +73,12 @@ pub async fn sign_in(
     if auth.is_signed_in() {
         auth.delete().await?;
     }
-    auth.create(Arc::new(user)).await?;
+    let user_id = user.id.clone();
+    let session = auth.create(Arc::new(user)).await?;
+    // After the store accepted the session: during an outage the sign-in is a 503, not a success.
+    state
+        .cache
+        .audit()
+        .sign_in_succeeded(&user_id, &session.session_id);
     Ok(state.flash.redirect("/profile", welcome))
 }

@@ -25,8 +25,8 @@ pub struct AppState {
     pub flash: Arc<Flash>,
     /// Password hashing (argon2id, a bounded number at a time).
     pub hasher: PasswordHasher,
-    /// Sign-in throttle.
-    pub throttle: Arc<LoginThrottle>,
+    /// Sign-in throttle ([`crate::domain::throttle`]).
+    pub throttle: LoginThrottle,
     /// The app's clock.
     pub clock: AppClock,
     /// Length of a pro-trial.

@@ -17,6 +17,7 @@
 mod access;
 mod primitives;
 mod sweep;
+mod throttle;
 
 use std::marker::PhantomData;
 use std::sync::Arc;

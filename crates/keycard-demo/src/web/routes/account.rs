@@ -7,16 +7,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use keycard::password::{PasswordError, Verified};
-use keycard_axum::RedirectPath;
+use keycard::throttle::whole_secs;
+use keycard_axum::{AuthError, RedirectPath};
 use serde::Deserialize;
 
+use crate::domain::throttle::ThrottleError;
 use crate::domain::users;
 use crate::web::auth::{AuthUser, PageUser};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
-use crate::web::respond::{retry_after, to_sign_in, SignIn};
+use crate::web::respond::{retry_after as retry_after_header, to_sign_in, SignIn};
 use crate::web::routes::registration::password_error;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
@@ -34,7 +36,8 @@ pub struct PasswordForm {
 }
 
 /// 303 to `/profile` with a flash; 422 with field messages (wrong current password, too short, mismatch);
-/// 429 when the account + address pair is throttled (wrong current passwords count as failed sign-ins).
+/// 429 when the login throttle refuses the attempt (wrong current passwords count as failed sign-ins,
+/// reserved before the check: [`crate::domain::throttle`]).
 pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -51,17 +54,27 @@ pub async fn change_password(
         };
         render(status, &page, None)
     };
-    if let Err(t) = state.throttle.check(&user.email, ip) {
-        let errors = PasswordErrors {
-            current_password: Some("was wrong too many times; try again later"),
-            ..PasswordErrors::default()
-        };
-        return Ok((
-            [retry_after(t.retry_after_secs())],
-            page(StatusCode::TOO_MANY_REQUESTS, errors),
-        )
-            .into_response());
-    }
+    let address = Some(ip).filter(|ip| !ip.is_unspecified());
+    let attempt = match state.throttle.begin(&user.email, address).await {
+        Ok(attempt) => attempt,
+        Err(ThrottleError::Limited { retry_after, .. }) => {
+            let errors = PasswordErrors {
+                current_password: Some("was wrong too many times; try again later"),
+                ..PasswordErrors::default()
+            };
+            return Ok((
+                [retry_after_header(whole_secs(retry_after))],
+                page(StatusCode::TOO_MANY_REQUESTS, errors),
+            )
+                .into_response());
+        }
+        Err(ThrottleError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
+        Err(e) => {
+            // The email of a signed-in user is never too long (registration refuses it).
+            tracing::error!(user_id = %user.id, error = %e, "login throttle refused a password change");
+            return Err(AppError::Auth(AuthError::NotSignedIn));
+        }
+    };
     let Some(stored) = users::password_hash(&state.db, &user.id).await? else {
         auth.delete().await?;
         return Ok(state
@@ -81,19 +94,36 @@ pub async fn change_password(
     {
         Ok(Verified::Valid { .. }) => {}
         Ok(Verified::Invalid) => {
-            state.throttle.record_failure(&user.email, ip);
+            state
+                .cache
+                .audit()
+                .sign_in_failed(&user.email, "wrong_current_password");
             errors.current_password = Some("is incorrect");
         }
-        Err(e @ PasswordError::Busy { .. }) => return Err(e.into()),
+        Err(e @ PasswordError::Busy { .. }) => {
+            // Not checked: not a failure.
+            if let Err(se) = state.throttle.succeeded(attempt).await {
+                tracing::warn!(error = %se, "could not give back a login-throttle reservation");
+            }
+            return Err(e.into());
+        }
         Err(e) => {
             tracing::error!(user_id = %user.id, error = %e, "stored password hash is unusable");
             errors.current_password = Some("could not be checked; contact support");
         }
     }
     if errors.any() {
+        if errors.current_password.is_none() {
+            // The current password was right: only the new one is refused.
+            if let Err(e) = state.throttle.succeeded(attempt).await {
+                tracing::warn!(error = %e, "could not give back a login-throttle reservation");
+            }
+        }
         return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, errors));
     }
-    state.throttle.reset(&user.email, ip);
+    if let Err(e) = state.throttle.succeeded(attempt).await {
+        tracing::warn!(error = %e, "could not give back a login-throttle reservation");
+    }
     let hash = state.hasher.hash(&form.password).await?;
     let Some(changed) =
         users::change_password(&state.db, &user.id, &hash, state.clock.now_secs()).await?
@@ -106,7 +136,7 @@ pub async fn change_password(
     // old password creates meanwhile; ending them now also frees them in the store.
     auth.create(changed).await?;
     let ended = auth.delete_other_sessions().await?;
-    tracing::info!(user_id = %user.id, other_sessions_ended = ended, "password changed");
+    state.cache.audit().password_changed(&user.id, ended);
     Ok(state.flash.redirect(
         "/profile",
         "Password changed. Your other sessions have been signed out.",

@@ -5,9 +5,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use keycard::password::{PasswordError, Verified};
+use keycard::throttle::whole_secs;
 use keycard_axum::AuthError;
 use serde::Deserialize;
 
+use crate::domain::throttle::{try_again_message, ThrottleError};
 use crate::domain::users::{self, normalize_email};
 use crate::web::auth::{self, AuthUser};
 use crate::web::client_ip::ClientIp;
@@ -15,7 +17,8 @@ use crate::web::csrf::CsrfToken;
 use crate::web::ended_session::{EndedSession, SESSION_ENDED};
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
-use crate::web::respond::retry_after;
+use crate::web::respond::retry_after as retry_after_header;
+use crate::web::routes::registration::MAX_EMAIL_LEN as MAX_EMAIL_BYTES;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, SignInPage};
 
@@ -56,7 +59,8 @@ pub async fn new(
 
 /// Sign in: 303 to `/profile`; 401 with one generic message for an unknown email and a wrong password
 /// alike (same body, same work: the password is checked against a dummy hash when there is no account);
-/// 429 once the account + address pair has used up its failures (see [`crate::domain::throttle`]).
+/// 429 with `Retry-After` when the login throttle refuses the attempt, which it reserves *before* the
+/// password is checked (see [`crate::domain::throttle`]).
 pub async fn create(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -65,26 +69,42 @@ pub async fn create(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, AppError> {
     let email = normalize_email(&form.email);
+    let audit = state.cache.audit();
     let failed = |status: StatusCode, message: String| {
         let user = auth.current_user();
         let page = SignInPage {
             layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default())
                 .at("/session/new"),
-            email: email.clone(),
+            // Never echo an oversized email back into the page.
+            email: if email.len() <= MAX_EMAIL_BYTES {
+                email.clone()
+            } else {
+                String::new()
+            },
             error: Some(message),
             notice: None,
         };
         render(status, &page, None)
     };
-    if let Err(t) = state.throttle.check(&email, ip) {
-        let minutes = t.retry_after_secs().div_ceil(60);
-        let message = format!(
-            "Too many failed sign-in attempts for this account. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        );
-        let res = failed(StatusCode::TOO_MANY_REQUESTS, message);
-        return Ok(([retry_after(t.retry_after_secs())], res).into_response());
-    }
+    let address = Some(ip).filter(|ip| !ip.is_unspecified());
+    let attempt = match state.throttle.begin(&email, address).await {
+        Ok(attempt) => attempt,
+        Err(ThrottleError::Limited { retry_after, .. }) => {
+            let secs = whole_secs(retry_after);
+            let res = failed(StatusCode::TOO_MANY_REQUESTS, try_again_message(secs));
+            return Ok(([retry_after_header(secs)], res).into_response());
+        }
+        Err(ThrottleError::LoginTooLong { .. }) => {
+            // No account has such an email (registration refuses it): a wrong login, nothing stored.
+            audit.sign_in_failed(&email[..MAX_EMAIL_BYTES.min(email.len())], "login_too_long");
+            return Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()));
+        }
+        Err(ThrottleError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
+        Err(e) => {
+            tracing::error!(error = %e, "login throttle refused the attempt");
+            return Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()));
+        }
+    };
 
     let found = users::find_with_password_by_email(&state.db, &email).await?;
     let stored = found.as_ref().map(|(_, hash)| hash.as_str());
@@ -95,49 +115,55 @@ pub async fn create(
             tracing::error!(user_id, error = %e, "stored password hash is unusable; the user cannot sign in until it is reset");
             Verified::Invalid
         }
-        Err(e) => return Err(e.into()),
-    };
-    match (found, verified) {
-        (Some((user, _)), Verified::Valid { rehash }) => {
-            state.throttle.reset(&email, ip);
-            if let Some(new_hash) = rehash {
-                // The plaintext is only here now: upgrade an old (Pow PBKDF2, weaker argon2) hash.
-                match users::set_password_hash(
-                    &state.db,
-                    &user.id,
-                    &new_hash,
-                    state.clock.now_secs(),
-                )
-                .await
-                {
-                    Ok(_) => {
-                        tracing::info!(user_id = %user.id, "password hash upgraded to the current argon2id parameters")
-                    }
-                    Err(e) => {
-                        tracing::warn!(user_id = %user.id, error = %e, "could not store the upgraded password hash; will try again at the next sign-in")
-                    }
-                }
+        Err(e) => {
+            // Busy (no hashing permit in time) or a failed task: the password was not checked, so the
+            // attempt is not a failure.
+            if let Err(se) = state.throttle.succeeded(attempt).await {
+                tracing::warn!(error = %se, "could not give back a login-throttle reservation");
             }
-            let user_id = user.id.clone();
-            let welcome = format!("Welcome back, {}.", user.email);
-            match auth::sign_in(&state, &auth, user, &welcome).await {
-                Ok(res) => {
-                    // After the store accepted the session: during an outage the sign-in is a 503.
-                    tracing::info!(user_id = %user_id, "user signed in");
-                    Ok(res)
-                }
-                // The password was changed while this one was checked: it is the old password now.
-                Err(AppError::Auth(AuthError::CredentialsChanged)) => {
-                    state.throttle.record_failure(&email, ip);
-                    Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()))
-                }
-                Err(e) => Err(e),
+            return Err(e.into());
+        }
+    };
+    let (user, rehash) = match (found, verified) {
+        (Some((user, _)), Verified::Valid { rehash }) => (user, rehash),
+        (found, _) => {
+            drop(attempt); // stays counted: a failure
+            let reason = if found.is_some() {
+                "wrong_password"
+            } else {
+                "unknown_account"
+            };
+            audit.sign_in_failed(&email, reason);
+            return Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()));
+        }
+    };
+    if let Some(new_hash) = rehash {
+        // The plaintext is only here now: upgrade an old (Pow PBKDF2, weaker argon2) hash.
+        match users::set_password_hash(&state.db, &user.id, &new_hash, state.clock.now_secs()).await
+        {
+            Ok(_) => {
+                tracing::info!(user_id = %user.id, "password hash upgraded to the current argon2id parameters")
+            }
+            Err(e) => {
+                tracing::warn!(user_id = %user.id, error = %e, "could not store the upgraded password hash; will try again at the next sign-in")
             }
         }
-        _ => {
-            state.throttle.record_failure(&email, ip);
+    }
+    let welcome = format!("Welcome back, {}.", user.email);
+    match auth::sign_in(&state, &auth, user, &welcome).await {
+        Ok(res) => {
+            // After the store accepted the session: during an outage the sign-in is a 503, counted.
+            if let Err(e) = state.throttle.succeeded(attempt).await {
+                tracing::warn!(error = %e, "could not give back a login-throttle reservation");
+            }
+            Ok(res)
+        }
+        // The password was changed while this one was checked: it is the old password now (counted).
+        Err(AppError::Auth(AuthError::CredentialsChanged)) => {
+            audit.sign_in_failed(&email, "credentials_changed");
             Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()))
         }
+        Err(e) => Err(e),
     }
 }
 
