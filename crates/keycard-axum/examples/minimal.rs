@@ -16,6 +16,8 @@
 //! curl -s -c jar -b jar http://127.0.0.1:3000/profile
 //! # not signed in
 //! curl -s -c jar -b jar -o token http://127.0.0.1:3000/csrf
+//! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -d email=alice@example.com -d password=12345678 http://127.0.0.1:3000/registration
+//! # this password is on a list of common or breached passwords; choose another
 //! curl -s -c jar -b jar -H "X-CSRF-Token: $(cat token)" -d email=alice@example.com -d 'password=correct horse battery staple' http://127.0.0.1:3000/registration
 //! # signed up and signed in as alice@example.com
 //! curl -s -c jar -b jar http://127.0.0.1:3000/profile
@@ -51,7 +53,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use keycard::password::{PasswordHasher, Verified};
+use keycard::password::{PasswordHasher, PasswordPolicy, Verified};
 use keycard::{CachedUser, CredentialsCache, MemoryStore};
 use keycard_axum::{
     Auth, AuthError, CookieConfig, CsrfConfig, CsrfLayer, CsrfToken, CurrentUser, SecurityHeaders,
@@ -92,8 +94,9 @@ async fn sign_up(
     auth: Auth<User>,
     Form(form): Form<Credentials>,
 ) -> Result<Response, AuthError> {
-    if form.password.chars().count() < 8 {
-        let msg = "the password needs at least 8 characters\n";
+    // Short, common and breached passwords, and the email itself, are refused before the (slow) hash.
+    if let Err(rejected) = PasswordPolicy::new().check_for_user(&form.password, &[&form.email]) {
+        let msg = format!("{rejected}\n"); // e.g. "use at least 8 characters"
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, msg).into_response());
     }
     let hash = app.hasher.hash(&form.password).await?; // argon2id, off the async threads

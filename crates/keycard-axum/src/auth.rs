@@ -352,10 +352,7 @@ impl<U: CachedUser> Auth<U> {
             | Phase::Unavailable {
                 session: Some(session),
             } => {
-                self.shared
-                    .cache
-                    .delete_session(&session.session_id)
-                    .await?;
+                self.shared.cache.sign_out(&session.session_id).await?;
                 tracing::debug!(session_id = %session.session_id, "signed out");
             }
             Phase::Anonymous | Phase::Unavailable { session: None } => {

@@ -14,8 +14,8 @@
 //! |---|---|---|
 //! | `sign_in.succeeded` | INFO | the app's sign-in, through [`AuditLog::sign_in_succeeded`] |
 //! | `sign_in.failed` | INFO | the app's sign-in (wrong password, unknown account) |
-//! | `sign_in.throttled` | WARN | a login throttle refusing an attempt |
-//! | `session.signed_out` | INFO | [`CredentialsCache::delete`](crate::CredentialsCache::delete) |
+//! | `sign_in.throttled` | WARN | [`LoginThrottle`](crate::throttle::LoginThrottle) refusing an attempt (`reason`: `pair`, `account`, `address`) |
+//! | `session.signed_out` | INFO | [`CredentialsCache::delete`](crate::CredentialsCache::delete), [`CredentialsCache::sign_out`](crate::CredentialsCache::sign_out) (keycard-axum's `Auth::delete`) |
 //! | `session.revoked` | INFO | [`CredentialsCache::delete_session`](crate::CredentialsCache::delete_session) |
 //! | `sessions.revoked` | INFO | [`CredentialsCache::delete_user_sessions`](crate::CredentialsCache::delete_user_sessions) |
 //! | `password.changed` | INFO | the app's password change |

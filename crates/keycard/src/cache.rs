@@ -401,6 +401,17 @@ impl<U: CachedUser> CredentialsCache<U> {
         Ok(ended.is_some())
     }
 
+    /// Sign out the session `session_id`, the caller's own (a request that already resolved its cookie):
+    /// [`delete_session`](Self::delete_session), written to the audit log as a sign-out
+    /// (`session.signed_out`) rather than a revocation. `true` if it existed.
+    pub async fn sign_out(&self, session_id: &SessionId) -> Result<bool, StoreError> {
+        let ended = self.inner.store.delete_session(session_id).await?;
+        if let Some(user_key) = &ended {
+            self.inner.audit.signed_out(user_key, session_id);
+        }
+        Ok(ended.is_some())
+    }
+
     /// "Log out everywhere (else)": end every session of `user_key` except `except`. Returns the count.
     pub async fn delete_user_sessions(
         &self,

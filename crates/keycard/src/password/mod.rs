@@ -1,5 +1,6 @@
-//! Password hashing: argon2id for new hashes, verification of Pow's PBKDF2 hashes, rehash on sign-in, and a
-//! bounded number of hashes at a time. Behind the default-on `password` feature.
+//! Password hashing: argon2id for new hashes, verification of Pow's PBKDF2 hashes, rehash on sign-in, a
+//! bounded number of hashes at a time, and a [`PasswordPolicy`] for new passwords. Behind the default-on
+//! `password` feature.
 //!
 //! # The model
 //!
@@ -32,6 +33,19 @@
 //!   makes its dummy hash at its first call that needs it; every call after that costs one verification.)
 //!   A user whose stored hash is still a Pow hash costs whatever its PBKDF2 iteration count costs until
 //!   their next sign-in rehashes it.
+//!
+//! # Which new passwords to accept
+//!
+//! [`PasswordPolicy`] checks a new password before it is hashed, at registration and at every change:
+//! at least 8 characters (counted as typed, nothing trimmed), at most 1024 bytes, not whitespace only,
+//! not one character repeated, not on a bundled list of common and breached passwords (Django's list of
+//! the 20,000 most common, compiled by Royce Williams; BSD-3-Clause, see the [`policy`] module), in any
+//! case, not the account's email or its local part ([`check_for_user`](PasswordPolicy::check_for_user)),
+//! and not the current password ([`check_change`](PasswordPolicy::check_change) once the current one
+//! verified, or [`check_change_against_hash`](PasswordPolicy::check_change_against_hash) with the stored
+//! hash). A refusal is a [`PasswordRejected`] whose `Display` tells the user what to do instead
+//! ("use at least 8 characters", "this password is on a list of common or breached passwords; choose
+//! another"). The checks cost microseconds, so run them before the (deliberately slow) hash.
 //!
 //! # Errors, not panics, and bounded work
 //!
@@ -90,6 +104,7 @@ use std::time::Duration;
 mod hasher;
 mod limit;
 mod params;
+pub mod policy;
 mod pow;
 mod scheme;
 #[cfg(test)]
@@ -99,6 +114,10 @@ pub use hasher::{
     PasswordHasher, PasswordHasherBuilder, DEFAULT_MAX_WAIT, DEFAULT_QUEUE_PER_PERMIT,
 };
 pub use params::{Argon2Params, HasherConfigError};
+pub use policy::{
+    is_common_password, PasswordCheckError, PasswordPolicy, PasswordRejected, DEFAULT_MAX_BYTES,
+    DEFAULT_MIN_CHARS,
+};
 
 /// Argon2id memory cost of new hashes by default, in KiB (19 MiB, OWASP's minimum).
 pub const ARGON2_M_COST_KIB: u32 = 19_456;

@@ -19,7 +19,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::{retry_after as retry_after_header, to_sign_in, SignIn};
-use crate::web::routes::registration::password_error;
+use crate::web::routes::registration::{password_error, policy_message, PASSWORD_POLICY};
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
 
@@ -35,9 +35,10 @@ pub struct PasswordForm {
     pub password_confirmation: String,
 }
 
-/// 303 to `/profile` with a flash; 422 with field messages (wrong current password, too short, mismatch);
-/// 429 when the login throttle refuses the attempt (wrong current passwords count as failed sign-ins,
-/// reserved before the check: [`crate::domain::throttle`]).
+/// 303 to `/profile` with a flash; 422 with field messages (wrong current password, a new password the
+/// policy refuses or equal to the current one, mismatch); 429 when the login throttle refuses the attempt
+/// (wrong current passwords count as failed sign-ins, reserved before the check:
+/// [`crate::domain::throttle`]).
 pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -83,7 +84,7 @@ pub async fn change_password(
     };
     let mut errors = PasswordErrors {
         current_password: None,
-        password: password_error(&form.password),
+        password: password_error(&form.password, &user.email),
         password_confirmation: (form.password != form.password_confirmation)
             .then_some("does not match the password"),
     };
@@ -92,7 +93,14 @@ pub async fn change_password(
         .verify(&form.current_password, Some(&stored))
         .await
     {
-        Ok(Verified::Valid { .. }) => {}
+        Ok(Verified::Valid { .. }) => {
+            // The current password is right, so a new one equal to it is no change.
+            if let Err(e) =
+                PASSWORD_POLICY.check_change(&form.password, &form.current_password, &[&user.email])
+            {
+                errors.password = Some(policy_message(&e));
+            }
+        }
         Ok(Verified::Invalid) => {
             state
                 .cache

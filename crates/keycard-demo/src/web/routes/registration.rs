@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
+use keycard::password::{PasswordPolicy, PasswordRejected};
 use serde::Deserialize;
 
 use crate::domain::users::{self, normalize_email, CreateUserError};
@@ -14,10 +15,10 @@ use crate::web::flash::IncomingFlash;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, RegistrationErrors, RegistrationPage};
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest password accepted (never truncated).
-pub const MAX_PASSWORD_CHARS: usize = 128;
+/// The rules for new passwords, at registration and at a password change: the library's defaults (at
+/// least 8 characters, at most 1024 bytes, not whitespace only nor one character repeated, not on the
+/// bundled list of common and breached passwords, not the email).
+pub const PASSWORD_POLICY: PasswordPolicy = PasswordPolicy::new();
 /// Longest email accepted (RFC 5321's path limit).
 pub const MAX_EMAIL_LEN: usize = 254;
 
@@ -66,15 +67,25 @@ pub fn email_error(email: &str) -> Option<&'static str> {
     (!valid).then_some("is not a valid email address")
 }
 
-/// What is wrong with a new password, if anything.
-pub fn password_error(password: &str) -> Option<&'static str> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS {
-        Some("must be at least 8 characters")
-    } else if n > MAX_PASSWORD_CHARS {
-        Some("must be at most 128 characters")
-    } else {
-        None
+/// What is wrong with a new password for the account `email`, if anything.
+pub fn password_error(password: &str, email: &str) -> Option<&'static str> {
+    PASSWORD_POLICY
+        .check_for_user(password, &[email])
+        .err()
+        .map(|e| policy_message(&e))
+}
+
+/// A refusal of the policy in the forms' style ("Password …").
+pub fn policy_message(rejected: &PasswordRejected) -> &'static str {
+    match rejected {
+        PasswordRejected::TooShort { .. } => "must be at least 8 characters",
+        PasswordRejected::TooLong { .. } => "must be at most 1024 bytes",
+        PasswordRejected::OnlyWhitespace => "must be more than spaces",
+        PasswordRejected::OneRepeatedCharacter => "must be more than one character repeated",
+        PasswordRejected::Common => "is on a list of common or breached passwords; choose another",
+        PasswordRejected::MatchesAccount => "must not be your email address; choose another",
+        PasswordRejected::SameAsCurrent => "must be different from your current one",
+        _ => "is not accepted; choose another",
     }
 }
 
@@ -88,7 +99,7 @@ pub async fn create(
     let email = normalize_email(&form.email);
     let mut errors = RegistrationErrors {
         email: email_error(&email),
-        password: password_error(&form.password),
+        password: password_error(&form.password, &email),
         password_confirmation: (form.password != form.password_confirmation)
             .then_some("does not match the password"),
     };
@@ -105,6 +116,9 @@ pub async fn create(
     if errors.any() {
         return Ok(invalid(errors, email));
     }
+    // Whether the email is taken is only looked at from here on, after every field passed and the password
+    // was hashed: a probe costs a policy-passing password and one hash, and both answers cost the same hash.
+    // The answer itself still differs (README, "Security": the demo has no email to send instead).
     let hash = state.hasher.hash(&form.password).await?;
     let user = match users::create(&state.db, &email, &hash, state.clock.now_secs()).await {
         Ok(u) => u,
@@ -135,9 +149,38 @@ mod tests {
         assert!(email_error("a@").is_some());
         assert!(email_error("a b@x").is_some());
         assert!(email_error(&format!("{}@x", "a".repeat(300))).is_some());
-        assert!(password_error("1234567").is_some());
-        assert_eq!(password_error("12345678"), None);
-        assert_eq!(password_error(&"é".repeat(128)), None);
-        assert!(password_error(&"a".repeat(129)).is_some());
+        let email = "alice@example.com";
+        assert_eq!(
+            password_error("plum7#x", email),
+            Some("must be at least 8 characters")
+        );
+        assert_eq!(password_error("plum7#xq", email), None);
+        assert_eq!(password_error(&"é1".repeat(300), email), None);
+        assert_eq!(
+            password_error(&"é1".repeat(400), email),
+            Some("must be at most 1024 bytes")
+        );
+        assert_eq!(
+            password_error("12345678", email),
+            Some("is on a list of common or breached passwords; choose another")
+        );
+        assert_eq!(
+            password_error("        ", email),
+            Some("must be more than spaces")
+        );
+        assert_eq!(
+            password_error("Alice@Example.com", email),
+            Some("must not be your email address; choose another")
+        );
+        assert_eq!(
+            PASSWORD_POLICY.min_chars(),
+            8,
+            "the messages and the form hints say 8"
+        );
+        assert_eq!(
+            PASSWORD_POLICY.max_bytes(),
+            1024,
+            "the messages say 1024 bytes"
+        );
     }
 }
