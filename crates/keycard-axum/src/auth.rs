@@ -402,6 +402,59 @@ impl<U: CachedUser> Auth<U> {
         }
     }
 
+    /// Sudo mode: the user just proved their password again (check it first, e.g. with
+    /// `PasswordHasher::verify`). Records the proof in the session and rotates the token at once (a
+    /// privilege change: the old cookie dies; the session, its deadlines and its CSRF tokens stay). See
+    /// [`RecentlyAuthenticated`](crate::RecentlyAuthenticated).
+    ///
+    /// Errors: [`AuthError::NotSignedIn`] (also when the session ended meanwhile: the cookie is cleared),
+    /// [`AuthError::Store`].
+    pub async fn reauthenticate(&self) -> Result<Arc<SessionRecord>, AuthError> {
+        let _op = self.shared.ops.lock().await;
+        let (user, session) = self.signed_in()?;
+        match self
+            .shared
+            .cache
+            .reauthenticate(&session.session_id)
+            .await?
+        {
+            Some((cookie, session)) => {
+                let mut s = self.state();
+                s.phase = Phase::SignedIn {
+                    user,
+                    session: session.clone(),
+                    token_use: TokenUse::Current,
+                };
+                s.cookie = Some(CookieChange::Set(cookie));
+                drop(s);
+                self.shared
+                    .cache
+                    .audit()
+                    .reauthenticated(&session.user_key, &session.session_id);
+                Ok(session)
+            }
+            None => {
+                self.end_locally();
+                Err(AuthError::NotSignedIn)
+            }
+        }
+    }
+
+    /// Whether the signed-in session's last proof of password (sign-in or
+    /// [`reauthenticate`](Self::reauthenticate)) is within the layer's
+    /// [`sudo_max_age`](crate::SessionLayer::sudo_max_age). `false` when anonymous, or for a session
+    /// that was not created by a password check.
+    pub fn is_recently_authenticated(&self) -> bool {
+        let Some(session) = self.session() else {
+            return false;
+        };
+        let Some(at) = session.authenticated_at else {
+            return false;
+        };
+        let now = self.shared.cache.now();
+        now.0.saturating_sub(at.0) < self.shared.config.sudo_max_age.as_millis() as u64
+    }
+
     /// The live sessions of the signed-in user, oldest first. Compare with
     /// [`session()`](Self::session)`.session_id` to mark the current one.
     pub async fn sessions(&self) -> Result<Vec<SessionRecord>, AuthError> {

@@ -230,6 +230,7 @@ mod layer;
 mod rejection;
 mod reload;
 mod state;
+mod sudo;
 
 pub use auth::Auth;
 pub use config::{
@@ -249,6 +250,9 @@ pub use headers::{
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
+pub use sudo::{
+    is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
+};
 
 /// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
 #[cfg(doctest)]

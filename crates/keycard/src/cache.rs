@@ -327,7 +327,7 @@ impl<U: CachedUser> CredentialsCache<U> {
         user: impl Into<Arc<U>>,
     ) -> Result<Option<SignedIn<U>>, StoreError> {
         let user = user.into();
-        self.rotate_inner(session_id, Some(user.clone()))
+        self.rotate_inner(session_id, Some(user.clone()), false)
             .await
             .map(|o| {
                 o.map(|(cookie, session)| SignedIn {
@@ -346,13 +346,27 @@ impl<U: CachedUser> CredentialsCache<U> {
         &self,
         session_id: &SessionId,
     ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
-        self.rotate_inner(session_id, None).await
+        self.rotate_inner(session_id, None, false).await
+    }
+
+    /// Sudo mode: the user of this session just proved their password again (a re-authentication page).
+    /// Records the proof ([`SessionRecord::authenticated_at`] = now) and rotates the token at once, as
+    /// [`regenerate`](Self::regenerate) does (a privilege change: the old cookie dies); the session keeps
+    /// its id, its deadlines and its cached user. Check the password **before** calling this.
+    ///
+    /// Returns the new cookie value and the session, or `None` if the session no longer exists.
+    pub async fn reauthenticate(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
+        self.rotate_inner(session_id, None, true).await
     }
 
     async fn rotate_inner(
         &self,
         session_id: &SessionId,
         user: Option<Arc<U>>,
+        proof: bool,
     ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
         let now = self.now();
         let token = Token::generate();
@@ -360,7 +374,14 @@ impl<U: CachedUser> CredentialsCache<U> {
         let session = self
             .inner
             .store
-            .rotate(session_id, &token.hash(), user, now, idle)
+            .rotate(
+                session_id,
+                &token.hash(),
+                user,
+                now,
+                idle,
+                proof.then_some(now),
+            )
             .await?;
         Ok(session.map(|s| (self.inner.signer.encode(&token), s)))
     }

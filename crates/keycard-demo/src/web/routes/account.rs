@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::domain::throttle::ThrottleError;
 use crate::domain::users;
-use crate::web::auth::{AuthUser, PageUser};
+use crate::web::auth::{AuthUser, SudoUser};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
@@ -35,6 +35,7 @@ pub struct PasswordForm {
     pub password_confirmation: String,
 }
 
+/// Sudo mode: without a recent sign-in (or password confirmation), 303 to the confirmation page first.
 /// 303 to `/profile` with a flash; 422 with field messages (wrong current password, a new password the
 /// policy refuses or equal to the current one, mismatch); 429 when the login throttle refuses the attempt
 /// (wrong current passwords count as failed sign-ins, reserved before the check:
@@ -42,7 +43,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
-    PageUser { user, .. }: PageUser,
+    SudoUser { user, .. }: SudoUser,
     ClientIp(ip): ClientIp,
     csrf: CsrfToken,
     Form(form): Form<PasswordForm>,

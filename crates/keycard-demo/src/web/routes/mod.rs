@@ -5,6 +5,7 @@
 //! | `GET /` | [`home::show`] |
 //! | `GET /registration/new`, `POST /registration` | [`registration`] |
 //! | `GET /session/new`, `POST /session`, `POST /session/delete` | [`session`] |
+//! | `GET /session/confirm`, `POST /session/confirm` | [`confirm`] (sudo mode: confirm the password) |
 //! | `GET /profile`, `GET /me` | [`profile`] (cached user, no database read) |
 //! | `GET /plan/edit`, `POST /plan` | [`plan`] (database update, then sync) |
 //! | `GET /pro` | [`pro`] (behind `ReloadUser`: the database decides) |
@@ -16,6 +17,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod confirm;
 pub mod health;
 pub mod home;
 pub mod plan;
