@@ -455,6 +455,18 @@ impl<U: CachedUser> Auth<U> {
         now.0.saturating_sub(at.0) < self.shared.config.sudo_max_age.as_millis() as u64
     }
 
+    /// A watch on this request's session, for a long-lived response (server-sent events, a WebSocket):
+    /// [`SessionWatch::ended`] completes when the session ends, on this node or any other. `None` when
+    /// nobody is signed in.
+    pub fn watch(&self) -> Option<crate::SessionWatch<U>> {
+        let session = self.session()?;
+        Some(crate::SessionWatch::new(
+            self.shared.cache.clone(),
+            session.session_id,
+            session.user_key.clone(),
+        ))
+    }
+
     /// The live sessions of the signed-in user, oldest first. Compare with
     /// [`session()`](Self::session)`.session_id` to mark the current one.
     pub async fn sessions(&self) -> Result<Vec<SessionRecord>, AuthError> {

@@ -231,6 +231,7 @@ mod rejection;
 mod reload;
 mod state;
 mod sudo;
+mod watch;
 
 pub use auth::Auth;
 pub use config::{
@@ -253,6 +254,7 @@ pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, User
 pub use sudo::{
     is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
 };
+pub use watch::{SessionWatch, DEFAULT_WATCH_INTERVAL};
 
 /// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
 #[cfg(doctest)]

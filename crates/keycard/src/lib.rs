@@ -72,6 +72,7 @@
 pub mod audit;
 pub mod cache;
 pub mod clock;
+pub mod events;
 #[cfg(feature = "password")]
 #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
 pub mod password;
@@ -86,6 +87,7 @@ pub use cache::{
     Authenticated, Builder, ConfigError, CreateError, CredentialsCache, SignedIn, SweeperHandle,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use events::{EndReason, SessionEvent};
 pub use policy::{Policy, PolicyError};
 pub use store::{
     CreateOutcome, MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError,

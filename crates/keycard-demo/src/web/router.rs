@@ -18,8 +18,8 @@ use crate::web::csrf::{CsrfToken, DemoCsrfLayer};
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, assets, confirm, health, home, plan, pro, profile, refresh, registration, session,
-    sessions,
+    account, assets, confirm, events, health, home, plan, pro, profile, refresh, registration,
+    session, sessions,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -61,10 +61,12 @@ pub fn router(
 
     pages
         .route("/me", get(profile::me))
+        .route("/events", get(events::stream))
         .layer(session_layer)
         .route("/healthz", get(health::show))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/favicon.svg", get(assets::favicon))
+        .route("/static/session-events.js", get(assets::session_events_js))
         .route("/favicon.ico", get(assets::favicon))
         .layer(headers)
         .with_state(state)
