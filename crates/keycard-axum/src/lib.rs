@@ -231,6 +231,13 @@ mod rejection;
 mod reload;
 mod state;
 
+// The checks of the fuzz targets in fuzz/ (the session cookie lookup, the CSRF token check), shared with the
+// replay of fuzz/regressions/ in this crate's tests. Behind the `fuzzing` feature and hidden: not part of
+// the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use auth::Auth;
 pub use config::{
     ClientIpSource, CookieConfig, CookieConfigError, DEFAULT_COOKIE_NAME, HOST_PREFIX,
