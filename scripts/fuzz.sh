@@ -7,8 +7,8 @@
 # Targets: session_cookie cookie_header csrf_token redis_record sql_record (fuzz/Cargo.toml).
 #
 # - Toolchain: libFuzzer needs nightly flags (-Z sanitizer, sancov). A nightly toolchain is used when
-#   rustup has one; otherwise the stable one with RUSTC_BOOTSTRAP=1 (a clean machine may have no way to
-#   fetch a nightly). FUZZ_TOOLCHAIN=stable|nightly forces one.
+#   rustup has one; otherwise the default (stable) one with RUSTC_BOOTSTRAP=1 (a clean machine may have no
+#   way to fetch a nightly). FUZZ_TOOLCHAIN=stable|nightly forces one.
 # - cargo-fuzz is installed (`cargo install cargo-fuzz --locked`) when it is missing.
 # - Each run starts from the committed seeds (fuzz/corpus/<target>/) and grows a corpus of its own in
 #   fuzz/target/corpus/<target>/ (not committed). libFuzzer stops at -max_total_time; a `timeout` around
@@ -45,8 +45,9 @@ case $toolchain in
   nightly) cargo=(cargo +nightly) ;;
   stable)
     # The stable compiler accepts the nightly-only flags cargo-fuzz passes when bootstrapping is allowed.
+    # The default toolchain: a machine's only one may not be named `stable` in rustup.
     export RUSTC_BOOTSTRAP=1
-    if command -v rustup >/dev/null; then cargo=(cargo +stable); else cargo=(cargo); fi
+    cargo=(cargo)
     ;;
   *)
     echo "fuzz.sh: FUZZ_TOOLCHAIN must be stable or nightly, not '$toolchain'" >&2
