@@ -147,6 +147,8 @@
 //!
 //! - `password` (default): [`AuthError::Password`] and `From<keycard::password::PasswordError>` for
 //!   [`AuthError`]; turns on `keycard/password`.
+//! - `fuzzing` (off): the checks of the fuzz targets (`fuzz/` in the repository), in a hidden module; not
+//!   a supported API, for the fuzz targets and their regression tests only.
 //!
 //! ## Examples
 //!
