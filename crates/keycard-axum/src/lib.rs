@@ -147,6 +147,8 @@
 //!
 //! - `password` (default): [`AuthError::Password`] and `From<keycard::password::PasswordError>` for
 //!   [`AuthError`]; turns on `keycard/password`.
+//! - `fuzzing` (off): the checks of the fuzz targets (`fuzz/` in the repository), in a hidden module; not
+//!   a supported API, for the fuzz targets and their regression tests only.
 //!
 //! ## Examples
 //!
@@ -232,6 +234,13 @@ mod reload;
 mod state;
 mod sudo;
 mod watch;
+
+// The checks of the fuzz targets in fuzz/ (the session cookie lookup, the CSRF token check), shared with the
+// replay of fuzz/regressions/ in this crate's tests. Behind the `fuzzing` feature and hidden: not part of
+// the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
 
 pub use auth::Auth;
 pub use config::{

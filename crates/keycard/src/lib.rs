@@ -82,6 +82,12 @@ pub mod throttle;
 pub mod token;
 pub mod user;
 
+// The checks of the fuzz targets in fuzz/, shared with the replay of fuzz/regressions/ in this crate's tests.
+// Behind the `fuzzing` feature and hidden: not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use audit::{AccountId, AuditLog};
 pub use cache::{
     Authenticated, Builder, ConfigError, CreateError, CredentialsCache, SignedIn, SweeperHandle,
