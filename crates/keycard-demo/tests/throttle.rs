@@ -277,6 +277,10 @@ async fn w2_oversized_emails_are_refused_before_anything_is_counted_or_stored() 
             "the page does not echo the 60 KB email back"
         );
     }
+    // Multi-byte characters across the limit are refused the same way (never cut mid-character).
+    let wide = format!("a{}@example.com", "é".repeat(200));
+    let res = b.sign_in(&wide, "whatever").await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
     // The address's own counter was not used either: a real account still signs in from there.
     app.browser().registered("alice@example.com").await;
     b.signed_in("alice@example.com").await;

@@ -96,7 +96,7 @@ pub async fn create(
         }
         Err(ThrottleError::LoginTooLong { .. }) => {
             // No account has such an email (registration refuses it): a wrong login, nothing stored.
-            audit.sign_in_failed(&email[..MAX_EMAIL_BYTES.min(email.len())], "login_too_long");
+            audit.sign_in_failed(&email, "login_too_long"); // hashed: any length
             return Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()));
         }
         Err(ThrottleError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
