@@ -384,7 +384,18 @@ impl<U: CachedUser> Auth<U> {
     pub async fn regenerate(&self) -> Result<Arc<SessionRecord>, AuthError> {
         let _op = self.shared.ops.lock().await;
         let (user, session) = self.signed_in()?;
-        match self.shared.cache.regenerate(&session.session_id).await? {
+        let rotated = self.shared.cache.regenerate(&session.session_id).await?;
+        self.take_rotation(user, rotated)
+    }
+
+    /// This request's session after a token rotation: the new cookie goes out; `None` (the session ended
+    /// meanwhile) signs the request out.
+    fn take_rotation(
+        &self,
+        user: Arc<U>,
+        rotated: Option<(keycard::CookieValue, Arc<SessionRecord>)>,
+    ) -> Result<Arc<SessionRecord>, AuthError> {
+        match rotated {
             Some((cookie, session)) => {
                 let mut s = self.state();
                 s.phase = Phase::SignedIn {
@@ -412,32 +423,17 @@ impl<U: CachedUser> Auth<U> {
     pub async fn reauthenticate(&self) -> Result<Arc<SessionRecord>, AuthError> {
         let _op = self.shared.ops.lock().await;
         let (user, session) = self.signed_in()?;
-        match self
+        let rotated = self
             .shared
             .cache
             .reauthenticate(&session.session_id)
-            .await?
-        {
-            Some((cookie, session)) => {
-                let mut s = self.state();
-                s.phase = Phase::SignedIn {
-                    user,
-                    session: session.clone(),
-                    token_use: TokenUse::Current,
-                };
-                s.cookie = Some(CookieChange::Set(cookie));
-                drop(s);
-                self.shared
-                    .cache
-                    .audit()
-                    .reauthenticated(&session.user_key, &session.session_id);
-                Ok(session)
-            }
-            None => {
-                self.end_locally();
-                Err(AuthError::NotSignedIn)
-            }
-        }
+            .await?;
+        let session = self.take_rotation(user, rotated)?;
+        self.shared
+            .cache
+            .audit()
+            .reauthenticated(&session.user_key, &session.session_id);
+        Ok(session)
     }
 
     /// Whether the signed-in session's last proof of password (sign-in or

@@ -6,21 +6,20 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use keycard::password::{PasswordError, Verified};
-use keycard::throttle::whole_secs;
-use keycard_axum::{is_local_path, AuthError};
+use keycard_axum::is_local_path;
 use serde::Deserialize;
 
-use crate::domain::throttle::{try_again_message, ThrottleError};
 use crate::domain::users;
+use crate::web::attempts::{self, Begun};
 use crate::web::auth::{AuthUser, PageUser};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
-use crate::web::respond::{retry_after as retry_after_header, to_sign_in};
+use crate::web::respond::to_sign_in;
 use crate::web::state::AppState;
 use crate::web::views::{render, ConfirmPage, Layout};
 
@@ -89,19 +88,9 @@ pub async fn create(
         };
         render(status, &page, None)
     };
-    let address = Some(ip).filter(|ip| !ip.is_unspecified());
-    let attempt = match state.throttle.begin(&user.email, address).await {
-        Ok(a) => a,
-        Err(ThrottleError::Limited { retry_after, .. }) => {
-            let secs = whole_secs(retry_after);
-            let res = page(StatusCode::TOO_MANY_REQUESTS, try_again_message(secs));
-            return Ok(([retry_after_header(secs)], res).into_response());
-        }
-        Err(ThrottleError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
-        Err(e) => {
-            tracing::error!(user_id = %user.id, error = %e, "login throttle refused a password confirmation");
-            return Err(AppError::Auth(AuthError::NotSignedIn));
-        }
+    let attempt = match attempts::begin(&state, &user.email, ip, page).await? {
+        Begun::Go(attempt) => attempt,
+        Begun::Refused(res) => return Ok(res),
     };
     let Some(stored) = users::password_hash(&state.db, &user.id).await? else {
         auth.delete().await?;
@@ -120,9 +109,7 @@ pub async fn create(
             ));
         }
         Err(e @ PasswordError::Busy { .. }) => {
-            if let Err(se) = state.throttle.succeeded(attempt).await {
-                tracing::warn!(error = %se, "could not give back a login-throttle reservation");
-            }
+            attempts::give_back(&state, attempt).await; // not checked: not a failure
             return Err(e.into());
         }
         Err(e) => {
@@ -133,9 +120,7 @@ pub async fn create(
             ));
         }
     }
-    if let Err(e) = state.throttle.succeeded(attempt).await {
-        tracing::warn!(error = %e, "could not give back a login-throttle reservation");
-    }
+    attempts::give_back(&state, attempt).await;
     auth.reauthenticate().await?;
     let to = if return_to.is_empty() {
         DEFAULT_RETURN
