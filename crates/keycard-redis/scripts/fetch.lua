@@ -1,5 +1,6 @@
 -- `fetch`. ARGV: prefix, token hex, now, due, successor hex, plan idle, grace until.
--- Returns {0} not found, {-1, reason, sid} undecodable, {-2, user key} user missing, {-3, sid, user key}
+-- Returns {0} not found, {-1, reason, sid} undecodable, {-2, user key} user missing, {-4, sid} a token
+-- whose session is missing (lost, or on a cluster not yet or no longer on this node), {-3, sid, user key}
 -- ended here (signed in with other credentials than the cached user's), or
 -- {1, use (1 current, 2 grace), renewed (0/1), session..., user blob}.
 local tok, now_s = ARGV[2], ARGV[3]
@@ -12,7 +13,7 @@ local skey = p .. 's:' .. sid
 local s, bad = load_session(skey)
 if not s then
   if bad then return {-1, bad, sid} end
-  return {0}
+  return {-4, sid}
 end
 local abs = tonumber(s[6])
 if now >= expires_at(s) then return {0} end

@@ -1,4 +1,6 @@
--- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key prefix.
+-- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key base: the
+-- prefix and the hash tag of the user slot the script was routed to (`keycard:{a3}`). Every key a script
+-- touches is named from it, so all of them share one Redis Cluster slot; KEYS lists those known up front.
 local p = ARGV[1]
 local MAX_TTL = 10000000000000
 local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm', 'af', 'aa'}
@@ -26,7 +28,15 @@ local function min_s(a, b)
   return a
 end
 
-local function is_err(r) return type(r) == 'table' and r.err ~= nil end
+-- whether a pcall reply is a WRONGTYPE error (a corrupt record, treated as absent); any other error (a
+-- key not on this cluster node while its slot moves, say) is raised: the call fails, nothing is decided
+local function is_err(r)
+  if type(r) == 'table' and r.err ~= nil then
+    if string.find(r.err, 'WRONGTYPE', 1, true) == 1 then return true end
+    error(r)
+  end
+  return false
+end
 
 -- a session hash, validated: fields table, or nil and a reason (nil reason: absent)
 local function load_session(skey)

@@ -145,12 +145,16 @@
 
 mod codec;
 pub mod config;
+mod conn;
 mod connect;
+mod layout;
 mod scripts;
 mod store;
 
 pub use config::{RedisConfig, DEFAULT_KEY_PREFIX};
+pub use conn::{RedisConnection, CLUSTER_SCHEME};
 pub use connect::RedisStore;
+pub use layout::hash_tag;
 
 use keycard::StoreError;
 
