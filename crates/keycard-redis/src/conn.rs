@@ -1,11 +1,100 @@
 //! [`RedisConnection`]: the one connection type of the store, over a single Redis (a self-reconnecting
 //! multiplexed [`ConnectionManager`]) or a Redis Cluster (the `redis` crate's async cluster client, which
-//! follows `MOVED`/`ASK`, retries `TRYAGAIN` and `CLUSTERDOWN`, and refreshes the slot map by itself), and
-//! the `redis+cluster://` URL form.
+//! follows `MOVED`/`ASK`, retries `TRYAGAIN` and `CLUSTERDOWN`, and rebuilds its slot map on `MOVED`),
+//! and the `redis+cluster://` URL form.
+//!
+//! **Failover.** The cluster client (redis 0.32) answers a refused connection by reconnecting to the
+//! same address, so after a master dies it would keep sending that master's slots to the dead node even
+//! once a replica has taken over. [`Link`] therefore rebuilds the cluster connection (a fresh slot map
+//! from the seed nodes) in the background after a failed call, at most once per
+//! [`REFRESH_EVERY`]: requests for the dead master's slots fail (503) until the replica is promoted and
+//! a rebuild has seen it, then succeed by themselves.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+/// The shortest time between two rebuilds of the cluster connection.
+pub(crate) const REFRESH_EVERY: Duration = Duration::from_millis(250);
+
+/// The store's link to Redis: its connection and, on a cluster, what it takes to rebuild it.
+#[derive(Clone)]
+pub(crate) enum Link {
+    Single(ConnectionManager),
+    Cluster(Arc<ClusterLink>),
+}
+
+pub(crate) struct ClusterLink {
+    client: ClusterClient,
+    current: RwLock<ClusterConnection>,
+    refreshing: AtomicBool,
+    last: Mutex<Option<Instant>>,
+    limit: Duration,
+}
+
+impl Link {
+    pub(crate) fn cluster(client: ClusterClient, conn: ClusterConnection, limit: Duration) -> Link {
+        Link::Cluster(Arc::new(ClusterLink {
+            client,
+            current: RwLock::new(conn),
+            refreshing: AtomicBool::new(false),
+            last: Mutex::new(None),
+            limit,
+        }))
+    }
+
+    /// The connection to send a command on.
+    pub(crate) fn connection(&self) -> RedisConnection {
+        match self {
+            Link::Single(c) => RedisConnection::Single(c.clone()),
+            Link::Cluster(l) => RedisConnection::Cluster(
+                l.current
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
+            ),
+        }
+    }
+
+    /// After a failed call: on a cluster, rebuild the connection in the background (rate-limited).
+    pub(crate) fn after_error(&self) {
+        let Link::Cluster(l) = self else { return };
+        {
+            let mut last = l
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+                return;
+            }
+            if l.refreshing.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let l = l.clone();
+        tokio::spawn(async move {
+            match tokio::time::timeout(l.limit, l.client.get_async_connection()).await {
+                Ok(Ok(conn)) => {
+                    *l.current
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = conn;
+                    tracing::debug!("redis cluster connection rebuilt after an error");
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "redis cluster connection rebuild failed")
+                }
+                Err(_) => tracing::debug!("redis cluster connection rebuild timed out"),
+            }
+            l.refreshing.store(false, Ordering::SeqCst);
+        });
+    }
+}
 
 /// The URL scheme of a Redis Cluster: `redis+cluster://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT…]`.
 pub const CLUSTER_SCHEME: &str = "redis+cluster://";

@@ -12,7 +12,7 @@ use redis::cluster::ClusterClientBuilder;
 use redis::{AsyncConnectionConfig, RedisError, Script, Value};
 
 use crate::config::RedisConfig;
-use crate::conn::{cluster_nodes, RedisConnection, CLUSTER_SCHEME};
+use crate::conn::{cluster_nodes, Link, RedisConnection, CLUSTER_SCHEME};
 use crate::err;
 use crate::layout::legacy_users_set;
 use crate::scripts::SCRIPTS;
@@ -31,7 +31,7 @@ const CLUSTER_MIN_RETRY_WAIT_MS: u64 = 20;
 /// failure behaviour.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: RedisConnection,
+    conn: Link,
     prefix: Arc<str>,
     response_timeout: Duration,
     server: Arc<str>,
@@ -118,7 +118,7 @@ impl RedisStore {
     /// Warn when sessions of the single-instance layout (before per-user hash tags) may still exist under
     /// this prefix (its global users set exists): they are not read, so their users sign in again once.
     async fn check_legacy_layout(&self) {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.connection();
         let mut cmd = redis::cmd("EXISTS");
         cmd.arg(legacy_users_set(&self.prefix));
         let found = bounded(
@@ -140,7 +140,7 @@ impl RedisStore {
 
     /// Whether this store is connected to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
-        matches!(self.conn, RedisConnection::Cluster(_))
+        matches!(self.conn, Link::Cluster(_))
     }
 
     /// Redis' `maxmemory-policy`, warning through `tracing` unless it is `noeviction`.
@@ -151,7 +151,7 @@ impl RedisStore {
     /// services disable it).
     pub async fn check_eviction_policy(&self) -> Result<String, StoreError> {
         const OP: &str = "read maxmemory-policy";
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.connection();
         let mut cmd = redis::cmd("CONFIG");
         cmd.arg("GET").arg("maxmemory-policy");
         let reply: Vec<String> =
@@ -174,20 +174,23 @@ impl RedisStore {
 
     /// One `PING`, bounded by the response timeout: for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        let _: String = bounded(
+        let mut conn = self.conn.connection();
+        let reply: Result<String, _> = bounded(
             "ping",
             self.response_timeout,
             redis::cmd("PING").query_async(&mut conn),
         )
-        .await?;
-        Ok(())
+        .await;
+        if reply.is_err() {
+            self.conn.after_error();
+        }
+        reply.map(drop)
     }
 
     /// The shared connection (a clone of the same multiplexed connection or cluster client the store
     /// uses), for admin commands and tests. Commands sent on it share the store's TCP connections.
     pub fn connection(&self) -> RedisConnection {
-        self.conn.clone()
+        self.conn.connection()
     }
 
     /// The key prefix in use.
@@ -208,7 +211,7 @@ impl RedisStore {
         args: Vec<Vec<u8>>,
     ) -> Result<Value, StoreError> {
         debug_assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with(base)));
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.connection();
         let mut inv = script.prepare_invoke();
         for k in keys {
             inv.key(k.as_str());
@@ -217,20 +220,21 @@ impl RedisStore {
         for a in &args {
             inv.arg(a.as_slice());
         }
-        bounded(
+        let reply = bounded(
             operation,
             self.response_timeout,
             inv.invoke_async::<Value>(&mut conn),
         )
-        .await
+        .await;
+        if reply.is_err() {
+            self.conn.after_error();
+        }
+        reply
     }
 }
 
 /// One Redis: a direct probe (so a Redis that is down fails at once), the scripts, then the manager.
-async fn connect_single(
-    url: &str,
-    config: &RedisConfig,
-) -> Result<(RedisConnection, String), StoreError> {
+async fn connect_single(url: &str, config: &RedisConfig) -> Result<(Link, String), StoreError> {
     const OP: &str = "connect";
     let client = redis::Client::open(url)
         .map_err(|e| err(OP, format!("invalid Redis URL: {e}")).with_source(e))?;
@@ -270,7 +274,7 @@ async fn connect_single(
         ConnectionManager::new_with_config(client, manager_config),
     )
     .await?;
-    Ok((RedisConnection::Single(conn), server))
+    Ok((Link::Single(conn), server))
 }
 
 /// A Redis Cluster: the cluster client (the slot map from the seed nodes), then the scripts on every
@@ -279,7 +283,7 @@ async fn connect_cluster(
     url: &str,
     nodes: Vec<String>,
     config: &RedisConfig,
-) -> Result<(RedisConnection, String), StoreError> {
+) -> Result<(Link, String), StoreError> {
     const OP: &str = "connect";
     // The node list without credentials, for logs and errors.
     let hosts = url.rsplit('@').next().unwrap_or_default();
@@ -306,5 +310,5 @@ async fn connect_cluster(
     for script in SCRIPTS.all() {
         bounded(OP, config.response_timeout, script.load_async(&mut conn)).await?;
     }
-    Ok((RedisConnection::Cluster(conn), server))
+    Ok((Link::cluster(client, conn, limit), server))
 }
