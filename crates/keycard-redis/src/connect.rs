@@ -199,7 +199,8 @@ impl RedisStore {
     }
 
     /// Run one script (one `EVALSHA`; a reload and retry only after Redis lost its script cache) on the
-    /// slot of `base` (`ARGV[1]`: the prefix and tag that every key the script names starts with),
+    /// slot of `base` (`ARGV[1]`: the prefix and tag that every key the script names starts with; `ARGV[2]`
+    /// the deployment, `c` or `s`),
     /// declaring `keys` (the keys known before it runs, all under `base`; the first routes it on a
     /// cluster).
     pub(crate) async fn run(
@@ -217,6 +218,7 @@ impl RedisStore {
             inv.key(k.as_str());
         }
         inv.arg(base.as_bytes());
+        inv.arg(if self.is_cluster() { "c" } else { "s" });
         for a in &args {
             inv.arg(a.as_slice());
         }
