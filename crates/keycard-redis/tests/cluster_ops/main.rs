@@ -6,6 +6,8 @@
 //!   themselves; a revoked session is never served, a live one never reads as signed out. The test
 //!   prints the 503 window and how many of the sessions created just before the kill (not yet confirmed
 //!   by `WAIT`) were lost.
+//! - **one round trip**: `fetch`, renewal included, is one `EVALSHA` on the cluster too (counted with
+//!   `INFO commandstats` on every master of a cluster of the test's own, ports 7300-7305).
 //! - **resharding**: `redis-cli --cluster reshard` moves 2,000 slots between masters while sessions are
 //!   read, created and revoked in a loop: no answer is wrong (a store error is the only other outcome,
 //!   and is counted), nothing is lost, nothing revoked comes back.
@@ -361,4 +363,111 @@ async fn resharding_under_load_loses_nothing_and_brings_nothing_back() {
         new_revoked.len()
     );
     eprintln!("resharding: errors by message: {}", errors_seen());
+}
+
+/// The commands each master has executed, by name, from `INFO commandstats` (`cmdstat_<name>:calls=N,…`).
+fn commandstats(cluster: &OwnCluster, port: u16) -> BTreeMap<String, u64> {
+    cluster
+        .cli(port, &["info", "commandstats"])
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+/// The commands keycard's scripts run inside Redis (`INFO commandstats` counts them too; `MONITOR`, used
+/// by the single-Redis test, tells them apart, but would need one per master here).
+const SCRIPT_COMMANDS: &[&str] = &[
+    "get",
+    "set",
+    "del",
+    "exists",
+    "hget",
+    "hmget",
+    "hset",
+    "hdel",
+    "pttl",
+    "pexpire",
+    "zadd",
+    "zrem",
+    "zscore",
+    "zcard",
+    "zrange",
+    "zrevrange",
+    "zrangebyscore",
+    "zrevrangebyscore",
+    "zremrangebyscore",
+];
+
+/// One round trip per signed-in request on the cluster too: N fetches (plain reads and a renewal) of
+/// users spread over the three masters add exactly N `EVALSHA`s, summed over the masters, and no other
+/// command a client sends (no `ASKING`, `CLUSTER`, `EVAL`, `SCRIPT`, …: only what the scripts run
+/// inside), on a cluster of the test's own (no other client).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_is_one_command_on_the_cluster_too() {
+    const TEST: &str = "fetch_is_one_command_on_the_cluster_too";
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(cluster) = or_skip(TEST, OwnCluster::start(7300)) else {
+        return;
+    };
+    let store = cluster.store("round-trip").await;
+    let h = Harness::new(store);
+    let mut cookies = Vec::new();
+    for id in 0..30 {
+        cookies.push(h.sign_in(user(id, "u")).await.cookie.as_str().to_owned());
+    }
+    let masters: std::collections::BTreeSet<u16> = slot_masters(cluster.base)
+        .await
+        .iter()
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(masters.len(), 3);
+    let before: Vec<_> = masters.iter().map(|p| commandstats(&cluster, *p)).collect();
+    for c in &cookies {
+        assert!(h.must_fetch(c, "plain read").await.renewed.is_none());
+    }
+    h.advance(keycard_store_tests::fixtures::RENEW);
+    for c in &cookies {
+        assert!(h.must_fetch(c, "renewal").await.renewed.is_some());
+    }
+    let after: Vec<_> = masters.iter().map(|p| commandstats(&cluster, *p)).collect();
+    let fetches = 2 * cookies.len() as u64;
+    let mut delta: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per_master = Vec::new();
+    for (b, a) in before.iter().zip(&after) {
+        for (name, calls) in a {
+            let d = calls - b.get(name).unwrap_or(&0);
+            if d > 0 && name != "info" {
+                *delta.entry(name.clone()).or_default() += d;
+            }
+        }
+        per_master.push(a.get("evalsha").unwrap_or(&0) - b.get("evalsha").unwrap_or(&0));
+    }
+    eprintln!(
+        "cluster round trips: {fetches} fetches; commands run on the masters: {delta:?}; EVALSHA per \
+         master {per_master:?}"
+    );
+    assert_eq!(
+        delta.get("evalsha"),
+        Some(&fetches),
+        "one EVALSHA per fetch"
+    );
+    for name in delta.keys() {
+        assert!(
+            name == "evalsha" || SCRIPT_COMMANDS.contains(&name.as_str()),
+            "a command other than the fetch script's: {name}"
+        );
+    }
+    assert!(
+        per_master.iter().all(|n| *n > 0),
+        "on every master: {per_master:?}"
+    );
 }
