@@ -1,5 +1,6 @@
 //! The Redis store while a Redis Cluster changes under it, each test on a 3-master, 3-replica cluster of
-//! its own (`scripts/redis-cluster.sh` on ports 7100-7105 and 7200-7205, stopped when the test ends):
+//! its own (`scripts/redis-cluster.sh` on ports 7100-7105, 7200-7205 and 7300-7305, stopped when the
+//! test ends), one test at a time:
 //!
 //! - **failover**: one master is killed (`SIGKILL`) while every session is read in a loop. Requests for
 //!   users in its slots fail (a store error: 503) until its replica is promoted, then succeed by
@@ -7,12 +8,13 @@
 //!   prints the 503 window and how many of the sessions created just before the kill (not yet confirmed
 //!   by `WAIT`) were lost.
 //! - **one round trip**: `fetch`, renewal included, is one `EVALSHA` on the cluster too (counted with
-//!   `INFO commandstats` on every master of a cluster of the test's own, ports 7300-7305).
+//!   `INFO commandstats` on every master).
 //! - **resharding**: `redis-cli --cluster reshard` moves 2,000 slots between masters while sessions are
 //!   read, created and revoked in a loop: no answer is wrong (a store error is the only other outcome,
 //!   and is counted), nothing is lost, nothing revoked comes back.
 //!
-//! Needs `redis-server` and `redis-cli` on `PATH`; without them each test skips by the test kit's rule (a
+//! The figures (`--nocapture`) are in the README and the crate docs. Needs `redis-server` and `redis-cli`
+//! on `PATH`; without them each test skips by the test kit's rule (a
 //! failure under `KEYCARD_REQUIRE_SERVICES=1`).
 
 mod own;
