@@ -5,6 +5,7 @@
 #
 #   scripts/bench-me-redis.sh                      # 3 rounds per store, wrk -t2 -c64 -d10s
 #   ROUNDS=5 DURATION=20 CONNECTIONS=32 THREADS=2 REDIS_URL=redis://127.0.0.1:6379 scripts/bench-me-redis.sh
+#   CLUSTER_URL=$(scripts/redis-cluster.sh url) scripts/bench-me-redis.sh   # a third server on the Redis Cluster
 #
 # Each server has its own temp SQLite users file and one signed-up user; the session cookie comes from a real
 # sign-up (CSRF token and all). A run is refused if any wrk request was not a 2xx (e.g. the session renewed
@@ -18,6 +19,9 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+CLUSTER_URL=${CLUSTER_URL:-}
+STORES=(memory redis)
+[ -n "$CLUSTER_URL" ] && STORES+=(cluster)
 PREFIX="keycard-bench-me:$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n'):"
 
 for tool in curl wrk; do
@@ -75,18 +79,19 @@ sign_up() {
 
 start memory memory
 start redis "$REDIS_URL"
+[ -n "$CLUSTER_URL" ] && start cluster "$CLUSTER_URL"
 declare -A COOKIE
-for s in memory redis; do
+for s in "${STORES[@]}"; do
   COOKIE[$s]=$(sign_up "${ADDR[$s]}")
   body=$(curl -sf -H "Cookie: keycard_session=${COOKIE[$s]}" "http://${ADDR[$s]}/me")
   [ "$body" = '{"email":"bench@example.com","plan":"free"}' ] || { echo "bench-me-redis: $s /me: $body" >&2; exit 1; }
 done
 
 echo "[bench-me-redis] $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
-echo "[bench-me-redis] wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s -H 'Cookie: keycard_session=…' http://ADDR/me, $ROUNDS rounds: memory redis memory redis …"
+echo "[bench-me-redis] wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s -H 'Cookie: keycard_session=…' http://ADDR/me, $ROUNDS rounds: ${STORES[*]} ${STORES[*]} …"
 declare -A RPS
 for r in $(seq 1 "$ROUNDS"); do
-  for s in memory redis; do
+  for s in "${STORES[@]}"; do
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
       -H "Cookie: keycard_session=${COOKIE[$s]}" "http://${ADDR[$s]}/me")
     if grep -q "Non-2xx" <<<"$out"; then
@@ -104,3 +109,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { prin
 m=$(median <<<"${RPS[memory]}")
 r=$(median <<<"${RPS[redis]}")
 echo "median requests/s: memory $m, redis $r (redis/memory = $(awk -v a="$r" -v b="$m" 'BEGIN { printf "%.2f", a / b }'))"
+if [ -n "$CLUSTER_URL" ]; then
+  c=$(median <<<"${RPS[cluster]}")
+  echo "median requests/s: cluster $c (cluster/redis = $(awk -v a="$c" -v b="$r" 'BEGIN { printf "%.2f", a / b }'))"
+fi

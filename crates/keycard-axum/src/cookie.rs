@@ -3,7 +3,7 @@
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
-use keycard::token::COOKIE_VALUE_LEN;
+use keycard::token::{COOKIE_VALUE_LEN, TAGGED_COOKIE_VALUE_LEN};
 
 use crate::config::CookieConfig;
 
@@ -76,9 +76,10 @@ pub(crate) fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> Lookup<'a> {
     }
 }
 
-/// The shape keycard issues: [`COOKIE_VALUE_LEN`] base64url characters.
+/// The shape keycard issues: [`COOKIE_VALUE_LEN`] base64url characters, or [`TAGGED_COOKIE_VALUE_LEN`]
+/// for a store that routes by user (see `keycard::token`).
 fn well_shaped(v: &str) -> bool {
-    v.len() == COOKIE_VALUE_LEN
+    (v.len() == COOKIE_VALUE_LEN || v.len() == TAGGED_COOKIE_VALUE_LEN)
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

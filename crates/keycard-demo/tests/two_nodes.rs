@@ -145,6 +145,30 @@ async fn two_nodes_share_sessions_users_revocations_and_renewals() {
     run(TEST, &cluster, &secret).await;
 }
 
+/// The same scenario with the sessions on a Redis Cluster (`CACHE_URL=redis+cluster://…`,
+/// `scripts/redis-cluster.sh start`).
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_sessions_on_a_redis_cluster() {
+    const TEST: &str = "two_nodes_share_sessions_on_a_redis_cluster";
+    let pg = services::postgres_or_skip(TEST).await;
+    let redis = services::redis_cluster_or_skip(TEST).await;
+    let (Some(pg), Some(cluster_url)) = (pg, redis) else {
+        return;
+    };
+    let scratch = ScratchDb::create(&pg, "two_nodes_cluster").await;
+    let prefix = services::unique_prefix("two-nodes-cluster");
+    let (cluster, secret) = cluster(
+        &scratch.url,
+        "redis",
+        vec![
+            ("CACHE_URL", cluster_url.clone()),
+            ("CACHE_KEY_PREFIX", prefix.clone()),
+        ],
+    );
+    run(TEST, &cluster, &secret).await;
+}
+
 fn plan_in(html: &str) -> &str {
     let marker = r#"<dd id="plan">"#;
     let start = html.find(marker).expect("the page shows a plan") + marker.len();

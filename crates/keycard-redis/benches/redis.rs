@@ -12,7 +12,10 @@
 //! reference. Keys go under a fresh prefix and are deleted at the end.
 //!
 //! Settings (environment): `KEYCARD_BENCH_REDIS_URL` (default `redis://127.0.0.1:6379`),
-//! `KEYCARD_BENCH_SECS` (measured seconds per row, default 10; 1 s of warm-up before each).
+//! `KEYCARD_BENCH_CLUSTER_URL` (a `redis+cluster://` URL: the same loops on that Redis Cluster, in the
+//! same run; unset: no cluster row), `KEYCARD_BENCH_SECS` (measured seconds per row, default 10; 1 s of
+//! warm-up before each). The 1,000 users spread over the cluster's masters (256 hash tags); a cluster's
+//! keys are left to expire.
 //! Arguments cargo passes (`--bench`) are ignored. Needs Redis; without it the bench says so and exits 0.
 
 use std::sync::Arc;
@@ -43,6 +46,13 @@ fn main() {
         let bench = FetchBench::from_env();
         bench.header(&format!("tokio multi-thread runtime with 2 workers, {url}"));
         bench.run("redis", Arc::new(store.clone())).await;
+        if let Ok(cluster_url) = std::env::var("KEYCARD_BENCH_CLUSTER_URL") {
+            let config = RedisConfig::with_prefix(format!("keycard-bench-fetch:{nonce}:"));
+            match RedisStore::connect(&cluster_url, config).await {
+                Ok(cluster) => bench.run("redis-cluster", Arc::new(cluster)).await,
+                Err(e) => println!("cluster row skipped: cannot connect to {cluster_url}: {e}"),
+            }
+        }
         bench.run("memory", Arc::new(MemoryStore::new())).await;
         bench.footer();
         delete_redis_prefix(&url, store.key_prefix()).await;

@@ -1,5 +1,9 @@
--- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key prefix.
+-- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key base: the
+-- prefix and the hash tag of the user slot the script was routed to (`keycard:{a3}`). Every key a script
+-- touches is named from it, so all of them share one Redis Cluster slot; KEYS lists those known up front.
+-- ARGV[2] is the deployment: 'c' on a Redis Cluster, 's' on one Redis.
 local p = ARGV[1]
+local CLUSTER = ARGV[2] == 'c'
 local MAX_TTL = 10000000000000
 local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm', 'af', 'aa'}
 
@@ -26,7 +30,39 @@ local function min_s(a, b)
   return a
 end
 
-local function is_err(r) return type(r) == 'table' and r.err ~= nil end
+-- whether a pcall reply is a WRONGTYPE error (a corrupt record, treated as absent); any other error (a
+-- key not on this cluster node while its slot moves, say) is raised: the call fails, nothing is decided
+-- On a cluster, a record that a consistent view must hold but that is not on this node means the slot
+-- is moving (a key already sent to, or not yet received from, the other node): fail the call before any
+-- write rather than decide on half the records. On one Redis: nothing (absent is absent).
+local function require_here(...)
+  if not CLUSTER then return end
+  for _, k in ipairs({...}) do
+    if redis.call('EXISTS', k) == 0 then
+      error({err = 'KEYCARDMOVING a record of this user is not on this node (its slot may be migrating); try again'})
+    end
+  end
+end
+
+-- Redis' own clock in ms: only on a cluster, only to tell a moving slot from a record Redis expired
+local function redis_now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- an index entry (deadline `score`) whose session record is missing: the session ended, unless on a
+-- cluster its deadline is still ahead on Redis' clock (then the record may be on its way: fail)
+local function missing_session(skey, score)
+  if CLUSTER and tonumber(score) > redis_now_ms() then require_here(skey) end
+end
+
+local function is_err(r)
+  if type(r) == 'table' and r.err ~= nil then
+    if string.find(r.err, 'WRONGTYPE', 1, true) == 1 then return true end
+    error(r)
+  end
+  return false
+end
 
 -- a session hash, validated: fields table, or nil and a reason (nil reason: absent)
 local function load_session(skey)
@@ -143,9 +179,10 @@ local function find_live_session(uk, now_s, now, credentials_too)
   local dead = {}
   local offset = 0
   while true do
-    local top = redis.call('ZREVRANGEBYSCORE', ikey, '+inf', '(' .. now_s, 'LIMIT', offset, 1)
+    local top = redis.call('ZREVRANGEBYSCORE', ikey, '+inf', '(' .. now_s, 'WITHSCORES', 'LIMIT', offset, 1)
     if #top == 0 then return false, dead end
-    local s = load_session(p .. 's:' .. top[1])
+    local s, bad = load_session(p .. 's:' .. top[1])
+    if not s and not bad then missing_session(p .. 's:' .. top[1], top[2]) end
     if s and now < expires_at(s) and ((not credentials_too) or fp_matches(s, ufp)) then return true, dead end
     dead[#dead + 1] = top[1]
     offset = offset + 1

@@ -1,8 +1,8 @@
--- `sweep`, one batch. ARGV: prefix, now, batch size. Returns {sessions, tokens, users, users processed}.
-local now_s = ARGV[2]
+-- `sweep`, one batch. ARGV: base, mode, now, batch size. Returns {sessions, tokens, users, users processed}.
+local now_s = ARGV[3]
 local now = tonumber(now_s)
 local uset = p .. 'users'
-local dead = redis.call('ZRANGEBYSCORE', uset, '-inf', now_s, 'LIMIT', 0, tonumber(ARGV[3]))
+local dead = redis.call('ZRANGEBYSCORE', uset, '-inf', now_s, 'LIMIT', 0, tonumber(ARGV[4]))
 local ns, nt, nu = 0, 0, 0
 for _, uk in ipairs(dead) do
   local ikey = p .. 'i:' .. uk

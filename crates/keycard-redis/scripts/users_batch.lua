@@ -1,8 +1,8 @@
--- `users`, step 2. ARGV: prefix, now, user keys... Returns {user key, blob} for users with a live session.
-local now_s = ARGV[2]
+-- `users`, step 2. ARGV: base, mode, now, user keys... Returns {user key, blob} for users with a live session.
+local now_s = ARGV[3]
 local now = tonumber(now_s)
 local out = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local uk = ARGV[i]
   local live, dead = find_live_session(uk, now_s, now, true)
   prune_index(uk, now_s, dead)

@@ -1,5 +1,6 @@
 //! The Lua scripts, one per primitive (`scripts/*.lua`), each run after `scripts/prelude.lua` (the
-//! helpers every script shares; `ARGV[1]` is always the key prefix). Each file's header comment says what
+//! helpers every script shares; `ARGV[1]` is always the key base `{prefix}{tag}`, `ARGV[2]` the deployment:
+//! `c` on a Redis Cluster, `s` on one Redis). Each file's header comment says what
 //! its `ARGV` holds and what it returns.
 
 use std::sync::LazyLock;

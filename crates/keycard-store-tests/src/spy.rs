@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use keycard::store::{FetchOutcome, NewSession, NextToken, RenewalPlan};
-use keycard::token::TokenHash;
+use keycard::token::{RouteTag, TokenHash};
 use keycard::{
     CachedUser, CreateOutcome, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats,
     Timestamp,
@@ -372,6 +372,14 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
     async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError> {
         self.enter(Primitive::Sweep)?;
         self.inner.sweep(now).await
+    }
+
+    fn route_tag(&self, user_key: &str) -> Option<RouteTag> {
+        self.inner.route_tag(user_key)
+    }
+
+    fn session_route_tag(&self, session_id: &SessionId) -> Option<RouteTag> {
+        self.inner.session_route_tag(session_id)
     }
 }
 

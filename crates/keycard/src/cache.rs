@@ -223,10 +223,11 @@ impl<U: CachedUser> CredentialsCache<U> {
         let user = user.into();
         let now = self.now();
         let p = &self.inner.policy;
-        let token = Token::generate();
+        let tag = self.inner.store.route_tag(&user.user_key());
+        let token = Token::generate_tagged(tag);
         let absolute_deadline = now.saturating_add(p.absolute_ttl);
         let session = SessionRecord {
-            session_id: SessionId::generate(),
+            session_id: SessionId::generate_tagged(tag),
             user_key: user.user_key(),
             created_at: now,
             renewed_at: now,
@@ -276,7 +277,7 @@ impl<U: CachedUser> CredentialsCache<U> {
         let p = &self.inner.policy;
         let plan = RenewalPlan {
             due_if_renewed_at_or_before: now.saturating_sub(p.renewal_interval),
-            next_token: NextToken::new(),
+            next_token: NextToken::with_tag(token.tag()),
             idle_deadline: now.saturating_add(p.idle_ttl),
             grace_until: now.saturating_add(p.grace),
         };
@@ -381,7 +382,7 @@ impl<U: CachedUser> CredentialsCache<U> {
         proof: bool,
     ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
         let now = self.now();
-        let token = Token::generate();
+        let token = Token::generate_tagged(self.inner.store.session_route_tag(session_id));
         let idle = now.saturating_add(self.inner.policy.idle_ttl);
         let session = self
             .inner

@@ -99,5 +99,5 @@ pub use store::{
     CreateOutcome, MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError,
     SweepStats, TokenUse,
 };
-pub use token::{CookieError, CookieSigner, CookieValue, SecretError, SessionId};
+pub use token::{CookieError, CookieSigner, CookieValue, RouteTag, SecretError, SessionId};
 pub use user::{CachedUser, Fingerprint};

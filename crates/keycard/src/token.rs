@@ -9,6 +9,20 @@
 //! | [`CookieValue`] | the `Set-Cookie` header | `base64url(token ‖ HMAC-SHA256(key, token))`, 86 characters |
 //! | [`TokenHash`] | the store | `SHA-256(token)`: the store never sees a token or a cookie value (DESIGN invariant 5) |
 //!
+//! **Routing tags.** A store that shards by user (the Redis store, on Redis Cluster or not) must find a
+//! token's and a session id's user slot without knowing the user. Such a store answers
+//! [`Store::route_tag`](crate::Store::route_tag) with a 16-bit [`RouteTag`] derived from the user key, and
+//! the cache then builds that user's tokens and session ids with it:
+//! - a tagged token's cookie value is `base64url(tag ‖ token ‖ HMAC-SHA256(key, tag ‖ token))`,
+//!   [`TAGGED_COOKIE_VALUE_LEN`] (88) characters, so the tag is covered by the signature;
+//! - its hash is `SHA-256(tag ‖ token)` with the first two bytes replaced by the tag
+//!   ([`TokenHash::route_tag`]): still 240 bits of preimage resistance;
+//! - a tagged session id's first two bytes are the tag ([`SessionId::route_tag`]), the other 112 bits random.
+//!
+//! The tag says nothing about the user beyond the 16 bits the store derives from the user key (which slot
+//! their records live in). Stores that do not route (memory, SQL) answer `None`: their tokens, cookies,
+//! hashes and session ids are exactly what they were before tags existed.
+//!
 //! [`CookieSigner::decode`] checks length, alphabet and signature (in constant time) **before** anything
 //! touches a store, so a forged or malformed cookie costs one HMAC and no I/O. The signing key is derived
 //! from an app secret of at least [`MIN_SECRET_LEN`] bytes; older secrets can be kept as fallbacks so a
@@ -28,36 +42,73 @@ pub const MIN_SECRET_LEN: usize = 64;
 /// Length of a token in bytes.
 pub const TOKEN_LEN: usize = 32;
 const MAC_LEN: usize = 32;
-/// Length of an encoded cookie value in characters.
+/// Length of an encoded cookie value in characters (an untagged token).
 pub const COOKIE_VALUE_LEN: usize = 86; // base64url, no padding, of 64 bytes
+/// Length of the cookie value of a token with a [`RouteTag`], in characters.
+pub const TAGGED_COOKIE_VALUE_LEN: usize = 88; // base64url, no padding, of 66 bytes
+const TAG_LEN: usize = 2;
+
+/// A 16-bit routing tag: which user slot a token or session id belongs to, for stores that shard by
+/// user (see the [module docs](self)). Carried in the signed cookie, the token hash and the session id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteTag(pub u16);
 
 /// A session token: 256 bits from the operating system's CSPRNG.
 ///
 /// Its `Debug` output never shows the bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token([u8; TOKEN_LEN]);
+pub struct Token {
+    bytes: [u8; TOKEN_LEN],
+    tag: Option<RouteTag>,
+}
 
 impl Token {
-    /// A fresh token from the OS CSPRNG.
+    /// A fresh token from the OS CSPRNG, with no routing tag.
     ///
     /// # Panics
     /// If the operating system cannot provide random bytes; there is no safe way to continue issuing
     /// sessions then.
     pub fn generate() -> Token {
+        Token::generate_tagged(None)
+    }
+
+    /// A fresh token carrying `tag` (none: the same as [`Token::generate`]).
+    ///
+    /// # Panics
+    /// As [`Token::generate`].
+    pub fn generate_tagged(tag: Option<RouteTag>) -> Token {
         let mut bytes = [0u8; TOKEN_LEN];
         getrandom::getrandom(&mut bytes).expect("the OS random number generator failed");
-        Token(bytes)
+        Token { bytes, tag }
+    }
+
+    /// The routing tag this token carries, if any.
+    pub fn tag(&self) -> Option<RouteTag> {
+        self.tag
     }
 
     /// A token with these bytes, for the fuzz checks (never a way to issue sessions).
     #[cfg(feature = "fuzzing")]
     pub(crate) fn from_bytes(bytes: [u8; TOKEN_LEN]) -> Token {
-        Token(bytes)
+        Token { bytes, tag: None }
     }
 
-    /// The value the store keys on.
+    /// The value the store keys on: `SHA-256(token)`, or for a tagged token `SHA-256(tag ‖ token)` with
+    /// its first two bytes replaced by the tag.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0).into())
+        match self.tag {
+            None => TokenHash(Sha256::digest(self.bytes).into()),
+            Some(tag) => {
+                let t = tag.0.to_be_bytes();
+                let mut h: [u8; 32] = Sha256::new()
+                    .chain_update(t)
+                    .chain_update(self.bytes)
+                    .finalize()
+                    .into();
+                h[..TAG_LEN].copy_from_slice(&t);
+                TokenHash(h)
+            }
+        }
     }
 }
 
@@ -82,6 +133,13 @@ impl TokenHash {
     /// The first 8 hex characters, for logs.
     pub fn short(&self) -> String {
         hex::encode(&self.0[..4])
+    }
+
+    /// The routing tag in the first two bytes. Meaningful only for the hash of a tagged token (of an
+    /// untagged one it is two bytes of hash, which a routing store treats as a slot it never uses or
+    /// finds empty).
+    pub fn route_tag(&self) -> RouteTag {
+        RouteTag(u16::from_be_bytes([self.0[0], self.0[1]]))
     }
 }
 
@@ -189,43 +247,56 @@ impl CookieSigner {
         Ok(self)
     }
 
-    /// The cookie value for `token`, signed with the primary secret.
+    /// The cookie value for `token`, signed with the primary secret: [`COOKIE_VALUE_LEN`] characters, or
+    /// [`TAGGED_COOKIE_VALUE_LEN`] for a tagged token (the tag is signed with the token).
     pub fn encode(&self, token: &Token) -> CookieValue {
+        let mut raw = [0u8; TAG_LEN + TOKEN_LEN + MAC_LEN];
+        let start = match token.tag {
+            None => TAG_LEN,
+            Some(tag) => {
+                raw[..TAG_LEN].copy_from_slice(&tag.0.to_be_bytes());
+                0
+            }
+        };
+        raw[TAG_LEN..TAG_LEN + TOKEN_LEN].copy_from_slice(&token.bytes);
         let mut mac = self.keys[0].clone();
-        mac.update(&token.0);
-        let sig = mac.finalize().into_bytes();
-        let mut raw = [0u8; TOKEN_LEN + MAC_LEN];
-        raw[..TOKEN_LEN].copy_from_slice(&token.0);
-        raw[TOKEN_LEN..].copy_from_slice(&sig);
-        CookieValue(URL_SAFE_NO_PAD.encode(raw))
+        mac.update(&raw[start..TAG_LEN + TOKEN_LEN]);
+        raw[TAG_LEN + TOKEN_LEN..].copy_from_slice(&mac.finalize().into_bytes());
+        CookieValue(URL_SAFE_NO_PAD.encode(&raw[start..]))
     }
 
     /// The token inside `value`, if `value` is well-formed and signed by a configured secret.
     ///
     /// Length is checked first (so a 1 MiB header costs nothing), then the alphabet, then the signature in
-    /// constant time.
+    /// constant time. Both shapes are accepted: untagged ([`COOKIE_VALUE_LEN`]) and tagged
+    /// ([`TAGGED_COOKIE_VALUE_LEN`]); the signed message differs in length, so one shape can never be
+    /// turned into the other.
     pub fn decode(&self, value: &str) -> Result<Token, CookieError> {
         let bytes = value.as_bytes();
-        if bytes.len() != COOKIE_VALUE_LEN {
-            return Err(CookieError::Length);
-        }
-        let mut raw = [0u8; TOKEN_LEN + MAC_LEN];
-        match URL_SAFE_NO_PAD.decode_slice(bytes, &mut raw) {
-            Ok(n) if n == raw.len() => {}
+        let start = match bytes.len() {
+            COOKIE_VALUE_LEN => TAG_LEN,
+            TAGGED_COOKIE_VALUE_LEN => 0,
+            _ => return Err(CookieError::Length),
+        };
+        let mut raw = [0u8; TAG_LEN + TOKEN_LEN + MAC_LEN];
+        match URL_SAFE_NO_PAD.decode_slice(bytes, &mut raw[start..]) {
+            Ok(n) if n == raw.len() - start => {}
             _ => return Err(CookieError::Alphabet),
         }
-        let (token, sig) = raw.split_at(TOKEN_LEN);
+        let (message, sig) = raw.split_at(TAG_LEN + TOKEN_LEN);
+        let message = &message[start..];
         let mut ok = subtle::Choice::from(0);
         for key in &self.keys {
             let mut mac = key.clone();
-            mac.update(token);
+            mac.update(message);
             let expected = mac.finalize().into_bytes();
             ok |= expected.as_slice().ct_eq(sig);
         }
         if bool::from(ok) {
             let mut t = [0u8; TOKEN_LEN];
-            t.copy_from_slice(token);
-            Ok(Token(t))
+            t.copy_from_slice(&raw[TAG_LEN..TAG_LEN + TOKEN_LEN]);
+            let tag = (start == 0).then(|| RouteTag(u16::from_be_bytes([raw[0], raw[1]])));
+            Ok(Token { bytes: t, tag })
         } else {
             Err(CookieError::Signature)
         }
@@ -243,9 +314,22 @@ pub struct SessionId(pub [u8; 16]);
 impl SessionId {
     /// A fresh random id from the OS CSPRNG.
     pub fn generate() -> SessionId {
+        SessionId::generate_tagged(None)
+    }
+
+    /// A fresh id whose first two bytes are `tag` (the other 112 bits random); none: all 128 random.
+    pub fn generate_tagged(tag: Option<RouteTag>) -> SessionId {
         let mut b = [0u8; 16];
         getrandom::getrandom(&mut b).expect("the OS random number generator failed");
+        if let Some(tag) = tag {
+            b[..TAG_LEN].copy_from_slice(&tag.0.to_be_bytes());
+        }
         SessionId(b)
+    }
+
+    /// The routing tag in the first two bytes (meaningful only for an id made with a tag).
+    pub fn route_tag(&self) -> RouteTag {
+        RouteTag(u16::from_be_bytes([self.0[0], self.0[1]]))
     }
 
     /// Lower-case hex, 32 characters.
@@ -306,6 +390,7 @@ mod tests {
         let s = signer();
         let v = s.encode(&Token::generate()).into_string();
         assert_eq!(s.decode(&v[..85]), Err(CookieError::Length));
+        assert_eq!(s.decode(&format!("{v}AA")[..87]), Err(CookieError::Length));
         assert_eq!(s.decode(&"A".repeat(1 << 20)), Err(CookieError::Length));
         assert_eq!(s.decode(""), Err(CookieError::Length));
         let bad_alpha = format!("{}*", &v[..85]);
@@ -343,9 +428,50 @@ mod tests {
         let s = signer();
         let t = Token::generate();
         let h = t.hash();
-        assert_ne!(h.0, t.0);
+        assert_ne!(h.0, t.bytes);
         assert!(!s.encode(&t).as_str().contains(&h.to_hex()));
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn tagged_tokens_carry_their_tag_through_cookie_hash_and_session_id() {
+        let s = signer();
+        let tag = RouteTag(0x00a7);
+        let t = Token::generate_tagged(Some(tag));
+        let v = s.encode(&t);
+        assert_eq!(v.as_str().len(), TAGGED_COOKIE_VALUE_LEN);
+        let back = s.decode(v.as_str()).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.tag(), Some(tag));
+        assert_eq!(t.hash().route_tag(), tag);
+        assert_eq!(back.hash(), t.hash());
+        assert_eq!(SessionId::generate_tagged(Some(tag)).route_tag(), tag);
+        // The tag is signed: changing it (the first characters) breaks the signature.
+        let mut chars: Vec<char> = v.as_str().chars().collect();
+        chars[1] = if chars[1] == 'A' { 'B' } else { 'A' };
+        let tampered: String = chars.into_iter().collect();
+        assert_eq!(s.decode(&tampered), Err(CookieError::Signature));
+    }
+
+    #[test]
+    fn untagged_tokens_keep_the_old_cookie_and_hash() {
+        let s = signer();
+        let t = Token::generate();
+        assert_eq!(t.tag(), None);
+        assert_eq!(s.encode(&t).as_str().len(), COOKIE_VALUE_LEN);
+        assert_eq!(t.hash().0, <[u8; 32]>::from(Sha256::digest(t.bytes)));
+        // The old encoding, written out: base64url(token ‖ HMAC(key, token)).
+        let mut mac = s.keys[0].clone();
+        mac.update(&t.bytes);
+        let mut raw = t.bytes.to_vec();
+        raw.extend_from_slice(&mac.finalize().into_bytes());
+        assert_eq!(s.encode(&t).as_str(), URL_SAFE_NO_PAD.encode(raw));
+        // A tagged and an untagged token of the same bytes hash differently.
+        let tagged = Token {
+            bytes: t.bytes,
+            tag: Some(RouteTag(0)),
+        };
+        assert_ne!(tagged.hash(), t.hash());
     }
 
     #[test]

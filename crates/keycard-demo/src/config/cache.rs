@@ -108,6 +108,32 @@ impl CacheBackend {
                     key_prefix: check_key_prefix(key_prefix)?,
                 })
             }
+            Some("redis+cluster") => {
+                if !cfg!(feature = "redis") {
+                    return Err(ConfigError::new(
+                        "CACHE_URL",
+                        "this build has no Redis support; rebuild keycard-demo with `--features redis`, or use CACHE_URL=memory",
+                    ));
+                }
+                let hosts = url
+                    .split_once("://")
+                    .map(|(_, rest)| rest)
+                    .unwrap_or_default();
+                let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, h)| h);
+                if hosts
+                    .split(',')
+                    .any(|h| h.trim().is_empty() || h.contains('/') || h.starts_with(':'))
+                {
+                    return Err(ConfigError::new(
+                        "CACHE_URL",
+                        "a Redis Cluster URL lists its nodes: redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…] (e.g. redis+cluster://127.0.0.1:7000,127.0.0.1:7001)",
+                    ));
+                }
+                Ok(CacheBackend::Redis {
+                    url: url.to_owned(),
+                    key_prefix: check_key_prefix(key_prefix)?,
+                })
+            }
             Some("rediss") => Err(ConfigError::new(
                 "CACHE_URL",
                 "TLS (rediss://) is not supported by this build; use redis:// on a trusted network or a TLS tunnel",
@@ -115,7 +141,7 @@ impl CacheBackend {
             // Never echo the value: it may hold a password.
             _ => Err(ConfigError::new(
                 "CACHE_URL",
-                "unknown cache; expected `database` (the users database), `memory`, sqlite:PATH, postgres://USER@HOST/DB or redis://HOST:PORT",
+                "unknown cache; expected `database` (the users database), `memory`, sqlite:PATH, postgres://USER@HOST/DB, redis://HOST:PORT or redis+cluster://HOST:PORT[,HOST:PORT…]",
             )),
         }
     }
@@ -155,8 +181,8 @@ impl CacheBackend {
     }
 }
 
-/// `CACHE_KEY_PREFIX`: 1 to [`MAX_CACHE_KEY_PREFIX_LEN`] bytes of printable ASCII without spaces (it is
-/// part of every key, and shows up in `redis-cli` and `MONITOR`).
+/// `CACHE_KEY_PREFIX`: 1 to [`MAX_CACHE_KEY_PREFIX_LEN`] bytes of printable ASCII without spaces or braces
+/// (it is part of every key, and shows up in `redis-cli` and `MONITOR`).
 fn check_key_prefix(prefix: &str) -> Result<String, ConfigError> {
     if prefix.is_empty() {
         return Err(ConfigError::new(
@@ -179,6 +205,12 @@ fn check_key_prefix(prefix: &str) -> Result<String, ConfigError> {
             format!(
                 "{prefix:?} may only hold printable ASCII without spaces (e.g. `myapp:sessions:`)"
             ),
+        ));
+    }
+    if prefix.contains(['{', '}']) {
+        return Err(ConfigError::new(
+            "CACHE_KEY_PREFIX",
+            format!("{prefix:?} must not hold `{{` or `}}`: the Redis store puts each user's hash tag after the prefix"),
         ));
     }
     Ok(prefix.to_owned())

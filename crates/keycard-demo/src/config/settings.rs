@@ -59,7 +59,8 @@ pub struct StoreSettings {
     pub database_url: String,
 
     /// Credentials cache: `database` (in the users database: sessions survive restarts), `memory` (in this
-    /// process), `sqlite:PATH`, `postgres://USER@HOST/DB` or `redis://[:PASSWORD@]HOST:PORT[/DB]`.
+    /// process), `sqlite:PATH`, `postgres://USER@HOST/DB`, `redis://[:PASSWORD@]HOST:PORT[/DB]` or
+    /// `redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…]` (a Redis Cluster).
     #[arg(long, env = "CACHE_URL", default_value = DEFAULT_CACHE_URL, hide_env_values = true)]
     pub cache_url: String,
 

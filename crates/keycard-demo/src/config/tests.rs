@@ -105,6 +105,45 @@ fn redis_needs_a_secret_key_and_never_echoes_the_url() {
 
 #[cfg(feature = "redis")]
 #[test]
+fn a_redis_cluster_url_lists_its_nodes_and_is_the_redis_store() {
+    let key = "k".repeat(64);
+    let url = "redis+cluster://:hunter2@127.0.0.1:7000,127.0.0.1:7001";
+    let c = Config::from_settings(&settings(&["--cache-url", url, "--secret-key", &key]))
+        .expect("valid");
+    assert_eq!(
+        c.cache,
+        CacheBackend::Redis {
+            url: url.into(),
+            key_prefix: DEFAULT_CACHE_KEY_PREFIX.into(),
+        }
+    );
+    assert!(!c.cache.display_url().contains("hunter2"));
+    for bad in [
+        "redis+cluster://",
+        "redis+cluster://127.0.0.1:7000,",
+        "redis+cluster://127.0.0.1:7000/2",
+    ] {
+        let e = Config::from_settings(&settings(&["--cache-url", bad, "--secret-key", &key]))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("HOST:PORT[,HOST:PORT…]"),
+            "{bad}: {e}"
+        );
+    }
+    let e = Config::from_settings(&settings(&[
+        "--cache-url",
+        url,
+        "--secret-key",
+        &key,
+        "--cache-key-prefix",
+        "{app}:",
+    ]))
+    .unwrap_err();
+    assert!(e.to_string().contains("must not hold `{` or `}`"), "{e}");
+}
+
+#[cfg(feature = "redis")]
+#[test]
 fn redis_with_a_secret_key_parses_with_the_default_or_given_prefix() {
     let key = "k".repeat(64);
     let c = Config::from_settings(&settings(&[

@@ -4,7 +4,9 @@
 //! same suites on the services instead (see [`services`] for their URLs):
 //! `KEYCARD_TEST_DATABASE=postgres` (a scratch PostgreSQL database per test, dropped afterwards) and
 //! `KEYCARD_TEST_CACHE=redis` (the Redis store, a unique key prefix per test, deleted afterwards), e.g.
-//! `KEYCARD_TEST_DATABASE=postgres KEYCARD_TEST_CACHE=redis cargo test -p keycard-demo --test http`.
+//! `KEYCARD_TEST_DATABASE=postgres KEYCARD_TEST_CACHE=redis cargo test -p keycard-demo --test http`;
+//! `KEYCARD_TEST_CACHE=redis-cluster` puts the sessions on the Redis Cluster of
+//! `scripts/redis-cluster.sh` (`KEYCARD_TEST_REDIS_CLUSTER_URL`).
 //! A service asked for this way must be reachable: the test fails otherwise.
 #![allow(dead_code)]
 
@@ -79,6 +81,8 @@ pub struct TestApp {
 pub struct Backends {
     pub postgres: bool,
     pub redis: bool,
+    /// `KEYCARD_TEST_CACHE=redis-cluster`: the Redis store on the shared Redis Cluster.
+    pub redis_cluster: bool,
     pub sql_cache: Option<SqlCache>,
 }
 
@@ -106,13 +110,14 @@ impl Backends {
         assert!(
             matches!(
                 cache.as_str(),
-                "" | "memory" | "redis" | "sqlite" | "postgres"
+                "" | "memory" | "redis" | "redis-cluster" | "sqlite" | "postgres"
             ),
-            "KEYCARD_TEST_CACHE must be memory, sqlite, postgres or redis, not {cache:?}"
+            "KEYCARD_TEST_CACHE must be memory, sqlite, postgres, redis or redis-cluster, not {cache:?}"
         );
         Backends {
             postgres: db == "postgres",
             redis: cache == "redis",
+            redis_cluster: cache == "redis-cluster",
             sql_cache: match cache.as_str() {
                 "sqlite" => Some(SqlCache::Sqlite),
                 "postgres" => Some(SqlCache::Postgres),
@@ -160,6 +165,13 @@ impl TestApp {
                 prefix: key_prefix.clone(),
             });
             config.cache = CacheBackend::Redis { url, key_prefix };
+        }
+        if backends.redis_cluster {
+            // The keys spread over the cluster's nodes; they expire by themselves.
+            config.cache = CacheBackend::Redis {
+                url: services::redis_cluster_url(),
+                key_prefix: services::unique_prefix("http"),
+            };
         }
         tweak(&mut config);
         // Bound first, as `app::run` does, so the app knows its own origin (`http://127.0.0.1:PORT`).

@@ -11,6 +11,7 @@
 mod common;
 
 mod failures;
+mod layout;
 mod nodes;
 mod records;
 mod round_trip;

@@ -2,6 +2,7 @@
 //! belongs to, and key lifetimes follow the cache's clock.
 
 use keycard::{ManualClock, PutOutcome, SessionMetadata, Timestamp};
+use keycard_redis::hash_tag;
 use keycard_store_tests::fixtures::{GRACE, IDLE, RENEW};
 use keycard_store_tests::services::redis_url;
 use keycard_store_tests::skip::or_skip;
@@ -92,9 +93,10 @@ async fn undecodable_records_are_absent_and_logged_without_secrets() {
         let cookie = s.cookie.as_str().to_owned();
         let hash = h.hash_of(&cookie).to_hex();
         h.must_fetch(&cookie, what).await;
-        let tkey = format!("{p}t:{hash}");
-        let skey = format!("{p}s:{}", s.session.session_id.to_hex());
-        let ukey = format!("{p}u:{}", key(uid));
+        let tag = hash_tag(&key(uid));
+        let tkey = format!("{p}{tag}t:{hash}");
+        let skey = format!("{p}{tag}s:{}", s.session.session_id.to_hex());
+        let ukey = format!("{p}{tag}u:{}", key(uid));
         for args in corrupt(&tkey, &skey, &ukey) {
             let mut cmd = redis::cmd(std::str::from_utf8(&args[0]).unwrap());
             for a in &args[1..] {
@@ -163,14 +165,21 @@ async fn every_key_expires_with_what_it_belongs_to() {
         assert!(*ttl > 0, "{k} has no expiry ({ttl})");
     }
     let slack = 5_000;
-    let sa = ttl_of(&keys, &format!("{p}s:{}", a.session.session_id.to_hex()));
-    let sb = ttl_of(&keys, &format!("{p}s:{}", b.session.session_id.to_hex()));
+    let tag = hash_tag(&key(1));
+    let sa = ttl_of(
+        &keys,
+        &format!("{p}{tag}s:{}", a.session.session_id.to_hex()),
+    );
+    let sb = ttl_of(
+        &keys,
+        &format!("{p}{tag}s:{}", b.session.session_id.to_hex()),
+    );
     assert!(
         sa > ms(IDLE) - slack && sa <= ms(IDLE),
         "renewed session: {sa}"
     );
     assert!(sb > 0 && sb <= ms(IDLE), "{sb}");
-    let token = |cookie: &str| ttl_of(&keys, &format!("{p}t:{}", h.hash_of(cookie).to_hex()));
+    let token = |cookie: &str| ttl_of(&keys, &format!("{p}{tag}t:{}", h.hash_of(cookie).to_hex()));
     assert!(
         (token(&new) - sa).abs() < slack,
         "current token lives with its session"
@@ -180,9 +189,9 @@ async fn every_key_expires_with_what_it_belongs_to() {
     assert!(grace > 0 && grace <= ms(GRACE), "replaced token: {grace}");
     let longest = sa.max(sb);
     for k in [
-        format!("{p}u:{}", key(1)),
-        format!("{p}i:{}", key(1)),
-        format!("{p}users"),
+        format!("{p}{tag}u:{}", key(1)),
+        format!("{p}{tag}i:{}", key(1)),
+        format!("{p}{tag}users"),
     ] {
         let t = ttl_of(&keys, &k);
         assert!(t >= longest - 50 && t <= ms(IDLE), "{k}: {t} vs {longest}");

@@ -4,6 +4,7 @@
 //! | env | default | what |
 //! |---|---|---|
 //! | `KEYCARD_TEST_REDIS_URL` | `redis://127.0.0.1:6379` | the shared Redis; tests isolate themselves with a [`unique_prefix`] |
+//! | `KEYCARD_TEST_REDIS_CLUSTER_URL` | `redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002` | the shared Redis Cluster (`scripts/redis-cluster.sh start`) |
 //! | `KEYCARD_TEST_POSTGRES_URL` | `postgres://postgres@127.0.0.1:5432/test` | the administrative PostgreSQL URL; tests create a scratch database beside it |
 //! | `KEYCARD_TEST_REDIS_SERVER` | `redis-server` (on `PATH`) | the binary [`OwnRedis`] starts |
 //! | `KEYCARD_TEST_PG_BIN` | the newest `/usr/lib/postgresql/*/bin` | where [`OwnPostgres`] finds `initdb` and `pg_ctl` |
@@ -35,12 +36,18 @@ pub use own_redis::OwnRedis;
 pub use postgres::{postgres_or_skip, postgres_reachable, run_database_or_skip, ScratchDb};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{delete_redis_prefix, redis_or_skip, redis_reachable, RedisKeys};
+pub use redis::{
+    delete_redis_prefix, redis_cluster_or_skip, redis_cluster_reachable, redis_or_skip,
+    redis_reachable, RedisKeys,
+};
 
 /// Default administrative PostgreSQL URL (trust auth, database `test`).
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// Default Redis URL.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default Redis Cluster URL (the cluster `scripts/redis-cluster.sh start` runs).
+pub const DEFAULT_REDIS_CLUSTER_URL: &str =
+    "redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002";
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -52,6 +59,11 @@ fn env_or(name: &str, default: &str) -> String {
 /// The shared Redis the tests use (`KEYCARD_TEST_REDIS_URL`).
 pub fn redis_url() -> String {
     env_or("KEYCARD_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+}
+
+/// The shared Redis Cluster the tests use (`KEYCARD_TEST_REDIS_CLUSTER_URL`).
+pub fn redis_cluster_url() -> String {
+    env_or("KEYCARD_TEST_REDIS_CLUSTER_URL", DEFAULT_REDIS_CLUSTER_URL)
 }
 
 /// The administrative PostgreSQL URL the tests use (`KEYCARD_TEST_POSTGRES_URL`).

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{redact, redis_url};
+use super::{redact, redis_cluster_url, redis_url};
 use crate::skip;
 
 /// One connection and a `PING`, bounded (3 s).
@@ -28,6 +28,52 @@ pub async fn redis_or_skip(suite: &str) -> Option<String> {
     let reachable = redis_reachable(&url).await.map_err(|e| {
         format!(
             "Redis not reachable at {} ({e}); set KEYCARD_TEST_REDIS_URL",
+            redact(&url)
+        )
+    });
+    skip::or_skip(suite, reachable.map(|()| url))
+}
+
+/// Whether the Redis Cluster at `url` (`redis+cluster://HOST:PORT[,…]`) is healthy: its first node answers
+/// `CLUSTER INFO` with `cluster_state:ok`, bounded (3 s).
+pub async fn redis_cluster_reachable(url: &str) -> Result<(), String> {
+    let first = url
+        .strip_prefix("redis+cluster://")
+        .and_then(|rest| rest.rsplit('@').next())
+        .and_then(|hosts| hosts.split(',').next())
+        .ok_or_else(|| format!("not a redis+cluster:// URL: {}", redact(url)))?;
+    let auth = match url.rfind('@') {
+        Some(at) => &url["redis+cluster://".len()..=at],
+        None => "",
+    };
+    let client = redis::Client::open(format!("redis://{auth}{first}"))
+        .map_err(|e| format!("invalid URL: {e}"))?;
+    let info = async {
+        let mut c = client.get_multiplexed_async_connection().await?;
+        redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async::<String>(&mut c)
+            .await
+    };
+    match tokio::time::timeout(Duration::from_secs(3), info).await {
+        Ok(Ok(i)) if i.contains("cluster_state:ok") => Ok(()),
+        Ok(Ok(_)) => Err("the cluster state is not ok".to_owned()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer within 3 s".to_owned()),
+    }
+}
+
+/// The shared Redis Cluster URL if it is healthy; else the [skip rule](crate::skip) for `suite`, and
+/// `None`.
+///
+/// # Panics
+/// When the cluster is not healthy and `KEYCARD_REQUIRE_SERVICES=1`.
+pub async fn redis_cluster_or_skip(suite: &str) -> Option<String> {
+    let url = redis_cluster_url();
+    let reachable = redis_cluster_reachable(&url).await.map_err(|e| {
+        format!(
+            "Redis Cluster not reachable at {} ({e}); run scripts/redis-cluster.sh start or set \
+             KEYCARD_TEST_REDIS_CLUSTER_URL",
             redact(&url)
         )
     });

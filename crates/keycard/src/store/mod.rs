@@ -34,7 +34,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::clock::Timestamp;
-use crate::token::{SessionId, Token, TokenHash};
+use crate::token::{RouteTag, SessionId, Token, TokenHash};
 use crate::user::CachedUser;
 
 pub mod memory;
@@ -119,20 +119,34 @@ pub enum TokenUse {
 ///
 /// Renewal needs a successor token only when it actually rotates. The memory store asks for it only then;
 /// a networked store that must send everything in one round trip asks for it up front.
+///
+/// The successor carries the same [`RouteTag`] as the token it replaces (the cache passes the presented
+/// token's), so a routing store finds it in the same user slot.
 #[derive(Debug, Default)]
-pub struct NextToken(OnceLock<(Token, TokenHash)>);
+pub struct NextToken {
+    slot: OnceLock<(Token, TokenHash)>,
+    tag: Option<RouteTag>,
+}
 
 impl NextToken {
-    /// An empty slot.
+    /// An empty slot for an untagged successor.
     pub fn new() -> Self {
-        NextToken(OnceLock::new())
+        NextToken::with_tag(None)
+    }
+
+    /// An empty slot for a successor carrying `tag`.
+    pub fn with_tag(tag: Option<RouteTag>) -> Self {
+        NextToken {
+            slot: OnceLock::new(),
+            tag,
+        }
     }
 
     /// The successor's hash, generating the token on first call.
     pub fn hash(&self) -> TokenHash {
-        self.0
+        self.slot
             .get_or_init(|| {
-                let t = Token::generate();
+                let t = Token::generate_tagged(self.tag);
                 let h = t.hash();
                 (t, h)
             })
@@ -141,7 +155,7 @@ impl NextToken {
 
     /// The successor token, if [`hash`](Self::hash) was ever called.
     pub fn take(self) -> Option<Token> {
-        self.0.into_inner().map(|(t, _)| t)
+        self.slot.into_inner().map(|(t, _)| t)
     }
 }
 
@@ -354,4 +368,19 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
 
     /// Remove what expired before `now`. Backends whose records expire by themselves return zeros.
     async fn sweep(&self, now: Timestamp) -> Result<SweepStats, StoreError>;
+
+    /// The [`RouteTag`] the cache puts in the tokens and session ids of `user_key`, for a store that
+    /// shards by user (it must then find a token's or session id's records from the tag alone; see
+    /// [`crate::token`]). The default, `None`, keeps tokens, cookies and session ids untagged.
+    fn route_tag(&self, user_key: &str) -> Option<RouteTag> {
+        let _ = user_key;
+        None
+    }
+
+    /// The [`RouteTag`] for a new token of the session `session_id` (`sync`, `regenerate`): a routing
+    /// store reads it from the id ([`SessionId::route_tag`]). The default, `None`, keeps tokens untagged.
+    fn session_route_tag(&self, session_id: &SessionId) -> Option<RouteTag> {
+        let _ = session_id;
+        None
+    }
 }
