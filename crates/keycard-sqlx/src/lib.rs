@@ -114,6 +114,9 @@ pub mod backend;
 mod codec;
 mod config;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod near;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod queries;
 mod schema;
@@ -124,6 +127,9 @@ pub mod sqlite_read;
 mod store;
 
 pub use config::{SqlConfig, SqlConfigError, SqliteReads, DEFAULT_TABLE_PREFIX};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use near::PgInvalidations;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{Postgres, PostgresStore};
