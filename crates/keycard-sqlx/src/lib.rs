@@ -31,6 +31,7 @@
 //! | one node | [`SqliteStore`] | nothing: sessions stay | one `SELECT` on a local file |
 //! | several nodes, PostgreSQL already there | [`PostgresStore`] | nothing | one `SELECT` round trip |
 //! | several nodes, Redis there, highest request rate | `keycard-redis` | nothing (Redis keeps them) | one `EVALSHA` round trip |
+//! | several nodes on PostgreSQL, hot sessions | [`PostgresStore::near_cache`] | nothing | a map lookup while unchanged ([`near`]) |
 //!
 //! Moving from the memory store is one line (the store given to `CredentialsCache::builder`) plus a
 //! `migrate()` at start-up. Sessions that lived in the memory store are not carried over: users sign in once.
@@ -93,6 +94,13 @@
 //!   transaction that locks the user's row first on PostgreSQL (SQLite's `BEGIN IMMEDIATE` holds its single
 //!   write lock), so a user's record goes exactly when its last session does. See [`store`](SqlStore) for
 //!   the statements of each primitive.
+//!
+//! ## Near cache and pushed invalidation (PostgreSQL)
+//! With [`SqlConfig::with_notify`] every write notifies the store's channel inside its transaction, and
+//! [`PostgresStore::near_cache`] puts a [`NearCache`](keycard::store::near::NearCache) in front of the
+//! store, fed by a `LISTEN` connection ([`PgInvalidations`]): hot sessions are answered from memory,
+//! a write on any node evicts them as soon as its notification arrives, and a node whose channel is down
+//! or unconfirmed asks the database. See the [`near`] module for the model.
 //!
 //! ## Sweeping
 //! [`Store::sweep`](keycard::Store::sweep) (run it with `CredentialsCache::spawn_sweeper`) deletes, in
