@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use keycard::throttle::ThrottleStore;
 use keycard::store::near::NearConfig;
+use keycard::throttle::ThrottleStore;
 use keycard::{CredentialsCache, MemoryStore};
 use keycard_sqlx::SqlConfig;
 
