@@ -1,5 +1,5 @@
 //! Pushed invalidation on PostgreSQL: a `LISTEN` connection that feeds a
-//! [`NearCache`](keycard::store::near::NearCache).
+//! [`NearCache`].
 //!
 //! # The model
 //! With [`SqlConfig::with_notify`](crate::SqlConfig::with_notify) on, every write that changes what a near

@@ -1,4 +1,4 @@
-//! A near cache: a [`Store`] wrapper that answers hot `fetch`es from process memory, in front of a shared
+//! A near cache: a [`Store`](crate::Store) wrapper that answers hot `fetch`es from process memory, in front of a shared
 //! store that pushes invalidations.
 //!
 //! # The model
