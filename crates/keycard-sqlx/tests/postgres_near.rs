@@ -269,3 +269,45 @@ async fn a_killed_listener_serves_from_the_store_until_resubscribed_with_no_stal
     })
     .await;
 }
+
+/// The revocation lag between two nodes, measured (printed, not asserted): from node B's revocation
+/// returning to node A's first answer without the session, over 20 trials, while A serves the session
+/// in a tight loop; no answer of A after the notification arrived is the revoked session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_lag_over_twenty_trials_is_printed_and_never_stale_after_notification() {
+    let Some((a, b)) = two_nodes("near_lag").await else {
+        return;
+    };
+    let mut lags = Vec::new();
+    let mut stale_total = 0;
+    for i in 0..20u32 {
+        let received = a.near.channel().received();
+        let signed = b
+            .cache
+            .create(user(100 + i, "lag"), Default::default())
+            .await
+            .unwrap();
+        until("A receives the sign-in", || {
+            a.near.channel().received() > received
+        })
+        .await;
+        let cookie = signed.cookie.as_str().to_owned();
+        until_a_hit(&a, &cookie).await;
+        let received = a.near.channel().received();
+        assert!(b
+            .cache
+            .delete_session(&signed.session.session_id)
+            .await
+            .unwrap());
+        let revoked = std::time::Instant::now();
+        stale_total +=
+            until_seen_never_stale_after_notification(&a, &cookie, received, |u| u.is_none()).await;
+        lags.push(revoked.elapsed());
+    }
+    lags.sort();
+    println!(
+        "near_lag: revocation on B to A's first answer without the session, 20 trials: p50 {:?}, max {:?}; {stale_total} answers from memory before the notification arrived",
+        lags[lags.len() / 2],
+        lags[lags.len() - 1]
+    );
+}
