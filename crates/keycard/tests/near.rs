@@ -170,3 +170,105 @@ async fn writes_through_the_wrapper_evict_at_once_with_no_channel_message() {
     h.must_not_fetch(cookie, "after delete_session").await;
     assert_eq!(near.channel().received(), 0);
 }
+
+/// A store that, during every `fetch`, lets an invalidation arrive (as another node's write would, while
+/// this node's store call is in flight) and then answers with what it had read before.
+struct InvalidatedDuringFetch {
+    inner: MemoryStore<TestUser>,
+    channel: std::sync::OnceLock<keycard::store::near::NearChannel>,
+}
+
+#[async_trait::async_trait]
+impl Store<TestUser> for InvalidatedDuringFetch {
+    async fn create(
+        &self,
+        new: keycard::store::NewSession<TestUser>,
+    ) -> Result<keycard::CreateOutcome, keycard::StoreError> {
+        self.inner.create(new).await
+    }
+    async fn fetch(
+        &self,
+        token: &keycard::token::TokenHash,
+        now: keycard::Timestamp,
+        plan: &keycard::store::RenewalPlan,
+    ) -> Result<keycard::store::FetchOutcome<TestUser>, keycard::StoreError> {
+        let read = self.inner.fetch(token, now, plan).await;
+        if let Some(c) = self.channel.get() {
+            c.invalidate(Invalidation::User(keycard_store_tests::key(1)));
+        }
+        read
+    }
+    async fn rotate(
+        &self,
+        id: &keycard::SessionId,
+        t: &keycard::token::TokenHash,
+        u: Option<Arc<TestUser>>,
+        now: keycard::Timestamp,
+        idle: keycard::Timestamp,
+    ) -> Result<Option<Arc<keycard::SessionRecord>>, keycard::StoreError> {
+        self.inner.rotate(id, t, u, now, idle).await
+    }
+    async fn put_user(
+        &self,
+        u: Arc<TestUser>,
+        now: keycard::Timestamp,
+    ) -> Result<keycard::PutOutcome, keycard::StoreError> {
+        self.inner.put_user(u, now).await
+    }
+    async fn delete_by_token(
+        &self,
+        t: &keycard::token::TokenHash,
+        now: keycard::Timestamp,
+    ) -> Result<Option<(keycard::SessionId, String)>, keycard::StoreError> {
+        self.inner.delete_by_token(t, now).await
+    }
+    async fn delete_session(
+        &self,
+        id: &keycard::SessionId,
+    ) -> Result<Option<String>, keycard::StoreError> {
+        self.inner.delete_session(id).await
+    }
+    async fn delete_user_sessions(
+        &self,
+        key: &str,
+        except: Option<&keycard::SessionId>,
+    ) -> Result<usize, keycard::StoreError> {
+        self.inner.delete_user_sessions(key, except).await
+    }
+    async fn sessions(
+        &self,
+        key: &str,
+        now: keycard::Timestamp,
+    ) -> Result<Vec<keycard::SessionRecord>, keycard::StoreError> {
+        self.inner.sessions(key, now).await
+    }
+    async fn users(
+        &self,
+        now: keycard::Timestamp,
+    ) -> Result<Vec<Arc<TestUser>>, keycard::StoreError> {
+        self.inner.users(now).await
+    }
+    async fn sweep(
+        &self,
+        now: keycard::Timestamp,
+    ) -> Result<keycard::SweepStats, keycard::StoreError> {
+        self.inner.sweep(now).await
+    }
+}
+
+#[tokio::test]
+async fn an_answer_read_before_an_invalidation_that_arrived_during_the_call_is_not_kept() {
+    let store = Arc::new(InvalidatedDuringFetch {
+        inner: MemoryStore::new(),
+        channel: std::sync::OnceLock::new(),
+    });
+    let near = confirmed(store.clone());
+    let h = Harness::new(near.clone());
+    let ann = h.sign_in(user(1, "ann")).await;
+    store.channel.set(near.channel()).unwrap();
+    for _ in 0..3 {
+        h.must_fetch(ann.cookie.as_str(), "from the store").await;
+    }
+    let s = near.stats();
+    assert_eq!((s.hits, s.fills, s.fills_refused), (0, 0, 3), "{s:?}");
+}
