@@ -384,7 +384,18 @@ impl<U: CachedUser> Auth<U> {
     pub async fn regenerate(&self) -> Result<Arc<SessionRecord>, AuthError> {
         let _op = self.shared.ops.lock().await;
         let (user, session) = self.signed_in()?;
-        match self.shared.cache.regenerate(&session.session_id).await? {
+        let rotated = self.shared.cache.regenerate(&session.session_id).await?;
+        self.take_rotation(user, rotated)
+    }
+
+    /// This request's session after a token rotation: the new cookie goes out; `None` (the session ended
+    /// meanwhile) signs the request out.
+    fn take_rotation(
+        &self,
+        user: Arc<U>,
+        rotated: Option<(keycard::CookieValue, Arc<SessionRecord>)>,
+    ) -> Result<Arc<SessionRecord>, AuthError> {
+        match rotated {
             Some((cookie, session)) => {
                 let mut s = self.state();
                 s.phase = Phase::SignedIn {
@@ -400,6 +411,56 @@ impl<U: CachedUser> Auth<U> {
                 Err(AuthError::NotSignedIn)
             }
         }
+    }
+
+    /// Sudo mode: the user just proved their password again (check it first, e.g. with
+    /// `PasswordHasher::verify`). Records the proof in the session and rotates the token at once (a
+    /// privilege change: the old cookie dies; the session, its deadlines and its CSRF tokens stay). See
+    /// [`RecentlyAuthenticated`](crate::RecentlyAuthenticated).
+    ///
+    /// Errors: [`AuthError::NotSignedIn`] (also when the session ended meanwhile: the cookie is cleared),
+    /// [`AuthError::Store`].
+    pub async fn reauthenticate(&self) -> Result<Arc<SessionRecord>, AuthError> {
+        let _op = self.shared.ops.lock().await;
+        let (user, session) = self.signed_in()?;
+        let rotated = self
+            .shared
+            .cache
+            .reauthenticate(&session.session_id)
+            .await?;
+        let session = self.take_rotation(user, rotated)?;
+        self.shared
+            .cache
+            .audit()
+            .reauthenticated(&session.user_key, &session.session_id);
+        Ok(session)
+    }
+
+    /// Whether the signed-in session's last proof of password (sign-in or
+    /// [`reauthenticate`](Self::reauthenticate)) is within the layer's
+    /// [`sudo_max_age`](crate::SessionLayer::sudo_max_age). `false` when anonymous, or for a session
+    /// that was not created by a password check.
+    pub fn is_recently_authenticated(&self) -> bool {
+        let Some(session) = self.session() else {
+            return false;
+        };
+        let Some(at) = session.authenticated_at else {
+            return false;
+        };
+        let now = self.shared.cache.now();
+        now.0.saturating_sub(at.0) < self.shared.config.sudo_max_age.as_millis() as u64
+    }
+
+    /// A watch on this request's session, for a long-lived response (server-sent events, a WebSocket):
+    /// [`SessionWatch::ended`](crate::SessionWatch::ended) completes when the session ends, on this node
+    /// or any other. `None` when nobody is signed in.
+    pub fn watch(&self) -> Option<crate::SessionWatch<U>> {
+        let session = self.session()?;
+        Some(crate::SessionWatch::new(
+            self.shared.cache.clone(),
+            session.session_id,
+            session.user_key.clone(),
+        ))
     }
 
     /// The live sessions of the signed-in user, oldest first. Compare with

@@ -89,6 +89,7 @@ impl<U: CachedUser> SessionLayer<U> {
             config: Arc::new(LayerConfig {
                 writer,
                 ip_source: ClientIpSource::default(),
+                sudo_max_age: crate::sudo::DEFAULT_SUDO_MAX_AGE,
             }),
         }
     }
@@ -113,6 +114,7 @@ impl<U: CachedUser> SessionLayer<U> {
             config: Arc::new(LayerConfig {
                 writer,
                 ip_source: self.config.ip_source,
+                sudo_max_age: self.config.sudo_max_age,
             }),
         })
     }
@@ -125,6 +127,21 @@ impl<U: CachedUser> SessionLayer<U> {
             config: Arc::new(LayerConfig {
                 writer: self.config.writer.clone(),
                 ip_source: source,
+                sudo_max_age: self.config.sudo_max_age,
+            }),
+        }
+    }
+
+    /// How recent the last proof of password must be for
+    /// [`RecentlyAuthenticated`](crate::RecentlyAuthenticated) (sudo mode; default
+    /// [`DEFAULT_SUDO_MAX_AGE`](crate::DEFAULT_SUDO_MAX_AGE), 10 minutes).
+    pub fn sudo_max_age(self, max_age: std::time::Duration) -> Self {
+        SessionLayer {
+            cache: self.cache,
+            config: Arc::new(LayerConfig {
+                writer: self.config.writer.clone(),
+                ip_source: self.config.ip_source,
+                sudo_max_age: max_age,
             }),
         }
     }

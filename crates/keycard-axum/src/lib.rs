@@ -147,6 +147,8 @@
 //!
 //! - `password` (default): [`AuthError::Password`] and `From<keycard::password::PasswordError>` for
 //!   [`AuthError`]; turns on `keycard/password`.
+//! - `fuzzing` (off): the checks of the fuzz targets (`fuzz/` in the repository), in a hidden module; not
+//!   a supported API, for the fuzz targets and their regression tests only.
 //!
 //! ## Examples
 //!
@@ -230,6 +232,15 @@ mod layer;
 mod rejection;
 mod reload;
 mod state;
+mod sudo;
+mod watch;
+
+// The checks of the fuzz targets in fuzz/ (the session cookie lookup, the CSRF token check), shared with the
+// replay of fuzz/regressions/ in this crate's tests. Behind the `fuzzing` feature and hidden: not part of
+// the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
 
 pub use auth::Auth;
 pub use config::{
@@ -249,6 +260,10 @@ pub use headers::{
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
+pub use sudo::{
+    is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
+};
+pub use watch::{SessionWatch, DEFAULT_WATCH_INTERVAL};
 
 /// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
 #[cfg(doctest)]

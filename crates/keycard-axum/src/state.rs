@@ -16,6 +16,8 @@ use crate::cookie::CookieWriter;
 pub(crate) struct LayerConfig {
     pub(crate) writer: CookieWriter,
     pub(crate) ip_source: ClientIpSource,
+    /// How recent a proof of password [`RecentlyAuthenticated`](crate::RecentlyAuthenticated) accepts.
+    pub(crate) sudo_max_age: std::time::Duration,
 }
 
 /// What the request resolved to.

@@ -1,5 +1,5 @@
 -- `rotate`. ARGV: prefix, sid, new token, now, idle, has user (0/1), user blob, user version, user
--- credential fingerprint ('' for none). Returns {0} gone (or ended here: signed in with other credentials
+-- credential fingerprint ('' for none), a new proof of password (authenticated_at, '' to keep). Returns {0} gone (or ended here: signed in with other credentials
 -- than the cached user's), {-1, reason} undecodable, or {1, session...}.
 local sid, now_s = ARGV[2], ARGV[4]
 local now = tonumber(now_s)
@@ -24,6 +24,10 @@ if ttl <= 0 then return {0} end
 -- first write: HSET (denyoom), so a Redis out of memory refuses the script before it writes anything
 redis.call('HSET', skey, 'ra', now_s, 'id', idle_s, 'ct', ARGV[3])
 redis.call('HDEL', skey, 'pt', 'pu')
+if ARGV[10] ~= '' then
+  redis.call('HSET', skey, 'aa', ARGV[10])
+  s[12] = ARGV[10]
+end
 redis.call('DEL', p .. 't:' .. s[7])
 if s[8] then redis.call('DEL', p .. 't:' .. s[8]) end
 redis.call('PEXPIRE', skey, fmt(ttl))

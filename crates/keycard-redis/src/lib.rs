@@ -145,6 +145,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
+// The checks of the fuzz target in fuzz/ (the record decoders), shared with the replay of fuzz/regressions/
+// in this crate's tests. Behind the `fuzzing` feature and hidden: not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
 pub mod config;
 mod connect;
 mod scripts;

@@ -151,6 +151,7 @@ impl<U: CachedUser> Store<U> for RedisStore {
         user: Option<Arc<U>>,
         now: Timestamp,
         idle_deadline: Timestamp,
+        authenticated_at: Option<Timestamp>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         const OP: &str = "rotate";
         let (has_user, blob, version, fingerprint) = match &user {
@@ -171,6 +172,7 @@ impl<U: CachedUser> Store<U> for RedisStore {
             blob,
             version,
             fingerprint,
+            authenticated_at.map(ts_arg).unwrap_or_default(),
         ];
         let reply = self.run(OP, &SCRIPTS.rotate, args).await?;
         let items = array(reply).ok_or_else(|| malformed(OP))?;

@@ -120,6 +120,11 @@
 
 pub mod backend;
 mod codec;
+// The checks of the fuzz target in fuzz/ (the record decoders), shared with the replay of fuzz/regressions/
+// in this crate's tests. Behind the `fuzzing` feature and hidden: not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
 mod config;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

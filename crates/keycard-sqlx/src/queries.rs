@@ -38,7 +38,8 @@ pub(crate) struct Queries {
     pub session_fingerprint: String,
     /// $1 session id, $2 fingerprint: the session takes new credentials (the sync that set them).
     pub adopt_fingerprint: String,
-    /// $1 new token, $2 now, $3 idle deadline, $4 session id → session columns.
+    /// $1 new token, $2 now, $3 idle deadline, $4 session id, $5 a new proof of password (NULL: keep) →
+    /// session columns.
     pub rotate: String,
     /// $1 user key, $2 data, $3 version, $4 fingerprint, $5 now: replace if live and not newer.
     pub put_user: String,
@@ -118,7 +119,8 @@ impl Queries {
             adopt_fingerprint: r("UPDATE {p}sessions SET auth_fingerprint = $2 WHERE session_id = $1"),
             rotate: r("UPDATE {p}sessions SET current_token = $1, previous_token = NULL, \
                  previous_until = NULL, renewed_at = $2, \
-                 idle_deadline = {least}($3, absolute_deadline), expires_at = {least}($3, absolute_deadline) \
+                 idle_deadline = {least}($3, absolute_deadline), expires_at = {least}($3, absolute_deadline), \
+                 authenticated_at = COALESCE($5, authenticated_at) \
                  WHERE session_id = $4 AND expires_at > $2 RETURNING {returning_cols}"),
             put_user: r(put_user),
             classify_user: r("SELECT \

@@ -1,7 +1,7 @@
 //! # keycard-store-tests: the test kit for keycard credentials stores
 //!
 //! **You wrote a [`Store`](keycard::Store); run the whole suite in a few lines.** This crate holds the
-//! behaviour every keycard store must show (the 47 behaviours of the conformance suite and a model-based
+//! behaviour every keycard store must show (the 50 behaviours of the conformance suite and a model-based
 //! property test), written once and run unchanged against the memory store, the Redis store and yours.
 //!
 //! ```toml
@@ -22,7 +22,7 @@
 //!         .map_err(|e| format!("my store not reachable at {url} ({e})"))
 //! }
 //!
-//! keycard_store_tests::conformance_suite!(store); // mod conformance: 47 #[test]s
+//! keycard_store_tests::conformance_suite!(store); // mod conformance: 50 #[test]s
 //! keycard_store_tests::model_suite!(store); // mod model: 3 #[test]s
 //! ```
 //!
@@ -157,6 +157,9 @@ macro_rules! conformance_suite {
             credentials::a_sign_in_checked_against_old_credentials_is_refused_once_new_ones_are_cached,
             credentials::sign_ins_racing_a_credential_change_never_leave_a_live_session,
             credentials::a_session_ended_by_new_credentials_cannot_sync_its_way_back,
+            sudo::sign_in_records_its_proof_and_renewal_or_sync_keep_it,
+            sudo::reauthenticate_records_a_fresh_proof_and_kills_the_old_tokens,
+            sudo::reauthenticate_of_an_ended_session_creates_nothing,
         );
     };
 }

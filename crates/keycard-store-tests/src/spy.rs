@@ -301,12 +301,20 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
         user: Option<Arc<U>>,
         now: Timestamp,
         idle_deadline: Timestamp,
+        authenticated_at: Option<Timestamp>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         self.enter(Primitive::Rotate)?;
         self.saw(new_token);
         let out = self
             .inner
-            .rotate(session_id, new_token, user, now, idle_deadline)
+            .rotate(
+                session_id,
+                new_token,
+                user,
+                now,
+                idle_deadline,
+                authenticated_at,
+            )
             .await?;
         if let Some(s) = &out {
             self.record().sessions.push((**s).clone());

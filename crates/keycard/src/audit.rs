@@ -18,6 +18,7 @@
 //! | `session.signed_out` | INFO | [`CredentialsCache::delete`](crate::CredentialsCache::delete), [`CredentialsCache::sign_out`](crate::CredentialsCache::sign_out) (keycard-axum's `Auth::delete`) |
 //! | `session.revoked` | INFO | [`CredentialsCache::delete_session`](crate::CredentialsCache::delete_session) |
 //! | `sessions.revoked` | INFO | [`CredentialsCache::delete_user_sessions`](crate::CredentialsCache::delete_user_sessions) |
+//! | `session.reauthenticated` | INFO | keycard-axum's `Auth::reauthenticate` (sudo mode) |
 //! | `password.changed` | INFO | the app's password change |
 //! | `session.credentials_changed` | WARN | a session ended because the user's credentials changed since it was created |
 //!
@@ -136,6 +137,11 @@ impl AuditLog {
                 tracing::info!(target: TARGET, event = "sessions.revoked", account = %self.account(account), count)
             }
         }
+    }
+
+    /// A re-authentication (sudo mode): the user proved their password again in this session.
+    pub fn reauthenticated(&self, account: &str, session_id: &SessionId) {
+        tracing::info!(target: TARGET, event = "session.reauthenticated", account = %self.account(account), session_id = %session_id);
     }
 
     /// A password change (the app's, after it stored the new hash).

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
+use crate::events::{EndReason, Events, SessionEvent};
 use crate::policy::{Policy, PolicyError};
 use crate::store::{
     CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata,
@@ -36,6 +37,7 @@ struct Inner<U: CachedUser> {
     store: Arc<dyn Store<U>>,
     signer: CookieSigner,
     audit: AuditLog,
+    events: Events,
     policy: Policy,
     clock: Arc<dyn Clock>,
 }
@@ -138,6 +140,7 @@ impl<U: CachedUser> Builder<U> {
                 store: self.store,
                 signer,
                 audit,
+                events: Events::new(),
                 policy: self.policy,
                 clock: self.clock,
             }),
@@ -284,6 +287,11 @@ impl<U: CachedUser> CredentialsCache<U> {
                 user_key,
             } => {
                 self.inner.audit.credentials_changed(&user_key, &session_id);
+                self.inner.events.emit(SessionEvent::SessionEnded {
+                    session_id,
+                    user_key,
+                    reason: EndReason::CredentialsChanged,
+                });
                 Ok(None)
             }
             FetchOutcome::Found {
@@ -327,15 +335,19 @@ impl<U: CachedUser> CredentialsCache<U> {
         user: impl Into<Arc<U>>,
     ) -> Result<Option<SignedIn<U>>, StoreError> {
         let user = user.into();
-        self.rotate_inner(session_id, Some(user.clone()))
-            .await
-            .map(|o| {
-                o.map(|(cookie, session)| SignedIn {
-                    cookie,
-                    session,
-                    user,
-                })
-            })
+        let synced = self
+            .rotate_inner(session_id, Some(user.clone()), false)
+            .await?;
+        Ok(synced.map(|(cookie, session)| {
+            self.inner.events.emit(SessionEvent::UserUpdated {
+                user_key: session.user_key.clone(),
+            });
+            SignedIn {
+                cookie,
+                session,
+                user,
+            }
+        }))
     }
 
     /// Rotate this session's token at once (no grace) without changing the cached user: for privilege
@@ -346,13 +358,27 @@ impl<U: CachedUser> CredentialsCache<U> {
         &self,
         session_id: &SessionId,
     ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
-        self.rotate_inner(session_id, None).await
+        self.rotate_inner(session_id, None, false).await
+    }
+
+    /// Sudo mode: the user of this session just proved their password again (a re-authentication page).
+    /// Records the proof ([`SessionRecord::authenticated_at`] = now) and rotates the token at once, as
+    /// [`regenerate`](Self::regenerate) does (a privilege change: the old cookie dies); the session keeps
+    /// its id, its deadlines and its cached user. Check the password **before** calling this.
+    ///
+    /// Returns the new cookie value and the session, or `None` if the session no longer exists.
+    pub async fn reauthenticate(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
+        self.rotate_inner(session_id, None, true).await
     }
 
     async fn rotate_inner(
         &self,
         session_id: &SessionId,
         user: Option<Arc<U>>,
+        proof: bool,
     ) -> Result<Option<(CookieValue, Arc<SessionRecord>)>, StoreError> {
         let now = self.now();
         let token = Token::generate();
@@ -360,7 +386,14 @@ impl<U: CachedUser> CredentialsCache<U> {
         let session = self
             .inner
             .store
-            .rotate(session_id, &token.hash(), user, now, idle)
+            .rotate(
+                session_id,
+                &token.hash(),
+                user,
+                now,
+                idle,
+                proof.then_some(now),
+            )
             .await?;
         Ok(session.map(|s| (self.inner.signer.encode(&token), s)))
     }
@@ -371,7 +404,14 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// Needs no session; costs the same for 1 or 10,000 sessions; never extends any session; writes nothing
     /// if the user has no live session; never replaces a newer [`version`](CachedUser::version).
     pub async fn put_user(&self, user: impl Into<Arc<U>>) -> Result<PutOutcome, StoreError> {
-        self.inner.store.put_user(user.into(), self.now()).await
+        let user = user.into();
+        let outcome = self.inner.store.put_user(user.clone(), self.now()).await?;
+        if outcome == PutOutcome::Updated {
+            self.inner.events.emit(SessionEvent::UserUpdated {
+                user_key: user.user_key(),
+            });
+        }
+        Ok(outcome)
     }
 
     /// Sign out the session `cookie_value` names: the session and both its tokens die at once.
@@ -388,6 +428,11 @@ impl<U: CachedUser> CredentialsCache<U> {
             .await?;
         Ok(ended.map(|(session_id, user_key)| {
             self.inner.audit.signed_out(&user_key, &session_id);
+            self.inner.events.emit(SessionEvent::SessionEnded {
+                session_id,
+                user_key,
+                reason: EndReason::SignedOut,
+            });
             session_id
         }))
     }
@@ -395,8 +440,13 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// End one session by its id (from a session list). `true` if it existed.
     pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
         let ended = self.inner.store.delete_session(session_id).await?;
-        if let Some(user_key) = &ended {
-            self.inner.audit.session_revoked(user_key, session_id);
+        if let Some(user_key) = ended.clone() {
+            self.inner.audit.session_revoked(&user_key, session_id);
+            self.inner.events.emit(SessionEvent::SessionEnded {
+                session_id: *session_id,
+                user_key,
+                reason: EndReason::Revoked,
+            });
         }
         Ok(ended.is_some())
     }
@@ -406,8 +456,13 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// (`session.signed_out`) rather than a revocation. `true` if it existed.
     pub async fn sign_out(&self, session_id: &SessionId) -> Result<bool, StoreError> {
         let ended = self.inner.store.delete_session(session_id).await?;
-        if let Some(user_key) = &ended {
-            self.inner.audit.signed_out(user_key, session_id);
+        if let Some(user_key) = ended.clone() {
+            self.inner.audit.signed_out(&user_key, session_id);
+            self.inner.events.emit(SessionEvent::SessionEnded {
+                session_id: *session_id,
+                user_key,
+                reason: EndReason::SignedOut,
+            });
         }
         Ok(ended.is_some())
     }
@@ -424,7 +479,18 @@ impl<U: CachedUser> CredentialsCache<U> {
             .delete_user_sessions(user_key, except)
             .await?;
         self.inner.audit.sessions_revoked(user_key, count, except);
+        if count > 0 {
+            self.inner.events.emit(SessionEvent::UserSessionsEnded {
+                user_key: user_key.to_owned(),
+                except: except.copied(),
+            });
+        }
         Ok(count)
+    }
+
+    /// Subscribe to this cache's [`SessionEvent`]s (see [`crate::events`]: this process's writes only).
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
     }
 
     /// The live sessions of `user_key`, oldest first.

@@ -72,6 +72,7 @@
 pub mod audit;
 pub mod cache;
 pub mod clock;
+pub mod events;
 #[cfg(feature = "password")]
 #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
 pub mod password;
@@ -81,11 +82,18 @@ pub mod throttle;
 pub mod token;
 pub mod user;
 
+// The checks of the fuzz targets in fuzz/, shared with the replay of fuzz/regressions/ in this crate's tests.
+// Behind the `fuzzing` feature and hidden: not part of the supported API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use audit::{AccountId, AuditLog};
 pub use cache::{
     Authenticated, Builder, ConfigError, CreateError, CredentialsCache, SignedIn, SweeperHandle,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use events::{EndReason, SessionEvent};
 pub use policy::{Policy, PolicyError};
 pub use store::{
     CreateOutcome, MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError,

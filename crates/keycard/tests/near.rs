@@ -205,8 +205,11 @@ impl Store<TestUser> for InvalidatedDuringFetch {
         u: Option<Arc<TestUser>>,
         now: keycard::Timestamp,
         idle: keycard::Timestamp,
+        authenticated_at: Option<keycard::Timestamp>,
     ) -> Result<Option<Arc<keycard::SessionRecord>>, keycard::StoreError> {
-        self.inner.rotate(id, t, u, now, idle).await
+        self.inner
+            .rotate(id, t, u, now, idle, authenticated_at)
+            .await
     }
     async fn put_user(
         &self,

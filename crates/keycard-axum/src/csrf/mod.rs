@@ -12,7 +12,7 @@ mod extract;
 mod layer;
 mod origin;
 mod rejection;
-mod token;
+pub(crate) mod token;
 
 pub use config::{
     CsrfConfig, CsrfConfigError, CSRF_FORM_FIELD, CSRF_HEADER, DEFAULT_CSRF_COOKIE_NAME,

@@ -94,12 +94,17 @@ pub(crate) fn new_cookie_value() -> Result<String, NoRandomness> {
 pub(crate) fn mask(raw: &Raw) -> Result<String, NoRandomness> {
     let mut m = [0u8; RAW_LEN];
     getrandom::getrandom(&mut m).map_err(|_| NoRandomness)?;
+    Ok(mask_with(raw, &m))
+}
+
+/// `raw` masked with `m` (fresh random bytes in [`mask`]; any bytes in the fuzz check).
+pub(crate) fn mask_with(raw: &Raw, m: &[u8; RAW_LEN]) -> String {
     let mut out = [0u8; 2 * RAW_LEN];
     for i in 0..RAW_LEN {
         out[i] = m[i];
         out[RAW_LEN + i] = raw.0[i] ^ m[i];
     }
-    Ok(URL_SAFE_NO_PAD.encode(out))
+    URL_SAFE_NO_PAD.encode(out)
 }
 
 /// Whether `presented` (a masked token from a form or header) unmasks to `expected`. Anything of the wrong

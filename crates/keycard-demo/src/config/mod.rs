@@ -17,6 +17,7 @@
 //! | `--public-origin` | `PUBLIC_ORIGIN` | none | the `https://HOST[:PORT]` browsers reach the app at (through an HTTPS proxy); required with `Secure` cookies; forms from any other origin are refused |
 //! | `--trial-secs` | `TRIAL_SECS` | `1209600` (14 days) | length of a `pro-trial` |
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
+//! | `--sudo-secs` | `SUDO_SECS` | `600` | sudo mode: a password change or "sign out all other sessions" needs a sign-in (or a password confirmation) this recent |
 //!
 //! Every setting is read as text and checked here, so a bad value is one line that names the setting as the
 //! user gave it: the flag when it was typed (`--addr: "4001" is not an IP:PORT address …`), the environment
@@ -57,8 +58,8 @@ pub use private_dir::create_private_dir;
 pub use redact::redact_url;
 pub use settings::{
     ServerSettings, Settings, StoreSettings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX,
-    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_TRIAL_SECS,
-    MAX_CACHE_KEY_PREFIX_LEN,
+    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_SUDO_SECS,
+    DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
 };
 
 /// The checked configuration. Tests build one directly (see [`Config::for_tests`]).
@@ -88,6 +89,8 @@ pub struct Config {
     pub trial: Duration,
     /// Interval of the plan job.
     pub plan_job_interval: Duration,
+    /// Sudo mode's window ([`keycard_axum::SessionLayer::sudo_max_age`]).
+    pub sudo: Duration,
     /// Interval of the expired-session sweeper.
     pub sweep_interval: Duration,
 }
@@ -106,6 +109,7 @@ impl fmt::Debug for Config {
             .field("client_ip", &self.client_ip)
             .field("trial", &self.trial)
             .field("plan_job_interval", &self.plan_job_interval)
+            .field("sudo", &self.sudo)
             .finish()
     }
 }
@@ -194,6 +198,7 @@ impl Config {
             &server.plan_job_interval_secs,
             false,
         )?;
+        let sudo = secs("SUDO_SECS", &server.sudo_secs, false)?;
 
         Ok(Config {
             addr,
@@ -207,6 +212,7 @@ impl Config {
             client_ip,
             trial,
             plan_job_interval,
+            sudo,
             sweep_interval: sweep_interval_for(&policy),
         })
     }
@@ -226,6 +232,7 @@ impl Config {
             client_ip: ClientIpSource::ConnectInfo,
             trial: Duration::from_secs(DEFAULT_TRIAL_SECS),
             plan_job_interval: Duration::from_secs(DEFAULT_PLAN_JOB_INTERVAL_SECS),
+            sudo: Duration::from_secs(DEFAULT_SUDO_SECS),
             sweep_interval: sweep_interval_for(&policy),
         }
     }

@@ -34,6 +34,9 @@ const DEFAULT_CLIENT_IP_SOURCE: &str = "connect-info";
 const DEFAULT_COOKIE_SECURE: &str = "auto";
 const DEFAULT_TRIAL: &str = "1209600";
 const DEFAULT_PLAN_JOB_INTERVAL: &str = "60";
+/// Default sudo window: 10 minutes.
+pub const DEFAULT_SUDO_SECS: u64 = 600;
+const DEFAULT_SUDO: &str = "600";
 
 /// Every setting, as given (flags, else environment, else defaults), unchecked.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -123,6 +126,11 @@ pub struct ServerSettings {
     /// How often the background job downgrades expired trials, in seconds.
     #[arg(long, env = "PLAN_JOB_INTERVAL_SECS", default_value = DEFAULT_PLAN_JOB_INTERVAL)]
     pub plan_job_interval_secs: String,
+
+    /// Sudo mode: how recent a sign-in (or password confirmation) must be for a password change or
+    /// "sign out all other sessions", in seconds.
+    #[arg(long, env = "SUDO_SECS", default_value = DEFAULT_SUDO)]
+    pub sudo_secs: String,
 }
 
 /// The defaults, for commands that do not serve (`users set-plan` builds its [`super::Config`] on them).
@@ -139,6 +147,7 @@ impl Default for ServerSettings {
             cookie_secure: DEFAULT_COOKIE_SECURE.to_owned(),
             public_origin: None,
             plan_job_interval_secs: DEFAULT_PLAN_JOB_INTERVAL.to_owned(),
+            sudo_secs: DEFAULT_SUDO.to_owned(),
         }
     }
 }

@@ -28,10 +28,25 @@ pub fn session_layer(
     cache: CredentialsCache<User>,
     cookie: CookieConfig,
     client_ip: ClientIpSource,
+    sudo: std::time::Duration,
 ) -> Result<SessionLayer<User>, keycard_axum::CookieConfigError> {
     Ok(SessionLayer::new(cache)
         .try_with_config(cookie)?
-        .client_ip(client_ip))
+        .client_ip(client_ip)
+        .sudo_max_age(sudo))
+}
+
+/// A signed-in user who proved their password recently (sudo mode, `SUDO_SECS`); otherwise `303` to the
+/// password confirmation page ([`Confirm`]), which comes back here; anonymous visitors go to sign in.
+pub type SudoUser =
+    keycard_axum::RecentlyAuthenticated<User, keycard_axum::ReauthRedirect<Confirm, SignIn>>;
+
+/// The password confirmation page (sudo mode).
+#[derive(Debug, Clone, Copy)]
+pub struct Confirm;
+
+impl keycard_axum::RedirectPath for Confirm {
+    const PATH: &'static str = "/session/confirm";
 }
 
 /// The guide's `reload_user` plug: the user as the database has it now.

@@ -7,6 +7,7 @@
 //! `signed_cookie` and `respond`, the leaves; nothing here is used by `domain` or `config`
 //! (`scripts/module-cycles.py crates/keycard-demo/src` checks there is no cycle).
 
+pub mod attempts;
 pub mod auth;
 pub mod client_ip;
 pub mod csrf;

@@ -13,12 +13,13 @@ use axum::Router;
 use keycard_axum::{AuthRejection, MaybeUser, RedirectPath, SecurityHeaders};
 
 use crate::domain::users::User;
-use crate::web::auth;
+use crate::web::auth::{self, Confirm};
 use crate::web::csrf::{CsrfToken, DemoCsrfLayer};
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, assets, health, home, plan, pro, profile, refresh, registration, session, sessions,
+    account, assets, confirm, events, health, home, plan, pro, profile, refresh, registration,
+    session, sessions,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -43,6 +44,10 @@ pub fn router(
         .route(SignIn::PATH, get(session::new))
         .route("/session", post(session::create))
         .route("/session/delete", post(session::delete))
+        .route(
+            <Confirm as RedirectPath>::PATH,
+            get(confirm::new).post(confirm::create),
+        )
         .route("/profile", get(profile::show))
         .route("/plan/edit", get(plan::edit))
         .route("/plan", post(plan::update))
@@ -56,10 +61,12 @@ pub fn router(
 
     pages
         .route("/me", get(profile::me))
+        .route("/events", get(events::stream))
         .layer(session_layer)
         .route("/healthz", get(health::show))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/favicon.svg", get(assets::favicon))
+        .route("/static/session-events.js", get(assets::session_events_js))
         .route("/favicon.ico", get(assets::favicon))
         .layer(headers)
         .with_state(state)

@@ -74,6 +74,20 @@ pub struct RegistrationPage {
     pub errors: RegistrationErrors,
 }
 
+/// `GET /session/confirm` (sudo mode), and `POST /session/confirm` failures.
+#[derive(Debug, Template)]
+#[template(path = "session_confirm.html")]
+pub struct ConfirmPage {
+    /// Frame.
+    pub layout: Layout,
+    /// The signed-in user's email (the hidden username field password managers read).
+    pub email: String,
+    /// Where to go back to (a local path, or empty).
+    pub return_to: String,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+}
+
 /// `GET /session/new`, and `POST /session` failures.
 #[derive(Debug, Template)]
 #[template(path = "session_new.html")]

@@ -169,6 +169,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         user: Option<Arc<U>>,
         now: Timestamp,
         idle_deadline: Timestamp,
+        authenticated_at: Option<Timestamp>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let u = user
             .as_deref()
@@ -205,6 +206,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                         Arg::Int(ts(now)),
                         Arg::Int(ts(idle_deadline)),
                         Arg::Bytes(&session_id.0),
+                        Arg::OptInt(authenticated_at.map(ts)),
                     ],
                 )
                 .await?

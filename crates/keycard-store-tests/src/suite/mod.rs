@@ -22,6 +22,7 @@ pub mod races;
 pub mod renewal;
 pub mod revocation;
 pub mod sign_in;
+pub mod sudo;
 
 /// What every section file uses.
 mod prelude {

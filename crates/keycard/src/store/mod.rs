@@ -308,7 +308,8 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
     /// one is newer, and when it does the session takes the new copy's fingerprint (the session that
     /// changed the credentials stays signed in; every other session ends). Returns the updated session, or
     /// `None` (and writes nothing) if the session is gone, or its credentials no longer match (then it is
-    /// ended).
+    /// ended). If `authenticated_at` is given (a re-authentication: the user just proved their password
+    /// again), the session records it as its last proof of password.
     async fn rotate(
         &self,
         session_id: &SessionId,
@@ -316,6 +317,7 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         user: Option<Arc<U>>,
         now: Timestamp,
         idle_deadline: Timestamp,
+        authenticated_at: Option<Timestamp>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError>;
 
     /// Replace the cached copy of `user` if one exists (the user has a live session) and is not newer.

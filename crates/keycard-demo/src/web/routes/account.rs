@@ -4,21 +4,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use keycard::password::{PasswordError, Verified};
-use keycard::throttle::whole_secs;
-use keycard_axum::{AuthError, RedirectPath};
+use keycard_axum::RedirectPath;
 use serde::Deserialize;
 
-use crate::domain::throttle::ThrottleError;
 use crate::domain::users;
-use crate::web::auth::{AuthUser, PageUser};
+use crate::web::attempts::{self, Begun};
+use crate::web::auth::{AuthUser, SudoUser};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
-use crate::web::respond::{retry_after as retry_after_header, to_sign_in, SignIn};
+use crate::web::respond::{to_sign_in, SignIn};
 use crate::web::routes::registration::{password_error, policy_message, PASSWORD_POLICY};
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, PasswordErrors, ProfilePage, UserView};
@@ -35,6 +34,7 @@ pub struct PasswordForm {
     pub password_confirmation: String,
 }
 
+/// Sudo mode: without a recent sign-in (or password confirmation), 303 to the confirmation page first.
 /// 303 to `/profile` with a flash; 422 with field messages (wrong current password, a new password the
 /// policy refuses or equal to the current one, mismatch); 429 when the login throttle refuses the attempt
 /// (wrong current passwords count as failed sign-ins, reserved before the check:
@@ -42,7 +42,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
-    PageUser { user, .. }: PageUser,
+    SudoUser { user, .. }: SudoUser,
     ClientIp(ip): ClientIp,
     csrf: CsrfToken,
     Form(form): Form<PasswordForm>,
@@ -55,26 +55,17 @@ pub async fn change_password(
         };
         render(status, &page, None)
     };
-    let address = Some(ip).filter(|ip| !ip.is_unspecified());
-    let attempt = match state.throttle.begin(&user.email, address).await {
-        Ok(attempt) => attempt,
-        Err(ThrottleError::Limited { retry_after, .. }) => {
-            let errors = PasswordErrors {
-                current_password: Some("was wrong too many times; try again later"),
-                ..PasswordErrors::default()
-            };
-            return Ok((
-                [retry_after_header(whole_secs(retry_after))],
-                page(StatusCode::TOO_MANY_REQUESTS, errors),
-            )
-                .into_response());
-        }
-        Err(ThrottleError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
-        Err(e) => {
-            // The email of a signed-in user is never too long (registration refuses it).
-            tracing::error!(user_id = %user.id, error = %e, "login throttle refused a password change");
-            return Err(AppError::Auth(AuthError::NotSignedIn));
-        }
+    // Wrong current passwords count as failed sign-ins; every 429 reads the same on this form.
+    let too_many = |status: StatusCode, _message: String| {
+        let errors = PasswordErrors {
+            current_password: Some("was wrong too many times; try again later"),
+            ..PasswordErrors::default()
+        };
+        page(status, errors)
+    };
+    let attempt = match attempts::begin(&state, &user.email, ip, too_many).await? {
+        Begun::Go(attempt) => attempt,
+        Begun::Refused(res) => return Ok(res),
     };
     let Some(stored) = users::password_hash(&state.db, &user.id).await? else {
         auth.delete().await?;
@@ -109,10 +100,7 @@ pub async fn change_password(
             errors.current_password = Some("is incorrect");
         }
         Err(e @ PasswordError::Busy { .. }) => {
-            // Not checked: not a failure.
-            if let Err(se) = state.throttle.succeeded(attempt).await {
-                tracing::warn!(error = %se, "could not give back a login-throttle reservation");
-            }
+            attempts::give_back(&state, attempt).await; // not checked: not a failure
             return Err(e.into());
         }
         Err(e) => {
@@ -123,15 +111,11 @@ pub async fn change_password(
     if errors.any() {
         if errors.current_password.is_none() {
             // The current password was right: only the new one is refused.
-            if let Err(e) = state.throttle.succeeded(attempt).await {
-                tracing::warn!(error = %e, "could not give back a login-throttle reservation");
-            }
+            attempts::give_back(&state, attempt).await;
         }
         return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, errors));
     }
-    if let Err(e) = state.throttle.succeeded(attempt).await {
-        tracing::warn!(error = %e, "could not give back a login-throttle reservation");
-    }
+    attempts::give_back(&state, attempt).await;
     let hash = state.hasher.hash(&form.password).await?;
     let Some(changed) =
         users::change_password(&state.db, &user.id, &hash, state.clock.now_secs()).await?

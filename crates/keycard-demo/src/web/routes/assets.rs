@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 
 /// The stylesheet every page links to.
 pub const STYLESHEET: &str = include_str!("../../../static/app.css");
+/// The profile page's listener for `/events`.
+pub const SESSION_EVENTS_JS: &str = include_str!("../../../static/session-events.js");
 /// The icon.
 pub const FAVICON: &str = include_str!("../../../static/favicon.svg");
 
@@ -16,6 +18,11 @@ const CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
 /// `text/css`.
 pub async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+/// `text/javascript`.
+pub async fn session_events_js() -> Response {
+    asset("text/javascript; charset=utf-8", SESSION_EVENTS_JS)
 }
 
 /// `image/svg+xml`, also at `/favicon.ico` (where browsers look when a page names no icon).

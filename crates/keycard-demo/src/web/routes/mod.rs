@@ -5,17 +5,21 @@
 //! | `GET /` | [`home::show`] |
 //! | `GET /registration/new`, `POST /registration` | [`registration`] |
 //! | `GET /session/new`, `POST /session`, `POST /session/delete` | [`session`] |
+//! | `GET /session/confirm`, `POST /session/confirm` | [`confirm`] (sudo mode: confirm the password) |
 //! | `GET /profile`, `GET /me` | [`profile`] (cached user, no database read) |
+//! | `GET /events` | [`events`] (server-sent events: `ended` when this session ends, on any node) |
 //! | `GET /plan/edit`, `POST /plan` | [`plan`] (database update, then sync) |
 //! | `GET /pro` | [`pro`] (behind `ReloadUser`: the database decides) |
 //! | `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others` | [`sessions`] |
 //! | `POST /account/password` | [`account`] |
 //! | `POST /account/refresh` | [`refresh`] (behind `ReloadUser`: the database's copy replaces the cached one) |
 //! | `GET /healthz` | [`health`] |
-//! | `GET /static/app.css`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
+//! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
 
 pub mod account;
 pub mod assets;
+pub mod confirm;
+pub mod events;
 pub mod health;
 pub mod home;
 pub mod plan;

@@ -5,25 +5,22 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use keycard::password::{PasswordError, Verified};
-use keycard::throttle::whole_secs;
 use keycard_axum::AuthError;
 use serde::Deserialize;
 
-use crate::domain::throttle::{try_again_message, ThrottleError};
 use crate::domain::users::{self, normalize_email};
+use crate::web::attempts::{self, Begun};
 use crate::web::auth::{self, AuthUser};
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::ended_session::{EndedSession, SESSION_ENDED};
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
-use crate::web::respond::retry_after as retry_after_header;
 use crate::web::routes::registration::MAX_EMAIL_LEN as MAX_EMAIL_BYTES;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, SignInPage};
 
-/// The one message for a failed sign-in, whatever failed.
-pub const GENERIC_FAILURE: &str = "Invalid email or password.";
+pub use crate::web::attempts::GENERIC_FAILURE;
 
 /// The sign-in form.
 #[derive(Debug, Default, Deserialize)]
@@ -86,24 +83,9 @@ pub async fn create(
         };
         render(status, &page, None)
     };
-    let address = Some(ip).filter(|ip| !ip.is_unspecified());
-    let attempt = match state.throttle.begin(&email, address).await {
-        Ok(attempt) => attempt,
-        Err(ThrottleError::Limited { retry_after, .. }) => {
-            let secs = whole_secs(retry_after);
-            let res = failed(StatusCode::TOO_MANY_REQUESTS, try_again_message(secs));
-            return Ok(([retry_after_header(secs)], res).into_response());
-        }
-        Err(ThrottleError::LoginTooLong { .. }) => {
-            // No account has such an email (registration refuses it): a wrong login, nothing stored.
-            audit.sign_in_failed(&email[..MAX_EMAIL_BYTES.min(email.len())], "login_too_long");
-            return Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()));
-        }
-        Err(ThrottleError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
-        Err(e) => {
-            tracing::error!(error = %e, "login throttle refused the attempt");
-            return Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()));
-        }
+    let attempt = match attempts::begin(&state, &email, ip, failed).await? {
+        Begun::Go(attempt) => attempt,
+        Begun::Refused(res) => return Ok(res),
     };
 
     let found = users::find_with_password_by_email(&state.db, &email).await?;
@@ -116,11 +98,8 @@ pub async fn create(
             Verified::Invalid
         }
         Err(e) => {
-            // Busy (no hashing permit in time) or a failed task: the password was not checked, so the
-            // attempt is not a failure.
-            if let Err(se) = state.throttle.succeeded(attempt).await {
-                tracing::warn!(error = %se, "could not give back a login-throttle reservation");
-            }
+            // Busy (no hashing permit in time) or a failed task: the password was not checked.
+            attempts::give_back(&state, attempt).await;
             return Err(e.into());
         }
     };
@@ -153,9 +132,7 @@ pub async fn create(
     match auth::sign_in(&state, &auth, user, &welcome).await {
         Ok(res) => {
             // After the store accepted the session: during an outage the sign-in is a 503, counted.
-            if let Err(e) = state.throttle.succeeded(attempt).await {
-                tracing::warn!(error = %e, "could not give back a login-throttle reservation");
-            }
+            attempts::give_back(&state, attempt).await;
             Ok(res)
         }
         // The password was changed while this one was checked: it is the old password now (counted).

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keycard::SessionId;
 
-use crate::web::auth::{AuthUser, PageUser};
+use crate::web::auth::{AuthUser, PageUser, SudoUser};
 use crate::web::csrf::CsrfToken;
 use crate::web::device::device_name;
 use crate::web::error::AppError;
@@ -85,11 +85,12 @@ pub async fn delete(
     })
 }
 
-/// End every session of this user except this one.
+/// End every session of this user except this one. Sudo mode: without a recent sign-in (or password
+/// confirmation), 303 to the confirmation page first.
 pub async fn delete_others(
     State(state): State<AppState>,
     auth: AuthUser,
-    _signed_in: PageUser,
+    _recent: SudoUser,
 ) -> Result<Response, AppError> {
     let n = auth.delete_other_sessions().await?;
     let message = match n {

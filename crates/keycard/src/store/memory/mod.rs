@@ -410,6 +410,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         user: Option<Arc<U>>,
         now: Timestamp,
         idle_deadline: Timestamp,
+        authenticated_at: Option<Timestamp>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
             return Ok(None);
@@ -440,6 +441,9 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         new_rec.idle_deadline = idle_deadline.min(cur.absolute_deadline);
         new_rec.current_token = *new_token;
         new_rec.previous_token = None;
+        if authenticated_at.is_some() {
+            new_rec.authenticated_at = authenticated_at;
+        }
         if let Some(u) = user {
             let v = u.version();
             if may_replace(slot.version, v) {

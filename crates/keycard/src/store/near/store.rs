@@ -61,11 +61,19 @@ impl<U: CachedUser, S: Store<U>> Store<U> for NearCache<U, S> {
         user: Option<Arc<U>>,
         now: Timestamp,
         idle_deadline: Timestamp,
+        authenticated_at: Option<Timestamp>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let user_key = user.as_ref().map(|u| u.user_key());
         let out = self
             .inner
-            .rotate(session_id, new_token, user, now, idle_deadline)
+            .rotate(
+                session_id,
+                new_token,
+                user,
+                now,
+                idle_deadline,
+                authenticated_at,
+            )
             .await;
         self.evict(Invalidation::Session(*session_id));
         if let Some(key) = user_key {

@@ -1,0 +1,106 @@
+//! [`SessionWatch`]: learn when the session behind a long-lived response ends, so a server-sent-events
+//! stream or a WebSocket can tell the page and close.
+//!
+//! A watch listens to the cache's [`SessionEvent`](keycard::SessionEvent)s (an end this node made:
+//! sign-out, revocation, "sign out everywhere", credentials changed: answered at once) and checks the
+//! session's liveness in the store every [`interval`](SessionWatch::every) (default one second), which
+//! catches what this node did not do: another node's revocation or password change, a `users` CLI,
+//! expiry. That check is one `sessions(user_key)` read per watch per interval; a store failure is not
+//! an end (a blip must not tell users they were signed out), the next check decides.
+
+use std::time::Duration;
+
+use keycard::{CachedUser, CredentialsCache, EndReason, SessionEvent, SessionId};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+/// How often a [`SessionWatch`] checks the store by default.
+pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A watch on one session ([`Auth::watch`](crate::Auth::watch)).
+pub struct SessionWatch<U: CachedUser> {
+    cache: CredentialsCache<U>,
+    session_id: SessionId,
+    user_key: String,
+    events: Receiver<SessionEvent>,
+    interval: Duration,
+}
+
+impl<U: CachedUser> std::fmt::Debug for SessionWatch<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionWatch")
+            .field("session_id", &self.session_id)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: CachedUser> SessionWatch<U> {
+    /// A watch on the session `session_id` of `user_key` (what [`Auth::watch`](crate::Auth::watch) makes
+    /// for the request's own session). Subscribes at once: every end after this call is seen.
+    pub fn new(cache: CredentialsCache<U>, session_id: SessionId, user_key: String) -> Self {
+        let events = cache.events();
+        SessionWatch {
+            cache,
+            session_id,
+            user_key,
+            events,
+            interval: DEFAULT_WATCH_INTERVAL,
+        }
+    }
+
+    /// Check the store this often (at least every 10 ms).
+    pub fn every(mut self, interval: Duration) -> Self {
+        self.interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The session watched.
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+
+    /// Completes when the session ends, with why ([`EndReason::Gone`] when the store says it is no
+    /// longer live and this node did not end it).
+    pub async fn ended(mut self) -> EndReason {
+        let mut tick = tokio::time::interval(self.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate: the session was live when the watch began
+        loop {
+            tokio::select! {
+                event = self.events.recv() => match event {
+                    Ok(e) => {
+                        if let Some(reason) = e.ends(&self.session_id, &self.user_key) {
+                            return reason;
+                        }
+                    }
+                    // Fell behind: an end may have been missed; the store decides.
+                    Err(RecvError::Lagged(_)) => {
+                        if !self.is_live().await {
+                            return EndReason::Gone;
+                        }
+                    }
+                    // The cache is gone: only the store can tell from now on.
+                    Err(RecvError::Closed) => {
+                        self.events = self.cache.events();
+                    }
+                },
+                _ = tick.tick() => {
+                    if !self.is_live().await {
+                        return EndReason::Gone;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn is_live(&self) -> bool {
+        match self.cache.sessions(&self.user_key).await {
+            Ok(sessions) => sessions.iter().any(|s| s.session_id == self.session_id),
+            Err(e) => {
+                tracing::debug!(error = %e, "session watch: store unavailable; checking again later");
+                true
+            }
+        }
+    }
+}
