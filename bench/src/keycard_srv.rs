@@ -69,7 +69,8 @@ pub async fn router(kind: &str, pool: SqlitePool, cfg: &ServerConfig) -> Result<
         "keycard-memory" | "keycard-reload" => Arc::new(MemoryStore::<BenchUser>::new()),
         "keycard-redis" => redis_store(&cfg.redis_url, &cfg.redis_prefix).await?,
         "keycard-sqlite" => sqlite_store(&cfg.db).await?,
-        "keycard-postgres" => postgres_store(&cfg.postgres_url).await?,
+        "keycard-postgres" => postgres_store(&cfg.postgres_url, false).await?,
+        "keycard-postgres-near" => postgres_store(&cfg.postgres_url, true).await?,
         other => return Err(format!("not a keycard kind: {other}")),
     };
     let cache = CredentialsCache::builder_arc(store)
@@ -119,11 +120,13 @@ async fn sqlite_store(users_db: &std::path::Path) -> Result<Arc<dyn Store<BenchU
     Ok(Arc::new(store))
 }
 
-/// Sessions in PostgreSQL under the table prefix `kcbench_`, emptied first.
-async fn postgres_store(url: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
+/// Sessions in PostgreSQL under the table prefix `kcbench_`, emptied first; with `near`, behind a near
+/// cache fed by `LISTEN`/`NOTIFY` (`keycard-postgres-near`).
+async fn postgres_store(url: &str, near: bool) -> Result<Arc<dyn Store<BenchUser>>, String> {
     let config = keycard_sqlx::SqlConfig::default()
         .with_table_prefix("kcbench_")
-        .with_max_connections(16);
+        .with_max_connections(16)
+        .with_notify(near);
     let store = keycard_sqlx::PostgresStore::connect_and_migrate(url, config)
         .await
         .map_err(|e| format!("keycard postgres store: {e}"))?;
@@ -131,5 +134,12 @@ async fn postgres_store(url: &str) -> Result<Arc<dyn Store<BenchUser>>, String> 
         .execute(store.pool())
         .await
         .map_err(|e| format!("empty the bench tables: {e}"))?;
+    if near {
+        let near = store.near_cache::<BenchUser>(keycard::store::near::NearConfig::default());
+        if !near.wait_confirmed(std::time::Duration::from_secs(10)).await {
+            return Err("the near cache's channel was not confirmed within 10 s".to_owned());
+        }
+        return Ok(Arc::new(near));
+    }
     Ok(Arc::new(store))
 }

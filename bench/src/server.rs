@@ -31,6 +31,7 @@ pub const KINDS: &[&str] = &[
     "keycard-redis",
     "keycard-sqlite",
     "keycard-postgres",
+    "keycard-postgres-near",
     "axum-login-sqlite",
     "axum-login-sqlx",
     "axum-login-redis",
@@ -163,7 +164,8 @@ pub struct ServerArgs {
     /// Prefix of keycard's Redis keys.
     #[arg(long, default_value = "keycard-bench:")]
     pub redis_prefix: String,
-    /// PostgreSQL for `keycard-postgres` (its tables: `kcbench_*`, emptied at start).
+    /// PostgreSQL for `keycard-postgres` and `keycard-postgres-near` (its tables: `kcbench_*`, emptied at
+    /// start).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     pub postgres_url: String,
     /// Verify the stored argon2id hash at sign-in (the real path) instead of a cheap comparison.

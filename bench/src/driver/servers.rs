@@ -33,7 +33,7 @@ pub fn start_all(
             skipped.push((kind.clone(), "no Redis answering at 127.0.0.1:6379"));
             continue;
         }
-        if kind == "keycard-postgres" && !postgres_up() {
+        if kind.starts_with("keycard-postgres") && !postgres_up() {
             skipped.push((kind.clone(), "no PostgreSQL answering at 127.0.0.1:5432"));
             continue;
         }

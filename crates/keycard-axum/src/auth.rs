@@ -452,8 +452,8 @@ impl<U: CachedUser> Auth<U> {
     }
 
     /// A watch on this request's session, for a long-lived response (server-sent events, a WebSocket):
-    /// [`SessionWatch::ended`](crate::SessionWatch::ended) completes when the session ends, on this node or any other. `None` when
-    /// nobody is signed in.
+    /// [`SessionWatch::ended`](crate::SessionWatch::ended) completes when the session ends, on this node
+    /// or any other. `None` when nobody is signed in.
     pub fn watch(&self) -> Option<crate::SessionWatch<U>> {
         let session = self.session()?;
         Some(crate::SessionWatch::new(

@@ -2,7 +2,15 @@
 //! the OS picks, with the same `SECRET_KEY` and `DATABASE_URL` (a scratch PostgreSQL database created and
 //! dropped by the test), and the credentials cache either in Redis (`CACHE_URL=redis://…` under a key
 //! prefix unique to this run) or in that same PostgreSQL (`CACHE_URL=postgres://…`, no Redis at all). A
-//! browser's requests land on either node, as behind a load balancer; both tests run one scenario.
+//! browser's requests land on either node, as behind a load balancer; every test runs one scenario.
+//!
+//! On PostgreSQL the nodes run their near cache (`CACHE_NEAR=on`, the default) in one test and none
+//! (`CACHE_NEAR=off`) in another. Without a near cache a write on one node is seen by the other on its
+//! very next request, and the scenario asserts exactly that. With one, the other node sees it once the
+//! write's `NOTIFY` has reached it (well under a millisecond on loopback, a scheduling delay more on a
+//! busy machine): the scenario's first read after a write on the other node polls until the write is
+//! seen (bounded by `SETTLE_WITHIN`), and every later read must see it. That a node never answers from
+//! a stale entry once the notification arrived is pinned by `keycard-sqlx`'s `tests/postgres_near.rs`.
 //!
 //! Services: `KEYCARD_TEST_POSTGRES_URL` and `KEYCARD_TEST_REDIS_URL` (defaults in `common::services`).
 //! When one cannot be reached the test prints `SKIPPED: …` and passes, unless `KEYCARD_REQUIRE_SERVICES=1`.
@@ -21,6 +29,8 @@ use reqwest::StatusCode;
 
 /// The longest the scenario may take (it needs about 15 s; the rest is slack for a busy machine).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(180);
+/// How long a near-cached node may take to see another node's write (its notification's delivery).
+const SETTLE_WITHIN: Duration = Duration::from_secs(10);
 /// Short renewal and grace, so the renewal race runs in seconds. Grace < renewal < idle < absolute.
 const RENEWAL_SECS: u64 = 3;
 const GRACE_SECS: u64 = 2;
@@ -31,6 +41,8 @@ struct Cluster {
     dir: TempDir,
     /// The cache's name as the demo logs it (`redis`, `postgres`).
     cache: &'static str,
+    /// Whether the nodes run a near cache: another node's write is then seen once notified.
+    near: bool,
 }
 
 impl Cluster {
@@ -40,6 +52,24 @@ impl Cluster {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or_else(|| panic!("no setting {name}"))
+    }
+
+    /// The first read on a node after a write on another: `seen` must hold at once without a near
+    /// cache; with one, as soon as the write's notification has arrived (polled, bounded).
+    async fn settle<F: std::future::Future<Output = bool>>(
+        &self,
+        what: &str,
+        mut seen: impl FnMut() -> F,
+    ) {
+        let deadline = Instant::now() + SETTLE_WITHIN;
+        while !seen().await {
+            assert!(self.near, "{what}");
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {SETTLE_WITHIN:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     fn cli(&self, args: &[&str]) -> std::process::Output {
@@ -58,6 +88,7 @@ fn cluster(
     cache: &'static str,
     cache_env: Vec<(&'static str, String)>,
 ) -> (Cluster, String) {
+    let near = cache == "postgres" && !cache_env.contains(&("CACHE_NEAR", "off".to_owned()));
     let secret = random_hex(48);
     let mut env = vec![
         ("DATABASE_URL", database_url.to_owned()),
@@ -72,6 +103,7 @@ fn cluster(
         env,
         dir: TempDir::new("two-nodes"),
         cache,
+        near,
     };
     (cluster, secret)
 }
@@ -112,6 +144,30 @@ async fn two_nodes_on_postgres_alone_share_sessions_users_revocations_and_renewa
         &scratch.url,
         "postgres",
         vec![("CACHE_URL", scratch.url.clone())],
+    );
+    assert!(
+        cluster.near,
+        "the near cache is on by default with PostgreSQL"
+    );
+    run(TEST, &cluster, &secret).await;
+}
+
+/// The same with the near cache off: every write is seen by the other node on its very next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_without_a_near_cache_see_each_write_on_the_next_request() {
+    const TEST: &str =
+        "two_nodes_on_postgres_without_a_near_cache_see_each_write_on_the_next_request";
+    let Some(pg) = services::postgres_or_skip(TEST).await else {
+        return;
+    };
+    let scratch = ScratchDb::create(&pg, "two_nodes_pg_far").await;
+    let (cluster, secret) = cluster(
+        &scratch.url,
+        "postgres",
+        vec![
+            ("CACHE_URL", scratch.url.clone()),
+            ("CACHE_NEAR", "off".to_owned()),
+        ],
     );
     run(TEST, &cluster, &secret).await;
 }
@@ -228,11 +284,24 @@ async fn scenario(cluster: &Cluster, a: &Node, b: &Node) -> Vec<String> {
         .expect("the sync rotates the cookie");
     seen.push(synced.clone());
     // The same browser on B, and another session of alice's that only ever talked to B.
+    cluster
+        .settle("A's sync seen by another session on B", || async {
+            alice_laptop.plan().await.as_deref() == Some("pro")
+        })
+        .await;
     assert_eq!(alice_b.plan().await.as_deref(), Some("pro"));
     assert_eq!(alice_laptop.plan().await.as_deref(), Some("pro"));
     assert_eq!(plan_in(&alice_laptop.get("/profile").await.body), "pro");
     assert_eq!(alice_laptop.get("/pro").await.status, StatusCode::OK);
     // The pre-sync cookie died everywhere at once (a privilege change has no grace).
+    cluster
+        .settle("the pre-sync cookie is out on B", || async {
+            get_with_cookie(&raw, &b.url("/me"), &cookie_header(&cookie))
+                .await
+                .status
+                == StatusCode::UNAUTHORIZED
+        })
+        .await;
     for node in [a, b] {
         let res = get_with_cookie(&raw, &node.url("/me"), &cookie_header(&cookie)).await;
         assert_eq!(
@@ -257,6 +326,11 @@ async fn scenario(cluster: &Cluster, a: &Node, b: &Node) -> Vec<String> {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(res.location(), Some("/sessions"));
+    cluster
+        .settle("revoked on B, out on A", || async {
+            alice_tablet.me().await.is_none()
+        })
+        .await;
     assert!(alice_tablet.me().await.is_none(), "revoked on B, out on A");
     let res = alice_tablet.get("/profile").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
@@ -264,6 +338,11 @@ async fn scenario(cluster: &Cluster, a: &Node, b: &Node) -> Vec<String> {
     // "Log out everywhere else" on B ends the phone's session, which lives on A.
     let res = alice_laptop.post("/sessions/delete-others", &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
+    cluster
+        .settle("the phone is out on A", || async {
+            alice.me().await.is_none()
+        })
+        .await;
     assert!(alice.me().await.is_none(), "the phone is out on A");
     assert!(alice_b.me().await.is_none(), "and on B");
     assert!(alice_laptop.me().await.is_some(), "the laptop stays");
@@ -294,6 +373,13 @@ async fn scenario(cluster: &Cluster, a: &Node, b: &Node) -> Vec<String> {
         "{stdout}"
     );
     assert!(!stderr.contains(PASSWORD) && !stderr.contains(cluster.setting("SECRET_KEY")));
+    for (bob, node) in [(&bob_a, "A"), (&bob_b, "B")] {
+        cluster
+            .settle(&format!("the CLI's set-plan seen on {node}"), || async {
+                bob.plan().await.as_deref() == Some("pro-trial")
+            })
+            .await;
+    }
     assert_eq!(bob_a.plan().await.as_deref(), Some("pro-trial"), "A's /me");
     assert_eq!(bob_b.plan().await.as_deref(), Some("pro-trial"), "B's /me");
     assert_eq!(

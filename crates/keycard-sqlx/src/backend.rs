@@ -90,6 +90,9 @@ pub struct Dialect {
     pub migration_lock: Option<&'static str>,
     /// A query answering 1 when the table named `$1` exists, 0 otherwise.
     pub table_exists: &'static str,
+    /// Whether writes can notify listeners inside their transaction (PostgreSQL's `pg_notify`; SQLite:
+    /// no).
+    pub notify: bool,
 }
 
 /// A database keycard-sqlx can keep sessions in. Implemented for [`Sqlite`](crate::Sqlite) and

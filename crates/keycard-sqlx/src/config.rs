@@ -41,6 +41,7 @@ pub struct SqlConfig {
     max_connections: u32,
     sweep_batch: u32,
     sqlite_reads: SqliteReads,
+    notify: bool,
 }
 
 impl Default for SqlConfig {
@@ -51,6 +52,7 @@ impl Default for SqlConfig {
             max_connections: 8,
             sweep_batch: 500,
             sqlite_reads: SqliteReads::default(),
+            notify: false,
         }
     }
 }
@@ -95,6 +97,32 @@ impl SqlConfig {
     pub fn with_sqlite_reads(mut self, reads: SqliteReads) -> Self {
         self.sqlite_reads = reads;
         self
+    }
+
+    /// Whether every write that changes what a near cache may hold also notifies the store's
+    /// invalidation channel ([`notify_channel`](Self::notify_channel)), inside the writing transaction,
+    /// so a notification is delivered exactly when the write committed (default `false`). PostgreSQL
+    /// only (`pg_notify`); ignored by SQLite.
+    ///
+    /// Turn it on in **every** process that writes to the store (app nodes, CLIs, jobs) as soon as any
+    /// node runs a [`NearCache`](keycard::store::near::NearCache): a write that does not notify is seen
+    /// by other nodes' near caches only when their entries are refilled. It costs one `pg_notify` per
+    /// write (reads never notify), and PostgreSQL serializes the commits of notifying transactions, so
+    /// it stays off where nobody listens.
+    pub fn with_notify(mut self, on: bool) -> Self {
+        self.notify = on;
+        self
+    }
+
+    /// Whether writes notify ([`with_notify`](Self::with_notify)).
+    pub fn notify(&self) -> bool {
+        self.notify
+    }
+
+    /// The channel writes notify and near caches listen on: the table prefix followed by `near`
+    /// (`keycard_near` by default).
+    pub fn notify_channel(&self) -> String {
+        format!("{}near", self.table_prefix)
     }
 
     /// Where a SQLite store runs the `SELECT` of `fetch`.

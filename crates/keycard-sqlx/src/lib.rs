@@ -31,6 +31,7 @@
 //! | one node | [`SqliteStore`] | nothing: sessions stay | one `SELECT` on a local file |
 //! | several nodes, PostgreSQL already there | [`PostgresStore`] | nothing | one `SELECT` round trip |
 //! | several nodes, Redis there, highest request rate | `keycard-redis` | nothing (Redis keeps them) | one `EVALSHA` round trip |
+//! | several nodes on PostgreSQL, hot sessions | [`PostgresStore::near_cache`] | nothing | a map lookup while unchanged ([`near`]) |
 //!
 //! Moving from the memory store is one line (the store given to `CredentialsCache::builder`) plus a
 //! `migrate()` at start-up. Sessions that lived in the memory store are not carried over: users sign in once.
@@ -94,6 +95,13 @@
 //!   write lock), so a user's record goes exactly when its last session does. See [`store`](SqlStore) for
 //!   the statements of each primitive.
 //!
+//! ## Near cache and pushed invalidation (PostgreSQL)
+//! With [`SqlConfig::with_notify`] every write notifies the store's channel inside its transaction, and
+//! [`PostgresStore::near_cache`] puts a [`NearCache`](keycard::store::near::NearCache) in front of the
+//! store, fed by a `LISTEN` connection ([`PgInvalidations`]): hot sessions are answered from memory,
+//! a write on any node evicts them as soon as its notification arrives, and a node whose channel is down
+//! or unconfirmed asks the database. See the [`near`] module for the model.
+//!
 //! ## Sweeping
 //! [`Store::sweep`](keycard::Store::sweep) (run it with `CredentialsCache::spawn_sweeper`) deletes, in
 //! batches of [`SqlConfig::with_sweep_batch`] rows (500), each its own transaction: sessions past
@@ -119,6 +127,9 @@ mod codec;
 pub mod __fuzz;
 mod config;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod near;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod queries;
 mod schema;
@@ -129,6 +140,9 @@ pub mod sqlite_read;
 mod store;
 
 pub use config::{SqlConfig, SqlConfigError, SqliteReads, DEFAULT_TABLE_PREFIX};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use near::PgInvalidations;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{Postgres, PostgresStore};

@@ -47,6 +47,7 @@ impl Backend for Postgres {
         migration_lock: Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
         table_exists: "SELECT CAST(COUNT(*) AS BIGINT) FROM information_schema.tables \
                        WHERE table_schema = current_schema() AND table_name = $1",
+        notify: true,
     };
 
     fn on_pool(pool: &PgPool) -> PoolExec<'_> {

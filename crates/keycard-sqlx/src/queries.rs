@@ -66,6 +66,12 @@ pub(crate) struct Queries {
     pub sweep_grace: String,
     /// $1 batch: delete user records no session refers to.
     pub sweep_users: String,
+    /// $1 channel, $2 payload: notify near caches, delivered when the transaction commits (PostgreSQL).
+    pub notify: String,
+    /// `renew`, then $8 channel, $9 payload notified when it changed the row: one row when it won.
+    pub renew_notify: String,
+    /// `put_user`, then $6 channel, $7 payload notified when it changed the row: one row when written.
+    pub put_user_notify: String,
 }
 
 impl Queries {
@@ -76,15 +82,26 @@ impl Queries {
                 .replace("{returning_cols}", &SESSION_COLS.replace("{s}", ""));
             render::<B>(&t, prefix)
         };
+        let renew = "UPDATE {p}sessions SET previous_token = current_token, previous_until = $1, \
+                 current_token = $2, renewed_at = $3, \
+                 idle_deadline = {least}($4, absolute_deadline), expires_at = {least}($4, absolute_deadline) \
+                 WHERE session_id = $5 AND current_token = $6 AND renewed_at <= $7 AND expires_at > $3";
+        let put_user = "UPDATE {p}users SET data = $2, version = $3, auth_fingerprint = $4 \
+                 WHERE user_key = $1 AND (version IS NULL OR $3 IS NULL OR $3 >= version) \
+                 AND EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = $1 AND s.expires_at > $5)";
         Queries {
+            notify: r("SELECT pg_notify($1, $2)"),
+            renew_notify: r(&format!(
+                "WITH w AS ({renew} RETURNING session_id) SELECT pg_notify($8, $9) FROM w"
+            )),
+            put_user_notify: r(&format!(
+                "WITH w AS ({put_user} RETURNING user_key) SELECT pg_notify($6, $7) FROM w"
+            )),
             fetch: r("SELECT {session_cols}, u.data, u.version, u.auth_fingerprint \
                  FROM {p}sessions s LEFT JOIN {p}users u ON u.user_key = s.user_key \
                  WHERE (s.current_token = $1 OR (s.previous_token = $1 AND s.previous_until > $2)) \
                  AND s.expires_at > $2"),
-            renew: r("UPDATE {p}sessions SET previous_token = current_token, previous_until = $1, \
-                 current_token = $2, renewed_at = $3, \
-                 idle_deadline = {least}($4, absolute_deadline), expires_at = {least}($4, absolute_deadline) \
-                 WHERE session_id = $5 AND current_token = $6 AND renewed_at <= $7 AND expires_at > $3"),
+            renew: r(renew),
             upsert_user: r("INSERT INTO {p}users (user_key, data, version, auth_fingerprint) \
                  VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (user_key) DO UPDATE SET data = excluded.data, version = excluded.version, \
@@ -105,9 +122,7 @@ impl Queries {
                  idle_deadline = {least}($3, absolute_deadline), expires_at = {least}($3, absolute_deadline), \
                  authenticated_at = COALESCE($5, authenticated_at) \
                  WHERE session_id = $4 AND expires_at > $2 RETURNING {returning_cols}"),
-            put_user: r("UPDATE {p}users SET data = $2, version = $3, auth_fingerprint = $4 \
-                 WHERE user_key = $1 AND (version IS NULL OR $3 IS NULL OR $3 >= version) \
-                 AND EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = $1 AND s.expires_at > $5)"),
+            put_user: r(put_user),
             classify_user: r("SELECT \
                  CAST(CASE WHEN EXISTS (SELECT 1 FROM {p}sessions s \
                    WHERE s.user_key = $1 AND s.expires_at > $2) THEN 1 ELSE 0 END AS {int}), \

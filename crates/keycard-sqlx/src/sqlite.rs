@@ -66,6 +66,7 @@ impl Backend for Sqlite {
         migration_lock: None,
         table_exists:
             "SELECT CAST(COUNT(*) AS INTEGER) FROM sqlite_master WHERE type = 'table' AND name = $1",
+        notify: false,
     };
 
     fn on_pool(pool: &SqlitePool) -> PoolExec<'_> {

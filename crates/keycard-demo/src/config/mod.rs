@@ -6,6 +6,7 @@
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/keycard-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
 //! | `--cache-url` | `CACHE_URL` | `database` | the credentials cache: `database` (the users database: its SQLite file, or its PostgreSQL), `memory` (in this process, lost on restart), `sqlite:PATH`, `postgres://…` `redis://[:PASSWORD@]HOST:PORT[/DB]` or `redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…]` (a Redis Cluster) (shared by every node) |
 //! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `keycard-demo:` | prefix of every Redis key (one per app sharing a Redis) |
+//! | `--cache-near` | `CACHE_NEAR` | `on` | `on`: with a PostgreSQL cache, hot sessions are answered from this process's memory, invalidated by `NOTIFY` from every node; `off`: every request asks PostgreSQL |
 //! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes; required with PostgreSQL or Redis |
 //! | `--session-idle-secs` | `SESSION_IDLE_SECS` | `1800` | a session not renewed for this long dies |
 //! | `--session-renewal-secs` | `SESSION_RENEWAL_SECS` | `900` | the first request after this long rotates the token |
@@ -32,7 +33,7 @@ use keycard::Policy;
 use keycard_axum::ClientIpSource;
 
 use secret::{Secret, SecretSource};
-use values::{client_ip_source, policy, secs};
+use values::{client_ip_source, on_off, policy, secs};
 
 mod cache;
 pub mod cli;
@@ -70,6 +71,8 @@ pub struct Config {
     pub database_url: String,
     /// Credentials cache backend.
     pub cache: CacheBackend,
+    /// A near cache in front of the credentials cache where it has one (PostgreSQL) (`CACHE_NEAR`).
+    pub cache_near: bool,
     /// Where the app secret comes from.
     pub secret: SecretSource,
     /// Session lifetimes (validated).
@@ -98,6 +101,7 @@ impl fmt::Debug for Config {
             .field("addr", &self.addr)
             .field("database", &redact_url(&self.database_url))
             .field("cache", &self.cache)
+            .field("cache_near", &self.cache_near)
             .field("secret", &self.secret)
             .field("policy", &self.policy)
             .field("cookie_secure", &self.cookie_secure)
@@ -131,6 +135,7 @@ impl Config {
         let database_url = store.database_url.trim().to_string();
         let db_kind = DatabaseKind::of(&database_url)?;
         let cache = CacheBackend::parse(&store.cache_url, &store.cache_key_prefix, &database_url)?;
+        let cache_near = on_off("CACHE_NEAR", &server.cache_near)?;
 
         let secret = match store.secret_key.as_deref() {
             Some(key) if !key.is_empty() => {
@@ -199,6 +204,7 @@ impl Config {
             addr,
             database_url,
             cache,
+            cache_near,
             secret,
             policy,
             cookie_secure,
@@ -218,6 +224,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
             cache: CacheBackend::Memory,
+            cache_near: true,
             secret: SecretSource::Given(Secret::new(vec![0x5a; 64])),
             policy,
             cookie_secure: false,

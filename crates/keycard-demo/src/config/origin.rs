@@ -8,11 +8,12 @@ use clap::ArgMatches;
 
 /// Every setting: its environment variable and its flag. Errors name a setting by one of the two,
 /// whichever the value came from ([`Origins`]).
-pub const FLAGS: [(&str, &str); 15] = [
+pub const FLAGS: [(&str, &str); 16] = [
     ("KEYCARD_ADDR", "--addr"),
     ("DATABASE_URL", "--database-url"),
     ("CACHE_URL", "--cache-url"),
     ("CACHE_KEY_PREFIX", "--cache-key-prefix"),
+    ("CACHE_NEAR", "--cache-near"),
     ("SECRET_KEY", "--secret-key"),
     ("SESSION_IDLE_SECS", "--session-idle-secs"),
     ("SESSION_RENEWAL_SECS", "--session-renewal-secs"),

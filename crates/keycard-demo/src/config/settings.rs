@@ -18,6 +18,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/keycard-demo.db?mode=rwc";
 pub const DEFAULT_CACHE_URL: &str = "database";
 /// Default prefix of the demo's Redis keys.
 pub const DEFAULT_CACHE_KEY_PREFIX: &str = "keycard-demo:";
+/// Default `CACHE_NEAR`: a near cache wherever the credentials cache has one (PostgreSQL).
+pub const DEFAULT_CACHE_NEAR: &str = "on";
 /// Longest accepted `CACHE_KEY_PREFIX`, in bytes.
 pub const MAX_CACHE_KEY_PREFIX_LEN: usize = 64;
 /// Default trial length: 14 days.
@@ -85,6 +87,11 @@ pub struct ServerSettings {
     #[arg(long, env = "KEYCARD_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: String,
 
+    /// A near cache in front of a PostgreSQL credentials cache (`on`, the default, or `off`): hot
+    /// sessions answered from this process's memory, invalidated by PostgreSQL `NOTIFY` from every node.
+    #[arg(long, env = "CACHE_NEAR", default_value = DEFAULT_CACHE_NEAR)]
+    pub cache_near: String,
+
     /// Idle lifetime of a session, in seconds.
     #[arg(long, env = "SESSION_IDLE_SECS", default_value = DEFAULT_SESSION_IDLE_SECS)]
     pub session_idle_secs: String,
@@ -132,6 +139,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             addr: DEFAULT_ADDR.to_owned(),
+            cache_near: DEFAULT_CACHE_NEAR.to_owned(),
             session_idle_secs: DEFAULT_SESSION_IDLE_SECS.to_owned(),
             session_renewal_secs: DEFAULT_SESSION_RENEWAL_SECS.to_owned(),
             session_grace_secs: DEFAULT_SESSION_GRACE_SECS.to_owned(),

@@ -369,3 +369,13 @@ fn secure_cookies_everywhere_but_loopback() {
     let e = Config::from_settings(&settings(&["--addr", "0.0.0.0:4000"])).unwrap_err();
     assert_eq!(e.setting, "PUBLIC_ORIGIN");
 }
+
+#[test]
+fn the_near_cache_is_on_by_default_and_turns_off_with_cache_near_off() {
+    assert!(Config::from_settings(&settings(&[])).unwrap().cache_near);
+    let off = Config::from_settings(&settings(&["--cache-near", "off"])).unwrap();
+    assert!(!off.cache_near);
+    let e = Config::from_settings(&settings(&["--cache-near", "maybe"])).unwrap_err();
+    assert_eq!(e.setting, "CACHE_NEAR");
+    assert!(e.to_string().starts_with("--cache-near: "), "{e}");
+}

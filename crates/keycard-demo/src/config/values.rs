@@ -29,6 +29,18 @@ pub(super) fn secs(
     Ok(Duration::from_secs(n))
 }
 
+/// A switch: `on` or `off` (`true`/`false`, `1`/`0` too).
+pub(super) fn on_off(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err(ConfigError::new(
+            setting,
+            format!("{value:?} is not on or off"),
+        )),
+    }
+}
+
 /// `CLIENT_IP_SOURCE`: `connect-info`, `rightmost-forwarded-for` or `none`.
 pub(super) fn client_ip_source(
     setting: &'static str,

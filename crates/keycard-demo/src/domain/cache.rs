@@ -1,9 +1,14 @@
 //! The credentials cache the configuration asks for: the memory store (this process only), the SQLite
 //! store (a file: survives restarts, shared with the CLI), the PostgreSQL store or the Redis store (shared
 //! by every node and the CLI). Adding a backend is one arm here (and one in [`CacheBackend`]).
+//!
+//! With PostgreSQL every process (node or CLI) makes its writes notify the store's channel, whatever its
+//! own `CACHE_NEAR` says, so every node that runs a near cache hears every write; a server with
+//! `CACHE_NEAR=on` (the default) puts a near cache in front of the store.
 
 use std::sync::Arc;
 
+use keycard::store::near::NearConfig;
 use keycard::throttle::ThrottleStore;
 use keycard::{CredentialsCache, MemoryStore};
 use keycard_sqlx::SqlConfig;
@@ -63,7 +68,12 @@ pub async fn build_cache(
     secret: &Secret,
     clock: AppClock,
 ) -> Result<CredentialsCache<User>, CacheInitError> {
-    Ok(build_stores(config, secret, clock).await?.cache)
+    // A one-shot command gains nothing from a near cache (and must not wait for a subscription).
+    let config = Config {
+        cache_near: false,
+        ..config.clone()
+    };
+    Ok(build_stores(&config, secret, clock).await?.cache)
 }
 
 /// The credentials cache `config` asks for, signing with `secret` and reading time from `clock`.
@@ -90,14 +100,17 @@ pub async fn build_stores(
             )
         }
         CacheBackend::Postgres { url } => {
-            let store = keycard_sqlx::PostgresStore::connect_and_migrate(url, SqlConfig::default())
+            let sql = SqlConfig::default().with_notify(true);
+            let store = keycard_sqlx::PostgresStore::connect_and_migrate(url, sql)
                 .await
                 .map_err(|source| sql_error(config, source))?;
-            tracing::info!(cache = %config.cache.display_url(), "credentials cache: postgres connected");
-            (
-                CredentialsCache::builder(store.clone()),
-                Some(Arc::new(store)),
-            )
+            tracing::info!(cache = %config.cache.display_url(), near = config.cache_near, "credentials cache: postgres connected");
+            let builder = if config.cache_near {
+                CredentialsCache::builder(store.near_cache::<User>(NearConfig::default()))
+            } else {
+                CredentialsCache::builder(store.clone())
+            };
+            (builder, Some(Arc::new(store)))
         }
         #[cfg(feature = "redis")]
         CacheBackend::Redis { url, key_prefix } => {

@@ -109,6 +109,10 @@ impl<B: Backend> SqlStore<B> {
     ) -> Result<u64, sqlx::Error> {
         let mut tx = B::begin(&self.pool).await?;
         self.lock_user(&mut tx, user_key).await?;
+        let payload = match &which {
+            Deletion::One(sid) => super::notify::session(sid),
+            Deletion::AllExcept(_) | Deletion::Dead(_) => super::notify::user(user_key),
+        };
         let n = match which {
             Deletion::One(sid) => {
                 tx.execute(&self.q.delete_session, &[Arg::Bytes(&sid.0)])
@@ -131,6 +135,9 @@ impl<B: Backend> SqlStore<B> {
         };
         tx.execute(&self.q.delete_user_if_unused, &[Arg::Text(user_key)])
             .await?;
+        if n > 0 {
+            self.notify_in(&mut tx, &payload).await?;
+        }
         B::commit(tx).await?;
         Ok(n)
     }

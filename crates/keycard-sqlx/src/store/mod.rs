@@ -15,6 +15,7 @@
 //! already excludes every other writer). Every call is bounded by [`SqlConfig::operation_timeout`].
 
 mod access;
+mod notify;
 mod primitives;
 mod sweep;
 mod throttle;
@@ -34,6 +35,8 @@ pub struct SqlStore<B: Backend> {
     fast: Arc<B::Fast>,
     q: Arc<Queries>,
     config: SqlConfig,
+    /// The channel writes notify, when they do ([`SqlConfig::with_notify`] on a backend that can).
+    notify: Option<Arc<str>>,
     _backend: PhantomData<fn() -> B>,
 }
 
@@ -44,6 +47,7 @@ impl<B: Backend> Clone for SqlStore<B> {
             fast: self.fast.clone(),
             q: self.q.clone(),
             config: self.config.clone(),
+            notify: self.notify.clone(),
             _backend: PhantomData,
         }
     }
@@ -67,6 +71,7 @@ impl<B: Backend> SqlStore<B> {
             q: Arc::new(Queries::new::<B>(config.table_prefix())),
             fast: Arc::new(B::fast(&pool, &config)),
             pool,
+            notify: (config.notify() && B::DIALECT.notify).then(|| config.notify_channel().into()),
             config,
             _backend: PhantomData,
         })

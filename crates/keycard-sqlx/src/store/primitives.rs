@@ -11,7 +11,7 @@ use keycard::{
 };
 
 use super::access::{decode_error, user_row, Deletion, Resolved, UserRow};
-use super::SqlStore;
+use super::{notify, SqlStore};
 use crate::backend::{Arg, Backend, Exec, Row};
 use crate::codec::{self, ts};
 
@@ -62,6 +62,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                 ],
             )
             .await?;
+            self.notify_in(&mut tx, &notify::user(&u.key)).await?;
             B::commit(tx).await?;
             Ok(CreateOutcome::Created)
         })
@@ -108,21 +109,29 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
             }
             // Renewal: one conditional UPDATE; exactly one concurrent caller changes the row.
             let next = plan.next_token.hash();
-            let won = B::on_pool(&self.pool)
-                .execute(
-                    &self.q.renew,
-                    &[
-                        Arg::Int(ts(plan.grace_until)),
-                        Arg::Bytes(&next.0),
-                        Arg::Int(ts(now)),
-                        Arg::Int(ts(plan.idle_deadline)),
-                        Arg::Bytes(&session.session_id.0),
-                        Arg::Bytes(&token.0),
-                        Arg::Int(ts(plan.due_if_renewed_at_or_before)),
-                    ],
-                )
-                .await?
-                == 1;
+            let args = [
+                Arg::Int(ts(plan.grace_until)),
+                Arg::Bytes(&next.0),
+                Arg::Int(ts(now)),
+                Arg::Int(ts(plan.idle_deadline)),
+                Arg::Bytes(&session.session_id.0),
+                Arg::Bytes(&token.0),
+                Arg::Int(ts(plan.due_if_renewed_at_or_before)),
+            ];
+            let won = match self.notify_channel() {
+                // The same UPDATE, notifying in its own statement when (and only when) it changed the row.
+                Some(channel) => {
+                    let payload = notify::session(&session.session_id);
+                    let mut with_notify = args.to_vec();
+                    with_notify.extend([Arg::Text(channel), Arg::Text(&payload)]);
+                    B::on_pool(&self.pool)
+                        .fetch_all(&self.q.renew_notify, &with_notify)
+                        .await?
+                        .len()
+                        == 1
+                }
+                None => B::on_pool(&self.pool).execute(&self.q.renew, &args).await? == 1,
+            };
             if won {
                 let mut renewed = session;
                 renewed.renewed_at = now;
@@ -211,9 +220,14 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                     return Ok(None);
                 }
             };
+            self.notify_in(&mut tx, &notify::session(session_id))
+                .await?;
             if let Some(u) = &u {
-                if self.upsert_user(&mut tx, u).await? && u.fingerprint != session.auth_fingerprint
-                {
+                let replaced = self.upsert_user(&mut tx, u).await?;
+                if replaced {
+                    self.notify_in(&mut tx, &notify::user(&u.key)).await?;
+                }
+                if replaced && u.fingerprint != session.auth_fingerprint {
                     // The session that changes the credentials takes them; every other session ends.
                     tx.execute(
                         &self.q.adopt_fingerprint,
@@ -236,18 +250,24 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         let u = user_row(&*user, "put_user", B::NAME)?;
         self.bounded("put_user", async {
             let mut db = B::on_pool(&self.pool);
-            let written = db
-                .execute(
-                    &self.q.put_user,
-                    &[
-                        Arg::Text(&u.key),
-                        Arg::Text(&u.data),
-                        Arg::OptInt(u.version),
-                        Arg::OptBytes(u.fingerprint_arg()),
-                        Arg::Int(ts(now)),
-                    ],
-                )
-                .await?;
+            let args = [
+                Arg::Text(&u.key),
+                Arg::Text(&u.data),
+                Arg::OptInt(u.version),
+                Arg::OptBytes(u.fingerprint_arg()),
+                Arg::Int(ts(now)),
+            ];
+            let written = match self.notify_channel() {
+                Some(channel) => {
+                    let payload = notify::user(&u.key);
+                    let mut with_notify = args.to_vec();
+                    with_notify.extend([Arg::Text(channel), Arg::Text(&payload)]);
+                    db.fetch_all(&self.q.put_user_notify, &with_notify)
+                        .await?
+                        .len() as u64
+                }
+                None => db.execute(&self.q.put_user, &args).await?,
+            };
             if written == 1 {
                 return Ok(PutOutcome::Updated);
             }

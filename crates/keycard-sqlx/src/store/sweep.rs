@@ -3,7 +3,7 @@
 
 use keycard::{StoreError, SweepStats, Timestamp};
 
-use super::SqlStore;
+use super::{notify, SqlStore};
 use crate::backend::{Arg, Backend, Exec, Row};
 use crate::codec::ts;
 
@@ -24,6 +24,9 @@ impl<B: Backend> SqlStore<B> {
                             &[Arg::Int(ts(now)), Arg::Int(batch)],
                         )
                         .await?;
+                    if !rows.is_empty() {
+                        self.notify_in(&mut tx, notify::ALL).await?;
+                    }
                     B::commit(tx).await?;
                     rows.iter().map(|r| r.int(0)).collect()
                 })
@@ -38,9 +41,19 @@ impl<B: Backend> SqlStore<B> {
         loop {
             let n = self
                 .bounded("sweep", async {
-                    B::on_pool(&self.pool)
-                        .execute(&self.q.sweep_grace, &[Arg::Int(ts(now)), Arg::Int(batch)])
-                        .await
+                    let args = [Arg::Int(ts(now)), Arg::Int(batch)];
+                    if self.notify_channel().is_none() {
+                        return B::on_pool(&self.pool)
+                            .execute(&self.q.sweep_grace, &args)
+                            .await;
+                    }
+                    let mut tx = B::begin(&self.pool).await?;
+                    let n = tx.execute(&self.q.sweep_grace, &args).await?;
+                    if n > 0 {
+                        self.notify_in(&mut tx, notify::ALL).await?;
+                    }
+                    B::commit(tx).await?;
+                    Ok(n)
                 })
                 .await?;
             stats.tokens += n as usize;

@@ -38,6 +38,9 @@ use crate::token::{RouteTag, SessionId, Token, TokenHash};
 use crate::user::CachedUser;
 
 pub mod memory;
+#[cfg(feature = "near")]
+#[cfg_attr(docsrs, doc(cfg(feature = "near")))]
+pub mod near;
 
 pub use crate::user::{credentials_match, Fingerprint};
 pub use memory::MemoryStore;
