@@ -8,7 +8,7 @@
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use keycard::__fuzz::arbitrary::{Result, Unstructured};
-use keycard::token::COOKIE_VALUE_LEN;
+use keycard::token::{COOKIE_VALUE_LEN, TAGGED_COOKIE_VALUE_LEN};
 use keycard::{CookieSigner, SessionId, Timestamp};
 
 use crate::cookie::{lookup, Lookup, Refusal, MAX_COOKIE_HEADER_BYTES};
@@ -19,7 +19,8 @@ const NAME: &str = "__Host-keycard_session";
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 fn well_shaped(v: &str) -> bool {
-    v.len() == COOKIE_VALUE_LEN && v.bytes().all(|b| BASE64URL.contains(&b))
+    (v.len() == COOKIE_VALUE_LEN || v.len() == TAGGED_COOKIE_VALUE_LEN)
+        && v.bytes().all(|b| BASE64URL.contains(&b))
 }
 
 /// Target `cookie_header`: the session cookie lookup on arbitrary `Cookie` headers, then the signature

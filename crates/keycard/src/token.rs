@@ -89,8 +89,8 @@ impl Token {
 
     /// A token with these bytes, for the fuzz checks (never a way to issue sessions).
     #[cfg(feature = "fuzzing")]
-    pub(crate) fn from_bytes(bytes: [u8; TOKEN_LEN]) -> Token {
-        Token { bytes, tag: None }
+    pub(crate) fn from_bytes(bytes: [u8; TOKEN_LEN], tag: Option<RouteTag>) -> Token {
+        Token { bytes, tag }
     }
 
     /// The value the store keys on: `SHA-256(token)`, or for a tagged token `SHA-256(tag ‖ token)` with
