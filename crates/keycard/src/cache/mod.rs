@@ -10,13 +10,17 @@ use std::time::Duration;
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::events::{EndReason, Events, SessionEvent};
-use crate::policy::{Policy, PolicyError};
+use crate::policy::Policy;
 use crate::store::{
     CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata,
     SessionRecord, Store, StoreError, SweepStats, TokenUse,
 };
-use crate::token::{CookieSigner, CookieValue, SecretError, SessionId, Token};
+use crate::token::{CookieSigner, CookieValue, SessionId, Token};
 use crate::user::{CachedUser, Fingerprint};
+
+mod builder;
+
+pub use builder::{Builder, ConfigError};
 
 /// The credentials cache: signed cookie -> session -> one cached copy of the user.
 ///
@@ -50,21 +54,6 @@ impl<U: CachedUser> std::fmt::Debug for CredentialsCache<U> {
     }
 }
 
-/// The cache could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// No secret was given.
-    #[error("no secret key was given: call .secret(...) with at least 64 bytes")]
-    MissingSecret,
-    /// A secret was refused.
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    /// The policy does not fit together.
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-}
-
 /// A sign-in ([`CredentialsCache::create`]) that did not happen.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -79,73 +68,6 @@ pub enum CreateError {
         "the user's credentials changed while the sign-in was being checked; nothing was created"
     )]
     CredentialsChanged,
-}
-
-/// Builds a [`CredentialsCache`].
-pub struct Builder<U: CachedUser> {
-    store: Arc<dyn Store<U>>,
-    secret: Option<Vec<u8>>,
-    fallbacks: Vec<Vec<u8>>,
-    policy: Policy,
-    clock: Arc<dyn Clock>,
-}
-
-impl<U: CachedUser> std::fmt::Debug for Builder<U> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the secrets themselves.
-        f.debug_struct("Builder")
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .field("fallbacks", &self.fallbacks.len())
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<U: CachedUser> Builder<U> {
-    /// The app secret the cookie signing key is derived from (at least 64 bytes).
-    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.secret = Some(secret.as_ref().to_vec());
-        self
-    }
-
-    /// An older secret whose cookies are still accepted (secret rotation). May be called several times.
-    pub fn fallback_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.fallbacks.push(secret.as_ref().to_vec());
-        self
-    }
-
-    /// The session lifetime policy (default: [`Policy::default`]).
-    pub fn policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The clock (default: [`SystemClock`]). Tests pass a [`ManualClock`](crate::ManualClock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// Check the configuration and build the cache.
-    pub fn build(self) -> Result<CredentialsCache<U>, ConfigError> {
-        self.policy.validate()?;
-        let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
-        let mut signer = CookieSigner::new(&secret)?;
-        let audit = AuditLog::new(&secret)?;
-        for f in &self.fallbacks {
-            signer = signer.with_fallback(f)?;
-        }
-        Ok(CredentialsCache {
-            inner: Arc::new(Inner {
-                store: self.store,
-                signer,
-                audit,
-                events: Events::new(),
-                policy: self.policy,
-                clock: self.clock,
-            }),
-        })
-    }
 }
 
 /// A signed-in session: what `create` and `sync` return. Made only by the cache (more fields may come).

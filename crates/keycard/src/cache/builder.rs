@@ -1,0 +1,94 @@
+//! [`Builder`]: the cache's settings, checked once, and [`ConfigError`] when they do not fit.
+
+use std::sync::Arc;
+
+use super::{CredentialsCache, Inner};
+use crate::audit::AuditLog;
+use crate::clock::Clock;
+use crate::events::Events;
+use crate::policy::{Policy, PolicyError};
+use crate::store::Store;
+use crate::token::{CookieSigner, SecretError};
+use crate::user::CachedUser;
+
+/// The cache could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No secret was given.
+    #[error("no secret key was given: call .secret(...) with at least 64 bytes")]
+    MissingSecret,
+    /// A secret was refused.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The policy does not fit together.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// Builds a [`CredentialsCache`].
+pub struct Builder<U: CachedUser> {
+    pub(super) store: Arc<dyn Store<U>>,
+    pub(super) secret: Option<Vec<u8>>,
+    pub(super) fallbacks: Vec<Vec<u8>>,
+    pub(super) policy: Policy,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+impl<U: CachedUser> std::fmt::Debug for Builder<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets themselves.
+        f.debug_struct("Builder")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("fallbacks", &self.fallbacks.len())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: CachedUser> Builder<U> {
+    /// The app secret the cookie signing key is derived from (at least 64 bytes).
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// An older secret whose cookies are still accepted (secret rotation). May be called several times.
+    pub fn fallback_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.fallbacks.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The session lifetime policy (default: [`Policy::default`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The clock (default: [`SystemClock`]). Tests pass a [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Check the configuration and build the cache.
+    pub fn build(self) -> Result<CredentialsCache<U>, ConfigError> {
+        self.policy.validate()?;
+        let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        let mut signer = CookieSigner::new(&secret)?;
+        let audit = AuditLog::new(&secret)?;
+        for f in &self.fallbacks {
+            signer = signer.with_fallback(f)?;
+        }
+        Ok(CredentialsCache {
+            inner: Arc::new(Inner {
+                store: self.store,
+                signer,
+                audit,
+                events: Events::new(),
+                policy: self.policy,
+                clock: self.clock,
+            }),
+        })
+    }
+}
