@@ -77,6 +77,7 @@ pub mod events;
 #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
 pub mod password;
 pub mod policy;
+pub mod remember;
 pub mod store;
 pub mod throttle;
 pub mod token;

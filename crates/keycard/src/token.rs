@@ -154,6 +154,11 @@ impl fmt::Debug for TokenHash {
 pub struct CookieValue(String);
 
 impl CookieValue {
+    /// A value made by one of this crate's signers (the session cookie's, remember-me's).
+    pub(crate) fn from_signed(value: String) -> CookieValue {
+        CookieValue(value)
+    }
+
     /// The value to put in the cookie.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -177,3 +177,7 @@ async fn sweep_of_a_large_store_yields_to_other_tasks_while_it_works() {
 keycard_store_tests::throttle_suite!(|_test: &'static str| async {
     Ok::<_, String>(keycard::throttle::MemoryThrottle::new())
 });
+
+keycard_store_tests::remember_suite!(|_test: &'static str| async {
+    Ok::<_, String>(keycard::remember::MemoryRemember::new())
+});

@@ -65,7 +65,7 @@ impl<U: CachedUser> Builder<U> {
         self
     }
 
-    /// The clock (default: [`SystemClock`]). Tests pass a [`ManualClock`](crate::ManualClock).
+    /// The clock (default: [`SystemClock`](crate::SystemClock)). Tests pass a [`ManualClock`](crate::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self

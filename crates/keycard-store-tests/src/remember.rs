@@ -1,0 +1,279 @@
+//! The remember-me suite: what every [`RememberStore`] must do, run by
+//! [`remember_suite!`](crate::remember_suite) through [`RememberMe`] with a manual clock.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keycard::remember::{Redeemed, RememberMe, RememberPolicy, RememberStore};
+use keycard::{ManualClock, Timestamp};
+
+use crate::fixtures::{user, user_c, SECRET};
+use crate::skip;
+
+const TTL: Duration = Duration::from_secs(3600);
+const GRACE: Duration = Duration::from_secs(30);
+
+/// The service over `store`, on `clock`.
+fn remember(store: Arc<dyn RememberStore>, clock: &ManualClock) -> RememberMe {
+    RememberMe::new(store, &SECRET)
+        .expect("the kit's secret")
+        .with_policy(RememberPolicy {
+            ttl: TTL,
+            grace: GRACE,
+        })
+        .with_clock(Arc::new(clock.clone()))
+}
+
+fn clock() -> ManualClock {
+    ManualClock::new(Timestamp(1_800_000_000_000))
+}
+
+/// Runs one remember-me test over a fresh store from `factory` (the skip rule of the conformance suite).
+pub fn run<F, Fut, S, T, TFut>(suite: &str, test_name: &'static str, factory: F, test: T)
+where
+    F: FnOnce(&'static str) -> Fut,
+    Fut: Future<Output = Result<S, String>>,
+    S: RememberStore,
+    T: FnOnce(Arc<dyn RememberStore>) -> TFut,
+    TFut: Future<Output = ()>,
+{
+    skip::arm();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test");
+    rt.block_on(async move {
+        match factory(test_name).await {
+            Ok(store) => test(Arc::new(store)).await,
+            Err(reason) => skip::skip_or_fail(suite, &reason),
+        }
+    });
+}
+
+/// A redemption of the current token rotates it: the new cookie redeems next, the old one only inside
+/// the grace window (as a concurrent tab), and the deadline moves with every redemption.
+pub async fn redeeming_rotates_the_token_and_moves_the_deadline(s: Arc<dyn RememberStore>) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    let (first, created) = r.issue(&user(1, "ann")).await.expect("issue");
+    assert_eq!(created.expires_at, clock.now_ts().saturating_add(TTL));
+    clock.advance(Duration::from_secs(600));
+    let (second, series) = match r.redeem(first.as_str()).await.expect("redeem") {
+        Redeemed::Rotated { cookie, series } => (cookie, series),
+        other => panic!("expected Rotated, got {other:?}"),
+    };
+    assert_ne!(second, first);
+    assert_eq!(series.series_id, created.series_id);
+    assert_eq!(series.user_key, "u1");
+    assert_eq!(
+        series.expires_at,
+        clock.now_ts().saturating_add(TTL),
+        "the deadline moved"
+    );
+    assert!(matches!(
+        r.redeem(first.as_str()).await.expect("grace"),
+        Redeemed::Grace { .. }
+    ));
+    assert!(matches!(
+        r.redeem(second.as_str()).await.expect("next"),
+        Redeemed::Rotated { .. }
+    ));
+    let listed = r.series("u1").await.expect("series");
+    assert_eq!(listed.len(), 1, "one series, however often it rotates");
+}
+
+/// Any number of tabs redeeming one token at once: exactly one rotation, every other answer is the
+/// grace answer (nobody is signed out).
+pub async fn concurrent_redemptions_of_one_token_have_exactly_one_winner(
+    s: Arc<dyn RememberStore>,
+) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    let (cookie, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let r = r.clone();
+            let c = cookie.as_str().to_owned();
+            tokio::spawn(async move { r.redeem(&c).await })
+        })
+        .collect();
+    let (mut rotated, mut grace) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task").expect("redeem") {
+            Redeemed::Rotated { .. } => rotated += 1,
+            Redeemed::Grace { .. } => grace += 1,
+            other => panic!("a tab got {other:?}"),
+        }
+    }
+    assert_eq!((rotated, grace), (1, 15));
+}
+
+/// A token the series moved on from, outside the grace window, means the cookie was copied: theft, and
+/// the whole series ends (the thief's newer cookie dies too).
+pub async fn a_replayed_old_token_is_theft_and_ends_the_series(s: Arc<dyn RememberStore>) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    let (stolen, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    let thief = match r.redeem(stolen.as_str()).await.expect("redeem") {
+        Redeemed::Rotated { cookie, .. } => cookie,
+        other => panic!("expected Rotated, got {other:?}"),
+    };
+    clock.advance(GRACE);
+    match r.redeem(stolen.as_str()).await.expect("replay") {
+        Redeemed::Theft { user_key } => assert_eq!(user_key, "u1"),
+        other => panic!("expected Theft, got {other:?}"),
+    }
+    assert!(matches!(
+        r.redeem(thief.as_str()).await.expect("after"),
+        Redeemed::Unknown
+    ));
+    assert!(r.series("u1").await.expect("series").is_empty());
+}
+
+/// Sign-out ends its own series; "forget the user" ends every series of that user and no other's.
+pub async fn forget_ends_one_series_and_forget_user_every_series_of_the_user(
+    s: Arc<dyn RememberStore>,
+) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    let (a, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    let (b, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    clock.advance(Duration::from_millis(1));
+    let (c, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    let (other, _) = r.issue(&user(2, "bob")).await.expect("issue");
+    assert_eq!(r.series("u1").await.expect("series").len(), 3);
+    assert_eq!(
+        r.forget(a.as_str()).await.expect("forget"),
+        Some("u1".into())
+    );
+    assert!(matches!(
+        r.redeem(a.as_str()).await.expect("a"),
+        Redeemed::Unknown
+    ));
+    assert_eq!(r.forget(a.as_str()).await.expect("again"), None);
+    assert_eq!(r.forget_user("u1").await.expect("forget user"), 2);
+    for gone in [&b, &c] {
+        assert!(matches!(
+            r.redeem(gone.as_str()).await.expect("gone"),
+            Redeemed::Unknown
+        ));
+    }
+    assert!(matches!(
+        r.redeem(other.as_str()).await.expect("other user"),
+        Redeemed::Rotated { .. }
+    ));
+}
+
+/// A series not redeemed before its deadline is gone: unknown, unlisted, swept.
+pub async fn an_expired_series_is_unknown_unlisted_and_swept(s: Arc<dyn RememberStore>) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    let (old, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    clock.advance(TTL / 2);
+    let (young, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    clock.advance(TTL / 2);
+    assert_eq!(
+        r.series("u1").await.expect("series").len(),
+        1,
+        "only the young one"
+    );
+    let swept = r.sweep().await.expect("sweep");
+    assert!(swept <= 1, "at most the expired one: {swept}");
+    assert!(matches!(
+        r.redeem(old.as_str()).await.expect("old"),
+        Redeemed::Unknown
+    ));
+    assert!(matches!(
+        r.redeem(young.as_str()).await.expect("young"),
+        Redeemed::Rotated { .. }
+    ));
+}
+
+/// A forged, foreign-keyed or malformed cookie is unknown, and a series records the credentials it began
+/// with.
+pub async fn forged_cookies_are_unknown_and_series_carry_the_credentials(
+    s: Arc<dyn RememberStore>,
+) {
+    let clock = clock();
+    let r = remember(s.clone(), &clock);
+    let foreign = RememberMe::new(s, &[0x77; 64]).expect("secret");
+    let (cookie, series) = r.issue(&user_c(1, "ann", 1, 1)).await.expect("issue");
+    assert!(matches!(
+        foreign.redeem(cookie.as_str()).await.expect("foreign"),
+        Redeemed::Unknown
+    ));
+    let mut forged = cookie.as_str().to_owned().into_bytes();
+    forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).expect("ascii");
+    assert!(matches!(
+        r.redeem(&forged).await.expect("forged"),
+        Redeemed::Unknown
+    ));
+    assert!(matches!(
+        r.redeem("short").await.expect("short"),
+        Redeemed::Unknown
+    ));
+    assert!(Redeemed::still_valid(&series, &user_c(1, "ann", 1, 1)));
+    assert!(
+        !Redeemed::still_valid(&series, &user_c(1, "ann", 2, 2)),
+        "a password change"
+    );
+}
+
+trait NowTs {
+    fn now_ts(&self) -> Timestamp;
+}
+
+impl NowTs for ManualClock {
+    fn now_ts(&self) -> Timestamp {
+        keycard::Clock::now(self)
+    }
+}
+
+/// Expands to `mod remember` with one `#[test]` per remember-me behaviour, each over a fresh
+/// [`RememberStore`] from `$factory` (the conformance suite's rules). Invoke it once per file.
+///
+/// ```
+/// keycard_store_tests::remember_suite!(|_test: &'static str| async {
+///     Ok::<_, String>(keycard::remember::MemoryRemember::new())
+/// });
+/// ```
+#[macro_export]
+macro_rules! remember_suite {
+    ($factory:expr $(,)?) => {
+        $crate::__remember_tests!($factory;
+            redeeming_rotates_the_token_and_moves_the_deadline,
+            concurrent_redemptions_of_one_token_have_exactly_one_winner,
+            a_replayed_old_token_is_theft_and_ends_the_series,
+            forget_ends_one_series_and_forget_user_every_series_of_the_user,
+            an_expired_series_is_unknown_unlisted_and_swept,
+            forged_cookies_are_unknown_and_series_carry_the_credentials,
+        );
+    };
+}
+
+/// Implementation detail of [`remember_suite!`](crate::remember_suite).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remember_tests {
+    ($factory:expr; $($name:ident),+ $(,)?) => {
+        /// The keycard remember-me suite (`keycard_store_tests::remember`), over this crate's store.
+        mod remember {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    $crate::remember::run(
+                        concat!("remember::", stringify!($name)),
+                        stringify!($name),
+                        $factory,
+                        $crate::remember::$name,
+                    );
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,33 @@
+//! Remember-me: a long-lived cookie that signs a browser back in when its session has ended.
+//!
+//! # The model
+//! A sign-in that ticks "remember me" starts a **series** ([`RememberMe::issue`]): a stable
+//! [`SeriesId`] and a one-time token, both in one signed cookie (its own key, derived from the app secret
+//! under a label); the store keeps only the token's SHA-256. A request with no live session but a
+//! remember-me cookie **redeems** it ([`RememberMe::redeem`]), and the store decides in one atomic step
+//! ([`RememberStore::redeem`]):
+//!
+//! | the presented token is | answer | then |
+//! |---|---|---|
+//! | the series' current one | [`Redeemed::Rotated`] | a new token (the old one is the previous, for a grace window); sign in with a new session, send the new cookie |
+//! | the one it replaced, inside the grace window | [`Redeemed::Grace`] | another tab won; serve this request as the user, set no cookie: **one** new session for any number of tabs |
+//! | any older one | [`Redeemed::Theft`] | the cookie was copied and used by two browsers: the series is deleted; end every session and series of the user |
+//! | anything else (forged, expired, forgotten) | [`Redeemed::Unknown`] | anonymous; clear the cookie |
+//!
+//! This is Barry Jaspan's "improved persistent login cookie" (Pow's `PowPersistentSession` without its
+//! lost-session race, pow #739: concurrent tabs get the grace answer, not a sign-out). A series outlives
+//! no password change: it records the user's credential fingerprint ([`Redeemed::still_valid`]), and the
+//! app ends a user's series with their sessions ([`RememberMe::forget_user`]) on revoke-all, password
+//! change and theft; sign-out ends its own ([`RememberMe::forget`]). A session created from a series has
+//! no fresh proof of password (`authenticated_at` is not set): sudo mode asks for the password again.
+//!
+//! Status: the core and [`MemoryRemember`], with `keycard-store-tests`' `remember_suite!`; the SQL and
+//! Redis stores and the keycard-axum layer integration are the next step (issue 12).
+
+mod memory;
+mod service;
+mod store;
+
+pub use memory::MemoryRemember;
+pub use service::{Redeemed, RememberMe, REMEMBER_COOKIE_LEN};
+pub use store::{RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord};

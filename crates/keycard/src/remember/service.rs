@@ -1,0 +1,239 @@
+//! [`RememberMe`]: issue, redeem and forget remember-me cookies over a [`RememberStore`].
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::store::{RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord};
+use crate::clock::{Clock, SystemClock};
+use crate::store::StoreError;
+use crate::token::{CookieValue, SecretError, TokenHash, MIN_SECRET_LEN};
+use crate::user::{CachedUser, Fingerprint};
+
+const KEY_LABEL: &[u8] = b"keycard remember-me cookie key v1";
+const SERIES_LEN: usize = 16;
+const TOKEN_LEN: usize = 32;
+const MAC_LEN: usize = 32;
+/// Length of a remember-me cookie value: base64url of series id, token and HMAC (80 bytes).
+pub const REMEMBER_COOKIE_LEN: usize = 107;
+
+/// What [`RememberMe::redeem`] found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Redeemed {
+    /// Not a live series (forged, foreign, expired, forgotten): treat the visitor as anonymous and clear
+    /// the cookie.
+    Unknown,
+    /// Rotated: load the user (`series.user_key`), check [`Redeemed::still_valid`] against it, create a
+    /// session (it is not fresh for sudo mode: no password was checked) and send `cookie`.
+    Rotated {
+        /// The series, already carrying the new token.
+        series: SeriesRecord,
+        /// Its new cookie value.
+        cookie: CookieValue,
+    },
+    /// Another request redeemed this token a moment ago (tabs reopening at once): serve this request as
+    /// `series.user_key` without setting cookies; the winner's response carries them.
+    Grace {
+        /// The series.
+        series: SeriesRecord,
+    },
+    /// The cookie was copied (a token the series moved on from): the series is gone; end every session of
+    /// the user and every series ([`RememberMe::forget_user`]), and tell them.
+    Theft {
+        /// Whose.
+        user_key: String,
+    },
+}
+
+impl Redeemed {
+    /// Whether `user` (just loaded) still has the credentials the series began with: a series does not
+    /// survive a password change.
+    pub fn still_valid<U: CachedUser>(series: &SeriesRecord, user: &U) -> bool {
+        series.auth_fingerprint == Fingerprint::of(user)
+    }
+}
+
+/// Remember-me: long-lived cookies naming a series and carrying a one-time token (see the
+/// [module docs](super)).
+#[derive(Clone)]
+pub struct RememberMe {
+    store: Arc<dyn RememberStore>,
+    key: Hmac<Sha256>,
+    policy: RememberPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RememberMe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RememberMe")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+fn mac(key: &[u8]) -> Hmac<Sha256> {
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC-SHA256 accepts keys of any length"),
+    }
+}
+
+fn token_hash(token: &[u8; TOKEN_LEN]) -> TokenHash {
+    TokenHash(Sha256::digest(token).into())
+}
+
+fn fresh_token() -> [u8; TOKEN_LEN] {
+    let mut t = [0u8; TOKEN_LEN];
+    getrandom::getrandom(&mut t).expect("the OS random number generator failed");
+    t
+}
+
+impl RememberMe {
+    /// Over `store`, signing cookies with a key derived from `secret` (at least [`MIN_SECRET_LEN`]
+    /// bytes; the app secret is fine, the key has a label of its own).
+    pub fn new(store: Arc<dyn RememberStore>, secret: &[u8]) -> Result<Self, SecretError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SecretError::TooShort {
+                len: secret.len(),
+                min: MIN_SECRET_LEN,
+            });
+        }
+        let mut kdf = mac(secret);
+        kdf.update(KEY_LABEL);
+        Ok(RememberMe {
+            store,
+            key: mac(&kdf.finalize().into_bytes()),
+            policy: RememberPolicy::default(),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Other lifetimes.
+    pub fn with_policy(mut self, policy: RememberPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Another clock (tests; the app's).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn encode(&self, series: &SeriesId, token: &[u8; TOKEN_LEN]) -> CookieValue {
+        let mut raw = [0u8; SERIES_LEN + TOKEN_LEN + MAC_LEN];
+        raw[..SERIES_LEN].copy_from_slice(&series.0);
+        raw[SERIES_LEN..SERIES_LEN + TOKEN_LEN].copy_from_slice(token);
+        let mut m = self.key.clone();
+        m.update(&raw[..SERIES_LEN + TOKEN_LEN]);
+        raw[SERIES_LEN + TOKEN_LEN..].copy_from_slice(&m.finalize().into_bytes());
+        CookieValue::from_signed(URL_SAFE_NO_PAD.encode(raw))
+    }
+
+    /// The series id and token hash a cookie value carries, if it is well-formed and signed by this key.
+    fn decode(&self, value: &str) -> Option<(SeriesId, TokenHash)> {
+        if value.len() != REMEMBER_COOKIE_LEN {
+            return None;
+        }
+        let mut raw = [0u8; SERIES_LEN + TOKEN_LEN + MAC_LEN];
+        match URL_SAFE_NO_PAD.decode_slice(value.as_bytes(), &mut raw) {
+            Ok(n) if n == raw.len() => {}
+            _ => return None,
+        }
+        let (message, sig) = raw.split_at(SERIES_LEN + TOKEN_LEN);
+        let mut m = self.key.clone();
+        m.update(message);
+        if !bool::from(m.finalize().into_bytes().as_slice().ct_eq(sig)) {
+            return None;
+        }
+        let mut series = [0u8; SERIES_LEN];
+        series.copy_from_slice(&message[..SERIES_LEN]);
+        let mut token = [0u8; TOKEN_LEN];
+        token.copy_from_slice(&message[SERIES_LEN..]);
+        Some((SeriesId(series), token_hash(&token)))
+    }
+
+    /// Start a series for `user` (the sign-in ticked "remember me"): its cookie and record.
+    pub async fn issue<U: CachedUser>(
+        &self,
+        user: &U,
+    ) -> Result<(CookieValue, SeriesRecord), StoreError> {
+        let now = self.clock.now();
+        let token = fresh_token();
+        let record = SeriesRecord {
+            series_id: SeriesId::generate(),
+            user_key: user.user_key(),
+            created_at: now,
+            used_at: now,
+            expires_at: now.saturating_add(self.policy.ttl),
+            current_token: token_hash(&token),
+            previous_token: None,
+            auth_fingerprint: Fingerprint::of(user),
+        };
+        self.store.create_series(record.clone()).await?;
+        Ok((self.encode(&record.series_id, &token), record))
+    }
+
+    /// Redeem a remember-me cookie (a request with no live session): see [`Redeemed`]. A forged, foreign
+    /// or malformed value is `Unknown` without reaching the store.
+    pub async fn redeem(&self, cookie: &str) -> Result<Redeemed, StoreError> {
+        let Some((series_id, presented)) = self.decode(cookie) else {
+            return Ok(Redeemed::Unknown);
+        };
+        let now = self.clock.now();
+        let next = fresh_token();
+        let plan = RedeemPlan {
+            next_token: token_hash(&next),
+            now,
+            grace_until: now.saturating_add(self.policy.grace),
+            expires_at: now.saturating_add(self.policy.ttl),
+        };
+        Ok(
+            match self.store.redeem(&series_id, &presented, plan).await? {
+                Redemption::Unknown => Redeemed::Unknown,
+                Redemption::Rotated(series) => Redeemed::Rotated {
+                    cookie: self.encode(&series.series_id, &next),
+                    series,
+                },
+                Redemption::Grace(series) => Redeemed::Grace { series },
+                Redemption::Theft { user_key } => {
+                    tracing::warn!(series_id = %series_id.to_hex(), "a remember-me token was replayed after its series moved on: treating the cookie as stolen");
+                    Redeemed::Theft { user_key }
+                }
+            },
+        )
+    }
+
+    /// Sign-out: end the series the cookie names (its user key, if it existed).
+    pub async fn forget(&self, cookie: &str) -> Result<Option<String>, StoreError> {
+        match self.decode(cookie) {
+            Some((series_id, _)) => self.store.delete_series(&series_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Revoke-all, password change, theft: end every series of `user_key`.
+    pub async fn forget_user(&self, user_key: &str) -> Result<usize, StoreError> {
+        self.store.delete_user_series(user_key).await
+    }
+
+    /// End one series by id (a sessions page); its user key if it existed.
+    pub async fn forget_series(&self, series_id: &SeriesId) -> Result<Option<String>, StoreError> {
+        self.store.delete_series(series_id).await
+    }
+
+    /// The live series of `user_key`, oldest first (to list beside the sessions).
+    pub async fn series(&self, user_key: &str) -> Result<Vec<SeriesRecord>, StoreError> {
+        self.store.series(user_key, self.clock.now()).await
+    }
+
+    /// Remove series past their deadline.
+    pub async fn sweep(&self) -> Result<usize, StoreError> {
+        self.store.sweep_series(self.clock.now()).await
+    }
+}

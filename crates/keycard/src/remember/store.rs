@@ -1,0 +1,142 @@
+//! [`RememberStore`]: where remember-me series live, and the one atomic step a redemption needs.
+
+use std::time::Duration;
+
+use crate::clock::Timestamp;
+use crate::store::StoreError;
+use crate::token::TokenHash;
+use crate::user::Fingerprint;
+
+/// The stable id of a remember-me series (16 random bytes): what the cookie names, what a listing shows.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct SeriesId(pub [u8; 16]);
+
+impl SeriesId {
+    /// A fresh random id from the OS CSPRNG.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide random bytes.
+    pub fn generate() -> SeriesId {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b).expect("the OS random number generator failed");
+        SeriesId(b)
+    }
+
+    /// Lower-case hex, 32 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for SeriesId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SeriesId({})", self.to_hex())
+    }
+}
+
+/// One remember-me series: a long-lived sign-in a browser keeps, redeemable for a new session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesRecord {
+    /// The stable id.
+    pub series_id: SeriesId,
+    /// Whose.
+    pub user_key: String,
+    /// When the user chose "remember me".
+    pub created_at: Timestamp,
+    /// When it was last redeemed (or created).
+    pub used_at: Timestamp,
+    /// It dies at this instant unless redeemed before (each redemption moves it).
+    pub expires_at: Timestamp,
+    /// `SHA-256` of the token the cookie carries now.
+    pub current_token: TokenHash,
+    /// The token the last redemption replaced, and until when it still counts as a concurrent tab.
+    pub previous_token: Option<(TokenHash, Timestamp)>,
+    /// The user's credential fingerprint when the series began: a series outlives no password change.
+    pub auth_fingerprint: Option<Fingerprint>,
+}
+
+/// What one redemption did ([`RememberStore::redeem`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Redemption {
+    /// No live series by that id: nothing happened.
+    Unknown,
+    /// The current token: the series now carries `next`, the presented token is its previous one for
+    /// the grace window. Sign the user in with a new session and send the new cookie.
+    Rotated(SeriesRecord),
+    /// The token this series replaced a moment ago (another tab redeemed it first): nothing changed.
+    /// Serve the request as the user; the winner's response carries the new cookies.
+    Grace(SeriesRecord),
+    /// A token the series moved on from, outside any grace window: the cookie was copied. The series is
+    /// deleted; end the user's sessions too.
+    Theft {
+        /// Whose series it was.
+        user_key: String,
+    },
+}
+
+/// What a redemption may write: the successor token and the deadlines it sets.
+#[derive(Debug, Clone, Copy)]
+pub struct RedeemPlan {
+    /// The next token's hash.
+    pub next_token: TokenHash,
+    /// The caller's now.
+    pub now: Timestamp,
+    /// The replaced token counts as a concurrent tab until then.
+    pub grace_until: Timestamp,
+    /// The series' new deadline.
+    pub expires_at: Timestamp,
+}
+
+/// Remember-me series, kept where every node sees them.
+///
+/// [`MemoryRemember`](super::MemoryRemember) for one process; `keycard-store-tests`' `remember_suite!`
+/// checks an implementation. `redeem` must be **atomic**: of any number of concurrent redemptions of one
+/// token, exactly one rotates; the others see the grace token.
+#[async_trait::async_trait]
+pub trait RememberStore: Send + Sync + 'static {
+    /// Store a new series.
+    async fn create_series(&self, series: SeriesRecord) -> Result<(), StoreError>;
+
+    /// Redeem `presented` for the series `series_id` (see [`Redemption`]); a series past its deadline is
+    /// `Unknown`.
+    async fn redeem(
+        &self,
+        series_id: &SeriesId,
+        presented: &TokenHash,
+        plan: RedeemPlan,
+    ) -> Result<Redemption, StoreError>;
+
+    /// Delete one series; its user key if it existed.
+    async fn delete_series(&self, series_id: &SeriesId) -> Result<Option<String>, StoreError>;
+
+    /// Delete every series of `user_key`; how many.
+    async fn delete_user_series(&self, user_key: &str) -> Result<usize, StoreError>;
+
+    /// The live series of `user_key`, oldest first.
+    async fn series(&self, user_key: &str, now: Timestamp)
+        -> Result<Vec<SeriesRecord>, StoreError>;
+
+    /// Remove series past their deadline; how many.
+    async fn sweep_series(&self, now: Timestamp) -> Result<usize, StoreError>;
+}
+
+/// The remember-me lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RememberPolicy {
+    /// A series dies this long after its last redemption (default 30 days, Pow's).
+    pub ttl: Duration,
+    /// A replaced token still counts as a concurrent tab this long (default 60 s).
+    pub grace: Duration,
+}
+
+impl Default for RememberPolicy {
+    fn default() -> Self {
+        RememberPolicy {
+            ttl: Duration::from_secs(30 * 24 * 3600),
+            grace: Duration::from_secs(60),
+        }
+    }
+}
