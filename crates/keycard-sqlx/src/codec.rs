@@ -18,7 +18,7 @@ pub(crate) fn ts(t: Timestamp) -> i64 {
     i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn read_ts(row: &impl Row, i: usize) -> Result<Timestamp, &'static str> {
+pub(crate) fn read_ts(row: &impl Row, i: usize) -> Result<Timestamp, &'static str> {
     let v = row
         .int(i)
         .map_err(|_| "a timestamp column does not hold an integer")?;

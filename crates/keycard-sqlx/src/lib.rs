@@ -77,6 +77,13 @@
 //! | `attempts` | attempts counted in the current window |
 //! | `window_ends_at` | the window's end; index `window_ends_at`: `sweep_throttle` deletes the rows whose window ended |
 //!
+//! **`keycard_remember`** (migration 3): remember-me series ([`RememberStore`](keycard::remember::RememberStore)):
+//! `series_id` (primary key, 16 bytes), `user_key`, `created_at`, `used_at`, `expires_at` (moved by every
+//! redemption), `current_token` and `previous_token` / `previous_until` (`SHA-256` of the tokens; the
+//! replaced one counts as a concurrent tab until `previous_until`), `auth_fingerprint`. A redemption is
+//! one conditional `UPDATE … WHERE current_token = $presented … RETURNING`; indexes `(user_key,
+//! expires_at)` and `expires_at` (`sweep_series`).
+//!
 //! **`keycard_schema_migrations`** records the applied migrations (this
 //! crate's own table; it never touches sqlx's `_sqlx_migrations`).
 //!

@@ -66,10 +66,29 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX {p}throttle_ends ON {p}throttle (window_ends_at)",
         ],
     },
+    Migration {
+        version: 3,
+        description: "remember-me series",
+        statements: &[
+            "CREATE TABLE {p}remember (
+            series_id {bytes} PRIMARY KEY,
+            user_key TEXT NOT NULL,
+            created_at {int} NOT NULL,
+            used_at {int} NOT NULL,
+            expires_at {int} NOT NULL,
+            current_token {bytes} NOT NULL,
+            previous_token {bytes},
+            previous_until {int},
+            auth_fingerprint {bytes}
+        )",
+            "CREATE INDEX {p}remember_user ON {p}remember (user_key, expires_at)",
+            "CREATE INDEX {p}remember_expires ON {p}remember (expires_at)",
+        ],
+    },
 ];
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The migrations could not be applied.
 #[derive(Debug, thiserror::Error)]

@@ -8,3 +8,4 @@ use common::postgres_store;
 keycard_store_tests::conformance_suite!(postgres_store);
 keycard_store_tests::model_suite!(postgres_store);
 keycard_store_tests::throttle_suite!(postgres_store);
+keycard_store_tests::remember_suite!(postgres_store);

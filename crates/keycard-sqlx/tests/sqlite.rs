@@ -8,3 +8,4 @@ use common::sqlite_store;
 keycard_store_tests::conformance_suite!(sqlite_store);
 keycard_store_tests::model_suite!(sqlite_store);
 keycard_store_tests::throttle_suite!(sqlite_store);
+keycard_store_tests::remember_suite!(sqlite_store);

@@ -17,6 +17,7 @@
 mod access;
 mod notify;
 mod primitives;
+mod remember;
 mod sweep;
 mod throttle;
 

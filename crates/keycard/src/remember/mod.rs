@@ -21,8 +21,9 @@
 //! change and theft; sign-out ends its own ([`RememberMe::forget`]). A session created from a series has
 //! no fresh proof of password (`authenticated_at` is not set): sudo mode asks for the password again.
 //!
-//! Status: the core and [`MemoryRemember`], with `keycard-store-tests`' `remember_suite!`; the SQL and
-//! Redis stores and the keycard-axum layer integration are the next step (issue 12).
+//! Status: the core, [`MemoryRemember`] and the SQL stores (keycard-sqlx, table `keycard_remember`), each
+//! through `keycard-store-tests`' `remember_suite!`; the Redis store and the keycard-axum layer
+//! integration are the next step (issue 12).
 
 mod memory;
 mod service;
