@@ -92,7 +92,14 @@ pub async fn create(
         Begun::Go(attempt) => attempt,
         Begun::Refused(res) => return Ok(res),
     };
-    let Some(stored) = users::password_hash(&state.db, &user.id).await? else {
+    let stored = match users::password_hash(&state.db, &user.id).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            attempts::give_back(&state, attempt).await; // nothing was checked
+            return Err(e.into());
+        }
+    };
+    let Some(stored) = stored else {
         auth.delete().await?;
         return Ok(to_sign_in());
     };

@@ -88,7 +88,14 @@ pub async fn create(
         Begun::Refused(res) => return Ok(res),
     };
 
-    let found = users::find_with_password_by_email(&state.db, &email).await?;
+    let found = match users::find_with_password_by_email(&state.db, &email).await {
+        Ok(found) => found,
+        Err(e) => {
+            // Nothing was checked: not a failure.
+            attempts::give_back(&state, attempt).await;
+            return Err(e.into());
+        }
+    };
     let stored = found.as_ref().map(|(_, hash)| hash.as_str());
     let verified = match state.hasher.verify(&form.password, stored).await {
         Ok(v) => v,
@@ -130,17 +137,16 @@ pub async fn create(
     }
     let welcome = format!("Welcome back, {}.", user.email);
     match auth::sign_in(&state, &auth, user, &welcome).await {
-        Ok(res) => {
-            // After the store accepted the session: during an outage the sign-in is a 503, counted.
-            attempts::give_back(&state, attempt).await;
-            Ok(res)
-        }
         // The password was changed while this one was checked: it is the old password now (counted).
         Err(AppError::Auth(AuthError::CredentialsChanged)) => {
             audit.sign_in_failed(&email, "credentials_changed");
             Ok(failed(StatusCode::UNAUTHORIZED, GENERIC_FAILURE.to_owned()))
         }
-        Err(e) => Err(e),
+        // The right password: signed in, or a store outage (503): either way not a failure.
+        other => {
+            attempts::give_back(&state, attempt).await;
+            other
+        }
     }
 }
 
