@@ -31,7 +31,7 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::token::{SecretError, SessionId, MIN_SECRET_LEN};
+use crate::token::{labeled_key, SecretError, SessionId};
 
 /// The `tracing` target of every audit event.
 pub const TARGET: &str = "keycard::audit";
@@ -71,22 +71,11 @@ impl fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// An audit log keyed by `secret` (at least [`MIN_SECRET_LEN`] bytes; the app secret is fine, the
+    /// An audit log keyed by `secret` (at least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN) bytes; the app secret is fine, the
     /// key is derived under a label of its own).
     pub fn new(secret: &[u8]) -> Result<AuditLog, SecretError> {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(SecretError::TooShort {
-                len: secret.len(),
-                min: MIN_SECRET_LEN,
-            });
-        }
-        let mut kdf =
-            <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-        kdf.update(LABEL);
-        let key = kdf.finalize().into_bytes();
         Ok(AuditLog {
-            key: <Hmac<Sha256> as Mac>::new_from_slice(&key)
-                .expect("HMAC accepts keys of any length"),
+            key: labeled_key(secret, LABEL)?,
         })
     }
 

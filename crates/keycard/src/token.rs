@@ -223,6 +223,13 @@ impl fmt::Debug for CookieSigner {
 const KEY_DERIVATION_LABEL: &[u8] = b"keycard session cookie signing key v1";
 
 fn derive_key(secret: &[u8]) -> Result<Hmac<Sha256>, SecretError> {
+    labeled_key(secret, KEY_DERIVATION_LABEL)
+}
+
+/// A key of its own for one use of the app secret: `HMAC(secret, label)`, ready as an HMAC key. Refuses
+/// a secret shorter than [`MIN_SECRET_LEN`] bytes. Every key keycard derives from the app secret (cookie
+/// signing, audit account ids, throttle counter names, remember-me cookies) goes through here.
+pub(crate) fn labeled_key(secret: &[u8], label: &[u8]) -> Result<Hmac<Sha256>, SecretError> {
     if secret.len() < MIN_SECRET_LEN {
         return Err(SecretError::TooShort {
             len: secret.len(),
@@ -233,7 +240,7 @@ fn derive_key(secret: &[u8]) -> Result<Hmac<Sha256>, SecretError> {
     // (CSRF tokens, say) under a different label without the two ever sharing a key.
     let mut kdf =
         <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    kdf.update(KEY_DERIVATION_LABEL);
+    kdf.update(label);
     let key = kdf.finalize().into_bytes();
     Ok(<Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC accepts keys of any length"))
 }

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use super::store::{RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord};
 use crate::clock::{Clock, SystemClock};
 use crate::store::StoreError;
-use crate::token::{CookieValue, SecretError, TokenHash, MIN_SECRET_LEN};
+use crate::token::{labeled_key, CookieValue, SecretError, TokenHash};
 use crate::user::{CachedUser, Fingerprint};
 
 const KEY_LABEL: &[u8] = b"keycard remember-me cookie key v1";
@@ -76,13 +76,6 @@ impl std::fmt::Debug for RememberMe {
     }
 }
 
-fn mac(key: &[u8]) -> Hmac<Sha256> {
-    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC-SHA256 accepts keys of any length"),
-    }
-}
-
 fn token_hash(token: &[u8; TOKEN_LEN]) -> TokenHash {
     TokenHash(Sha256::digest(token).into())
 }
@@ -94,20 +87,12 @@ fn fresh_token() -> [u8; TOKEN_LEN] {
 }
 
 impl RememberMe {
-    /// Over `store`, signing cookies with a key derived from `secret` (at least [`MIN_SECRET_LEN`]
+    /// Over `store`, signing cookies with a key derived from `secret` (at least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN)
     /// bytes; the app secret is fine, the key has a label of its own).
     pub fn new(store: Arc<dyn RememberStore>, secret: &[u8]) -> Result<Self, SecretError> {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(SecretError::TooShort {
-                len: secret.len(),
-                min: MIN_SECRET_LEN,
-            });
-        }
-        let mut kdf = mac(secret);
-        kdf.update(KEY_LABEL);
         Ok(RememberMe {
             store,
-            key: mac(&kdf.finalize().into_bytes()),
+            key: labeled_key(secret, KEY_LABEL)?,
             policy: RememberPolicy::default(),
             clock: Arc::new(SystemClock),
         })

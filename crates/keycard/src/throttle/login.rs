@@ -11,7 +11,7 @@ use super::store::{Limit, Reservation, ThrottleKey, ThrottleStore};
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::store::StoreError;
-use crate::token::{SecretError, MIN_SECRET_LEN};
+use crate::token::{labeled_key, SecretError};
 
 const KEY_LABEL: &[u8] = b"keycard login throttle key v1";
 
@@ -158,19 +158,11 @@ impl std::fmt::Debug for LoginThrottle {
 
 impl LoginThrottle {
     /// A throttle over `store` with the default [`LoginLimits`], keying its counters with `secret` (at
-    /// least [`MIN_SECRET_LEN`] bytes; the app secret is fine: the key is derived under a label of its own).
+    /// least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN) bytes; the app secret is fine: the key is derived under a label of its own).
     pub fn new(store: Arc<dyn ThrottleStore>, secret: &[u8]) -> Result<Self, SecretError> {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(SecretError::TooShort {
-                len: secret.len(),
-                min: MIN_SECRET_LEN,
-            });
-        }
-        let mut kdf = mac(secret);
-        kdf.update(KEY_LABEL);
         Ok(LoginThrottle {
             store,
-            key: mac(&kdf.finalize().into_bytes()),
+            key: labeled_key(secret, KEY_LABEL)?,
             limits: LoginLimits::default(),
             clock: Arc::new(SystemClock),
             audit: None,
@@ -295,12 +287,5 @@ fn address_bytes(ip: IpAddr) -> Vec<u8> {
             Some(v4) => v4.octets().to_vec(),
             None => v6.octets()[..8].to_vec(),
         },
-    }
-}
-
-fn mac(key: &[u8]) -> Hmac<Sha256> {
-    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC-SHA256 accepts keys of any length"),
     }
 }
