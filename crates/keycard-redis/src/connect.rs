@@ -212,7 +212,6 @@ impl RedisStore {
         args: Vec<Vec<u8>>,
     ) -> Result<Value, StoreError> {
         debug_assert!(!keys.is_empty() && keys.iter().all(|k| k.starts_with(base)));
-        let mut conn = self.conn.connection();
         let mut inv = script.prepare_invoke();
         for k in keys {
             inv.key(k.as_str());
@@ -222,12 +221,11 @@ impl RedisStore {
         for a in &args {
             inv.arg(a.as_slice());
         }
-        let reply = bounded(
-            operation,
-            self.response_timeout,
-            inv.invoke_async::<Value>(&mut conn),
-        )
-        .await;
+        self.invoke(operation, &inv).await
+    }
+
+    /// After a call: a failed one may mean a lost node (on a cluster the connection is rebuilt).
+    fn settle(&self, reply: Result<Value, StoreError>) -> Result<Value, StoreError> {
         if reply.is_err() {
             self.conn.after_error();
         }
@@ -242,16 +240,14 @@ impl RedisStore {
         inv: &redis::ScriptInvocation<'_>,
     ) -> Result<Value, StoreError> {
         let mut conn = self.conn.connection();
-        let reply = bounded(
-            operation,
-            self.response_timeout,
-            inv.invoke_async::<Value>(&mut conn),
+        self.settle(
+            bounded(
+                operation,
+                self.response_timeout,
+                inv.invoke_async::<Value>(&mut conn),
+            )
+            .await,
         )
-        .await;
-        if reply.is_err() {
-            self.conn.after_error();
-        }
-        reply
     }
 
     /// Run one command, bounded by the response timeout.
@@ -261,16 +257,14 @@ impl RedisStore {
         cmd: &redis::Cmd,
     ) -> Result<Value, StoreError> {
         let mut conn = self.conn.connection();
-        let reply = bounded(
-            operation,
-            self.response_timeout,
-            cmd.query_async::<Value>(&mut conn),
+        self.settle(
+            bounded(
+                operation,
+                self.response_timeout,
+                cmd.query_async::<Value>(&mut conn),
+            )
+            .await,
         )
-        .await;
-        if reply.is_err() {
-            self.conn.after_error();
-        }
-        reply
     }
 }
 
