@@ -63,6 +63,19 @@ pub fn run_conformance<F, Fut, S, T, TFut>(
     T: FnOnce(Harness) -> TFut,
     TFut: Future<Output = ()>,
 {
+    run_over(suite, test_name, factory, |store| test(Harness::new(store)));
+}
+
+/// Runs `test` over a fresh store from `factory` on its own multi-thread tokio runtime (2 workers), or
+/// skips or fails it by the [skip rule](crate::skip) when the factory cannot reach its backend: what
+/// every suite of the kit (conformance, throttle, remember-me) does for each of its tests.
+pub fn run_over<F, Fut, S, T, TFut>(suite: &str, test_name: &'static str, factory: F, test: T)
+where
+    F: FnOnce(&'static str) -> Fut,
+    Fut: Future<Output = Result<S, String>>,
+    T: FnOnce(S) -> TFut,
+    TFut: Future<Output = ()>,
+{
     skip::arm();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -71,7 +84,7 @@ pub fn run_conformance<F, Fut, S, T, TFut>(
         .expect("a tokio runtime for the test");
     rt.block_on(async move {
         match factory(test_name).await {
-            Ok(store) => test(Harness::new(store)).await,
+            Ok(store) => test(store).await,
             Err(reason) => skip::skip_or_fail(suite, &reason),
         }
     });

@@ -9,7 +9,6 @@ use keycard::remember::{Redeemed, RememberMe, RememberPolicy, RememberStore};
 use keycard::{ManualClock, Timestamp};
 
 use crate::fixtures::{user, user_c, SECRET};
-use crate::skip;
 
 const TTL: Duration = Duration::from_secs(3600);
 const GRACE: Duration = Duration::from_secs(30);
@@ -38,18 +37,7 @@ where
     T: FnOnce(Arc<dyn RememberStore>) -> TFut,
     TFut: Future<Output = ()>,
 {
-    skip::arm();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the test");
-    rt.block_on(async move {
-        match factory(test_name).await {
-            Ok(store) => test(Arc::new(store)).await,
-            Err(reason) => skip::skip_or_fail(suite, &reason),
-        }
-    });
+    crate::harness::run_over(suite, test_name, factory, |store| test(Arc::new(store)));
 }
 
 /// A redemption of the current token rotates it: the new cookie redeems next, the old one only inside

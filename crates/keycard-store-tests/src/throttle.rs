@@ -11,8 +11,6 @@ use std::time::Duration;
 use keycard::throttle::{Limit, Reservation, ThrottleKey, ThrottleStore};
 use keycard::Timestamp;
 
-use crate::skip;
-
 const LIMIT: Limit = Limit::new(5, Duration::from_secs(60));
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 
@@ -38,18 +36,7 @@ where
     T: FnOnce(Arc<dyn ThrottleStore>) -> TFut,
     TFut: Future<Output = ()>,
 {
-    skip::arm();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the test");
-    rt.block_on(async move {
-        match factory(test_name).await {
-            Ok(store) => test(Arc::new(store)).await,
-            Err(reason) => skip::skip_or_fail(suite, &reason),
-        }
-    });
+    crate::harness::run_over(suite, test_name, factory, |store| test(Arc::new(store)));
 }
 
 /// `max` attempts are counted; the next is refused with the time left in the window.
