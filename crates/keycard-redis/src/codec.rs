@@ -151,6 +151,8 @@ pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> 
         } else {
             Some(parse_ts(&f[12])?)
         },
+        // Not yet kept by the Redis store (issue 12: the Redis remember-me store adds it).
+        remember_series: None,
     })
 }
 

@@ -165,8 +165,7 @@ fn saturated(mut s: SessionRecord) -> SessionRecord {
     s
 }
 
-/// The session columns as `create` writes them (`queries::SESSION_COLS`; `series_id`, last, is not part
-/// of the record).
+/// The session columns as `create` writes them (`queries::SESSION_COLS`).
 fn stored_row(s: &SessionRecord) -> FakeRow {
     let prev = s.previous_token.as_ref();
     FakeRow(vec![
@@ -183,6 +182,7 @@ fn stored_row(s: &SessionRecord) -> FakeRow {
         s.auth_fingerprint
             .map_or(Col::Null, |f| Col::Bytes(f.0.to_vec())),
         s.authenticated_at.map_or(Col::Null, |t| Col::Int(ts(t))),
-        Col::Null,
+        s.remember_series
+            .map_or(Col::Null, |id| Col::Bytes(id.0.to_vec())),
     ])
 }

@@ -6,7 +6,7 @@
 //! JSON that does not fit the type) is treated as absent by the store and logged, never a panic and never
 //! a sign-in.
 
-use keycard::token::TokenHash;
+use keycard::token::{SeriesId, TokenHash};
 use keycard::{Fingerprint, SessionId, SessionMetadata, SessionRecord, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -102,6 +102,12 @@ pub(crate) fn session_from_row(row: &impl Row) -> Result<SessionRecord, &'static
             None => None,
             Some(t) => Some(Timestamp(
                 u64::try_from(t).map_err(|_| "authenticated_at is negative")?,
+            )),
+        },
+        remember_series: match row.opt_bytes(12).map_err(|_| "series_id is not bytes")? {
+            None => None,
+            Some(b) => Some(SeriesId(
+                <[u8; 16]>::try_from(b).map_err(|_| "a series id is not 16 bytes")?,
             )),
         },
     })

@@ -76,7 +76,7 @@
 //! ## The rest of the kit
 //! - [`throttle_suite!`]: the throttle suite, for a store that also keeps login-throttle counters
 //!   ([`keycard::throttle::ThrottleStore`]): 6 behaviours.
-//! - [`remember_suite!`]: the remember-me suite, for a [`keycard::remember::RememberStore`]: 6 behaviours.
+//! - [`remember_suite!`]: the remember-me suite, for a [`keycard::remember::RememberStore`]: 7 behaviours.
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
 //! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.

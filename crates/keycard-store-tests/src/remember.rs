@@ -141,7 +141,7 @@ pub async fn forget_ends_one_series_and_forget_user_every_series_of_the_user(
         Redeemed::Unknown
     ));
     assert_eq!(r.forget(a.as_str()).await.expect("again"), None);
-    assert_eq!(r.forget_user("u1").await.expect("forget user"), 2);
+    assert_eq!(r.forget_user("u1", None).await.expect("forget user"), 2);
     for gone in [&b, &c] {
         assert!(matches!(
             r.redeem(gone.as_str()).await.expect("gone"),
@@ -152,6 +152,40 @@ pub async fn forget_ends_one_series_and_forget_user_every_series_of_the_user(
         r.redeem(other.as_str()).await.expect("other user"),
         Redeemed::Rotated { .. }
     ));
+}
+
+/// "Sign out everywhere else" keeps the asking browser's series and ends the user's others; a store that
+/// routes by user puts its tag in every series id of that user.
+pub async fn forget_user_except_keeps_one_series_and_ids_carry_the_route_tag(
+    s: Arc<dyn RememberStore>,
+) {
+    let clock = clock();
+    let r = remember(s.clone(), &clock);
+    let (keep, kept) = r.issue(&user(1, "ann")).await.expect("issue");
+    let (other, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    let (bob, _) = r.issue(&user(2, "bob")).await.expect("issue");
+    assert_eq!(r.series_of(keep.as_str()), Some(kept.series_id));
+    assert_eq!(
+        r.forget_user("u1", Some(&kept.series_id))
+            .await
+            .expect("forget others"),
+        1
+    );
+    assert!(matches!(
+        r.redeem(other.as_str()).await.expect("other"),
+        Redeemed::Unknown
+    ));
+    for alive in [&keep, &bob] {
+        assert!(matches!(
+            r.redeem(alive.as_str()).await.expect("alive"),
+            Redeemed::Rotated { .. }
+        ));
+    }
+    if let Some(tag) = s.route_tag("u1") {
+        for listed in r.series("u1").await.expect("series") {
+            assert_eq!(listed.series_id.route_tag(), tag, "the user's tag");
+        }
+    }
 }
 
 /// A series not redeemed before its deadline is gone: unknown, unlisted, swept.
@@ -236,6 +270,7 @@ macro_rules! remember_suite {
             concurrent_redemptions_of_one_token_have_exactly_one_winner,
             a_replayed_old_token_is_theft_and_ends_the_series,
             forget_ends_one_series_and_forget_user_every_series_of_the_user,
+            forget_user_except_keeps_one_series_and_ids_carry_the_route_tag,
             an_expired_series_is_unknown_unlisted_and_swept,
             forged_cookies_are_unknown_and_series_carry_the_credentials,
         );

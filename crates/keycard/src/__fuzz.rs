@@ -182,6 +182,11 @@ pub fn arbitrary_session(u: &mut Unstructured<'_>) -> Result<SessionRecord> {
         metadata,
         auth_fingerprint,
         authenticated_at,
+        remember_series: if u.arbitrary()? {
+            Some(crate::token::SeriesId(u.arbitrary()?))
+        } else {
+            None
+        },
     })
 }
 

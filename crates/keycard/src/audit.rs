@@ -138,6 +138,17 @@ impl AuditLog {
         tracing::info!(target: TARGET, event = "password.changed", account = %self.account(account), other_sessions_ended);
     }
 
+    /// A browser signed back in by its remember-me cookie (a new session, no password checked).
+    pub fn remember_me_redeemed(&self, account: &str, session_id: &SessionId) {
+        tracing::info!(target: TARGET, event = "remember_me.redeemed", account = %self.account(account), session_id = %session_id);
+    }
+
+    /// A remember-me token was replayed after its series moved on (a copied cookie): every session and
+    /// series of the account is ended.
+    pub fn remember_me_theft(&self, account: &str) {
+        tracing::warn!(target: TARGET, event = "remember_me.theft", account = %self.account(account));
+    }
+
     /// A session ended because the user's credentials changed after it was created.
     pub fn credentials_changed(&self, account: &str, session_id: &SessionId) {
         tracing::warn!(target: TARGET, event = "session.credentials_changed", account = %self.account(account), session_id = %session_id);

@@ -91,7 +91,8 @@ pub mod __fuzz;
 
 pub use audit::{AccountId, AuditLog};
 pub use cache::{
-    Authenticated, Builder, ConfigError, CreateError, CredentialsCache, SignedIn, SweeperHandle,
+    Authenticated, Builder, ConfigError, CreateError, CredentialsCache, RedeemError, Remembered,
+    RememberedSignIn, SignedIn, SweeperHandle,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use events::{EndReason, SessionEvent};
@@ -100,5 +101,7 @@ pub use store::{
     CreateOutcome, MemoryStore, PutOutcome, SessionMetadata, SessionRecord, Store, StoreError,
     SweepStats, TokenUse,
 };
-pub use token::{CookieError, CookieSigner, CookieValue, RouteTag, SecretError, SessionId};
+pub use token::{
+    CookieError, CookieSigner, CookieValue, RouteTag, SecretError, SeriesId, SessionId,
+};
 pub use user::{CachedUser, Fingerprint};

@@ -53,6 +53,53 @@ const TAG_LEN: usize = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RouteTag(pub u16);
 
+/// The stable id of a remember-me series (16 bytes): what the remember-me cookie names, what a listing
+/// shows, what a session created from the series records ([`SessionRecord::remember_series`](crate::SessionRecord::remember_series)).
+/// Like a [`SessionId`], its first two bytes are a [`RouteTag`] when the store routes by user.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct SeriesId(pub [u8; 16]);
+
+impl SeriesId {
+    /// A fresh random id from the OS CSPRNG.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide random bytes.
+    pub fn generate() -> SeriesId {
+        SeriesId::generate_tagged(None)
+    }
+
+    /// A fresh id whose first two bytes are `tag` (the other 112 bits random); none: all 128 random.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide random bytes.
+    pub fn generate_tagged(tag: Option<RouteTag>) -> SeriesId {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b).expect("the OS random number generator failed");
+        if let Some(tag) = tag {
+            b[..TAG_LEN].copy_from_slice(&tag.0.to_be_bytes());
+        }
+        SeriesId(b)
+    }
+
+    /// The routing tag in the first two bytes (meaningful only for an id made with a tag).
+    pub fn route_tag(&self) -> RouteTag {
+        RouteTag(u16::from_be_bytes([self.0[0], self.0[1]]))
+    }
+
+    /// Lower-case hex, 32 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl std::fmt::Debug for SeriesId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SeriesId({})", self.to_hex())
+    }
+}
+
 /// A session token: 256 bits from the operating system's CSPRNG.
 ///
 /// Its `Debug` output never shows the bytes.

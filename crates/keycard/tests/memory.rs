@@ -143,6 +143,7 @@ async fn sweep_of_a_large_store_yields_to_other_tasks_while_it_works() {
             metadata: SessionMetadata::default(),
             auth_fingerprint: None,
             authenticated_at: Some(t0),
+            remember_series: None,
         };
         let user = Arc::new(user(i % 1_000, "swept"));
         store.create(NewSession { session, user }).await.unwrap();

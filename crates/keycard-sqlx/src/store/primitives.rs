@@ -58,7 +58,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                     Arg::Text(&metadata),
                     Arg::OptBytes(s.auth_fingerprint.as_ref().map(|f| &f.0[..])),
                     Arg::OptInt(s.authenticated_at.map(ts)),
-                    Arg::OptBytes(None),
+                    Arg::OptBytes(s.remember_series.as_ref().map(|id| &id.0[..])),
                 ],
             )
             .await?;

@@ -23,7 +23,9 @@ const ROTATE: &str = "UPDATE {p}remember SET previous_token = current_token, pre
 const LIVE: &str = "SELECT {cols} FROM {p}remember WHERE series_id = $1 AND expires_at > $2";
 const INSERT: &str = "INSERT INTO {p}remember ({cols}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const DELETE_ONE: &str = "DELETE FROM {p}remember WHERE series_id = $1 RETURNING user_key";
-const DELETE_USER: &str = "DELETE FROM {p}remember WHERE user_key = $1";
+/// $1 user key, $2 the series to keep (NULL: none).
+const DELETE_USER: &str =
+    "DELETE FROM {p}remember WHERE user_key = $1 AND ($2 IS NULL OR series_id <> $2)";
 const LIST: &str = "SELECT {cols} FROM {p}remember WHERE user_key = $1 AND expires_at > $2 \
     ORDER BY created_at, series_id";
 const SWEEP: &str = "DELETE FROM {p}remember WHERE expires_at <= $1";
@@ -187,11 +189,21 @@ impl<B: Backend> RememberStore for SqlStore<B> {
         .await
     }
 
-    async fn delete_user_series(&self, user_key: &str) -> Result<usize, StoreError> {
+    async fn delete_user_series(
+        &self,
+        user_key: &str,
+        except: Option<&SeriesId>,
+    ) -> Result<usize, StoreError> {
         let q = sql::<B>(DELETE_USER, self.config.table_prefix());
         self.bounded("delete_user_series", async {
             let n = B::on_pool(&self.pool)
-                .execute(&q, &[Arg::Text(user_key)])
+                .execute(
+                    &q,
+                    &[
+                        Arg::Text(user_key),
+                        Arg::OptBytes(except.map(|id| &id.0[..])),
+                    ],
+                )
                 .await?;
             Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })

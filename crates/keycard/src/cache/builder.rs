@@ -7,6 +7,7 @@ use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::events::Events;
 use crate::policy::{Policy, PolicyError};
+use crate::remember::{RememberMe, RememberPolicy, RememberStore};
 use crate::store::Store;
 use crate::token::{CookieSigner, SecretError};
 use crate::user::CachedUser;
@@ -33,6 +34,7 @@ pub struct Builder<U: CachedUser> {
     pub(super) fallbacks: Vec<Vec<u8>>,
     pub(super) policy: Policy,
     pub(super) clock: Arc<dyn Clock>,
+    pub(super) remember: Option<(Arc<dyn RememberStore>, RememberPolicy)>,
 }
 
 impl<U: CachedUser> std::fmt::Debug for Builder<U> {
@@ -71,6 +73,28 @@ impl<U: CachedUser> Builder<U> {
         self
     }
 
+    /// Turn on remember-me ([`crate::remember`]): series kept in `store` (for the stores of this
+    /// workspace, the same store as the sessions), with the default [`RememberPolicy`] (30 days, 60 s
+    /// grace). The cookie key is derived from the app secret under its own label.
+    pub fn remember(self, store: impl RememberStore) -> Self {
+        self.remember_arc(Arc::new(store))
+    }
+
+    /// [`remember`](Self::remember) over a shared store.
+    pub fn remember_arc(mut self, store: Arc<dyn RememberStore>) -> Self {
+        let policy = self.remember.take().map(|(_, p)| p).unwrap_or_default();
+        self.remember = Some((store, policy));
+        self
+    }
+
+    /// Other remember-me lifetimes (after [`remember`](Self::remember); ignored without it).
+    pub fn remember_policy(mut self, policy: RememberPolicy) -> Self {
+        if let Some((_, p)) = &mut self.remember {
+            *p = policy;
+        }
+        self
+    }
+
     /// Check the configuration and build the cache.
     pub fn build(self) -> Result<CredentialsCache<U>, ConfigError> {
         self.policy.validate()?;
@@ -80,6 +104,14 @@ impl<U: CachedUser> Builder<U> {
         for f in &self.fallbacks {
             signer = signer.with_fallback(f)?;
         }
+        let remember = match self.remember {
+            Some((store, policy)) => Some(
+                RememberMe::new(store, &secret)?
+                    .with_policy(policy)
+                    .with_clock(self.clock.clone()),
+            ),
+            None => None,
+        };
         Ok(CredentialsCache {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -88,6 +120,7 @@ impl<U: CachedUser> Builder<U> {
                 events: Events::new(),
                 policy: self.policy,
                 clock: self.clock,
+                remember,
             }),
         })
     }

@@ -11,16 +11,19 @@ use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::events::{EndReason, Events, SessionEvent};
 use crate::policy::Policy;
+use crate::remember::RememberMe;
 use crate::store::{
     CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata,
     SessionRecord, Store, StoreError, SweepStats, TokenUse,
 };
-use crate::token::{CookieSigner, CookieValue, SessionId, Token};
+use crate::token::{CookieSigner, CookieValue, SeriesId, SessionId, Token};
 use crate::user::{CachedUser, Fingerprint};
 
 mod builder;
+mod remember;
 
 pub use builder::{Builder, ConfigError};
+pub use remember::{RedeemError, Remembered, RememberedSignIn};
 
 /// The credentials cache: signed cookie -> session -> one cached copy of the user.
 ///
@@ -44,6 +47,7 @@ struct Inner<U: CachedUser> {
     events: Events,
     policy: Policy,
     clock: Arc<dyn Clock>,
+    remember: Option<RememberMe>,
 }
 
 impl<U: CachedUser> std::fmt::Debug for CredentialsCache<U> {
@@ -68,6 +72,10 @@ pub enum CreateError {
         "the user's credentials changed while the sign-in was being checked; nothing was created"
     )]
     CredentialsChanged,
+    /// A remember-me sign-in on a cache built without remember-me: nothing was written. Build the cache
+    /// with `CredentialsCache::builder(store).remember(remember_store)`.
+    #[error("remember-me is not configured on this cache: build it with .remember(store)")]
+    RememberNotConfigured,
 }
 
 /// A signed-in session: what `create` and `sync` return. Made only by the cache (more fields may come).
@@ -111,6 +119,7 @@ impl<U: CachedUser> CredentialsCache<U> {
             fallbacks: Vec::new(),
             policy: Policy::default(),
             clock: Arc::new(SystemClock),
+            remember: None,
         }
     }
 
@@ -142,7 +151,18 @@ impl<U: CachedUser> CredentialsCache<U> {
         user: impl Into<Arc<U>>,
         metadata: SessionMetadata,
     ) -> Result<SignedIn<U>, CreateError> {
-        let user = user.into();
+        self.create_session(user.into(), metadata, true, None).await
+    }
+
+    /// A new session for `user`: `proof` records now as the last proof of password (a password sign-in;
+    /// not a remember-me redemption), `series` the remember-me series it belongs to.
+    pub(crate) async fn create_session(
+        &self,
+        user: Arc<U>,
+        metadata: SessionMetadata,
+        proof: bool,
+        series: Option<SeriesId>,
+    ) -> Result<SignedIn<U>, CreateError> {
         let now = self.now();
         let p = &self.inner.policy;
         let tag = self.inner.store.route_tag(&user.user_key());
@@ -159,7 +179,8 @@ impl<U: CachedUser> CredentialsCache<U> {
             previous_token: None,
             metadata,
             auth_fingerprint: Fingerprint::of(&*user),
-            authenticated_at: Some(now),
+            authenticated_at: proof.then_some(now),
+            remember_series: series,
         };
         let session = Arc::new(session);
         let outcome = self
@@ -391,6 +412,9 @@ impl<U: CachedUser> CredentialsCache<U> {
     }
 
     /// "Log out everywhere (else)": end every session of `user_key` except `except`. Returns the count.
+    ///
+    /// With remember-me ([`Builder::remember`]) it also ends the user's remember-me series, all of them,
+    /// or all but the one `except` belongs to, so a signed-out browser cannot sign itself back in.
     pub async fn delete_user_sessions(
         &self,
         user_key: &str,
@@ -402,6 +426,7 @@ impl<U: CachedUser> CredentialsCache<U> {
             .delete_user_sessions(user_key, except)
             .await?;
         self.inner.audit.sessions_revoked(user_key, count, except);
+        self.forget_series_but(user_key, except).await?;
         if count > 0 {
             self.inner.events.emit(SessionEvent::UserSessionsEnded {
                 user_key: user_key.to_owned(),
@@ -426,9 +451,21 @@ impl<U: CachedUser> CredentialsCache<U> {
         self.inner.store.users(self.now()).await
     }
 
-    /// Remove what has expired now.
+    /// Remove what has expired now (sessions, and remember-me series when configured).
     pub async fn sweep(&self) -> Result<SweepStats, StoreError> {
-        self.inner.store.sweep(self.now()).await
+        let stats = self.inner.store.sweep(self.now()).await?;
+        self.sweep_series().await?;
+        Ok(stats)
+    }
+
+    async fn sweep_series(&self) -> Result<(), StoreError> {
+        if let Some(r) = self.remember() {
+            let n = r.sweep().await?;
+            if n > 0 {
+                tracing::debug!(series = n, "swept expired remember-me series");
+            }
+        }
+        Ok(())
     }
 
     /// Sweep expired records every `every` on the current tokio runtime, until the returned handle is
@@ -450,6 +487,11 @@ impl<U: CachedUser> CredentialsCache<U> {
                 // The store owns its sweeping: the memory store yields between chunks, a networked store
                 // awaits its I/O. Either way the sweep shares this task's worker without holding it.
                 let swept = inner.store.sweep(inner.clock.now()).await;
+                if let Some(r) = &inner.remember {
+                    if let Err(e) = r.sweep().await {
+                        tracing::warn!(error = %e, "remember-me sweep failed; will retry");
+                    }
+                }
                 drop(inner);
                 match swept {
                     Ok(stats) if stats != SweepStats::default() => {

@@ -70,10 +70,14 @@ impl RememberStore for MemoryRemember {
         Ok(self.lock().remove(series_id).map(|s| s.user_key))
     }
 
-    async fn delete_user_series(&self, user_key: &str) -> Result<usize, StoreError> {
+    async fn delete_user_series(
+        &self,
+        user_key: &str,
+        except: Option<&SeriesId>,
+    ) -> Result<usize, StoreError> {
         let mut all = self.lock();
         let before = all.len();
-        all.retain(|_, s| s.user_key != user_key);
+        all.retain(|id, s| s.user_key != user_key || Some(id) == except);
         Ok(before - all.len())
     }
 

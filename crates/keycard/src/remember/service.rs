@@ -151,7 +151,7 @@ impl RememberMe {
         let now = self.clock.now();
         let token = fresh_token();
         let record = SeriesRecord {
-            series_id: SeriesId::generate(),
+            series_id: SeriesId::generate_tagged(self.store.route_tag(&user.user_key())),
             user_key: user.user_key(),
             created_at: now,
             used_at: now,
@@ -202,9 +202,24 @@ impl RememberMe {
         }
     }
 
-    /// Revoke-all, password change, theft: end every series of `user_key`.
-    pub async fn forget_user(&self, user_key: &str) -> Result<usize, StoreError> {
-        self.store.delete_user_series(user_key).await
+    /// Revoke-all, password change, theft: end every series of `user_key`; with `except`, all but that
+    /// one ("sign out everywhere else" keeps the asking browser's series).
+    pub async fn forget_user(
+        &self,
+        user_key: &str,
+        except: Option<&SeriesId>,
+    ) -> Result<usize, StoreError> {
+        self.store.delete_user_series(user_key, except).await
+    }
+
+    /// The series id a cookie value names, if it is well-formed and signed by this key (no store access).
+    pub fn series_of(&self, cookie: &str) -> Option<SeriesId> {
+        self.decode(cookie).map(|(id, _)| id)
+    }
+
+    /// The lifetimes in force.
+    pub fn policy(&self) -> &RememberPolicy {
+        &self.policy
     }
 
     /// End one series by id (a sessions page); its user key if it existed.

@@ -4,37 +4,9 @@ use std::time::Duration;
 
 use crate::clock::Timestamp;
 use crate::store::StoreError;
-use crate::token::TokenHash;
+pub use crate::token::SeriesId;
+use crate::token::{RouteTag, TokenHash};
 use crate::user::Fingerprint;
-
-/// The stable id of a remember-me series (16 random bytes): what the cookie names, what a listing shows.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct SeriesId(pub [u8; 16]);
-
-impl SeriesId {
-    /// A fresh random id from the OS CSPRNG.
-    ///
-    /// # Panics
-    /// If the operating system cannot provide random bytes.
-    pub fn generate() -> SeriesId {
-        let mut b = [0u8; 16];
-        getrandom::getrandom(&mut b).expect("the OS random number generator failed");
-        SeriesId(b)
-    }
-
-    /// Lower-case hex, 32 characters.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl std::fmt::Debug for SeriesId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SeriesId({})", self.to_hex())
-    }
-}
 
 /// One remember-me series: a long-lived sign-in a browser keeps, redeemable for a new session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +84,13 @@ pub trait RememberStore: Send + Sync + 'static {
     /// Delete one series; its user key if it existed.
     async fn delete_series(&self, series_id: &SeriesId) -> Result<Option<String>, StoreError>;
 
-    /// Delete every series of `user_key`; how many.
-    async fn delete_user_series(&self, user_key: &str) -> Result<usize, StoreError>;
+    /// Delete every series of `user_key` but `except` (the series of the browser that asked: "sign out
+    /// everywhere else"); how many.
+    async fn delete_user_series(
+        &self,
+        user_key: &str,
+        except: Option<&SeriesId>,
+    ) -> Result<usize, StoreError>;
 
     /// The live series of `user_key`, oldest first.
     async fn series(&self, user_key: &str, now: Timestamp)
@@ -121,6 +98,13 @@ pub trait RememberStore: Send + Sync + 'static {
 
     /// Remove series past their deadline; how many.
     async fn sweep_series(&self, now: Timestamp) -> Result<usize, StoreError>;
+
+    /// The [`RouteTag`] to put in the series ids of `user_key`, for a store that shards by user (the Redis
+    /// store keeps a user's series in the user's slot, and finds it from the id alone). `None` (the
+    /// default): ids are all random.
+    fn route_tag(&self, _user_key: &str) -> Option<RouteTag> {
+        None
+    }
 }
 
 /// The remember-me lifetimes.

@@ -83,6 +83,11 @@ pub struct SessionRecord {
     /// When the user last proved their password in this session (sign-in). `None` for a session that was
     /// not created by a password check.
     pub authenticated_at: Option<Timestamp>,
+    /// The remember-me series this session belongs to: the series a sign-in that ticked "remember me"
+    /// started, or the one whose cookie signed the browser back in ([`crate::remember`]). Ending the
+    /// series ends its sessions. Set at creation, never changed.
+    #[serde(default)]
+    pub remember_series: Option<crate::token::SeriesId>,
 }
 
 impl SessionRecord {
