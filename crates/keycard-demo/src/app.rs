@@ -111,7 +111,13 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     } else {
         CookieConfig::insecure_for_localhost()
     };
-    let session_layer = auth::session_layer(cache.clone(), cookie, config.client_ip, config.sudo)?;
+    let session_layer = auth::session_layer(
+        cache.clone(),
+        db.clone(),
+        cookie,
+        config.client_ip,
+        config.sudo,
+    )?;
     let csrf_layer = csrf::layer(&secret, &config.allowed_origins(), config.cookie_secure)?;
     let headers = if config.cookie_secure {
         SecurityHeaders::new()

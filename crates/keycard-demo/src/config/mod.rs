@@ -18,6 +18,7 @@
 //! | `--trial-secs` | `TRIAL_SECS` | `1209600` (14 days) | length of a `pro-trial` |
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
 //! | `--sudo-secs` | `SUDO_SECS` | `600` | sudo mode: a password change or "sign out all other sessions" needs a sign-in (or a password confirmation) this recent |
+//! | `--remember-secs` | `REMEMBER_SECS` | `2592000` (30 days) | "Remember me": a remembered browser is signed back in this long after its last visit |
 //!
 //! Every setting is read as text and checked here, so a bad value is one line that names the setting as the
 //! user gave it: the flag when it was typed (`--addr: "4001" is not an IP:PORT address …`), the environment
@@ -58,8 +59,8 @@ pub use private_dir::create_private_dir;
 pub use redact::redact_url;
 pub use settings::{
     ServerSettings, Settings, StoreSettings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX,
-    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_SUDO_SECS,
-    DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
+    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_REMEMBER_SECS,
+    DEFAULT_SUDO_SECS, DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
 };
 
 /// The checked configuration. Tests build one directly (see [`Config::for_tests`]).
@@ -91,6 +92,8 @@ pub struct Config {
     pub plan_job_interval: Duration,
     /// Sudo mode's window ([`keycard_axum::SessionLayer::sudo_max_age`]).
     pub sudo: Duration,
+    /// How long a remember-me series lives after its last use (`REMEMBER_SECS`).
+    pub remember: Duration,
     /// Interval of the expired-session sweeper.
     pub sweep_interval: Duration,
 }
@@ -110,6 +113,7 @@ impl fmt::Debug for Config {
             .field("trial", &self.trial)
             .field("plan_job_interval", &self.plan_job_interval)
             .field("sudo", &self.sudo)
+            .field("remember", &self.remember)
             .finish()
     }
 }
@@ -199,6 +203,7 @@ impl Config {
             false,
         )?;
         let sudo = secs("SUDO_SECS", &server.sudo_secs, false)?;
+        let remember = secs("REMEMBER_SECS", &server.remember_secs, false)?;
 
         Ok(Config {
             addr,
@@ -213,6 +218,7 @@ impl Config {
             trial,
             plan_job_interval,
             sudo,
+            remember,
             sweep_interval: sweep_interval_for(&policy),
         })
     }
@@ -233,6 +239,7 @@ impl Config {
             trial: Duration::from_secs(DEFAULT_TRIAL_SECS),
             plan_job_interval: Duration::from_secs(DEFAULT_PLAN_JOB_INTERVAL_SECS),
             sudo: Duration::from_secs(DEFAULT_SUDO_SECS),
+            remember: Duration::from_secs(DEFAULT_REMEMBER_SECS),
             sweep_interval: sweep_interval_for(&policy),
         }
     }

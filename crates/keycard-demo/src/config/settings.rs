@@ -37,6 +37,9 @@ const DEFAULT_PLAN_JOB_INTERVAL: &str = "60";
 /// Default sudo window: 10 minutes.
 pub const DEFAULT_SUDO_SECS: u64 = 600;
 const DEFAULT_SUDO: &str = "600";
+/// Default remember-me lifetime: 30 days (Pow's).
+pub const DEFAULT_REMEMBER_SECS: u64 = 30 * 24 * 3600;
+const DEFAULT_REMEMBER: &str = "2592000";
 
 /// Every setting, as given (flags, else environment, else defaults), unchecked.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -132,6 +135,10 @@ pub struct ServerSettings {
     /// "sign out all other sessions", in seconds.
     #[arg(long, env = "SUDO_SECS", default_value = DEFAULT_SUDO)]
     pub sudo_secs: String,
+
+    /// "Remember me": how long a remembered browser is signed back in after its last visit, in seconds.
+    #[arg(long, env = "REMEMBER_SECS", default_value = DEFAULT_REMEMBER)]
+    pub remember_secs: String,
 }
 
 /// The defaults, for commands that do not serve (`users set-plan` builds its [`super::Config`] on them).
@@ -149,6 +156,7 @@ impl Default for ServerSettings {
             public_origin: None,
             plan_job_interval_secs: DEFAULT_PLAN_JOB_INTERVAL.to_owned(),
             sudo_secs: DEFAULT_SUDO.to_owned(),
+            remember_secs: DEFAULT_REMEMBER.to_owned(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use keycard::remember::{MemoryRemember, RememberPolicy, RememberStore};
 use keycard::store::near::NearConfig;
 use keycard::throttle::ThrottleStore;
 use keycard::{CredentialsCache, MemoryStore};
@@ -87,16 +88,26 @@ pub async fn build_stores(
     secret: &Secret,
     clock: AppClock,
 ) -> Result<Stores, CacheInitError> {
-    let (builder, throttle): (_, Option<Arc<dyn ThrottleStore>>) = match &config.cache {
-        CacheBackend::Memory => (CredentialsCache::builder(MemoryStore::<User>::new()), None),
+    let (builder, throttle, remember): (
+        _,
+        Option<Arc<dyn ThrottleStore>>,
+        Option<Arc<dyn RememberStore>>,
+    ) = match &config.cache {
+        CacheBackend::Memory => (
+            CredentialsCache::builder(MemoryStore::<User>::new()),
+            None,
+            Some(Arc::new(MemoryRemember::new())),
+        ),
         CacheBackend::Sqlite { url } => {
             let store = keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
                 .await
                 .map_err(|source| sql_error(config, source))?;
             tracing::info!(cache = %config.cache.display_url(), "credentials cache: sqlite (sessions survive restarts)");
+            let store = Arc::new(store);
             (
-                CredentialsCache::builder(store.clone()),
-                Some(Arc::new(store)),
+                CredentialsCache::builder_arc(store.clone()),
+                Some(store.clone()),
+                Some(store),
             )
         }
         CacheBackend::Postgres { url } => {
@@ -110,7 +121,8 @@ pub async fn build_stores(
             } else {
                 CredentialsCache::builder(store.clone())
             };
-            (builder, Some(Arc::new(store)))
+            let store = Arc::new(store);
+            (builder, Some(store.clone()), Some(store))
         }
         #[cfg(feature = "redis")]
         CacheBackend::Redis { url, key_prefix } => {
@@ -129,10 +141,18 @@ pub async fn build_stores(
             (
                 CredentialsCache::builder(store.clone()),
                 Some(Arc::new(store)),
+                None,
             )
         }
         #[cfg(not(feature = "redis"))]
         CacheBackend::Redis { .. } => return Err(CacheInitError::Unavailable("redis")),
+    };
+    let builder = match remember {
+        Some(store) => builder.remember_arc(store).remember_policy(RememberPolicy {
+            ttl: config.remember,
+            ..RememberPolicy::default()
+        }),
+        None => builder,
     };
     let cache = builder
         .secret(secret.as_bytes())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::response::Response;
 use keycard::CredentialsCache;
 use keycard_axum::{
-    ClientIpSource, CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserLoader,
+    ClientIpSource, CookieConfig, RedirectTo, ReloadUser, SessionLayer, UserByKey, UserLoader,
 };
 
 use crate::domain::db::Db;
@@ -23,17 +23,25 @@ pub type AuthUser = keycard_axum::Auth<User>;
 pub type PageUser = keycard_axum::CurrentUser<User, RedirectTo<SignIn>>;
 
 /// The session layer with the demo's cookie settings, recording the client address by `client_ip` (the
-/// same rule the sign-in throttle counts by: [`crate::web::client_ip::ClientIp`]).
+/// same rule the sign-in throttle counts by: [`crate::web::client_ip::ClientIp`]), signing remembered
+/// browsers back in (the user read from `db`) when the cache has remember-me.
 pub fn session_layer(
     cache: CredentialsCache<User>,
+    db: Db,
     cookie: CookieConfig,
     client_ip: ClientIpSource,
     sudo: std::time::Duration,
 ) -> Result<SessionLayer<User>, keycard_axum::CookieConfigError> {
-    Ok(SessionLayer::new(cache)
+    let remember = cache.remember().is_some();
+    let layer = SessionLayer::new(cache)
         .try_with_config(cookie)?
         .client_ip(client_ip)
-        .sudo_max_age(sudo))
+        .sudo_max_age(sudo);
+    Ok(if remember {
+        layer.remember_me(DbUserLoader::new(db))
+    } else {
+        layer
+    })
 }
 
 /// A signed-in user who proved their password recently (sudo mode, `SUDO_SECS`); otherwise `303` to the
@@ -68,13 +76,21 @@ impl UserLoader<User> for DbUserLoader {
     }
 }
 
+/// Remember-me's loader: the series names the user by key (the user id).
+impl UserByKey<User> for DbUserLoader {
+    async fn load_by_key(&self, user_key: &str) -> Result<Option<User>, keycard_axum::BoxError> {
+        Ok(users::find(&self.db, user_key).await?)
+    }
+}
+
 /// `ReloadUser` over the database, for `route_layer`.
 pub fn reload_user_layer(db: Db) -> ReloadUser<User, DbUserLoader> {
     ReloadUser::new(DbUserLoader::new(db))
 }
 
 /// Sign `user` in as a **new** session and answer `303` to `/profile`, carrying `welcome` there as a
-/// flash message.
+/// flash message. With `remember` ("Remember me" ticked) the session starts a remember-me series: a
+/// persistent cookie signs this browser back in for `REMEMBER_SECS` after its last visit.
 ///
 /// A session the request already had ends first, whoever it belonged to (so a re-sign-in never inherits an
 /// old session's absolute deadline, and a planted cookie never survives: fixation). The new session has
@@ -84,12 +100,17 @@ pub async fn sign_in(
     auth: &AuthUser,
     user: User,
     welcome: &str,
+    remember: bool,
 ) -> Result<Response, AppError> {
     if auth.is_signed_in() {
         auth.delete().await?;
     }
     let user_id = user.id.clone();
-    let session = auth.create(Arc::new(user)).await?;
+    let session = if remember {
+        auth.create_and_remember(Arc::new(user)).await?
+    } else {
+        auth.create(Arc::new(user)).await?
+    };
     // After the store accepted the session: during an outage the sign-in is a 503, not a success.
     state
         .cache

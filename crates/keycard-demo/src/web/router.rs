@@ -54,6 +54,10 @@ pub fn router(
         .route("/sessions", get(sessions::index))
         .route("/sessions/{id}/delete", post(sessions::delete))
         .route("/sessions/delete-others", post(sessions::delete_others))
+        .route(
+            "/sessions/remembered/{id}/delete",
+            post(sessions::forget_series),
+        )
         .route("/account/password", post(account::change_password))
         .merge(reloaded)
         .fallback(not_found)

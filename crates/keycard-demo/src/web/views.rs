@@ -211,6 +211,8 @@ pub struct SessionRow {
     pub expires: TimeView,
     /// "Chrome on Linux" ([`crate::web::device`]).
     pub device: String,
+    /// Whether it belongs to a remember-me series (signed in with "Remember me", or signed back in by it).
+    pub remembered: bool,
     /// The raw `User-Agent`, shown on hover.
     pub user_agent: String,
     /// Address.
@@ -225,6 +227,25 @@ pub struct SessionsPage {
     pub layout: Layout,
     /// The user's live sessions, oldest first.
     pub sessions: Vec<SessionRow>,
+    /// The user's remembered browsers ("Remember me" series), oldest first.
+    pub series: Vec<SeriesRow>,
+}
+
+/// One row of the remembered-browsers table.
+#[derive(Debug)]
+pub struct SeriesRow {
+    /// Series id (hex).
+    pub id: String,
+    /// Whether this request's session belongs to it.
+    pub current: bool,
+    /// When "Remember me" was ticked.
+    pub created: TimeView,
+    /// Last use (sign-in or the last time it signed the browser back in).
+    pub used: TimeView,
+    /// When it dies if unused.
+    pub expires: TimeView,
+    /// The device of its newest live session, if it has one.
+    pub device: Option<String>,
 }
 
 /// Errors: 403, 404, 503, ….

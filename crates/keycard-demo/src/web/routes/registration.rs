@@ -133,7 +133,7 @@ pub async fn create(
         "Welcome to the keycard demo, {}! Your account is ready, on the free plan.",
         user.email
     );
-    auth::sign_in(&state, &auth, user, &welcome).await
+    auth::sign_in(&state, &auth, user, &welcome, false).await
 }
 
 #[cfg(test)]

@@ -30,6 +30,17 @@ pub struct SignInForm {
     pub email: String,
     /// Password.
     pub password: String,
+    /// The "Remember me" checkbox (`remember_me=on` when ticked; absent when not).
+    pub remember_me: Option<String>,
+}
+
+impl SignInForm {
+    /// Whether "Remember me" was ticked.
+    pub fn remember(&self) -> bool {
+        self.remember_me
+            .as_deref()
+            .is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
+    }
 }
 
 /// The form page. A visitor whose session ended (the request still carries its cookie) is told why, once:
@@ -136,7 +147,7 @@ pub async fn create(
         }
     }
     let welcome = format!("Welcome back, {}.", user.email);
-    match auth::sign_in(&state, &auth, user, &welcome).await {
+    match auth::sign_in(&state, &auth, user, &welcome, form.remember()).await {
         // The password was changed while this one was checked: it is the old password now (counted).
         Err(AppError::Auth(AuthError::CredentialsChanged)) => {
             audit.sign_in_failed(&email, "credentials_changed");

@@ -1,9 +1,10 @@
-//! `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others`: a user's own sessions.
+//! `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others`,
+//! `POST /sessions/remembered/{id}/delete`: a user's own sessions and remembered browsers.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use keycard::SessionId;
+use keycard::{SeriesId, SessionId};
 
 use crate::web::auth::{AuthUser, PageUser, SudoUser};
 use crate::web::csrf::CsrfToken;
@@ -12,7 +13,7 @@ use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::state::AppState;
 use crate::web::time_view::TimeView;
-use crate::web::views::{framed_error_page, render, Layout, SessionRow, SessionsPage};
+use crate::web::views::{framed_error_page, render, Layout, SeriesRow, SessionRow, SessionsPage};
 
 fn secs(t: keycard::Timestamp) -> i64 {
     i64::try_from(t.as_unix_secs()).unwrap_or(i64::MAX)
@@ -27,9 +28,27 @@ pub async fn index(
     csrf: CsrfToken,
     flash: IncomingFlash,
 ) -> Result<Response, AppError> {
-    let current = auth.session().map(|s| s.session_id);
+    let current = auth.session();
+    let current_series = current.as_ref().and_then(|s| s.remember_series);
+    let current = current.map(|s| s.session_id);
     let sessions = auth.sessions().await?;
+    let remembered = auth.remembered().await?;
     let now = state.clock.now_secs();
+    let series = remembered
+        .iter()
+        .map(|r| SeriesRow {
+            id: r.series_id.to_hex(),
+            current: Some(r.series_id) == current_series,
+            created: TimeView::new(secs(r.created_at), now),
+            used: TimeView::new(secs(r.used_at), now),
+            expires: TimeView::new(secs(r.expires_at), now),
+            device: sessions
+                .iter()
+                .rev()
+                .find(|s| s.remember_series == Some(r.series_id))
+                .map(|s| device_name(s.metadata.user_agent.as_deref())),
+        })
+        .collect();
     let rows = sessions
         .iter()
         .map(|s| SessionRow {
@@ -39,6 +58,9 @@ pub async fn index(
             renewed: TimeView::new(secs(s.renewed_at), now),
             expires: TimeView::new(secs(s.expires_at()), now),
             device: device_name(s.metadata.user_agent.as_deref()),
+            remembered: s
+                .remember_series
+                .is_some_and(|id| remembered.iter().any(|r| r.series_id == id)),
             user_agent: s
                 .metadata
                 .user_agent
@@ -50,6 +72,7 @@ pub async fn index(
     let page = SessionsPage {
         layout: Layout::new(&csrf, Some(&user), &flash).at("/sessions"),
         sessions: rows,
+        series,
     };
     Ok(render(StatusCode::OK, &page, Some(&flash)))
 }
@@ -99,4 +122,41 @@ pub async fn delete_others(
         n => format!("Signed out {n} other sessions."),
     };
     Ok(state.flash.redirect("/sessions", &message))
+}
+
+/// Forget one of this user's remembered browsers: the series ends with every session it signed in (this
+/// browser's own: signed out). 404 for an id that is not one of theirs.
+pub async fn forget_series(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    PageUser { user, .. }: PageUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let not_found = || {
+        framed_error_page(
+            Layout::new(&csrf, Some(&user), &IncomingFlash::default()),
+            StatusCode::NOT_FOUND,
+            "No such remembered browser",
+            "That browser is not remembered (any more).",
+        )
+    };
+    let Some(id) = SeriesId::parse(&id) else {
+        return Ok(not_found());
+    };
+    let is_current = auth
+        .session()
+        .is_some_and(|s| s.remember_series == Some(id));
+    if !auth.end_series(&id).await? {
+        return Ok(not_found());
+    }
+    Ok(if is_current {
+        state
+            .flash
+            .redirect("/", "This browser is forgotten and signed out.")
+    } else {
+        state
+            .flash
+            .redirect("/sessions", "That browser is forgotten and signed out.")
+    })
 }
