@@ -44,7 +44,7 @@
 //! | key | type | value | expires (`PEXPIRE` in the same script that writes it) |
 //! |---|---|---|---|
 //! | `{prefix}{tt}t:{token_hash_hex}` | string | the session id (32 hex chars) | current token: with the session; previous token: at the end of its grace window |
-//! | `{prefix}{tt}s:{session_id_hex}` | hash | `v` format (`1`), `uk` user key, `ca` created_at, `ra` renewed_at, `id` idle deadline, `ad` absolute deadline, `ct` current token hash, `pt`/`pu` previous token hash and its grace deadline, `m` metadata blob, `af` credential fingerprint, `aa` authenticated_at | at `min(id, ad)` |
+//! | `{prefix}{tt}s:{session_id_hex}` | hash | `v` format (`1`), `uk` user key, `ca` created_at, `ra` renewed_at, `id` idle deadline, `ad` absolute deadline, `ct` current token hash, `pt`/`pu` previous token hash and its grace deadline, `m` metadata blob, `af` credential fingerprint, `aa` authenticated_at, `rs` the remember-me series the session belongs to (absent for none, and in records written before it existed) | at `min(id, ad)` |
 //! | `{prefix}{tt}u:{user_key}` | hash | `d` user blob, `ver` user version (20-digit zero-padded decimal, absent when the user has none), `af` credential fingerprint | with the user's longest-lived session |
 //! | `{prefix}{tt}i:{user_key}` | sorted set | member: session id, score: the session's expiry (ms) | with the user's longest-lived session |
 //! | `{prefix}{tt}users` | sorted set | the users of tag `tt`: member: user key, score: expiry of the user's longest-lived session | with the longest-lived session of the bucket |
