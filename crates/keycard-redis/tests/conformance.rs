@@ -8,3 +8,4 @@ use common::shared_store;
 keycard_store_tests::conformance_suite!(shared_store);
 keycard_store_tests::model_suite!(shared_store);
 keycard_store_tests::throttle_suite!(shared_store);
+keycard_store_tests::remember_suite!(shared_store);

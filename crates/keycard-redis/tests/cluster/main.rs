@@ -34,3 +34,4 @@ pub async fn cluster_store(test: &'static str) -> Result<RedisStore, String> {
 
 keycard_store_tests::conformance_suite!(cluster_store);
 keycard_store_tests::model_suite!(cluster_store);
+keycard_store_tests::remember_suite!(cluster_store);
