@@ -106,6 +106,16 @@ impl<U: CachedUser> Auth<U> {
         }
     }
 
+    /// Change the request state under its lock.
+    pub(crate) fn state_mut<T>(&self, change: impl FnOnce(&mut State<U>) -> T) -> T {
+        change(&mut self.state())
+    }
+
+    /// Serialize this operation with the other async operations of the request's clones.
+    pub(crate) async fn lock_ops(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.shared.ops.lock().await
+    }
+
     fn state(&self) -> MutexGuard<'_, State<U>> {
         // A panic while holding this lock leaves plain data behind; keep going with it.
         self.shared
@@ -266,11 +276,18 @@ impl<U: CachedUser> Auth<U> {
         };
         let cache = &self.shared.cache;
         match phase {
-            Phase::SignedIn { session, .. } if session.user_key == user.user_key() => {
-                match cache.sync(&session.session_id, user).await? {
+            Phase::SignedIn {
+                session,
+                user: before,
+                ..
+            } if session.user_key == user.user_key() => {
+                match cache.sync(&session.session_id, user.clone()).await? {
                     Some(signed) => {
                         tracing::debug!(session_id = %signed.session.session_id, "session synced and token rotated");
-                        Ok(self.adopt(signed))
+                        let session = self.adopt(signed);
+                        self.forget_series_on_new_credentials(&before, &user)
+                            .await?;
+                        Ok(session)
                     }
                     None => {
                         tracing::debug!(session_id = %session.session_id, "sync found the session gone; not re-creating it");
@@ -279,21 +296,47 @@ impl<U: CachedUser> Auth<U> {
                     }
                 }
             }
+            _ => {
+                drop(presented);
+                self.end_before_sign_in().await?;
+                // A sign-in without "remember me": a remember-me cookie the browser still had ends.
+                self.forget_presented_series().await?;
+                self.sign_in(user, metadata).await
+            }
+        }
+    }
+
+    /// Before a sign-in: end the session the request's cookie named (session fixation), the session of
+    /// another signed-in user, or a cookie the store could not resolve earlier in this request.
+    pub(crate) async fn end_before_sign_in(&self) -> Result<(), AuthError> {
+        let (phase, presented) = {
+            let s = self.state();
+            (s.phase.clone(), s.presented.clone())
+        };
+        let cache = &self.shared.cache;
+        match phase {
             Phase::SignedIn { session, .. }
             | Phase::Unavailable {
                 session: Some(session),
             } => {
-                // Another user's session (or one we could not finish resolving): end it first.
                 cache.delete_session(&session.session_id).await?;
-                self.sign_in(user, metadata).await
             }
             Phase::Anonymous | Phase::Unavailable { session: None } => {
                 if let Some(cookie) = presented {
                     cache.delete(&cookie).await?;
                 }
-                self.sign_in(user, metadata).await
             }
         }
+        Ok(())
+    }
+
+    /// The metadata of a new session: the request's user agent and client address.
+    pub(crate) fn request_metadata(&self) -> SessionMetadata {
+        self.state()
+            .info
+            .as_ref()
+            .map(RequestInfo::metadata)
+            .unwrap_or_default()
     }
 
     async fn sign_in(
@@ -301,12 +344,7 @@ impl<U: CachedUser> Auth<U> {
         user: Arc<U>,
         mut metadata: SessionMetadata,
     ) -> Result<Arc<SessionRecord>, AuthError> {
-        let from_request = self
-            .state()
-            .info
-            .as_ref()
-            .map(RequestInfo::metadata)
-            .unwrap_or_default();
+        let from_request = self.request_metadata();
         if metadata.user_agent.is_none() {
             metadata.user_agent = from_request.user_agent;
         }
@@ -320,7 +358,7 @@ impl<U: CachedUser> Auth<U> {
 
     /// Make a fresh sign-in or sync this request's state: its user, its session, its new cookie. The cookie
     /// the request presented is dead now (replaced or ended), so it is forgotten.
-    fn adopt(&self, signed: keycard::SignedIn<U>) -> Arc<SessionRecord> {
+    pub(crate) fn adopt(&self, signed: keycard::SignedIn<U>) -> Arc<SessionRecord> {
         let mut s = self.state();
         s.phase = Phase::SignedIn {
             user: signed.user,
@@ -347,26 +385,29 @@ impl<U: CachedUser> Auth<U> {
             let s = self.state();
             (s.phase.clone(), s.presented.clone())
         };
-        match phase {
+        let ended = match phase {
             Phase::SignedIn { session, .. }
             | Phase::Unavailable {
                 session: Some(session),
             } => {
                 self.shared.cache.sign_out(&session.session_id).await?;
                 tracing::debug!(session_id = %session.session_id, "signed out");
+                Some(session)
             }
             Phase::Anonymous | Phase::Unavailable { session: None } => {
                 if let Some(cookie) = presented {
                     self.shared.cache.delete(&cookie).await?;
                 }
+                None
             }
-        }
+        };
+        self.forget_on_sign_out(ended.as_deref()).await?;
         self.end_locally();
         Ok(())
     }
 
     /// Forget the session in this request and clear the cookie.
-    fn end_locally(&self) {
+    pub(crate) fn end_locally(&self) {
         let mut s = self.state();
         s.phase = Phase::Anonymous;
         s.assigned = None;
@@ -481,10 +522,15 @@ impl<U: CachedUser> Auth<U> {
             return Ok(true);
         }
         let own = self.shared.cache.sessions(&current.user_key).await?;
-        if !own.iter().any(|s| &s.session_id == session_id) {
+        let Some(target) = own.iter().find(|s| &s.session_id == session_id) else {
             return Ok(false);
+        };
+        let ended = self.shared.cache.delete_session(session_id).await?;
+        // The device it was on must not sign itself back in.
+        if let Some(series) = target.remember_series {
+            self.shared.cache.forget_series(&series).await?;
         }
-        Ok(self.shared.cache.delete_session(session_id).await?)
+        Ok(ended)
     }
 
     /// End every session of the signed-in user except this one ("sign out everywhere else"). Returns how

@@ -46,6 +46,15 @@ const WS: [char; 2] = [' ', '\t'];
 
 /// Find the session cookie `name` in `headers`. Allocates nothing.
 pub(crate) fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> Lookup<'a> {
+    lookup_shaped(headers, name, well_shaped)
+}
+
+/// [`lookup`] for a cookie of another shape (the remember-me cookie).
+pub(crate) fn lookup_shaped<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    shaped: fn(&str) -> bool,
+) -> Lookup<'a> {
     let mut total = 0usize;
     let mut found: Option<&'a str> = None;
     for header in headers.get_all(COOKIE) {
@@ -71,13 +80,20 @@ pub(crate) fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> Lookup<'a> {
     }
     match found {
         None => Lookup::Absent,
-        Some(v) if well_shaped(v) => Lookup::Found(v),
+        Some(v) if shaped(v) => Lookup::Found(v),
         Some(_) => Lookup::Refused(Refusal::Malformed),
     }
 }
 
 /// The shape keycard issues: [`COOKIE_VALUE_LEN`] base64url characters, or [`TAGGED_COOKIE_VALUE_LEN`]
 /// for a store that routes by user (see `keycard::token`).
+/// A remember-me cookie value: [`keycard::remember::REMEMBER_COOKIE_LEN`] base64url characters.
+pub(crate) fn remember_shaped(v: &str) -> bool {
+    v.len() == keycard::remember::REMEMBER_COOKIE_LEN
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn well_shaped(v: &str) -> bool {
     (v.len() == COOKIE_VALUE_LEN || v.len() == TAGGED_COOKIE_VALUE_LEN)
         && v.bytes()
@@ -95,6 +111,8 @@ pub(crate) struct CookieWriter {
     clear: HeaderValue,
     /// The name the cookie is sent under.
     name: String,
+    /// Whether it is `Secure` (and `__Host-`).
+    secure: bool,
 }
 
 impl CookieWriter {
@@ -118,12 +136,18 @@ impl CookieWriter {
             suffix,
             clear,
             name,
+            secure: config.secure,
         })
     }
 
     /// The cookie name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the cookie is `Secure` (and `__Host-`).
+    pub(crate) fn secure(&self) -> bool {
+        self.secure
     }
 
     /// `Set-Cookie` for a session cookie value. `None` only if `value` is not a valid header value, which a

@@ -14,7 +14,8 @@ use tower_service::Service;
 use crate::auth::Auth;
 use crate::config::{ClientIpSource, CookieConfig, CookieConfigError};
 use crate::cookie::{lookup, CookieWriter, Lookup};
-use crate::state::{CookieChange, LayerConfig, Phase};
+use crate::remember::Loader;
+use crate::state::{CookieChange, LayerConfig, Phase, RequestInfo};
 
 /// The session layer (Pow's `Pow.Plug.Session`): cookie in, auth handle for the handler, cookie changes out.
 ///
@@ -55,6 +56,7 @@ use crate::state::{CookieChange, LayerConfig, Phase};
 pub struct SessionLayer<U: CachedUser> {
     cache: CredentialsCache<U>,
     config: Arc<LayerConfig>,
+    loader: Option<Arc<Loader<U>>>,
 }
 
 impl<U: CachedUser> Clone for SessionLayer<U> {
@@ -62,6 +64,7 @@ impl<U: CachedUser> Clone for SessionLayer<U> {
         SessionLayer {
             cache: self.cache.clone(),
             config: self.config.clone(),
+            loader: self.loader.clone(),
         }
     }
 }
@@ -90,7 +93,9 @@ impl<U: CachedUser> SessionLayer<U> {
                 writer,
                 ip_source: ClientIpSource::default(),
                 sudo_max_age: crate::sudo::DEFAULT_SUDO_MAX_AGE,
+                remember: None,
             }),
+            loader: None,
         }
     }
 
@@ -109,40 +114,68 @@ impl<U: CachedUser> SessionLayer<U> {
     /// Use `config` for the cookie, or say why it cannot work.
     pub fn try_with_config(self, config: CookieConfig) -> Result<Self, CookieConfigError> {
         let writer = CookieWriter::new(&config)?;
-        Ok(SessionLayer {
-            cache: self.cache,
-            config: Arc::new(LayerConfig {
-                writer,
-                ip_source: self.config.ip_source,
-                sudo_max_age: self.config.sudo_max_age,
-            }),
-        })
+        let remember = match &self.config.remember {
+            Some(_) => Some(crate::remember::cookie_writer(
+                config.secure,
+                self.remember_ttl(),
+            )?),
+            None => None,
+        };
+        Ok(self.reconfigure(|c| {
+            c.writer = writer;
+            c.remember = remember;
+        }))
     }
 
     /// Where the client address recorded with a new session comes from (default:
     /// [`ClientIpSource::ConnectInfo`]).
     pub fn client_ip(self, source: ClientIpSource) -> Self {
-        SessionLayer {
-            cache: self.cache,
-            config: Arc::new(LayerConfig {
-                writer: self.config.writer.clone(),
-                ip_source: source,
-                sudo_max_age: self.config.sudo_max_age,
-            }),
-        }
+        self.reconfigure(|c| c.ip_source = source)
     }
 
     /// How recent the last proof of password must be for
     /// [`RecentlyAuthenticated`](crate::RecentlyAuthenticated) (sudo mode; default
     /// [`DEFAULT_SUDO_MAX_AGE`](crate::DEFAULT_SUDO_MAX_AGE), 10 minutes).
     pub fn sudo_max_age(self, max_age: std::time::Duration) -> Self {
+        self.reconfigure(|c| c.sudo_max_age = max_age)
+    }
+
+    /// Sign browsers back in with their remember-me cookie ([`keycard::remember`]): a request with no
+    /// live session and a valid remember-me cookie gets a new session (not fresh for sudo mode), the
+    /// cookie rotates, and `loader` reads the user from the app's database by user key (see the
+    /// [crate docs](crate#remember-me)). The cache must be built with remember-me
+    /// (`CredentialsCache::builder(store).remember(store)`); the cookie is `__Host-keycard_remember`
+    /// (`keycard_remember` when the session cookie is not `Secure`), persistent for the series' lifetime.
+    ///
+    /// # Panics
+    /// If the cache has no remember-me: a programming error found at start-up.
+    pub fn remember_me(mut self, loader: impl crate::UserByKey<U>) -> Self {
+        let Some(remember) = self.cache.remember() else {
+            panic!("SessionLayer::remember_me needs a cache built with remember-me: CredentialsCache::builder(store).remember(remember_store)");
+        };
+        let ttl = remember.policy().ttl;
+        let writer = match crate::remember::cookie_writer(self.config.writer.secure(), ttl) {
+            Ok(w) => w,
+            Err(e) => unreachable!("the remember-me cookie configuration is valid: {e}"),
+        };
+        self.loader = Some(Arc::new(crate::remember::Loader::new(loader)));
+        self.reconfigure(|c| c.remember = Some(writer))
+    }
+
+    fn remember_ttl(&self) -> std::time::Duration {
+        self.cache
+            .remember()
+            .map(|r| r.policy().ttl)
+            .unwrap_or_default()
+    }
+
+    fn reconfigure(self, change: impl FnOnce(&mut LayerConfig)) -> Self {
+        let mut config = (*self.config).clone();
+        change(&mut config);
         SessionLayer {
             cache: self.cache,
-            config: Arc::new(LayerConfig {
-                writer: self.config.writer.clone(),
-                ip_source: self.config.ip_source,
-                sudo_max_age: max_age,
-            }),
+            config: Arc::new(config),
+            loader: self.loader,
         }
     }
 
@@ -160,6 +193,7 @@ impl<S, U: CachedUser> Layer<S> for SessionLayer<U> {
             inner,
             cache: self.cache.clone(),
             config: self.config.clone(),
+            loader: self.loader.clone(),
         }
     }
 }
@@ -169,6 +203,7 @@ pub struct SessionService<S, U: CachedUser> {
     inner: S,
     cache: CredentialsCache<U>,
     config: Arc<LayerConfig>,
+    loader: Option<Arc<Loader<U>>>,
 }
 
 impl<S: Clone, U: CachedUser> Clone for SessionService<S, U> {
@@ -177,6 +212,7 @@ impl<S: Clone, U: CachedUser> Clone for SessionService<S, U> {
             inner: self.inner.clone(),
             cache: self.cache.clone(),
             config: self.config.clone(),
+            loader: self.loader.clone(),
         }
     }
 }
@@ -207,24 +243,29 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let value = match lookup(req.headers(), self.config.writer.name()) {
-            Lookup::Absent => None,
+        let (value, carried) = match lookup(req.headers(), self.config.writer.name()) {
+            Lookup::Absent => (None, false),
             Lookup::Refused(why) => {
                 tracing::debug!(
                     reason = why.as_str(),
                     "session cookie refused; request is anonymous"
                 );
-                let auth = self.handle(Phase::Anonymous, None, None, true);
-                req.extensions_mut().insert(auth.clone());
-                return SessionFuture::direct(self.inner.call(req), auth);
+                (None, true)
             }
-            Lookup::Found(v) => Some(v.to_owned()),
+            Lookup::Found(v) => (Some(v.to_owned()), true),
         };
-        let Some(value) = value else {
-            let auth = self.handle(Phase::Anonymous, None, None, false);
+        let remember = match (&self.config.remember, &self.loader) {
+            (Some(writer), Some(_)) => crate::remember::presented(req.headers(), writer),
+            _ => None,
+        };
+        if value.is_none() && remember.is_none() {
+            let auth = self.handle(Phase::Anonymous, None, None, carried);
             req.extensions_mut().insert(auth.clone());
             return SessionFuture::direct(self.inner.call(req), auth);
-        };
+        }
+        let info = remember
+            .as_ref()
+            .map(|_| RequestInfo::capture(req.headers(), req.extensions(), self.config.ip_source));
 
         // The cookie needs the store: resolve it first, then run the inner service that was made ready.
         let clone = self.inner.clone();
@@ -233,33 +274,64 @@ where
             inner: (),
             cache: self.cache.clone(),
             config: self.config.clone(),
+            loader: self.loader.clone(),
         };
         SessionFuture::boxed(Box::pin(async move {
-            let auth = match this.cache.fetch(&value).await {
-                Ok(Some(found)) => {
-                    let cookie = found.renewed.map(CookieChange::Set);
-                    let phase = Phase::SignedIn {
-                        user: found.user,
-                        session: found.session,
-                        token_use: found.token_use,
-                    };
-                    this.handle(phase, None, cookie, true)
+            let resolved = match value {
+                Some(value) => this.resolve(value).await,
+                None => None,
+            };
+            let auth = match (resolved, remember, &this.loader) {
+                (Some(auth), remember, _) => {
+                    auth.remember_presented(remember);
+                    auth
                 }
-                Ok(None) => this.handle(Phase::Anonymous, None, None, true),
-                Err(e) => {
-                    tracing::warn!(error = %e, "session store failed; session state unknown for this request");
-                    this.handle(
-                        Phase::Unavailable { session: None },
-                        Some(value),
-                        None,
-                        true,
+                (None, Some(remember), Some(loader)) => {
+                    let info = info.unwrap_or_else(RequestInfo::empty);
+                    crate::remember::redeem(
+                        &this.cache,
+                        &this.config,
+                        loader,
+                        remember,
+                        info,
+                        carried,
                     )
+                    .await
                 }
+                (None, _, _) => this.handle(Phase::Anonymous, None, None, carried),
             };
             req.extensions_mut().insert(auth.clone());
             let res = inner.call(req).await?;
             Ok(finish(res, &auth))
         }))
+    }
+}
+
+impl<U: CachedUser> SessionService<(), U> {
+    /// The handle for a session cookie: signed in, or unavailable (the store failed); `None` when it
+    /// names no live session.
+    async fn resolve(&self, value: String) -> Option<Auth<U>> {
+        match self.cache.fetch(&value).await {
+            Ok(Some(found)) => {
+                let cookie = found.renewed.map(CookieChange::Set);
+                let phase = Phase::SignedIn {
+                    user: found.user,
+                    session: found.session,
+                    token_use: found.token_use,
+                };
+                Some(self.handle(phase, None, cookie, true))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "session store failed; session state unknown for this request");
+                Some(self.handle(
+                    Phase::Unavailable { session: None },
+                    Some(value),
+                    None,
+                    true,
+                ))
+            }
+        }
     }
 }
 
@@ -286,17 +358,21 @@ impl<S, U: CachedUser> SessionService<S, U> {
 fn finish<U: CachedUser, B>(mut res: Response<B>, auth: &Auth<U>) -> Response<B> {
     let (change, depends) = auth.take_response_effects();
     let headers = res.headers_mut();
+    if let Some((writer, remember)) = auth
+        .config()
+        .remember
+        .as_ref()
+        .zip(auth.take_remember_effect())
+    {
+        if let Some(v) = cookie_header(writer, &remember) {
+            headers.append(SET_COOKIE, v);
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        add_vary_cookie(headers);
+    }
     if let Some(change) = change {
-        let writer = &auth.config().writer;
-        let value = match &change {
-            CookieChange::Set(v) => writer.set(v.as_str()),
-            CookieChange::Clear => Some(writer.clear()),
-        };
-        match value {
-            Some(v) => {
-                headers.append(SET_COOKIE, v);
-            }
-            None => tracing::error!("session cookie value is not a valid header value; not sent"),
+        if let Some(v) = cookie_header(&auth.config().writer, &change) {
+            headers.append(SET_COOKIE, v);
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         add_vary_cookie(headers);
@@ -304,6 +380,21 @@ fn finish<U: CachedUser, B>(mut res: Response<B>, auth: &Auth<U>) -> Response<B>
         add_vary_cookie(headers);
     }
     res
+}
+
+/// The `Set-Cookie` value of one cookie change.
+fn cookie_header(writer: &CookieWriter, change: &CookieChange) -> Option<HeaderValue> {
+    let value = match change {
+        CookieChange::Set(v) => writer.set(v.as_str()),
+        CookieChange::Clear => Some(writer.clear()),
+    };
+    if value.is_none() {
+        tracing::error!(
+            cookie = writer.name(),
+            "cookie value is not a valid header value; not sent"
+        );
+    }
+    value
 }
 
 /// Add `Cookie` to `Vary` unless it (or `*`) is already there.

@@ -134,6 +134,28 @@
 //! # }
 //! ```
 //!
+//! ## Remember me
+//! Opt-in per sign-in, like Pow's `PowPersistentSession` and phx.gen.auth's "Keep me logged in". Build
+//! the cache with a remember-me store (`CredentialsCache::builder(store).remember(remember_store)`; the
+//! SQL and Redis stores are both) and give the layer a [`UserByKey`] loader
+//! ([`SessionLayer::remember_me`]). Then:
+//! - [`Auth::create_and_remember`] signs in and starts a **series**: a second cookie,
+//!   `__Host-keycard_remember`, persistent for the series' lifetime (default 30 days), naming the series
+//!   and carrying a one-time token (the store keeps only its hash);
+//! - a request with **no live session** and that cookie is signed back in by the layer: the series'
+//!   user is loaded through the loader, a new session is created (its
+//!   [`authenticated_at`](keycard::SessionRecord::authenticated_at) is empty, so
+//!   [`RecentlyAuthenticated`] asks for the password again), and both cookies are set;
+//! - **concurrent tabs** presenting the same token get one new session: the first rotates the token,
+//!   the others (within a 60 s grace) are served as the user without cookies;
+//! - a token the series already moved on from (a **copied cookie**) ends every session and series of the
+//!   user and clears the cookie;
+//! - [`Auth::delete`] (sign-out) ends the series; [`Auth::delete_other_sessions`] ends every other series;
+//!   [`Auth::delete_session`] ends the series of the session it ends; [`Auth::end_series`] ends a series
+//!   and its sessions; a password change (a sync with a new credential fingerprint) ends every series of
+//!   the user, this browser's included; a sign-in without "remember me" ends the series of a
+//!   remember-me cookie the browser still carried. [`Auth::remembered`] lists the series.
+//!
 //! ## Security headers
 //!
 //! [`SecurityHeaders`] is a layer that adds `Content-Security-Policy` (`default-src 'self';
@@ -231,6 +253,7 @@ mod headers;
 mod layer;
 mod rejection;
 mod reload;
+mod remember;
 mod state;
 mod sudo;
 mod watch;
@@ -260,6 +283,7 @@ pub use headers::{
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
+pub use remember::{UserByKey, REMEMBER_COOKIE_NAME};
 pub use sudo::{
     is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
 };

@@ -218,6 +218,12 @@ pub enum AuthError {
     /// Responds 401; answer it like a wrong password.
     #[error("the credentials changed while the sign-in was checked")]
     CredentialsChanged,
+    /// [`Auth::create_and_remember`](crate::Auth::create_and_remember) on a layer without remember-me
+    /// (a programming error): nothing changed. Responds 500; add
+    /// [`SessionLayer::remember_me`](crate::SessionLayer::remember_me) over a cache built with
+    /// `.remember(store)`.
+    #[error("remember-me is not configured: add SessionLayer::remember_me over a cache built with .remember(store)")]
+    RememberNotConfigured,
     /// Hashing or checking a password failed: 503 with `Retry-After` when the hasher is at capacity
     /// ([`PasswordError::Busy`](keycard::password::PasswordError::Busy)), 422 for a password too long to
     /// hash, 500 otherwise.
@@ -232,6 +238,7 @@ impl From<keycard::CreateError> for AuthError {
         match e {
             keycard::CreateError::Store(e) => AuthError::Store(e),
             keycard::CreateError::CredentialsChanged => AuthError::CredentialsChanged,
+            keycard::CreateError::RememberNotConfigured => AuthError::RememberNotConfigured,
             // CreateError is non-exhaustive: a future refusal is a refusal, not a success.
             _ => AuthError::CredentialsChanged,
         }
@@ -248,6 +255,10 @@ impl IntoResponse for AuthError {
             AuthError::NotSignedIn => AuthRejection::Unauthenticated.into_response(),
             AuthError::CredentialsChanged => {
                 (StatusCode::UNAUTHORIZED, "wrong email or password").into_response()
+            }
+            AuthError::RememberNotConfigured => {
+                tracing::error!("{}", AuthError::RememberNotConfigured);
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
             }
             #[cfg(feature = "password")]
             AuthError::Password(PasswordError::Busy { retry_after }) => {

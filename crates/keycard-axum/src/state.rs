@@ -12,12 +12,14 @@ use crate::config::{ClientIpSource, USER_AGENT_MAX_CHARS};
 use crate::cookie::CookieWriter;
 
 /// Settings shared by every request of one layer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct LayerConfig {
     pub(crate) writer: CookieWriter,
     pub(crate) ip_source: ClientIpSource,
     /// How recent a proof of password [`RecentlyAuthenticated`](crate::RecentlyAuthenticated) accepts.
     pub(crate) sudo_max_age: std::time::Duration,
+    /// The remember-me cookie, when the layer redeems remember-me cookies.
+    pub(crate) remember: Option<CookieWriter>,
 }
 
 /// What the request resolved to.
@@ -106,6 +108,10 @@ pub(crate) struct State<U> {
     /// User agent and client address, captured when a handler extracts the handle (the only way to reach
     /// `create`), so requests that never sign in pay nothing for them.
     pub(crate) info: Option<RequestInfo>,
+    /// The well-shaped remember-me cookie the request carried (its series ends at sign-out).
+    pub(crate) remember_presented: Option<String>,
+    /// The remember-me cookie change to write.
+    pub(crate) remember_cookie: Option<CookieChange>,
 }
 
 impl<U> State<U> {
@@ -123,6 +129,8 @@ impl<U> State<U> {
             carried,
             observed: false,
             info: None,
+            remember_presented: None,
+            remember_cookie: None,
         }
     }
 }
@@ -142,6 +150,14 @@ impl RequestInfo {
         RequestInfo {
             user_agent: headers.get(http::header::USER_AGENT).cloned(),
             ip: source.resolve(headers, extensions),
+        }
+    }
+
+    /// Nothing known about the request.
+    pub(crate) fn empty() -> Self {
+        RequestInfo {
+            user_agent: None,
+            ip: None,
         }
     }
 

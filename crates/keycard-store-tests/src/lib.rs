@@ -77,6 +77,8 @@
 //! - [`throttle_suite!`]: the throttle suite, for a store that also keeps login-throttle counters
 //!   ([`keycard::throttle::ThrottleStore`]): 6 behaviours.
 //! - [`remember_suite!`]: the remember-me suite, for a [`keycard::remember::RememberStore`]: 7 behaviours.
+//! - [`remember_sessions_suite!`]: remember-me through the cache, over a session store and a
+//!   `RememberStore` together (series and the sessions they make): 7 behaviours.
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
 //! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.
@@ -90,6 +92,7 @@ pub mod harness;
 pub mod latency;
 pub mod model;
 pub mod remember;
+pub mod remember_sessions;
 pub mod services;
 pub mod skip;
 pub mod spy;

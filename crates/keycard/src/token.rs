@@ -92,6 +92,17 @@ impl SeriesId {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// Parse [`to_hex`](Self::to_hex)'s output (a sessions page's form field); `None` if it is not 32
+    /// hex digits.
+    pub fn parse(s: &str) -> Option<SeriesId> {
+        if s.len() != 32 {
+            return None;
+        }
+        let mut b = [0u8; 16];
+        hex::decode_to_slice(s, &mut b).ok()?;
+        Some(SeriesId(b))
+    }
 }
 
 impl std::fmt::Debug for SeriesId {

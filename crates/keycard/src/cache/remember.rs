@@ -216,15 +216,22 @@ impl<U: CachedUser> CredentialsCache<U> {
         Ok(ended.is_some())
     }
 
-    /// The live remember-me series of `user`, oldest first, that still match its credentials (to list
-    /// beside the sessions). Empty without remember-me.
+    /// The live remember-me series of `user`, oldest first (to list beside the sessions). Series begun
+    /// with other credentials (before a password change) are ended here rather than listed. Empty
+    /// without remember-me.
     pub async fn remembered(&self, user: &U) -> Result<Vec<SeriesRecord>, StoreError> {
         let Some(remember) = self.remember() else {
             return Ok(Vec::new());
         };
-        let mut all = remember.series(&user.user_key()).await?;
-        all.retain(|s| Redeemed::still_valid(s, user));
-        Ok(all)
+        let (valid, stale): (Vec<_>, Vec<_>) = remember
+            .series(&user.user_key())
+            .await?
+            .into_iter()
+            .partition(|s| Redeemed::still_valid(s, user));
+        for s in stale {
+            remember.forget_series(&s.series_id).await?;
+        }
+        Ok(valid)
     }
 
     /// Sign-out of a browser: end the series its remember-me cookie names (`None`: it named none).

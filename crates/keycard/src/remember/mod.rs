@@ -21,9 +21,17 @@
 //! change and theft; sign-out ends its own ([`RememberMe::forget`]). A session created from a series has
 //! no fresh proof of password (`authenticated_at` is not set): sudo mode asks for the password again.
 //!
-//! Status: the core, [`MemoryRemember`] and the SQL stores (keycard-sqlx, table `keycard_remember`), each
-//! through `keycard-store-tests`' `remember_suite!`; the Redis store and the keycard-axum layer
-//! integration are the next step (issue 12).
+//! **With sessions.** A cache built with [`Builder::remember`](crate::Builder::remember) ties series to
+//! sessions: [`CredentialsCache::create_and_remember`](crate::CredentialsCache::create_and_remember)
+//! starts a series with a session that belongs to it ([`SessionRecord::remember_series`](crate::SessionRecord::remember_series)),
+//! [`CredentialsCache::redeem_remember_me`](crate::CredentialsCache::redeem_remember_me) turns a cookie
+//! into a new session of the series (or ends everything on theft), "log out everywhere (else)" ends
+//! series too, and [`CredentialsCache::end_series`](crate::CredentialsCache::end_series) ends a series
+//! with its sessions. keycard-axum's `SessionLayer::remember_me` does the redemption for every request
+//! that has no live session.
+//!
+//! Stores: [`MemoryRemember`], the SQL stores (keycard-sqlx, table `keycard_remember`), each through
+//! `keycard-store-tests`' `remember_suite!` and `remember_sessions_suite!`.
 
 mod memory;
 mod service;
