@@ -1,5 +1,6 @@
 -- `create`. ARGV: base, mode, sid, user key, now (renewed_at), created_at, idle, absolute, token, metadata,
--- user blob, user version, credential fingerprint (hex, '' for none), authenticated_at ('' for none).
+-- user blob, user version, credential fingerprint (hex, '' for none), authenticated_at ('' for none),
+-- remember-me series id (hex, '' for none).
 -- Returns 1, 0 when the session was dead on arrival, 2 when a newer cached user has other credentials
 -- (nothing written in either case).
 local sid, uk, now_s = ARGV[3], ARGV[4], ARGV[5]
@@ -15,9 +16,10 @@ local skey = p .. 's:' .. sid
 -- first write: HSET (denyoom), so a Redis out of memory refuses the script before it writes anything
 redis.call('HSET', skey, 'v', '1', 'uk', uk, 'ca', ARGV[6], 'ra', now_s, 'id', ARGV[7], 'ad', ARGV[8],
   'ct', ARGV[9], 'm', ARGV[10])
-redis.call('HDEL', skey, 'pt', 'pu', 'af', 'aa')
+redis.call('HDEL', skey, 'pt', 'pu', 'af', 'aa', 'rs')
 if fp ~= '' then redis.call('HSET', skey, 'af', fp) end
 if ARGV[14] ~= '' then redis.call('HSET', skey, 'aa', ARGV[14]) end
+if ARGV[15] ~= '' then redis.call('HSET', skey, 'rs', ARGV[15]) end
 redis.call('PEXPIRE', skey, fmt(ttl))
 redis.call('SET', p .. 't:' .. ARGV[9], sid, 'PX', fmt(ttl))
 redis.call('ZREMRANGEBYSCORE', p .. 'i:' .. uk, '-inf', now_s)

@@ -5,7 +5,7 @@
 local p = ARGV[1]
 local CLUSTER = ARGV[2] == 'c'
 local MAX_TTL = 10000000000000
-local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm', 'af', 'aa'}
+local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm', 'af', 'aa', 'rs'}
 
 local function fmt(n) return string.format('%d', n) end
 
@@ -84,7 +84,7 @@ end
 local function expires_at(s) return math.min(tonumber(s[5]), tonumber(s[6])) end
 
 local function session_reply(sid, s)
-  return {sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12]}
+  return {sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13]}
 end
 
 -- the credential fingerprint (hex) of a user record, '' when none (or no record)

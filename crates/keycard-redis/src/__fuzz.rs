@@ -95,7 +95,7 @@ fn bulk(b: Vec<u8>) -> Value {
     Value::BulkString(b)
 }
 
-/// A session as the scripts keep it and return it: `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m, af, aa]`,
+/// A session as the scripts keep it and return it: `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m, af, aa, rs]`,
 /// absent fields as Nil.
 fn stored_fields(s: &SessionRecord) -> Vec<Value> {
     let (pt, pu) = match &s.previous_token {
@@ -120,6 +120,10 @@ fn stored_fields(s: &SessionRecord) -> Vec<Value> {
         },
         match s.authenticated_at {
             Some(t) => bulk(ts_arg(t)),
+            None => Value::Nil,
+        },
+        match s.remember_series {
+            Some(id) => bulk(id.to_hex().into_bytes()),
             None => Value::Nil,
         },
     ]

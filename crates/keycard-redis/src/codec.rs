@@ -4,7 +4,7 @@
 //! scripts compare are plain hash fields, parsed back by [`parse_session`]. Anything that does not decode
 //! is a reason string (`Err(&'static str)`): the store logs it and treats the record as absent.
 
-use keycard::token::{SessionId, TokenHash};
+use keycard::token::{SeriesId, SessionId, TokenHash};
 use keycard::{Fingerprint, SessionMetadata, SessionRecord, StoreError, Timestamp};
 use redis::Value;
 use serde::de::DeserializeOwned;
@@ -101,14 +101,14 @@ pub(crate) fn parse_hash(v: &Value) -> Result<TokenHash, &'static str> {
 }
 
 /// Number of values a script returns per session: the id, then the hash fields in `SFIELDS` order.
-pub(crate) const SESSION_WIDTH: usize = 13;
+pub(crate) const SESSION_WIDTH: usize = 14;
 
 /// A credential fingerprint as the scripts compare it: 32 hex characters, or empty for none.
 pub(crate) fn fingerprint_arg(f: Option<Fingerprint>) -> Vec<u8> {
     f.map(|f| f.to_hex().into_bytes()).unwrap_or_default()
 }
 
-fn parse_fingerprint(v: &Value) -> Result<Option<Fingerprint>, &'static str> {
+pub(crate) fn parse_fingerprint(v: &Value) -> Result<Option<Fingerprint>, &'static str> {
     if is_nil(v) {
         return Ok(None);
     }
@@ -118,7 +118,19 @@ fn parse_fingerprint(v: &Value) -> Result<Option<Fingerprint>, &'static str> {
     Ok(Some(Fingerprint(f)))
 }
 
-/// `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m, af, aa]` -> a session record.
+/// A remember-me series id as the scripts keep it: 32 hex characters.
+pub(crate) fn parse_series_id(v: &Value) -> Result<SeriesId, &'static str> {
+    let hex_str = text(v).ok_or("missing remember-me series id")?;
+    let mut id = [0u8; 16];
+    if hex_str.len() != 32 {
+        return Err("malformed remember-me series id");
+    }
+    hex::decode_to_slice(hex_str, &mut id).map_err(|_| "malformed remember-me series id")?;
+    Ok(SeriesId(id))
+}
+
+/// `[sid, v, uk, ca, ra, id, ad, ct, pt, pu, m, af, aa, rs]` -> a session record. A record written before
+/// sessions kept their remember-me series has no `rs`: `None`.
 pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> {
     if f.len() != SESSION_WIDTH {
         return Err("session record has the wrong number of fields");
@@ -151,8 +163,11 @@ pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> 
         } else {
             Some(parse_ts(&f[12])?)
         },
-        // Not yet kept by the Redis store (issue 12: the Redis remember-me store adds it).
-        remember_series: None,
+        remember_series: if is_nil(&f[13]) {
+            None
+        } else {
+            Some(parse_series_id(&f[13])?)
+        },
     })
 }
 
@@ -224,8 +239,10 @@ mod tests {
             Value::BulkString(meta),
             Value::Nil,
             Value::Nil,
+            Value::Nil,
         ];
         let s = parse_session(&good).unwrap();
+        assert_eq!(s.remember_series, None, "a record without `rs`");
         assert_eq!(s.session_id, sid);
         assert_eq!(s.expires_at(), Timestamp(30));
         assert_eq!(s.previous_token, None);
@@ -253,6 +270,18 @@ mod tests {
         let s = parse_session(&with_fp).unwrap();
         assert_eq!(s.auth_fingerprint, Some(Fingerprint([0xab; 16])));
         assert_eq!(s.authenticated_at, Some(Timestamp(10)));
-        assert!(parse_session(&good[..12]).is_err());
+        let mut bad = good.clone();
+        bad[13] = bulk("not a series id");
+        assert!(parse_session(&bad).is_err());
+        let mut bad = good.clone();
+        bad[13] = bulk(&"ab".repeat(15));
+        assert!(parse_session(&bad).is_err());
+        let mut with_series = good.clone();
+        with_series[13] = bulk(&"cd".repeat(16));
+        assert_eq!(
+            parse_session(&with_series).unwrap().remember_series,
+            Some(SeriesId([0xcd; 16]))
+        );
+        assert!(parse_session(&good[..13]).is_err());
     }
 }

@@ -7,7 +7,7 @@
 //! session id names its slot without naming its user. The users set is bucketed the same way: one set per
 //! tag, beside the users it lists.
 
-use keycard::token::{SessionId, TokenHash};
+use keycard::token::{SeriesId, SessionId, TokenHash};
 use keycard::RouteTag;
 use sha2::{Digest, Sha256};
 
@@ -39,6 +39,10 @@ pub(crate) fn tag_of_session(id: &SessionId) -> Option<u16> {
     known(id.route_tag())
 }
 
+pub(crate) fn tag_of_series(id: &SeriesId) -> Option<u16> {
+    known(id.route_tag())
+}
+
 /// The start of every key of one tag: `{prefix}{tt}`. Scripts get it as `ARGV[1]` and name every key
 /// they touch from it, so they cannot leave the slot they were routed to.
 pub(crate) fn base(prefix: &str, tag: u16) -> String {
@@ -59,6 +63,16 @@ pub(crate) fn user_record_key(base: &str, user_key: &str) -> String {
 
 pub(crate) fn index_key(base: &str, user_key: &str) -> String {
     format!("{base}i:{user_key}")
+}
+
+/// A remember-me series (a hash), in its user's slot.
+pub(crate) fn series_key(base: &str, id: &SeriesId) -> String {
+    format!("{base}r:{}", id.to_hex())
+}
+
+/// The remember-me series ids of one user (a sorted set scored by each series' deadline).
+pub(crate) fn series_index_key(base: &str, user_key: &str) -> String {
+    format!("{base}ri:{user_key}")
 }
 
 pub(crate) fn users_bucket(base: &str) -> String {
@@ -83,6 +97,8 @@ mod tests {
         for k in [
             user_record_key(&b, "user-1"),
             index_key(&b, "user-1"),
+            series_index_key(&b, "user-1"),
+            series_key(&b, &SeriesId::generate()),
             users_bucket(&b),
         ] {
             assert!(k.starts_with(&b), "{k}");
@@ -100,5 +116,9 @@ mod tests {
         assert_eq!(known(RouteTag(TAGS - 1)), Some(TAGS - 1));
         let sid = SessionId::generate_tagged(Some(RouteTag(7)));
         assert_eq!(tag_of_session(&sid), Some(7));
+        let series = SeriesId::generate_tagged(Some(RouteTag(TAGS - 1)));
+        assert_eq!(tag_of_series(&series), Some(TAGS - 1));
+        let foreign = SeriesId::generate_tagged(Some(RouteTag(TAGS)));
+        assert_eq!(tag_of_series(&foreign), None);
     }
 }

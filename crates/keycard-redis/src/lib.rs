@@ -44,10 +44,12 @@
 //! | key | type | value | expires (`PEXPIRE` in the same script that writes it) |
 //! |---|---|---|---|
 //! | `{prefix}{tt}t:{token_hash_hex}` | string | the session id (32 hex chars) | current token: with the session; previous token: at the end of its grace window |
-//! | `{prefix}{tt}s:{session_id_hex}` | hash | `v` format (`1`), `uk` user key, `ca` created_at, `ra` renewed_at, `id` idle deadline, `ad` absolute deadline, `ct` current token hash, `pt`/`pu` previous token hash and its grace deadline, `m` metadata blob, `af` credential fingerprint, `aa` authenticated_at | at `min(id, ad)` |
+//! | `{prefix}{tt}s:{session_id_hex}` | hash | `v` format (`1`), `uk` user key, `ca` created_at, `ra` renewed_at, `id` idle deadline, `ad` absolute deadline, `ct` current token hash, `pt`/`pu` previous token hash and its grace deadline, `m` metadata blob, `af` credential fingerprint, `aa` authenticated_at, `rs` the remember-me series the session belongs to (absent for none, and in records written before it existed) | at `min(id, ad)` |
 //! | `{prefix}{tt}u:{user_key}` | hash | `d` user blob, `ver` user version (20-digit zero-padded decimal, absent when the user has none), `af` credential fingerprint | with the user's longest-lived session |
 //! | `{prefix}{tt}i:{user_key}` | sorted set | member: session id, score: the session's expiry (ms) | with the user's longest-lived session |
 //! | `{prefix}{tt}users` | sorted set | the users of tag `tt`: member: user key, score: expiry of the user's longest-lived session | with the longest-lived session of the bucket |
+//! | `{prefix}{tt}r:{series_id_hex}` | hash | remember-me series ([`keycard::remember::RememberStore`]): `v` format (`1`), `uk` user key, `ca` created_at, `ua` used_at, `ea` deadline, `ct` current token hash, `pt`/`pu` previous token hash and its grace deadline, `af` credential fingerprint | at `ea`, moved by each rotation |
+//! | `{prefix}{tt}ri:{user_key}` | sorted set | the user's series: member: series id, score: its deadline (ms) | with the user's longest-lived series |
 //! | `{prefix}l:{counter_hex}` | hash | login-throttle counter ([`keycard::throttle::ThrottleStore`]): `n` attempts counted, `e` window end; a key of its own, no user tag (one-key scripts: any slot) | a second after its window |
 //!
 //! **Finding the slot without the user.** A cookie names a token, not a user, and a session list hands
@@ -58,7 +60,9 @@
 //! from the hash or the id, names the keys `{prefix}{tt}…`, and sends the script to that slot. The tag
 //! tells whoever sees a cookie or a session id 8 bits of a hash of the user key (which slot), nothing
 //! else. A token without a tag of this layout (an older cookie, another store's) answers "not found"
-//! without a round trip. [`hash_tag`] gives a user's tag, for operators looking at keys.
+//! without a round trip. [`hash_tag`] gives a user's tag, for operators looking at keys. Remember-me
+//! series ids carry the same tag ([`RememberStore::route_tag`](keycard::remember::RememberStore::route_tag)),
+//! so a remember-me cookie names the slot of its series and its user's set.
 //!
 //! **Scripts on one slot.** Every script gets the key base `{prefix}{tt}` as `ARGV[1]` and names every
 //! key it touches from it, so it cannot leave its slot; it declares in `KEYS` the keys known before it
@@ -85,6 +89,15 @@
 //! `KEYS` command or `SCAN`; `users()` reads the 256 bucket sets (16 at a time; each bucket's batches of
 //! 100 users atomic, the whole listing not a snapshot) and is not meant for the request path. On a
 //! cluster that is 256 scripts spread over the masters; there is no cross-slot admin listing beyond it.
+//!
+//! **Remember-me.** [`RedisStore`] is also a [`RememberStore`](keycard::remember::RememberStore) (the
+//! kit's `remember_suite!`, on one Redis and on the cluster): one script per primitive, in the user's
+//! slot. [`redeem`](keycard::remember::RememberStore::redeem) is one `EVALSHA` that decides and writes at
+//! once (rotate the current token, the grace answer for the token it replaced, theft for any other: the
+//! series deleted), so of concurrent redemptions exactly one rotates. An expired series is unknown and
+//! deleted. `series` lists the live ones and prunes the user's set; `delete_user_series` is one script.
+//! `sweep_series` does nothing and answers 0: Redis expires series at their deadline, and the per-user
+//! sets are pruned whenever they are used (and expire with their longest series).
 //!
 //! # Time
 //! Liveness is decided **only** by the `now` the cache passes in (its [`Clock`](keycard::Clock); a
@@ -113,7 +126,9 @@
 //! [`fetch`](keycard::Store::fetch), renewal included, is a single `EVALSHA` (on a cluster: to the
 //! master of the token's slot, found from the tag in the token hash): the script resolves
 //! token → session → user and, when renewal is due, rotates in the same call. The successor token is
-//! generated before the call (`plan.next_token.hash()`), so the script has everything it needs.
+//! generated before the call (`plan.next_token.hash()`), so the script has everything it needs. A
+//! remember-me redemption is likewise one `EVALSHA` (test `redeem_is_exactly_one_round_trip`, the same
+//! way), and a series id without a tag of this layout none.
 //!
 //! **How it is shown** (test `fetch_is_exactly_one_round_trip` in `tests/round_trip.rs`): the test asks the
 //! store's own connection for its address (`CLIENT INFO` via [`RedisStore::connection`]), opens `MONITOR`
@@ -213,8 +228,9 @@
 //! [`config`] (how to connect and name keys), `connect` (connecting, timeouts, script loading), `conn`
 //! ([`RedisConnection`], the cluster URL, the connection rebuild after a failover), `layout` (hash tags
 //! and key names), `codec` (record encoding and reply parsing), `store` (the
-//! [`Store`](keycard::Store) primitives), and one Lua file per script in `scripts/` (each prefixed with
-//! `scripts/prelude.lua`).
+//! [`Store`](keycard::Store) primitives), `throttle` and `remember` (the login-throttle counters and the
+//! remember-me series), and one Lua file per script in `scripts/` (each prefixed with
+//! `scripts/prelude.lua`; the remember-me ones also with `scripts/remember_prelude.lua`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
@@ -227,6 +243,7 @@ pub mod config;
 mod conn;
 mod connect;
 mod layout;
+mod remember;
 mod scripts;
 mod store;
 mod throttle;

@@ -1,7 +1,8 @@
 //! The Lua scripts, one per primitive (`scripts/*.lua`), each run after `scripts/prelude.lua` (the
 //! helpers every script shares; `ARGV[1]` is always the key base `{prefix}{tag}`, `ARGV[2]` the deployment:
 //! `c` on a Redis Cluster, `s` on one Redis). Each file's header comment says what
-//! its `ARGV` holds and what it returns.
+//! its `ARGV` holds and what it returns. The remember-me scripts (`remember_*.lua`) also get
+//! `scripts/remember_prelude.lua`, between the prelude and their own text.
 
 use std::sync::LazyLock;
 
@@ -12,6 +13,13 @@ macro_rules! script {
     ($file:literal) => {
         Script::new(concat!(
             include_str!("../scripts/prelude.lua"),
+            include_str!(concat!("../scripts/", $file))
+        ))
+    };
+    (remember $file:literal) => {
+        Script::new(concat!(
+            include_str!("../scripts/prelude.lua"),
+            include_str!("../scripts/remember_prelude.lua"),
             include_str!(concat!("../scripts/", $file))
         ))
     };
@@ -30,10 +38,15 @@ pub(crate) struct Scripts {
     pub(crate) users_list: Script,
     pub(crate) users_batch: Script,
     pub(crate) sweep: Script,
+    pub(crate) remember_create: Script,
+    pub(crate) remember_redeem: Script,
+    pub(crate) remember_delete: Script,
+    pub(crate) remember_delete_user: Script,
+    pub(crate) remember_series: Script,
 }
 
 impl Scripts {
-    pub(crate) fn all(&self) -> [&Script; 11] {
+    pub(crate) fn all(&self) -> [&Script; 16] {
         [
             &self.create,
             &self.fetch,
@@ -46,6 +59,11 @@ impl Scripts {
             &self.users_list,
             &self.users_batch,
             &self.sweep,
+            &self.remember_create,
+            &self.remember_redeem,
+            &self.remember_delete,
+            &self.remember_delete_user,
+            &self.remember_series,
         ]
     }
 }
@@ -62,4 +80,9 @@ pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     users_list: script!("users_list.lua"),
     users_batch: script!("users_batch.lua"),
     sweep: script!("sweep.lua"),
+    remember_create: script!(remember "remember_create.lua"),
+    remember_redeem: script!(remember "remember_redeem.lua"),
+    remember_delete: script!(remember "remember_delete.lua"),
+    remember_delete_user: script!(remember "remember_delete_user.lua"),
+    remember_series: script!(remember "remember_series.lua"),
 });

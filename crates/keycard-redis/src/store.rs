@@ -70,6 +70,9 @@ impl<U: CachedUser> Store<U> for RedisStore {
             version_arg(new.user.version()),
             fingerprint_arg(s.auth_fingerprint),
             s.authenticated_at.map(ts_arg).unwrap_or_default(),
+            s.remember_series
+                .map(|id| id.to_hex().into_bytes())
+                .unwrap_or_default(),
         ];
         match int(&self.run(OP, &SCRIPTS.create, &b, &keys, args).await?) {
             Some(1) => Ok(CreateOutcome::Created),

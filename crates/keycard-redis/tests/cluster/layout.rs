@@ -147,3 +147,49 @@ async fn users_spread_over_every_master_and_are_all_listed() {
     assert_eq!(listed, (0..60).collect());
     eprintln!("users per master: {per_master:?}");
 }
+
+/// Remember-me on the cluster: a user's series ids carry the user's tag, and the series hash and the
+/// user's series set hash to the user's slot (the one of their cached user record) and exist there,
+/// through a rotation.
+#[tokio::test]
+async fn a_users_series_keys_share_the_users_slot() {
+    use keycard::remember::{Redeemed, RememberMe};
+    const TEST: &str = "a_users_series_keys_share_the_users_slot";
+    let Some(store) = or_skip(TEST, cluster_store(TEST).await) else {
+        return;
+    };
+    let p = store.key_prefix().to_owned();
+    let mut conn = store.connection();
+    let r = RememberMe::new(
+        std::sync::Arc::new(store),
+        &keycard_store_tests::fixtures::SECRET,
+    )
+    .unwrap();
+    let mut slots = BTreeSet::new();
+    for id in 0..12 {
+        let tag = hash_tag(&key(id));
+        let tag_value = u16::from_str_radix(tag.trim_matches(['{', '}']), 16).unwrap();
+        let (cookie, s) = r.issue(&user(id, "u")).await.unwrap();
+        assert_eq!(s.series_id.route_tag().0, tag_value);
+        assert!(matches!(
+            r.redeem(cookie.as_str()).await.unwrap(),
+            Redeemed::Rotated { .. }
+        ));
+        let user_slot = keyslot(&mut conn, &format!("{p}{tag}u:{}", key(id))).await;
+        slots.insert(user_slot);
+        for k in [
+            format!("{p}{tag}r:{}", s.series_id.to_hex()),
+            format!("{p}{tag}ri:{}", key(id)),
+        ] {
+            assert_eq!(keyslot(&mut conn, &k).await, user_slot, "{k}");
+            let exists: i64 = redis::cmd("EXISTS")
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(exists, 1, "{k} exists (routed by the cluster client)");
+        }
+        assert_eq!(r.series(&key(id)).await.unwrap().len(), 1);
+    }
+    assert!(slots.len() > 1, "users spread over slots: {slots:?}");
+}

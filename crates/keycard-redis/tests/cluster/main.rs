@@ -1,8 +1,8 @@
 //! The Redis store on a Redis Cluster (`scripts/redis-cluster.sh start`; `KEYCARD_TEST_REDIS_CLUSTER_URL`,
-//! default `redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002`): the conformance suite and the
-//! model test unchanged, and the layout's promises (a user's keys in one slot, users on every master).
-//! When the cluster is not up every test skips by the test kit's rule (a failure under
-//! `KEYCARD_REQUIRE_SERVICES=1`).
+//! default `redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002`): the conformance suite, the
+//! model test and the remember-me suites unchanged, and the layout's promises (a user's keys, series
+//! included, in one slot; users on every master). When the cluster is not up every test skips by the
+//! test kit's rule (a failure under `KEYCARD_REQUIRE_SERVICES=1`).
 
 mod layout;
 
@@ -34,3 +34,9 @@ pub async fn cluster_store(test: &'static str) -> Result<RedisStore, String> {
 
 keycard_store_tests::conformance_suite!(cluster_store);
 keycard_store_tests::model_suite!(cluster_store);
+keycard_store_tests::remember_suite!(cluster_store);
+keycard_store_tests::remember_sessions_suite!(|test: &'static str| async move {
+    cluster_store(test)
+        .await
+        .map(keycard_store_tests::remember_sessions::both)
+});

@@ -14,4 +14,5 @@ mod failures;
 mod layout;
 mod nodes;
 mod records;
+mod remember;
 mod round_trip;

@@ -177,3 +177,93 @@ async fn fetch_is_exactly_one_round_trip() {
         "the renewal's writes ran inside the script"
     );
 }
+
+/// A remember-me redemption (rotation, grace answer, theft, unknown series) is one command on the wire:
+/// one `EVALSHA` of the one redeem script; a series id without a tag of this layout costs none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeem_is_exactly_one_round_trip() {
+    use keycard::remember::{Redeemed, RememberMe, RememberStore};
+    use std::sync::Arc;
+    const TEST: &str = "redeem_is_exactly_one_round_trip";
+    let Some(store) = or_skip(TEST, shared_store(TEST).await) else {
+        return;
+    };
+    let info: String = redis::cmd("CLIENT")
+        .arg("INFO")
+        .query_async(&mut store.connection())
+        .await
+        .unwrap();
+    let addr = info
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("addr="))
+        .expect("CLIENT INFO has addr=")
+        .to_owned();
+    let clock = keycard::ManualClock::starting_now();
+    let r = RememberMe::new(
+        Arc::new(store.clone()),
+        &keycard_store_tests::fixtures::SECRET,
+    )
+    .unwrap()
+    .with_clock(Arc::new(clock.clone()));
+    let (first, series) = r.issue(&user(1, "ann")).await.unwrap();
+    let mut monitor = Monitor::start(&redis_url()).await;
+
+    let second = match r.redeem(first.as_str()).await.unwrap() {
+        Redeemed::Rotated { cookie, .. } => cookie,
+        other => panic!("expected Rotated, got {other:?}"),
+    };
+    assert!(matches!(
+        r.redeem(first.as_str()).await.unwrap(),
+        Redeemed::Grace { .. }
+    ));
+    clock.advance(r.policy().grace);
+    assert!(matches!(
+        r.redeem(first.as_str()).await.unwrap(),
+        Redeemed::Theft { .. }
+    ));
+    assert!(matches!(
+        r.redeem(second.as_str()).await.unwrap(),
+        Redeemed::Unknown
+    ));
+    // An id whose tag this layout never uses: unknown without I/O.
+    let mut foreign = series.series_id;
+    foreign.0[0] = 0xff;
+    let plan = keycard::remember::RedeemPlan {
+        next_token: series.current_token,
+        now: keycard::Clock::now(&clock),
+        grace_until: keycard::Clock::now(&clock),
+        expires_at: keycard::Clock::now(&clock),
+    };
+    assert_eq!(
+        store
+            .redeem(&foreign, &series.current_token, plan)
+            .await
+            .unwrap(),
+        keycard::remember::Redemption::Unknown
+    );
+    const REDEMPTIONS: usize = 4;
+
+    let all = monitor.drain().await;
+    let sent: Vec<&String> = all
+        .iter()
+        .filter(|l| l.contains(&format!(" {addr}] ")))
+        .collect();
+    eprintln!(
+        "store connection {addr}: {} command(s) for {REDEMPTIONS} redemptions",
+        sent.len()
+    );
+    assert_eq!(
+        sent.len(),
+        REDEMPTIONS,
+        "one command per redemption: {sent:#?}"
+    );
+    let sha = |l: &String| l.split_whitespace().nth(4).map(str::to_owned);
+    for l in &sent {
+        assert!(l.contains("] \"EVALSHA\" "), "not an EVALSHA: {l}");
+        assert_eq!(sha(l), sha(sent[0]), "every redemption runs the one script");
+    }
+    assert!(
+        all.iter().any(|l| l.contains(" lua] \"HSET\" ")),
+        "the rotation's writes ran inside the script"
+    );
+}
