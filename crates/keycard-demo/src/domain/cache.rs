@@ -63,6 +63,13 @@ impl std::fmt::Debug for Stores {
     }
 }
 
+/// A backend's cache builder, its shared throttle counters and its remember-me series.
+type Parts = (
+    keycard::Builder<User>,
+    Option<Arc<dyn ThrottleStore>>,
+    Option<Arc<dyn RememberStore>>,
+);
+
 /// The credentials cache `config` asks for (see [`build_stores`]).
 pub async fn build_cache(
     config: &Config,
@@ -88,11 +95,7 @@ pub async fn build_stores(
     secret: &Secret,
     clock: AppClock,
 ) -> Result<Stores, CacheInitError> {
-    let (builder, throttle, remember): (
-        _,
-        Option<Arc<dyn ThrottleStore>>,
-        Option<Arc<dyn RememberStore>>,
-    ) = match &config.cache {
+    let (builder, throttle, remember): Parts = match &config.cache {
         CacheBackend::Memory => (
             CredentialsCache::builder(MemoryStore::<User>::new()),
             None,
@@ -138,10 +141,11 @@ pub async fn build_stores(
                 key_prefix = %store.key_prefix(),
                 "credentials cache: redis connected"
             );
+            let store = Arc::new(store);
             (
-                CredentialsCache::builder(store.clone()),
-                Some(Arc::new(store)),
-                None,
+                CredentialsCache::builder_arc(store.clone()),
+                Some(store.clone()),
+                Some(store),
             )
         }
         #[cfg(not(feature = "redis"))]
