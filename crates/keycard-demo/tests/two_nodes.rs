@@ -465,5 +465,79 @@ async fn scenario(cluster: &Cluster, a: &Node, b: &Node) -> Vec<String> {
         let res = get_with_cookie(&raw, &node.url("/me"), &cookie_header(&renewed)).await;
         assert_eq!(res.status, StatusCode::OK, "renewed on {}", node.name);
     }
+
+    // ----- a session revoked on B closes its event stream on A (issue 12, item 3) -----
+    let dave_a = Browser::at(&a.base, "dave-a");
+    dave_a.registered("dave@example.com").await;
+    seen.extend(dave_a.session_cookie());
+    let mut stream = dave_a
+        .client
+        .get(a.url("/events"))
+        .send()
+        .await
+        .expect("GET /events on A");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut text = String::new();
+    while !text.contains("event: open") {
+        let chunk = tokio::time::timeout(SETTLE_WITHIN, stream.chunk())
+            .await
+            .expect("the open event")
+            .expect("the stream")
+            .expect("a chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let dave_b = Browser::at(&b.base, "dave-b");
+    dave_b.signed_in("dave@example.com").await;
+    let res = dave_b.post("/sessions/delete-others", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let revoked_at = Instant::now();
+    let closed = tokio::time::timeout(SETTLE_WITHIN, async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    })
+    .await
+    .expect("A's stream closes once B revoked its session");
+    println!(
+        "two-node events: A's /events closed {} ms after B's revocation",
+        revoked_at.elapsed().as_millis()
+    );
+    assert!(closed.contains("event: ended"), "{closed:?}");
+
+    // ----- "Remember me" on A signs a reopened browser back in on B -----
+    let erin = Browser::at(&a.base, "erin");
+    erin.registered("erin@example.com").await;
+    erin.sign_out().await;
+    let res = erin
+        .post(
+            "/session",
+            &[
+                ("email", "erin@example.com"),
+                ("password", PASSWORD),
+                ("remember_me", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let remember = erin
+        .cookie("keycard_remember")
+        .expect("a remember-me cookie");
+    let reopened = Browser::at(&b.base, "erin");
+    reopened.plant("keycard_remember", &remember);
+    let me = reopened.get("/me").await;
+    assert_eq!(me.status, StatusCode::OK, "redeemed on B: {}", me.body);
+    seen.extend(reopened.session_cookie());
+    let rotated = reopened.cookie("keycard_remember").expect("rotated");
+    assert_ne!(rotated, remember);
+    // Signing out on A (the reopened browser's session, by the same jar) ends the series for both.
+    let res = reopened.on(&a.base).sign_out().await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let again = Browser::at(&b.base, "erin");
+    again.plant("keycard_remember", &rotated);
+    assert!(
+        again.me().await.is_none(),
+        "the series ended with sign-out on A"
+    );
     seen
 }
