@@ -2,10 +2,11 @@
 //! stream or a WebSocket can tell the page and close.
 //!
 //! A watch listens to the cache's [`SessionEvent`](keycard::SessionEvent)s (an end this node made:
-//! sign-out, revocation, "sign out everywhere", credentials changed: answered at once) and checks the
-//! session's liveness in the store every [`interval`](SessionWatch::every) (default one second), which
-//! catches what this node did not do: another node's revocation or password change, a `users` CLI,
-//! expiry. That check is one `sessions(user_key)` read per watch per interval; a store failure is not
+//! sign-out, revocation, "sign out everywhere", credentials changed: answered at once; with a near
+//! cache, [`Changed`](keycard::SessionEvent::Changed) for another node's write to this user or session:
+//! checked at once) and checks the session's liveness in the store every
+//! [`interval`](SessionWatch::every) (default one second), which catches the rest: another node's
+//! revocation without a near cache, expiry. That check is one `sessions(user_key)` read per watch per interval; a store failure is not
 //! an end (a blip must not tell users they were signed out), the next check decides.
 
 use std::time::Duration;
@@ -72,6 +73,11 @@ impl<U: CachedUser> SessionWatch<U> {
                     Ok(e) => {
                         if let Some(reason) = e.ends(&self.session_id, &self.user_key) {
                             return reason;
+                        }
+                        // Another node wrote this user's or session's records: check now, not at
+                        // the next tick.
+                        if e.may_concern(&self.session_id, &self.user_key) && !self.is_live().await {
+                            return EndReason::Gone;
                         }
                     }
                     // Fell behind: an end may have been missed; the store decides.

@@ -311,3 +311,30 @@ async fn revocation_lag_over_twenty_trials_is_printed_and_never_stale_after_noti
         lags[lags.len() - 1]
     );
 }
+
+/// Node A's subscribers hear node B's revocation as `SessionEvent::Changed` naming the session (or its
+/// user): what lets a session watch on A end at once instead of at its next liveness check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_a_events_report_a_revocation_made_on_node_b() {
+    let Some((a, b)) = two_nodes("near_events").await else {
+        return;
+    };
+    let (_cookie, sid) = signed_in_and_warm_on_a(&a, &b).await;
+    let mut events = a.cache.events();
+    assert!(b.cache.delete_session(&sid).await.unwrap());
+    let heard = tokio::time::timeout(BOUND, async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e.may_concern(&sid, "u1") => return e,
+                Ok(_) => continue,
+                Err(e) => panic!("events: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("A hears B's revocation");
+    assert!(
+        matches!(heard, keycard::SessionEvent::Changed { .. }),
+        "{heard:?}"
+    );
+}

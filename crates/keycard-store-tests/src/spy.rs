@@ -378,6 +378,10 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
         self.inner.route_tag(user_key)
     }
 
+    fn attach_events(&self, events: keycard::events::EventSender) {
+        self.inner.attach_events(events);
+    }
+
     fn session_route_tag(&self, session_id: &SessionId) -> Option<RouteTag> {
         self.inner.session_route_tag(session_id)
     }

@@ -8,10 +8,13 @@
 //! that falls more than [`CHANNEL_CAPACITY`] events behind gets `Lagged` and should re-check what it
 //! watches).
 //!
-//! **Scope.** The events are this process's: the writes this node's cache made. A session ended by
-//! another node, or by expiry, sends nothing here; a watcher covers those by re-checking the session
-//! every so often (keycard-axum's `SessionWatch` does both: events for an instant answer on this node,
-//! a one-second liveness check for every other cause).
+//! **Scope.** The end and update events are this process's: the writes this node's cache made. Across
+//! nodes, a store with a pushed invalidation channel (a [near cache](crate::store::near) over PostgreSQL
+//! or Redis) adds [`SessionEvent::Changed`] for every write any node (or the CLI) made: it names the user
+//! or session whose records changed, within the channel's lag (milliseconds), and a watcher re-checks
+//! what it watches. Expiry sends nothing; a watcher covers it, and stores without a channel, by
+//! re-checking every so often (keycard-axum's `SessionWatch` does all three: events for an instant
+//! answer on this node, `Changed` for other nodes, a one-second liveness check for everything else).
 
 use tokio::sync::broadcast;
 
@@ -71,6 +74,16 @@ pub enum SessionEvent {
         /// Whose.
         user_key: String,
     },
+    /// A write, by any node, changed the records of this user or session (the shared store's
+    /// invalidation channel said so: a near cache's). It does not say what changed (a sign-in, a
+    /// revocation, a renewal): re-read what you watch. Both `None`: anything may have changed (a sweep,
+    /// a channel that reconnected).
+    Changed {
+        /// Whose records, if the channel named a user.
+        user_key: Option<String>,
+        /// Which session, if the channel named one.
+        session_id: Option<SessionId>,
+    },
 }
 
 impl SessionEvent {
@@ -88,6 +101,33 @@ impl SessionEvent {
             } if u == user_key && except.as_ref() != Some(session_id) => Some(EndReason::Revoked),
             _ => None,
         }
+    }
+
+    /// Whether this is a [`Changed`](SessionEvent::Changed) that may concern the session `session_id`
+    /// of `user_key` (it names either, or nothing in particular): re-check it.
+    pub fn may_concern(&self, session_id: &SessionId, user_key: &str) -> bool {
+        match self {
+            SessionEvent::Changed {
+                user_key: u,
+                session_id: s,
+            } => match (u, s) {
+                (None, None) => true,
+                (u, s) => u.as_deref() == Some(user_key) || s.as_ref() == Some(session_id),
+            },
+            _ => false,
+        }
+    }
+}
+
+/// The sending half of a cache's events, for a store whose channel reports other nodes' writes
+/// ([`Store::attach_events`](crate::Store::attach_events)).
+#[derive(Debug, Clone)]
+pub struct EventSender(broadcast::Sender<SessionEvent>);
+
+impl EventSender {
+    /// Send `event` to the cache's subscribers (none: nothing happens).
+    pub fn send(&self, event: SessionEvent) {
+        let _ = self.0.send(event);
     }
 }
 
@@ -107,5 +147,9 @@ impl Events {
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.0.subscribe()
+    }
+
+    pub(crate) fn sender(&self) -> EventSender {
+        EventSender(self.0.clone())
     }
 }

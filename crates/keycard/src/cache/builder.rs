@@ -112,12 +112,14 @@ impl<U: CachedUser> Builder<U> {
             ),
             None => None,
         };
+        let events = Events::new();
+        self.store.attach_events(events.sender());
         Ok(CredentialsCache {
             inner: Arc::new(Inner {
                 store: self.store,
                 signer,
                 audit,
-                events: Events::new(),
+                events,
                 policy: self.policy,
                 clock: self.clock,
                 remember,

@@ -391,4 +391,11 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         let _ = session_id;
         None
     }
+
+    /// The cache's events, given once when the cache is built: a store that hears other nodes' writes
+    /// (a near cache's invalidation channel) sends [`SessionEvent::Changed`](crate::SessionEvent::Changed)
+    /// through it. A wrapper passes it on to the store it wraps. The default ignores it.
+    fn attach_events(&self, events: crate::events::EventSender) {
+        let _ = events;
+    }
 }

@@ -79,6 +79,8 @@ pub(super) struct Shared {
     base: Instant,
     lease: Duration,
     counters: Counters,
+    /// The cache's events, once attached: every received invalidation is reported as `Changed`.
+    events: std::sync::OnceLock<crate::events::EventSender>,
 }
 
 /// The generations an entry was filled under.
@@ -107,7 +109,28 @@ impl Shared {
             base: Instant::now(),
             lease,
             counters: Counters::default(),
+            events: std::sync::OnceLock::new(),
         }
+    }
+
+    pub(super) fn attach_events(&self, events: crate::events::EventSender) {
+        let _ = self.events.set(events);
+    }
+
+    /// Report a change another node (or this one, echoed) made, to the cache's subscribers.
+    fn report(&self, what: &Invalidation) {
+        let Some(events) = self.events.get() else {
+            return;
+        };
+        let (user_key, session_id) = match what {
+            Invalidation::User(key) => (Some(key.clone()), None),
+            Invalidation::Session(id) => (None, Some(*id)),
+            Invalidation::All => (None, None),
+        };
+        events.send(crate::events::SessionEvent::Changed {
+            user_key,
+            session_id,
+        });
     }
 
     fn millis(&self, at: Instant) -> u64 {
@@ -230,6 +253,7 @@ impl NearChannel {
     pub fn invalidate(&self, what: Invalidation) {
         self.shared.invalidate(&what);
         self.shared.counters.received.fetch_add(1, SeqCst);
+        self.shared.report(&what);
     }
 
     /// Every write committed before `sent` has been delivered: serve from memory until `sent + lease`.
@@ -251,6 +275,7 @@ impl NearChannel {
         self.shared.confirmed_until.store(0, SeqCst);
         self.shared.invalidate(&Invalidation::All);
         self.shared.counters.downs.fetch_add(1, SeqCst);
+        self.shared.report(&Invalidation::All);
     }
 
     /// Whether the cache would serve from memory right now.

@@ -149,6 +149,11 @@ impl<U: CachedUser, S: Store<U>> Store<U> for NearCache<U, S> {
         self.inner.route_tag(user_key)
     }
 
+    fn attach_events(&self, events: crate::events::EventSender) {
+        self.shared.attach_events(events.clone());
+        self.inner.attach_events(events);
+    }
+
     fn session_route_tag(&self, session_id: &SessionId) -> Option<crate::token::RouteTag> {
         self.inner.session_route_tag(session_id)
     }
