@@ -1,7 +1,7 @@
 // The keycard demo in a real browser: Playwright (playwright-core) driving Debian's Chromium against a demo
-// process that scripts/e2e.sh started. Every flow of issue 14, a screenshot per step, axe-core and a 375 px
-// overflow check on every page, and a failure on any console error, page error, failed request or
-// unexpected HTTP error status.
+// process that scripts/e2e.sh started. Every flow of issue 14 and "Remember me" (e2e/remember.mjs), a
+// screenshot per step, axe-core and a 375 px overflow check on every page, and a failure on any console
+// error, page error, failed request or unexpected HTTP error status.
 //
 //   scripts/e2e.sh            (builds and starts the demo, installs what is missing, then runs this)
 //
@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
+
+import { rememberMeFlows } from './remember.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -484,6 +486,12 @@ async function main() {
     await assertText(laptop, 'You have been signed out.');
     await assertNoText(laptop, 'Signed in as');
     assert(!(await sessionCookie(laptopCtx)), 'the session cookie is gone');
+  });
+
+  // "Remember me" (e2e/remember.mjs): browsers of their own, before the throttle below locks the account.
+  await rememberMeFlows({
+    browser, BASE, DESKTOP, MOBILE, ACTION_TIMEOUT_MS, SESSION_ENDED, Watch, step, visit, clickThrough,
+    assert, assertText, assertNoText, pathOf, sessionCookie, email: EMAIL, password: NEW_PASSWORD,
   });
 
   await step('throttle-after-five-wrong-passwords', [lw], laptop, async () => {
