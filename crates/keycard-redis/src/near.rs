@@ -71,7 +71,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use keycard::store::near::{Invalidation, NearCache, NearChannel, NearConfig};
 use keycard::{CachedUser, SessionId, StoreError};
 use redis::aio::{PubSub, PubSubSink, PubSubStream};
-use redis::{ConnectionAddr, RedisResult, Value};
+use redis::{ConnectionAddr, ProtocolVersion, RedisResult, Value};
 
 use crate::{err, RedisStore};
 
@@ -272,7 +272,8 @@ async fn listen(source: RedisInvalidations, channel: NearChannel) {
                     status.pings_sent.fetch_add(1, SeqCst);
                     let ping: Ping = Box::pin(async move {
                         match tokio::time::timeout(ping_limit, sink.ping::<Value>()).await {
-                            Ok(Ok(_)) => Ok(()),
+                            Ok(Ok(v)) if subscribed_pong(&v) => Ok(()),
+                            Ok(Ok(v)) => Err(format!("not subscribed (PING answered {v:?})")),
                             Ok(Err(e)) => Err(format!("PING failed: {e}")),
                             Err(_) => Err(format!("no PONG within {} ms", ping_limit.as_millis())),
                         }
@@ -296,12 +297,16 @@ fn drain(stream: &mut PubSubStream, channel: &NearChannel) -> Result<(), ()> {
     }
 }
 
-/// A fresh connection subscribed to `name`, and its local address when it is TCP.
+/// A fresh connection subscribed to `name` (RESP2, whatever the URL asks for), and its local address
+/// when it is TCP.
 async fn subscribe(
     client: &redis::Client,
     name: &str,
 ) -> RedisResult<(PubSubSink, PubSubStream, Option<SocketAddr>)> {
-    let info = client.get_connection_info();
+    let mut info = client.get_connection_info().clone();
+    // RESP2: a `PING` on a subscribed connection answers `["pong", ""]`, on any other `+PONG`, so every
+    // `PONG` also proves the connection is still subscribed.
+    info.redis.protocol = ProtocolVersion::RESP2;
     let (mut pubsub, addr) = match &info.addr {
         ConnectionAddr::Tcp(host, port) => {
             let tcp = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
@@ -309,11 +314,25 @@ async fn subscribe(
             let addr = tcp.local_addr().ok();
             (PubSub::new(&info.redis, tcp).await?, addr)
         }
-        _ => (client.get_async_pubsub().await?, None),
+        _ => (redis::Client::open(info)?.get_async_pubsub().await?, None),
     };
+    // The redis crate does not report a refused SUBSCRIBE (`NOPERM`, say) as an error: the PING does.
     pubsub.subscribe(name).await?;
+    let reply: Value = pubsub.ping().await?;
+    if !subscribed_pong(&reply) {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::ResponseError,
+            "SUBSCRIBE was refused",
+            format!("{reply:?}"),
+        )));
+    }
     let (sink, stream) = pubsub.split();
     Ok((sink, stream, addr))
+}
+
+/// Whether a `PING` reply is the one of a subscribed RESP2 connection (`["pong", ""]`).
+fn subscribed_pong(reply: &Value) -> bool {
+    matches!(reply, Value::Array(items) if matches!(items.first(), Some(Value::BulkString(b)) if b.eq_ignore_ascii_case(b"pong")))
 }
 
 fn on_message(msg: &redis::Msg, channel: &NearChannel) {
@@ -339,6 +358,15 @@ fn parse(payload: &[u8]) -> Invalidation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_subscribed_connections_pong_confirms() {
+        let pong = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        assert!(subscribed_pong(&Value::Array(vec![pong("pong"), pong("")])));
+        assert!(!subscribed_pong(&Value::SimpleString("PONG".into())));
+        assert!(!subscribed_pong(&Value::Array(vec![pong("message")])));
+        assert!(!subscribed_pong(&Value::Nil));
+    }
 
     #[test]
     fn messages_name_a_user_a_session_or_everything() {
