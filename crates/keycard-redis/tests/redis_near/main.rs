@@ -2,8 +2,9 @@
 //! conformance suite and the model test pass unchanged through it, and two nodes on one Redis, each with
 //! its own near cache, keep the promise: once node B's write has reached node A's subscription, A never
 //! answers from the entry it replaced; a warm near cache answers a hot fetch with no command to Redis
-//! (`MONITOR`); a subscription whose connection is killed (`CLIENT KILL ADDR`) makes its node serve from
-//! the store until it has subscribed again, with no stale answer in between; a Redis that dies or hangs
+//! (`MONITOR`); a subscription whose connection is killed (`CLIENT KILL ADDR`, `SUBSCRIBE` denied
+//! meanwhile) makes its node serve from the store until it has subscribed again, with no stale answer in
+//! between; a Redis that dies or hangs
 //! is never papered over from memory (`outage`). No assertion is timed: every wait polls for what it
 //! waits for, within a generous bound.
 
@@ -21,7 +22,9 @@ use keycard::store::near::{NearCache, NearConfig};
 use keycard::{CachedUser as _, CredentialsCache};
 use keycard_redis::near::ListenerStatus;
 use keycard_redis::{RedisConfig, RedisInvalidations, RedisStore};
-use keycard_store_tests::services::{redis_cluster_or_skip, redis_or_skip, unique_prefix};
+use keycard_store_tests::services::{
+    redis_cluster_or_skip, redis_or_skip, unique_prefix, OwnRedis,
+};
 use keycard_store_tests::{user, user_c, Primitive, SpyStore, TestUser};
 
 /// How long any wait in these tests may take at most (a loaded 2-core machine).
@@ -285,14 +288,32 @@ async fn a_credential_change_on_node_b_ends_the_session_on_node_a_once_received(
     assert!(a.cache.fetch(&cookie).await.unwrap().is_none());
 }
 
+/// On a Redis of the test's own (the test changes its ACL): A's subscription is killed while
+/// `SUBSCRIBE` is denied, so A stays down for as long as the test wants; meanwhile B writes, and every
+/// answer of A comes from the store; once allowed again, A subscribes and answers from memory again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_subscription_serves_from_the_store_until_resubscribed_with_no_stale_answer() {
-    let Some((a, b, url)) = two_nodes("near_kill").await else {
+    let Some(redis) = OwnRedis::start_or_skip("near_kill", &[]).await else {
         return;
     };
+    let url = redis.url();
+    let (a, b) = (node(&url, "kill:").await, node(&url, "kill:").await);
     let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
     let addr = a.status.client_addr().expect("subscribed over TCP");
     let downs = a.near.stats().downs;
+    let acl = |rule: &'static str| {
+        let url = url.clone();
+        async move {
+            let _: String = redis::cmd("ACL")
+                .arg("SETUSER")
+                .arg("default")
+                .arg(rule)
+                .query_async(&mut admin(&url).await)
+                .await
+                .unwrap();
+        }
+    };
+    acl("-subscribe").await;
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("ADDR")
@@ -308,10 +329,23 @@ async fn a_killed_subscription_serves_from_the_store_until_resubscribed_with_no_
     })
     .await;
 
-    // Written while A may be unsubscribed: its message may never reach A.
+    // Written while A cannot subscribe: its message never reaches A.
     b.cache.put_user(user(1, "ann-new")).await.unwrap();
-    // A flushed when it noticed; every answer from here on is the new user, from the store or from an
-    // entry filled after A subscribed again.
+    let bypassed = a.near.stats().bypassed;
+    for _ in 0..20 {
+        let answer = a.cache.fetch(&cookie).await.unwrap().expect("signed in");
+        assert_eq!(answer.user.name, "ann-new", "no stale answer while down");
+    }
+    assert!(
+        !a.near.channel().is_confirmed(),
+        "down while SUBSCRIBE is denied"
+    );
+    assert_eq!(a.near.stats().bypassed, bypassed + 20, "all from the store");
+    assert_eq!(a.status.subscriptions(), 1);
+
+    acl("+subscribe").await;
+    // Every answer from here on is the new user, from the store or from an entry filled after A
+    // subscribed again.
     let deadline = tokio::time::Instant::now() + BOUND;
     loop {
         let hits = a.near.stats().hits;
