@@ -67,7 +67,8 @@ impl UserLoader<BenchUser> for SqliteLoader {
 pub async fn router(kind: &str, pool: SqlitePool, cfg: &ServerConfig) -> Result<Router, String> {
     let store: Arc<dyn Store<BenchUser>> = match kind {
         "keycard-memory" | "keycard-reload" => Arc::new(MemoryStore::<BenchUser>::new()),
-        "keycard-redis" => redis_store(&cfg.redis_url, &cfg.redis_prefix).await?,
+        "keycard-redis" => redis_store(&cfg.redis_url, &cfg.redis_prefix, false).await?,
+        "keycard-redis-near" => redis_store(&cfg.redis_url, &cfg.redis_prefix, true).await?,
         "keycard-sqlite" => sqlite_store(&cfg.db).await?,
         "keycard-postgres" => postgres_store(&cfg.postgres_url, false).await?,
         "keycard-postgres-near" => postgres_store(&cfg.postgres_url, true).await?,
@@ -90,17 +91,36 @@ pub async fn router(kind: &str, pool: SqlitePool, cfg: &ServerConfig) -> Result<
         .layer(SessionLayer::new(cache)))
 }
 
+/// Sessions in Redis under `prefix`; with `near`, behind a near cache fed by the store's `PUBLISH`es
+/// (`keycard-redis-near`).
 #[cfg(feature = "redis")]
-pub async fn redis_store(url: &str, prefix: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
+pub async fn redis_store(
+    url: &str,
+    prefix: &str,
+    near: bool,
+) -> Result<Arc<dyn Store<BenchUser>>, String> {
     use keycard_redis::{RedisConfig, RedisStore};
     let store = RedisStore::connect(url, RedisConfig::with_prefix(prefix))
         .await
         .map_err(|e| format!("keycard redis store at {url}: {e}"))?;
+    if near {
+        let near = store
+            .near_cache::<BenchUser>(keycard::store::near::NearConfig::default())
+            .map_err(|e| format!("keycard redis near cache: {e}"))?;
+        if !near.wait_confirmed(std::time::Duration::from_secs(10)).await {
+            return Err("the near cache's channel was not confirmed within 10 s".to_owned());
+        }
+        return Ok(Arc::new(near));
+    }
     Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "redis"))]
-pub async fn redis_store(_url: &str, _prefix: &str) -> Result<Arc<dyn Store<BenchUser>>, String> {
+pub async fn redis_store(
+    _url: &str,
+    _prefix: &str,
+    _near: bool,
+) -> Result<Arc<dyn Store<BenchUser>>, String> {
     Err("built without the `redis` feature".to_owned())
 }
 

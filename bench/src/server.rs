@@ -29,6 +29,7 @@ pub const KINDS: &[&str] = &[
     "keycard-memory",
     "keycard-reload",
     "keycard-redis",
+    "keycard-redis-near",
     "keycard-sqlite",
     "keycard-postgres",
     "keycard-postgres-near",

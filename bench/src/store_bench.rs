@@ -322,7 +322,7 @@ pub fn pointer_chase_ns(bytes: usize, steps: usize) -> f64 {
 
 #[cfg(feature = "redis")]
 async fn redis_store(args: &PutUserArgs) -> Result<Arc<dyn Store<BenchUser>>, String> {
-    crate::keycard_srv::redis_store(&args.redis_url, &args.redis_prefix).await
+    crate::keycard_srv::redis_store(&args.redis_url, &args.redis_prefix, false).await
 }
 
 #[cfg(not(feature = "redis"))]

@@ -29,7 +29,7 @@ pub fn start_all(
     let mut servers: Vec<Server> = Vec::new();
     let mut pending: Vec<(String, u16)> = Vec::new();
     for kind in &cfg.kinds {
-        if kind.ends_with("redis") && !redis_up {
+        if kind.contains("redis") && !redis_up {
             skipped.push((kind.clone(), "no Redis answering at 127.0.0.1:6379"));
             continue;
         }
@@ -37,7 +37,7 @@ pub fn start_all(
             skipped.push((kind.clone(), "no PostgreSQL answering at 127.0.0.1:5432"));
             continue;
         }
-        if kind == "keycard-redis" && !redis_built {
+        if kind.starts_with("keycard-redis") && !redis_built {
             skipped.push((kind.clone(), "built without the `redis` feature"));
             continue;
         }

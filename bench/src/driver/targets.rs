@@ -50,6 +50,14 @@ pub fn targets(
         ratio("keycard-redis", "axum-login-redis", 1.5),
     );
     row(
+        "`keycard-redis-near` ≥ 0.70× `bare` req/s",
+        ratio("keycard-redis-near", "bare", 0.70),
+    );
+    row(
+        "`keycard-redis-near` ≥ 4× `axum-login-redis` req/s",
+        ratio("keycard-redis-near", "axum-login-redis", 4.0),
+    );
+    row(
         "`keycard-sqlite` ≥ 2× `axum-login-sqlite` req/s",
         ratio("keycard-sqlite", "axum-login-sqlite", 2.0),
     );

@@ -82,6 +82,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     let db = db::connect_and_migrate(&config.database_url).await?;
     let stores = build_stores(config, &secret, clock.clone()).await?;
     let cache = stores.cache;
+    let near = stores.near;
     let throttle = throttle::login_throttle(
         stores.throttle,
         secret.as_bytes(),
@@ -105,6 +106,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         clock: clock.clone(),
         trial: config.trial,
         client_ip: config.client_ip,
+        near,
     };
     let cookie = if config.cookie_secure {
         CookieConfig::default()

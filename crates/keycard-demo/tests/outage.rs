@@ -1,9 +1,12 @@
 //! A Redis outage under a running node: the built `keycard-demo` binary with `CACHE_URL` pointing at a
 //! `redis-server` of this test's own (a free loopback port, no persistence; users in a temp SQLite file).
 //!
-//! - **Hang** (`SIGSTOP`: the TCP connection stays open, nothing answers): `/profile`, `/me` and `/pro`
-//!   answer 503 within the store's response timeout, never 200, never the sign-in redirect or 401; a sign-in
-//!   is 503 too, never a session. After `SIGCONT` the **same cookie** works again, same process.
+//! - **Hang** (`SIGSTOP`: the TCP connection stays open, nothing answers): the node's near cache (on by
+//!   default with one Redis) may answer a hot session from memory until its lease runs out (its `PING`s
+//!   on the subscription stop coming back: at most 2 s; a hung Redis commits no revocation meanwhile),
+//!   then `/profile`, `/me` and `/pro` answer 503 within the store's response timeout, never 200 again,
+//!   never the sign-in redirect or 401; a sign-in is 503 too, never a session. After `SIGCONT` the **same
+//!   cookie** works again, same process.
 //! - **Crash** (`SIGKILL`, then a new server on the same port): 503 while it is down; once it is back the
 //!   node recovers by itself (reconnects, reloads its scripts). The sessions died with the server's memory,
 //!   so the old cookie is now simply unknown (anonymous), and signing in again works.
@@ -116,6 +119,34 @@ async fn assert_all_503(raw: &reqwest::Client, node: &Node, cookie: &str, phase:
     }
 }
 
+/// After a hang: poll `/me` until it is 503; every answer before it must be the signed-in user (from the
+/// near cache, until its lease runs out), never "signed out". Bounded, not timed: the time is printed.
+async fn me_until_503_answered_from_memory_before(
+    raw: &reqwest::Client,
+    node: &Node,
+    cookie: &str,
+) {
+    let started = Instant::now();
+    let mut from_memory = 0;
+    loop {
+        let page = timed_get(raw, node, "/me", cookie).await;
+        if page.status == StatusCode::SERVICE_UNAVAILABLE {
+            println!(
+                "outage: hung Redis: first 503 after {:?}, {from_memory} answers from the near cache before it",
+                started.elapsed()
+            );
+            return;
+        }
+        assert_eq!(page.status, StatusCode::OK, "hung: {}", page.body);
+        from_memory += 1;
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still answering 30 s into the hang"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Poll `/me` with `cookie` until it is no longer 503; every answer meanwhile must be 503. Returns the
 /// first other answer.
 async fn me_until_not_503(raw: &reqwest::Client, node: &Node, cookie: &str) -> Page {
@@ -154,6 +185,7 @@ async fn scenario(redis: &mut OwnRedis, node: &mut Node) -> Vec<String> {
 
     // ----- hang: SIGSTOP -----
     redis.pause();
+    me_until_503_answered_from_memory_before(&raw, node, &cookie).await;
     assert_all_503(&raw, node, &cookie, "redis hung").await;
     // Signing in while the store hangs is a 503 too, and no session cookie.
     let res = bob

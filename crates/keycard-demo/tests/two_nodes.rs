@@ -4,13 +4,15 @@
 //! prefix unique to this run) or in that same PostgreSQL (`CACHE_URL=postgres://…`, no Redis at all). A
 //! browser's requests land on either node, as behind a load balancer; every test runs one scenario.
 //!
-//! On PostgreSQL the nodes run their near cache (`CACHE_NEAR=on`, the default) in one test and none
-//! (`CACHE_NEAR=off`) in another. Without a near cache a write on one node is seen by the other on its
-//! very next request, and the scenario asserts exactly that. With one, the other node sees it once the
-//! write's `NOTIFY` has reached it (well under a millisecond on loopback, a scheduling delay more on a
-//! busy machine): the scenario's first read after a write on the other node polls until the write is
-//! seen (bounded by `SETTLE_WITHIN`), and every later read must see it. That a node never answers from
-//! a stale entry once the notification arrived is pinned by `keycard-sqlx`'s `tests/postgres_near.rs`.
+//! On PostgreSQL and on one Redis the nodes run their near cache (`CACHE_NEAR=on`, the default) in one
+//! test and none (`CACHE_NEAR=off`) in another; on the Redis Cluster there is none (not supported
+//! there). Without a near cache a write on one node is seen by the other on its very next request, and
+//! the scenario asserts exactly that. With one, the other node sees it once the write's `NOTIFY` or
+//! `PUBLISH` has reached it (well under a millisecond on loopback, a scheduling delay more on a busy
+//! machine): the scenario's first read after a write on the other node polls until the write is seen
+//! (bounded by `SETTLE_WITHIN`), and every later read must see it. That a node never answers from a
+//! stale entry once the invalidation arrived is pinned by `keycard-sqlx`'s `tests/postgres_near.rs`,
+//! `keycard-redis`'s `tests/redis_near` and, across real nodes, this crate's `tests/near_redis.rs`.
 //!
 //! Services: `KEYCARD_TEST_POSTGRES_URL` and `KEYCARD_TEST_REDIS_URL` (defaults in `common::services`).
 //! When one cannot be reached the test prints `SKIPPED: …` and passes, unless `KEYCARD_REQUIRE_SERVICES=1`.
@@ -88,7 +90,12 @@ fn cluster(
     cache: &'static str,
     cache_env: Vec<(&'static str, String)>,
 ) -> (Cluster, String) {
-    let near = cache == "postgres" && !cache_env.contains(&("CACHE_NEAR", "off".to_owned()));
+    let on_cluster = cache_env
+        .iter()
+        .any(|(k, v)| *k == "CACHE_URL" && v.starts_with("redis+cluster://"));
+    let near = matches!(cache, "postgres" | "redis")
+        && !on_cluster
+        && !cache_env.contains(&("CACHE_NEAR", "off".to_owned()));
     let secret = random_hex(48);
     let mut env = vec![
         ("DATABASE_URL", database_url.to_owned()),
@@ -198,6 +205,37 @@ async fn two_nodes_share_sessions_users_revocations_and_renewals() {
             ("CACHE_KEY_PREFIX", prefix.clone()),
         ],
     );
+    assert!(cluster.near, "the near cache is on by default with Redis");
+    run(TEST, &cluster, &secret).await;
+}
+
+/// The same on Redis with the near cache off: every write is seen by the other node on its very next
+/// request.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_redis_without_a_near_cache_see_each_write_on_the_next_request() {
+    const TEST: &str = "two_nodes_on_redis_without_a_near_cache_see_each_write_on_the_next_request";
+    let pg = services::postgres_or_skip(TEST).await;
+    let redis = services::redis_or_skip(TEST).await;
+    let (Some(pg), Some(redis_url)) = (pg, redis) else {
+        return;
+    };
+    let scratch = ScratchDb::create(&pg, "two_nodes_far").await;
+    let prefix = services::unique_prefix("two-nodes-far");
+    let _keys = services::RedisKeys {
+        url: redis_url.clone(),
+        prefix: prefix.clone(),
+    };
+    let (cluster, secret) = cluster(
+        &scratch.url,
+        "redis",
+        vec![
+            ("CACHE_URL", redis_url.clone()),
+            ("CACHE_KEY_PREFIX", prefix.clone()),
+            ("CACHE_NEAR", "off".to_owned()),
+        ],
+    );
+    assert!(!cluster.near);
     run(TEST, &cluster, &secret).await;
 }
 

@@ -26,4 +26,5 @@ redis.call('ZREMRANGEBYSCORE', p .. 'i:' .. uk, '-inf', now_s)
 redis.call('ZREMRANGEBYSCORE', p .. 'users', '-inf', now_s)
 write_user(ukey, ARGV[11], ARGV[12], fp)
 follow_session(sid, uk, exp_s, ttl)
+near('u:' .. uk)
 return 1

@@ -22,4 +22,5 @@ require_here(p .. 'i:' .. s[2], p .. 'u:' .. s[2])
 drop_session(sid, s[2], s[7], s[8])
 redis.call('ZREMRANGEBYSCORE', p .. 'i:' .. s[2], '-inf', ARGV[4])
 drop_user_if_unused(s[2])
+near('s:' .. sid)
 return {sid, s[2]}

@@ -12,4 +12,5 @@ end
 if f[2] then require_here(p .. 't:' .. f[2]) end
 drop_session(sid, f[1], f[2], f[3])
 if f[1] then drop_user_if_unused(f[1]) end
+near('s:' .. sid)
 return f[1] or ''

@@ -29,4 +29,5 @@ for _, t in ipairs(todo) do
   redis.call('ZREM', ikey, t[1])
 end
 drop_user_if_unused(uk)
+near('u:' .. uk)
 return n

@@ -33,6 +33,7 @@ if not u then return {-2, s[2]} end
 if not fp_matches(s, uf[2] or '') then
   drop_session(sid, s[2], s[7], s[8])
   drop_user_if_unused(s[2])
+  near('u:' .. s[2])
   return {-3, sid, s[2]}
 end
 local renewed = 0
@@ -63,6 +64,7 @@ if use == 1 and tonumber(s[4]) <= tonumber(ARGV[5]) then
     follow_session(sid, s[2], idle_s, ttl)
     s[4], s[5], s[7] = now_s, idle_s, ARGV[6]
     renewed = 1
+    near('s:' .. sid)
   end
 end
 local out = {1, use, renewed}

@@ -1,9 +1,11 @@
 -- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key base: the
 -- prefix and the hash tag of the user slot the script was routed to (`keycard:{a3}`). Every key a script
 -- touches is named from it, so all of them share one Redis Cluster slot; KEYS lists those known up front.
--- ARGV[2] is the deployment: 'c' on a Redis Cluster, 's' on one Redis.
+-- ARGV[2] is the deployment: 'c' on a Redis Cluster, 's' on one Redis, followed on one Redis by the
+-- near-cache invalidation channel when writes publish to it (`skeycard:near`; see src/near.rs).
 local p = ARGV[1]
-local CLUSTER = ARGV[2] == 'c'
+local CLUSTER = string.sub(ARGV[2], 1, 1) == 'c'
+local NEAR = string.sub(ARGV[2], 2)
 local MAX_TTL = 10000000000000
 local SFIELDS = {'v', 'uk', 'ca', 'ra', 'id', 'ad', 'ct', 'pt', 'pu', 'm', 'af', 'aa', 'rs'}
 
@@ -193,4 +195,10 @@ local function prune_index(uk, now_s, dead)
   local ikey = p .. 'i:' .. uk
   redis.call('ZREMRANGEBYSCORE', ikey, '-inf', now_s)
   for _, sid in ipairs(dead) do redis.call('ZREM', ikey, sid) end
+end
+
+-- tell every node's near cache what this write changed ('u:' .. user key, 's:' .. session id hex, or
+-- '*'), in the write's own atomic step, so every subscriber hears it before any later reply
+local function near(msg)
+  if NEAR ~= '' then redis.call('PUBLISH', NEAR, msg) end
 end

@@ -6,4 +6,5 @@ local ukey = p .. 'u:' .. uk
 local out = 0
 if live and redis.call('EXISTS', ukey) == 1 then out = write_user(ukey, ARGV[5], ARGV[6], ARGV[7]) end
 prune_index(uk, now_s, dead)
+if out == 1 then near('u:' .. uk) end
 return out

@@ -18,6 +18,7 @@ if not fp_matches(s, user_fp(ukey)) then
   -- already ended by a credential change: it does not get to adopt the new credentials
   drop_session(sid, s[2], s[7], s[8])
   drop_user_if_unused(s[2])
+  near('u:' .. s[2])
   return {0}
 end
 local idle_s = ARGV[6]
@@ -41,6 +42,7 @@ if ARGV[7] == '1' and write_user(ukey, ARGV[8], ARGV[9], ARGV[10]) == 1 then
   if ARGV[10] ~= '' then s[11] = ARGV[10] else s[11] = false end
 end
 follow_session(sid, s[2], idle_s, ttl)
+if ARGV[7] == '1' then near('u:' .. s[2]) else near('s:' .. sid) end
 s[4], s[5], s[7], s[8], s[9] = now_s, idle_s, ARGV[4], false, false
 local out = {1}
 local r = session_reply(sid, s)

@@ -26,6 +26,7 @@ for _, uk in ipairs(dead) do
       end
     end
   end
+  near('u:' .. uk)
   if keep then
     redis.call('ZADD', uset, keep, uk)
   else

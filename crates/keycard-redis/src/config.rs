@@ -32,6 +32,14 @@ pub struct RedisConfig {
     pub connect_timeout: Duration,
     /// The longest pause between reconnection attempts after Redis went away (default 1 s, plus jitter).
     pub reconnect_max_delay: Duration,
+    /// Whether every write names what it changed on the near-cache invalidation channel (`PUBLISH
+    /// {prefix}near` from inside the write's script; default `true`), so that the near caches of every
+    /// node ([`RedisStore::near_cache`](crate::RedisStore::near_cache)) hear it. Leave it on in every
+    /// process that writes (app nodes, CLIs, jobs) as soon as one node runs a near cache: a write that
+    /// does not publish is seen by other nodes' near caches only when their entries are refilled. It
+    /// costs one `PUBLISH` per write inside the script (reads never publish; with no subscriber Redis
+    /// does nothing more). Ignored on a Redis Cluster, where the near cache is not supported.
+    pub publish_invalidations: bool,
 }
 
 impl Default for RedisConfig {
@@ -41,6 +49,7 @@ impl Default for RedisConfig {
             response_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
             reconnect_max_delay: Duration::from_secs(1),
+            publish_invalidations: true,
         }
     }
 }
@@ -73,5 +82,17 @@ impl RedisConfig {
     pub fn reconnect_max_delay(mut self, limit: Duration) -> Self {
         self.reconnect_max_delay = limit;
         self
+    }
+
+    /// Set the `publish_invalidations` field.
+    pub fn publish_invalidations(mut self, on: bool) -> Self {
+        self.publish_invalidations = on;
+        self
+    }
+
+    /// The near-cache invalidation channel of this configuration: the key prefix followed by `near`
+    /// (`keycard:near` by default).
+    pub fn near_channel(&self) -> String {
+        format!("{}near", self.key_prefix)
     }
 }

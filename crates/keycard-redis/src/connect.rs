@@ -35,6 +35,10 @@ pub struct RedisStore {
     prefix: Arc<str>,
     response_timeout: Duration,
     server: Arc<str>,
+    /// `ARGV[2]` of every script: `c`, `s`, or `s` followed by the invalidation channel.
+    mode: Arc<str>,
+    /// The client of one Redis (`None` on a cluster): what a near cache opens its subscription with.
+    client: Option<redis::Client>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -88,19 +92,30 @@ impl RedisStore {
                 "the key prefix must not contain `{` or `}`: keycard puts each user's hash tag after it",
             ));
         }
-        let (conn, server) = match cluster_nodes(url) {
+        let (conn, server, client) = match cluster_nodes(url) {
             Some(nodes) => {
                 let nodes =
                     nodes.map_err(|m| err(OP, format!("invalid Redis Cluster URL: {m}")))?;
-                connect_cluster(url, nodes, &config).await?
+                let (conn, server) = connect_cluster(url, nodes, &config).await?;
+                (conn, server, None)
             }
-            None => connect_single(url, &config).await?,
+            None => {
+                let (conn, server, client) = connect_single(url, &config).await?;
+                (conn, server, Some(client))
+            }
+        };
+        let mode = match &client {
+            None => "c".to_owned(),
+            Some(_) if config.publish_invalidations => format!("s{}", config.near_channel()),
+            Some(_) => "s".to_owned(),
         };
         let store = RedisStore {
             conn,
             prefix: config.key_prefix.into(),
             response_timeout: config.response_timeout,
             server: server.into(),
+            mode: mode.into(),
+            client,
         };
         if let Err(e) = store.check_eviction_policy().await {
             tracing::warn!(
@@ -198,9 +213,30 @@ impl RedisStore {
         &self.prefix
     }
 
+    /// The channel this store's writes publish invalidations on (`{prefix}near`), or `None` when they
+    /// do not ([`RedisConfig::publish_invalidations`] off, or a Redis Cluster).
+    pub fn invalidation_channel(&self) -> Option<&str> {
+        self.mode.strip_prefix('s').filter(|c| !c.is_empty())
+    }
+
+    /// The client of one Redis (`None` on a cluster), for the near cache's subscription.
+    pub(crate) fn client(&self) -> Option<&redis::Client> {
+        self.client.as_ref()
+    }
+
+    /// The longest any store call may take.
+    pub(crate) fn response_timeout(&self) -> Duration {
+        self.response_timeout
+    }
+
+    /// The server address, for logs (no credentials).
+    pub(crate) fn server(&self) -> &str {
+        &self.server
+    }
+
     /// Run one script (one `EVALSHA`; a reload and retry only after Redis lost its script cache) on the
     /// slot of `base` (`ARGV[1]`: the prefix and tag that every key the script names starts with; `ARGV[2]`
-    /// the deployment, `c` or `s`),
+    /// the deployment, `c` or `s`, the latter followed by the invalidation channel when writes publish),
     /// declaring `keys` (the keys known before it runs, all under `base`; the first routes it on a
     /// cluster).
     pub(crate) async fn run(
@@ -217,7 +253,7 @@ impl RedisStore {
             inv.key(k.as_str());
         }
         inv.arg(base.as_bytes());
-        inv.arg(if self.is_cluster() { "c" } else { "s" });
+        inv.arg(self.mode.as_bytes());
         for a in &args {
             inv.arg(a.as_slice());
         }
@@ -269,7 +305,10 @@ impl RedisStore {
 }
 
 /// One Redis: a direct probe (so a Redis that is down fails at once), the scripts, then the manager.
-async fn connect_single(url: &str, config: &RedisConfig) -> Result<(Link, String), StoreError> {
+async fn connect_single(
+    url: &str,
+    config: &RedisConfig,
+) -> Result<(Link, String, redis::Client), StoreError> {
     const OP: &str = "connect";
     let client = redis::Client::open(url)
         .map_err(|e| err(OP, format!("invalid Redis URL: {e}")).with_source(e))?;
@@ -306,10 +345,10 @@ async fn connect_single(url: &str, config: &RedisConfig) -> Result<(Link, String
     let conn = bounded(
         OP,
         limit,
-        ConnectionManager::new_with_config(client, manager_config),
+        ConnectionManager::new_with_config(client.clone(), manager_config),
     )
     .await?;
-    Ok((Link::Single(conn), server))
+    Ok((Link::Single(conn), server, client))
 }
 
 /// A Redis Cluster: the cluster client (the slot map from the seed nodes), then the scripts on every

@@ -208,6 +208,14 @@
 //! puts it back); a revoked session's grace token left on the other node answers 503 until its grace
 //! window ends.
 //!
+//! # Near cache
+//! On one Redis, [`RedisStore::near_cache`] puts a [`NearCache`](keycard::store::near::NearCache) in
+//! front of the store: hot fetches are answered from process memory, and every write of every node
+//! reaches every node's near cache at once, because each write script publishes what it changed on
+//! `{prefix}near` ([`RedisConfig::publish_invalidations`], on by default) and each node subscribes
+//! ([`near`], behind the default `near` feature). A node whose subscription is down or unconfirmed serves
+//! from Redis. Not supported on a Redis Cluster (refused with an error; see [`near`]).
+//!
 //! # Switching layouts
 //! Sessions written by keycard-redis before the per-user hash tags (`{prefix}t:…`, `{prefix}s:…`, a
 //! global `{prefix}users`) are not read: their users are signed out once and sign in again. The store
@@ -219,7 +227,9 @@
 //!   Cluster (Redis 7.0 tested, 3 masters with a replica each); tested with Redis 7.0. Commands used:
 //!   `EVALSHA`, `SCRIPT LOAD`, `EXISTS` and `CONFIG GET` at connect (the latter optional: a managed Redis
 //!   that forbids it only loses the start-up policy check), and inside scripts `GET SET DEL EXISTS HGET
-//!   HMGET HSET HDEL PTTL PEXPIRE ZADD ZREM ZSCORE ZCARD ZRANGE ZREVRANGE ZRANGEBYSCORE ZREMRANGEBYSCORE`.
+//!   HMGET HSET HDEL PTTL PEXPIRE ZADD ZREM ZSCORE ZCARD ZRANGE ZREVRANGE ZRANGEBYSCORE ZREMRANGEBYSCORE`, and
+//!   `PUBLISH` (one Redis, [`RedisConfig::publish_invalidations`]); a near cache adds one connection per
+//!   node with `SUBSCRIBE` and `PING`.
 //! - On one Redis, after a failover to a replica that had not yet received the last writes, recently
 //!   created or rotated sessions may be lost (the user signs in again); nobody is signed in as somebody
 //!   else.
@@ -229,8 +239,9 @@
 //! ([`RedisConnection`], the cluster URL, the connection rebuild after a failover), `layout` (hash tags
 //! and key names), `codec` (record encoding and reply parsing), `store` (the
 //! [`Store`](keycard::Store) primitives), `throttle` and `remember` (the login-throttle counters and the
-//! remember-me series), and one Lua file per script in `scripts/` (each prefixed with
-//! `scripts/prelude.lua`; the remember-me ones also with `scripts/remember_prelude.lua`).
+//! remember-me series), [`near`] (the near cache's subscription), and one Lua file per script in
+//! `scripts/` (each prefixed with `scripts/prelude.lua`; the remember-me ones also with
+//! `scripts/remember_prelude.lua`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
@@ -243,6 +254,9 @@ pub mod config;
 mod conn;
 mod connect;
 mod layout;
+#[cfg(feature = "near")]
+#[cfg_attr(docsrs, doc(cfg(feature = "near")))]
+pub mod near;
 mod remember;
 mod scripts;
 mod store;
@@ -252,6 +266,8 @@ pub use config::{RedisConfig, DEFAULT_KEY_PREFIX};
 pub use conn::{RedisConnection, CLUSTER_SCHEME};
 pub use connect::RedisStore;
 pub use layout::hash_tag;
+#[cfg(feature = "near")]
+pub use near::RedisInvalidations;
 
 use keycard::StoreError;
 

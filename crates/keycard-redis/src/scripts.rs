@@ -1,6 +1,7 @@
 //! The Lua scripts, one per primitive (`scripts/*.lua`), each run after `scripts/prelude.lua` (the
 //! helpers every script shares; `ARGV[1]` is always the key base `{prefix}{tag}`, `ARGV[2]` the deployment:
-//! `c` on a Redis Cluster, `s` on one Redis). Each file's header comment says what
+//! `c` on a Redis Cluster, `s` on one Redis, the latter followed by the near-cache invalidation channel
+//! when writes publish to it: see `src/near.rs`). Each file's header comment says what
 //! its `ARGV` holds and what it returns. The remember-me scripts (`remember_*.lua`) also get
 //! `scripts/remember_prelude.lua`, between the prelude and their own text.
 

@@ -6,7 +6,7 @@
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/keycard-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
 //! | `--cache-url` | `CACHE_URL` | `database` | the credentials cache: `database` (the users database: its SQLite file, or its PostgreSQL), `memory` (in this process, lost on restart), `sqlite:PATH`, `postgres://…` `redis://[:PASSWORD@]HOST:PORT[/DB]` or `redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…]` (a Redis Cluster) (shared by every node) |
 //! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `keycard-demo:` | prefix of every Redis key (one per app sharing a Redis) |
-//! | `--cache-near` | `CACHE_NEAR` | `on` | `on`: with a PostgreSQL cache, hot sessions are answered from this process's memory, invalidated by `NOTIFY` from every node; `off`: every request asks PostgreSQL |
+//! | `--cache-near` | `CACHE_NEAR` | `on` | `on`: with a PostgreSQL or Redis cache, hot sessions are answered from this process's memory, invalidated by PostgreSQL `NOTIFY` or Redis `PUBLISH` from every node's writes (not on a Redis Cluster: ignored there); `off`: every request asks the store |
 //! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes; required with PostgreSQL or Redis |
 //! | `--session-idle-secs` | `SESSION_IDLE_SECS` | `1800` | a session not renewed for this long dies |
 //! | `--session-renewal-secs` | `SESSION_RENEWAL_SECS` | `900` | the first request after this long rotates the token |
@@ -72,7 +72,8 @@ pub struct Config {
     pub database_url: String,
     /// Credentials cache backend.
     pub cache: CacheBackend,
-    /// A near cache in front of the credentials cache where it has one (PostgreSQL) (`CACHE_NEAR`).
+    /// A near cache in front of the credentials cache where it has one (PostgreSQL, one Redis)
+    /// (`CACHE_NEAR`).
     pub cache_near: bool,
     /// Where the app secret comes from.
     pub secret: SecretSource,

@@ -18,7 +18,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/keycard-demo.db?mode=rwc";
 pub const DEFAULT_CACHE_URL: &str = "database";
 /// Default prefix of the demo's Redis keys.
 pub const DEFAULT_CACHE_KEY_PREFIX: &str = "keycard-demo:";
-/// Default `CACHE_NEAR`: a near cache wherever the credentials cache has one (PostgreSQL).
+/// Default `CACHE_NEAR`: a near cache wherever the credentials cache has one (PostgreSQL, one Redis).
 pub const DEFAULT_CACHE_NEAR: &str = "on";
 /// Longest accepted `CACHE_KEY_PREFIX`, in bytes.
 pub const MAX_CACHE_KEY_PREFIX_LEN: usize = 64;
@@ -90,8 +90,9 @@ pub struct ServerSettings {
     #[arg(long, env = "KEYCARD_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: String,
 
-    /// A near cache in front of a PostgreSQL credentials cache (`on`, the default, or `off`): hot
-    /// sessions answered from this process's memory, invalidated by PostgreSQL `NOTIFY` from every node.
+    /// A near cache in front of a PostgreSQL or (one) Redis credentials cache (`on`, the default, or
+    /// `off`): hot sessions answered from this process's memory, invalidated by PostgreSQL `NOTIFY` or
+    /// Redis `PUBLISH` from every node's writes. Ignored on a Redis Cluster.
     #[arg(long, env = "CACHE_NEAR", default_value = DEFAULT_CACHE_NEAR)]
     pub cache_near: String,
 

@@ -2,14 +2,17 @@
 //! store (a file: survives restarts, shared with the CLI), the PostgreSQL store or the Redis store (shared
 //! by every node and the CLI). Adding a backend is one arm here (and one in [`CacheBackend`]).
 //!
-//! With PostgreSQL every process (node or CLI) makes its writes notify the store's channel, whatever its
-//! own `CACHE_NEAR` says, so every node that runs a near cache hears every write; a server with
-//! `CACHE_NEAR=on` (the default) puts a near cache in front of the store.
+//! With PostgreSQL every process (node or CLI) makes its writes notify the store's channel, and with one
+//! Redis every write script publishes on the store's channel (`RedisConfig::publish_invalidations`, on by
+//! default), whatever the process's own `CACHE_NEAR` says, so every node that runs a near cache hears
+//! every write; a server with `CACHE_NEAR=on` (the default) puts a near cache in front of the store. On
+//! a Redis Cluster there is no near cache (keycard-redis does not support one there): the server logs
+//! that and asks the cluster on every request.
 
 use std::sync::Arc;
 
 use keycard::remember::{MemoryRemember, RememberPolicy, RememberStore};
-use keycard::store::near::NearConfig;
+use keycard::store::near::{NearChannel, NearConfig, NearStats};
 use keycard::throttle::ThrottleStore;
 use keycard::{CredentialsCache, MemoryStore};
 use keycard_sqlx::SqlConfig;
@@ -53,12 +56,51 @@ pub struct Stores {
     pub cache: CredentialsCache<User>,
     /// The store's [`ThrottleStore`], when it has one shared with other nodes.
     pub throttle: Option<Arc<dyn ThrottleStore>>,
+    /// The near cache in front of the store, when there is one.
+    pub near: Option<NearView>,
+}
+
+/// What can be read of a running near cache: its counters and whether its channel is confirmed
+/// (`GET /healthz/near`).
+#[derive(Clone)]
+pub struct NearView {
+    channel: NearChannel,
+    stats: Arc<dyn Fn() -> NearStats + Send + Sync>,
+}
+
+impl NearView {
+    fn of<S: Send + Sync + 'static>(near: &keycard::store::near::NearCache<User, S>) -> Self {
+        let reader = near.clone();
+        NearView {
+            channel: near.channel(),
+            stats: Arc::new(move || reader.stats()),
+        }
+    }
+
+    /// Hit, miss and invalidation counters.
+    pub fn stats(&self) -> NearStats {
+        (self.stats)()
+    }
+
+    /// Whether the near cache would answer from memory right now.
+    pub fn confirmed(&self) -> bool {
+        self.channel.is_confirmed()
+    }
+}
+
+impl std::fmt::Debug for NearView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NearView")
+            .field("confirmed", &self.confirmed())
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stores")
             .field("shared_throttle", &self.throttle.is_some())
+            .field("near", &self.near)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +137,7 @@ pub async fn build_stores(
     secret: &Secret,
     clock: AppClock,
 ) -> Result<Stores, CacheInitError> {
+    let mut near = None;
     let (builder, throttle, remember): Parts = match &config.cache {
         CacheBackend::Memory => (
             CredentialsCache::builder(MemoryStore::<User>::new()),
@@ -120,7 +163,9 @@ pub async fn build_stores(
                 .map_err(|source| sql_error(config, source))?;
             tracing::info!(cache = %config.cache.display_url(), near = config.cache_near, "credentials cache: postgres connected");
             let builder = if config.cache_near {
-                CredentialsCache::builder(store.near_cache::<User>(NearConfig::default()))
+                let cache = store.near_cache::<User>(NearConfig::default());
+                near = Some(NearView::of(&cache));
+                CredentialsCache::builder(cache)
             } else {
                 CredentialsCache::builder(store.clone())
             };
@@ -136,17 +181,36 @@ pub async fn build_stores(
                     url: config.cache.display_url(),
                     source,
                 })?;
+            let near_cache = if !config.cache_near {
+                None
+            } else if store.is_cluster() {
+                tracing::warn!(
+                    "CACHE_NEAR=on is ignored on a Redis Cluster (keycard-redis has a near cache for \
+                     one Redis only): every request asks the cluster; set CACHE_NEAR=off to silence this"
+                );
+                None
+            } else {
+                let cache = store
+                    .near_cache::<User>(NearConfig::default())
+                    .map_err(|source| CacheInitError::Connect {
+                        url: config.cache.display_url(),
+                        source,
+                    })?;
+                near = Some(NearView::of(&cache));
+                Some(cache)
+            };
             tracing::info!(
                 cache = %config.cache.display_url(),
                 key_prefix = %store.key_prefix(),
+                near = near_cache.is_some(),
                 "credentials cache: redis connected"
             );
             let store = Arc::new(store);
-            (
-                CredentialsCache::builder_arc(store.clone()),
-                Some(store.clone()),
-                Some(store),
-            )
+            let builder = match near_cache {
+                Some(cache) => CredentialsCache::builder(cache),
+                None => CredentialsCache::builder_arc(store.clone()),
+            };
+            (builder, Some(store.clone()), Some(store))
         }
         #[cfg(not(feature = "redis"))]
         CacheBackend::Redis { .. } => return Err(CacheInitError::Unavailable("redis")),
@@ -163,7 +227,11 @@ pub async fn build_stores(
         .policy(config.policy)
         .clock(clock)
         .build()?;
-    Ok(Stores { cache, throttle })
+    Ok(Stores {
+        cache,
+        throttle,
+        near,
+    })
 }
 
 fn sql_error(config: &Config, source: keycard_sqlx::ConnectError) -> CacheInitError {

@@ -68,6 +68,7 @@ pub fn router(
         .route("/events", get(events::stream))
         .layer(session_layer)
         .route("/healthz", get(health::show))
+        .route("/healthz/near", get(health::near))
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/favicon.svg", get(assets::favicon))
         .route("/static/session-events.js", get(assets::session_events_js))

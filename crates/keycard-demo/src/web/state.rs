@@ -9,6 +9,7 @@ use keycard::CredentialsCache;
 use keycard_axum::ClientIpSource;
 
 use crate::clock::AppClock;
+use crate::domain::cache::NearView;
 use crate::domain::db::Db;
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::users::User;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub trial: Duration,
     /// Where the client address comes from (the session layer is configured with the same).
     pub client_ip: ClientIpSource,
+    /// The near cache in front of the credentials cache, if any (`GET /healthz/near`).
+    pub near: Option<NearView>,
 }
 
 /// What the flash extractor reads ([`crate::web::flash::IncomingFlash`]).

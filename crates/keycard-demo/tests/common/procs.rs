@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 pub use keycard_store_tests::services::OwnRedis;
 
 /// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
-pub const SETTINGS: [&str; 15] = [
+pub const SETTINGS: [&str; 16] = [
     "KEYCARD_ADDR",
     "DATABASE_URL",
     "CACHE_URL",
     "CACHE_KEY_PREFIX",
+    "CACHE_NEAR",
     "SECRET_KEY",
     "SESSION_IDLE_SECS",
     "SESSION_RENEWAL_SECS",

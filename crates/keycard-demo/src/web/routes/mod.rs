@@ -13,7 +13,7 @@
 //! | `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others` | [`sessions`] |
 //! | `POST /account/password` | [`account`] |
 //! | `POST /account/refresh` | [`refresh`] (behind `ReloadUser`: the database's copy replaces the cached one) |
-//! | `GET /healthz` | [`health`] |
+//! | `GET /healthz`, `GET /healthz/near` | [`health`] (the near cache's counters) |
 //! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
 
 pub mod account;

@@ -1,0 +1,483 @@
+//! The near cache over Redis with pushed invalidation (`NearCache` + `RedisInvalidations`): the
+//! conformance suite and the model test pass unchanged through it, and two nodes on one Redis, each with
+//! its own near cache, keep the promise: once node B's write has reached node A's subscription, A never
+//! answers from the entry it replaced; a warm near cache answers a hot fetch with no command to Redis
+//! (`MONITOR`); a subscription whose connection is killed (`CLIENT KILL ADDR`, `SUBSCRIBE` denied
+//! meanwhile) makes its node serve from the store until it has subscribed again, with no stale answer in
+//! between; a Redis that dies or hangs
+//! is never papered over from memory (`outage`). No assertion is timed: every wait polls for what it
+//! waits for, within a generous bound.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod monitor;
+mod outage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{admin, shared_store};
+use keycard::store::near::{NearCache, NearConfig};
+use keycard::{CachedUser as _, CredentialsCache};
+use keycard_redis::near::ListenerStatus;
+use keycard_redis::{RedisConfig, RedisInvalidations, RedisStore};
+use keycard_store_tests::services::{
+    redis_cluster_or_skip, redis_or_skip, unique_prefix, OwnRedis,
+};
+use keycard_store_tests::{user, user_c, Primitive, SpyStore, TestUser};
+
+/// How long any wait in these tests may take at most (a loaded 2-core machine).
+pub const BOUND: Duration = Duration::from_secs(60);
+
+fn near_config() -> NearConfig {
+    NearConfig::default().with_lease(Duration::from_secs(2))
+}
+
+/// The suites' factory: a store (publishing, the default) with a near cache subscribed to its channel
+/// and confirmed.
+async fn near_store(test: &'static str) -> Result<NearCache<TestUser, RedisStore>, String> {
+    let store = shared_store(test).await?;
+    let near = store
+        .near_cache::<TestUser>(near_config())
+        .expect("one Redis: a near cache");
+    assert!(
+        near.wait_confirmed(BOUND).await,
+        "{test}: channel never confirmed"
+    );
+    Ok(near)
+}
+
+keycard_store_tests::conformance_suite!(near_store);
+keycard_store_tests::model_suite!(near_store);
+
+type Spy = SpyStore<RedisStore>;
+
+/// One app node: its near cache over a spy over its own store (its own connection), its subscription,
+/// its credentials cache.
+struct Node {
+    near: NearCache<TestUser, Spy>,
+    spy: Arc<Spy>,
+    status: Arc<ListenerStatus>,
+    cache: CredentialsCache<TestUser>,
+}
+
+async fn node(url: &str, prefix: &str) -> Node {
+    let config = RedisConfig::with_prefix(prefix).response_timeout(Duration::from_secs(10));
+    let store = RedisStore::connect(url, config)
+        .await
+        .expect("redis answers, so the store must connect");
+    let spy = Arc::new(SpyStore::new(store.clone()));
+    let near = NearCache::from_arc(spy.clone(), near_config());
+    let source = RedisInvalidations::new(&store).expect("one Redis");
+    let status = source.status();
+    let near = near.clone().with_source_guard(source.start(near.channel()));
+    assert!(near.wait_confirmed(BOUND).await, "channel never confirmed");
+    let cache = CredentialsCache::builder(near.clone())
+        .secret([0x5a; 64])
+        .build()
+        .expect("cache");
+    Node {
+        near,
+        spy,
+        status,
+        cache,
+    }
+}
+
+/// Two nodes on one Redis and one key prefix, or `None` after the skip rule.
+async fn two_nodes(test: &str) -> Option<(Node, Node, String)> {
+    let url = redis_or_skip(test).await?;
+    let prefix = unique_prefix(test);
+    Some((node(&url, &prefix).await, node(&url, &prefix).await, url))
+}
+
+/// Poll until `done`, for at most [`BOUND`].
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Fetch on `n` until one answer comes from memory; assert that it made no store call.
+async fn until_a_hit(n: &Node, cookie: &str) {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        let calls = n.spy.calls();
+        let hits = n.near.stats().hits;
+        assert!(n.cache.fetch(cookie).await.unwrap().is_some(), "signed in");
+        if n.near.stats().hits == hits + 1 {
+            assert_eq!(n.spy.calls(), calls, "a hit makes no store call");
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never a hit");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// After a write on node B: fetch on node A until `changed` says the write is seen, asserting that no
+/// answer after A received the write's message is the old one. Returns how many stale answers came
+/// before the message arrived.
+async fn until_seen_never_stale_after_invalidation(
+    a: &Node,
+    cookie: &str,
+    received_before: u64,
+    changed: impl Fn(Option<&TestUser>) -> bool,
+) -> usize {
+    let deadline = tokio::time::Instant::now() + BOUND;
+    let mut stale_before = 0;
+    loop {
+        let arrived = a.near.channel().received() > received_before;
+        let answer = a.cache.fetch(cookie).await.unwrap();
+        if changed(answer.as_ref().map(|a| &*a.user)) {
+            return stale_before;
+        }
+        assert!(
+            !arrived,
+            "node A answered from a stale entry after the invalidation arrived"
+        );
+        stale_before += 1;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the write was never seen"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Node B signs a user in; node A has received that write and serves the session from memory.
+async fn signed_in_and_warm_on_a(a: &Node, b: &Node, id: u32) -> (String, keycard::SessionId) {
+    let received = a.near.channel().received();
+    let signed = b
+        .cache
+        .create(user(id, "ann"), Default::default())
+        .await
+        .unwrap();
+    until("A receives the sign-in", || {
+        a.near.channel().received() > received
+    })
+    .await;
+    let cookie = signed.cookie.as_str().to_owned();
+    until_a_hit(a, &cookie).await;
+    (cookie, signed.session.session_id)
+}
+
+/// The address Redis lists for a store's own (multiplexed) connection.
+async fn store_addr(store: &RedisStore) -> String {
+    let info: String = redis::cmd("CLIENT")
+        .arg("INFO")
+        .query_async(&mut store.connection())
+        .await
+        .unwrap();
+    info.split_whitespace()
+        .find_map(|f| f.strip_prefix("addr="))
+        .expect("CLIENT INFO has addr=")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_near_cache_answers_hot_fetches_with_no_command_to_redis() {
+    let Some((a, b, url)) = two_nodes("near_warm").await else {
+        return;
+    };
+    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let addr = store_addr(a.spy.inner()).await;
+    let mut monitor = monitor::Monitor::start(&url).await;
+    // Nothing of A's store connection before the hot fetches (the CLIENT INFO above came before MONITOR).
+    let before = monitor.drain().await;
+    assert!(monitor::from(&before, &addr).is_empty(), "{before:#?}");
+    let calls = a.spy.calls();
+    let hits = a.near.stats().hits;
+    for _ in 0..100 {
+        assert!(a.cache.fetch(&cookie).await.unwrap().is_some());
+    }
+    let lines = monitor.drain().await;
+    let mine = monitor::from(&lines, &addr);
+    assert!(
+        mine.is_empty(),
+        "a hot fetch sends nothing on A's store connection: {mine:#?}"
+    );
+    // The spy agrees: no store call at all. (A's channel may have lapsed on a very loaded machine for
+    // some of them: then those were store calls and MONITOR would have shown them.)
+    assert_eq!(a.spy.calls(), calls, "100 hot fetches, no store call");
+    assert_eq!(a.near.stats().hits, hits + 100);
+    println!(
+        "near_warm: 100 hot fetches, {} commands from A's store connection, {} store fetches in total",
+        mine.len(),
+        a.spy.calls_to(Primitive::Fetch)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_node_b_is_never_served_by_node_a_once_received() {
+    let Some((a, b, _)) = two_nodes("near_revoke").await else {
+        return;
+    };
+    let (cookie, sid) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let received = a.near.channel().received();
+    assert!(b.cache.delete_session(&sid).await.unwrap());
+    let stale =
+        until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
+    println!("near_revoke: {stale} answers from memory before the invalidation arrived");
+    assert!(a.cache.fetch(&cookie).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_and_log_out_everywhere_on_node_b_reach_node_a() {
+    let Some((a, b, _)) = two_nodes("near_signout").await else {
+        return;
+    };
+    // Sign-out (delete_by_token) on B.
+    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let received = a.near.channel().received();
+    assert!(b.cache.delete(&cookie).await.unwrap().is_some());
+    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
+
+    // "Log out everywhere" (delete_user_sessions) on B: both of the user's sessions, warm on A, end.
+    let (one, _) = signed_in_and_warm_on_a(&a, &b, 2).await;
+    let (two, _) = signed_in_and_warm_on_a(&a, &b, 2).await;
+    until_a_hit(&a, &one).await;
+    let received = a.near.channel().received();
+    assert_eq!(
+        b.cache
+            .delete_user_sessions(&user(2, "ann").user_key(), None)
+            .await
+            .unwrap(),
+        2
+    );
+    until_seen_never_stale_after_invalidation(&a, &one, received, |u| u.is_none()).await;
+    until_seen_never_stale_after_invalidation(&a, &two, received, |u| u.is_none()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_user_on_node_b_is_never_served_stale_by_node_a_once_received() {
+    let Some((a, b, _)) = two_nodes("near_put").await else {
+        return;
+    };
+    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let received = a.near.channel().received();
+    assert_eq!(
+        b.cache.put_user(user(1, "ann-pro")).await.unwrap(),
+        keycard::PutOutcome::Updated
+    );
+    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| {
+        u.is_some_and(|u| u.name == "ann-pro")
+    })
+    .await;
+    until_a_hit(&a, &cookie).await;
+    assert_eq!(
+        a.cache.fetch(&cookie).await.unwrap().unwrap().user.name,
+        "ann-pro"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_change_on_node_b_ends_the_session_on_node_a_once_received() {
+    let Some((a, b, _)) = two_nodes("near_creds").await else {
+        return;
+    };
+    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let received = a.near.channel().received();
+    b.cache.put_user(user_c(1, "ann", 2, 2)).await.unwrap();
+    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
+    assert!(a.cache.fetch(&cookie).await.unwrap().is_none());
+}
+
+/// On a Redis of the test's own (the test changes its ACL): A's subscription is killed while
+/// `SUBSCRIBE` is denied, so A stays down for as long as the test wants; meanwhile B writes, and every
+/// answer of A comes from the store; once allowed again, A subscribes and answers from memory again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_subscription_serves_from_the_store_until_resubscribed_with_no_stale_answer() {
+    let Some(redis) = OwnRedis::start_or_skip("near_kill", &[]).await else {
+        return;
+    };
+    let url = redis.url();
+    let (a, b) = (node(&url, "kill:").await, node(&url, "kill:").await);
+    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let addr = a.status.client_addr().expect("subscribed over TCP");
+    let downs = a.near.stats().downs;
+    let acl = |rule: &'static str| {
+        let url = url.clone();
+        async move {
+            let _: String = redis::cmd("ACL")
+                .arg("SETUSER")
+                .arg("default")
+                .arg(rule)
+                .query_async(&mut admin(&url).await)
+                .await
+                .unwrap();
+        }
+    };
+    acl("-subscribe").await;
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ADDR")
+        .arg(addr.to_string())
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut admin(&url).await)
+        .await
+        .unwrap();
+    assert_eq!(killed, 1, "killed A's subscription");
+    until("A notices the lost connection", || {
+        a.near.stats().downs > downs
+    })
+    .await;
+
+    // Written while A cannot subscribe: its message never reaches A.
+    b.cache.put_user(user(1, "ann-new")).await.unwrap();
+    let bypassed = a.near.stats().bypassed;
+    for _ in 0..20 {
+        let answer = a.cache.fetch(&cookie).await.unwrap().expect("signed in");
+        assert_eq!(answer.user.name, "ann-new", "no stale answer while down");
+    }
+    assert!(
+        !a.near.channel().is_confirmed(),
+        "down while SUBSCRIBE is denied"
+    );
+    assert_eq!(a.near.stats().bypassed, bypassed + 20, "all from the store");
+    assert_eq!(a.status.subscriptions(), 1);
+
+    acl("+subscribe").await;
+    // Every answer from here on is the new user, from the store or from an entry filled after A
+    // subscribed again.
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        let hits = a.near.stats().hits;
+        let answer = a.cache.fetch(&cookie).await.unwrap().expect("signed in");
+        assert_eq!(
+            answer.user.name, "ann-new",
+            "no stale answer after the drop"
+        );
+        if a.near.stats().hits > hits && a.status.subscriptions() >= 2 {
+            break; // resubscribed and serving from memory again
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never resubscribed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_ne!(a.status.client_addr(), Some(addr), "a new connection");
+    assert!(a.near.stats().bypassed > 0 || a.near.stats().misses > 0);
+
+    // And the new subscription delivers: B's next write reaches A.
+    let received = a.near.channel().received();
+    b.cache.put_user(user(1, "ann-newer")).await.unwrap();
+    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| {
+        u.is_some_and(|u| u.name == "ann-newer")
+    })
+    .await;
+}
+
+/// The revocation lag between two nodes, measured (printed, not asserted): from node B's revocation
+/// returning to node A's first answer without the session, over 40 trials, while A serves the session
+/// in a tight loop; no answer of A after the invalidation arrived is the revoked session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_lag_over_forty_trials_is_printed_and_never_stale_after_invalidation() {
+    let Some((a, b, _)) = two_nodes("near_lag").await else {
+        return;
+    };
+    const TRIALS: u32 = 40;
+    let mut lags = Vec::new();
+    let mut stale_total = 0;
+    for i in 0..TRIALS {
+        let (cookie, sid) = signed_in_and_warm_on_a(&a, &b, 100 + i).await;
+        let received = a.near.channel().received();
+        assert!(b.cache.delete_session(&sid).await.unwrap());
+        let revoked = std::time::Instant::now();
+        stale_total +=
+            until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
+        lags.push(revoked.elapsed());
+    }
+    lags.sort();
+    let at = |q: f64| lags[((lags.len() as f64 * q).ceil() as usize).clamp(1, lags.len()) - 1];
+    println!(
+        "near_lag (Redis): revocation on B to A's first answer without the session, {TRIALS} trials: \
+         p50 {:?}, p99 {:?}, max {:?}; {stale_total} answers from memory before the invalidation arrived",
+        at(0.50),
+        at(0.99),
+        lags[lags.len() - 1]
+    );
+}
+
+/// Every write of the store publishes what it changed on `{prefix}near`, and nothing publishes when
+/// `publish_invalidations` is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_publish_on_the_channel_and_only_when_configured() {
+    const TEST: &str = "near_publish";
+    let Some(url) = redis_or_skip(TEST).await else {
+        return;
+    };
+    let prefix = unique_prefix(TEST);
+    let store = RedisStore::connect(&url, RedisConfig::with_prefix(&prefix))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.invalidation_channel(),
+        Some(format!("{prefix}near").as_str())
+    );
+    let quiet = RedisStore::connect(
+        &url,
+        RedisConfig::with_prefix(&prefix).publish_invalidations(false),
+    )
+    .await
+    .unwrap();
+    assert_eq!(quiet.invalidation_channel(), None);
+
+    let near = store.near_cache::<TestUser>(near_config()).unwrap();
+    assert!(near.wait_confirmed(BOUND).await);
+    let channel = near.channel();
+    let cache = CredentialsCache::<TestUser>::builder(quiet.clone())
+        .secret([3; 64])
+        .build()
+        .unwrap();
+    let received = channel.received();
+    let s = cache
+        .create(user(1, "ann"), Default::default())
+        .await
+        .unwrap();
+    cache.put_user(user(1, "ann-2")).await.unwrap();
+    cache.delete(s.cookie.as_str()).await.unwrap();
+    // Then one publishing write: once it has arrived, nothing before it did.
+    let loud = CredentialsCache::<TestUser>::builder(store.clone())
+        .secret([3; 64])
+        .build()
+        .unwrap();
+    loud.create(user(2, "bob"), Default::default())
+        .await
+        .unwrap();
+    until("the publishing write arrives", || {
+        channel.received() > received
+    })
+    .await;
+    assert_eq!(
+        channel.received(),
+        received + 1,
+        "only the publishing store's write"
+    );
+}
+
+/// A Redis Cluster store gets no near cache: refused with a clear error (see `keycard_redis::near`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_store_refuses_a_near_cache() {
+    const TEST: &str = "near_cluster_refused";
+    let Some(url) = redis_cluster_or_skip(TEST).await else {
+        return;
+    };
+    let store = RedisStore::connect(&url, RedisConfig::with_prefix(unique_prefix(TEST)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.invalidation_channel(),
+        None,
+        "cluster writes do not publish"
+    );
+    let e = store
+        .near_cache::<TestUser>(near_config())
+        .expect_err("refused on a cluster");
+    assert!(e.to_string().contains("needs one Redis"), "{e}");
+    assert!(RedisInvalidations::new(&store).is_err());
+}
