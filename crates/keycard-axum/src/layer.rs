@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use keycard::{CachedUser, CredentialsCache};
+use keycard::{Authenticated, CachedUser, CredentialsCache, Fetch};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -32,7 +32,9 @@ use crate::state::{CookieChange, LayerConfig, Phase};
 ///    read the session state).
 ///
 /// **No cookie, no cost**: a request without the session cookie causes no store call, no boxed future and
-/// no allocation beyond the handle itself.
+/// no allocation beyond the handle itself. A live session that the store answers from process memory
+/// ([`Store::fetch_ready`](keycard::Store::fetch_ready): the memory store, a near-cache hit) needs no boxed
+/// future either.
 ///
 /// **Fail closed**: when `fetch` fails, the request is neither signed in nor anonymous. The inner service
 /// still runs (a health check or a public page does not need the session), but every extractor that needs
@@ -218,9 +220,18 @@ where
                 req.extensions_mut().insert(auth.clone());
                 return SessionFuture::direct(self.inner.call(req), auth);
             }
-            Lookup::Found(v) => Some(v.to_owned()),
+            Lookup::Found(v) => match self.cache.fetch_ready(v) {
+                // A live session answered from memory (the memory store, a near-cache hit): no boxed
+                // future, the inner service runs as it would without a cookie.
+                Fetch::Ready(Ok(Some(found))) => {
+                    let auth = self.signed_in(found);
+                    req.extensions_mut().insert(auth.clone());
+                    return SessionFuture::direct(self.inner.call(req), auth);
+                }
+                fetch => Some((fetch, v.to_owned())),
+            },
         };
-        let Some(value) = value else {
+        let Some((fetch, value)) = value else {
             let auth = self.handle(Phase::Anonymous, None, None, false);
             req.extensions_mut().insert(auth.clone());
             return SessionFuture::direct(self.inner.call(req), auth);
@@ -235,16 +246,12 @@ where
             config: self.config.clone(),
         };
         SessionFuture::boxed(Box::pin(async move {
-            let auth = match this.cache.fetch(&value).await {
-                Ok(Some(found)) => {
-                    let cookie = found.renewed.map(CookieChange::Set);
-                    let phase = Phase::SignedIn {
-                        user: found.user,
-                        session: found.session,
-                        token_use: found.token_use,
-                    };
-                    this.handle(phase, None, cookie, true)
-                }
+            let fetched = match fetch {
+                Fetch::Ready(answer) => answer,
+                Fetch::Pending(pending) => pending.finish().await,
+            };
+            let auth = match fetched {
+                Ok(Some(found)) => this.signed_in(found),
                 Ok(None) => this.handle(Phase::Anonymous, None, None, true),
                 Err(e) => {
                     tracing::warn!(error = %e, "session store failed; session state unknown for this request");
@@ -264,6 +271,16 @@ where
 }
 
 impl<S, U: CachedUser> SessionService<S, U> {
+    fn signed_in(&self, found: Authenticated<U>) -> Auth<U> {
+        let cookie = found.renewed.map(CookieChange::Set);
+        let phase = Phase::SignedIn {
+            user: found.user,
+            session: found.session,
+            token_use: found.token_use,
+        };
+        self.handle(phase, None, cookie, true)
+    }
+
     fn handle(
         &self,
         phase: Phase<U>,
