@@ -52,6 +52,10 @@ pub struct LayerCostArgs {
     /// Signed-in `GET /me` calls per router.
     #[arg(long, default_value_t = 200_000)]
     pub calls: u32,
+    /// Which routers to run, comma-separated (`bare`, `bare-layered`, `keycard-memory`); one alone lets a profiler
+    /// (callgrind) count each router's instructions separately.
+    #[arg(long, value_delimiter = ',', default_value = "bare,keycard-memory")]
+    pub kinds: Vec<String>,
 }
 
 pub fn main(args: &LayerCostArgs) -> Result<(), String> {
@@ -75,10 +79,20 @@ pub fn main(args: &LayerCostArgs) -> Result<(), String> {
             check: PasswordCheck::Cheap,
         };
         let mut out = serde_json::Map::new();
-        for kind in ["bare", "keycard-memory"] {
+        for kind in &args.kinds {
+            let kind = kind.as_str();
             let app = match kind {
                 "bare" => crate::server::bare(),
-                _ => crate::keycard_srv::router(kind, pool.clone(), &cfg).await?,
+                // The floor of any layer: `bare` under a no-op tower layer (axum boxes the future of every
+                // layered route), to tell the session layer's own work from what any middleware costs.
+                "bare-layered" => crate::server::bare()
+                    .layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r)),
+                "keycard-memory" => crate::keycard_srv::router(kind, pool.clone(), &cfg).await?,
+                other => {
+                    return Err(format!(
+                        "layer-cost runs bare and keycard-memory, not {other}"
+                    ))
+                }
             };
             let login = Request::post("/login")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

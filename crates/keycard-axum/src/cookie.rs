@@ -96,8 +96,11 @@ pub(crate) fn remember_shaped(v: &str) -> bool {
 
 fn well_shaped(v: &str) -> bool {
     (v.len() == COOKIE_VALUE_LEN || v.len() == TAGGED_COOKIE_VALUE_LEN)
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        // Every byte is looked at (no early exit), so the compiler checks 16 bytes at a time: a fraction of
+        // the byte-by-byte `all` on every signed-in request.
+        && v.bytes().fold(true, |ok, b| {
+            ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+        })
 }
 
 /// Builds `Set-Cookie` values for one configuration.

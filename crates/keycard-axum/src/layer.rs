@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use keycard::{CachedUser, CredentialsCache};
+use keycard::{Authenticated, CachedUser, CredentialsCache, Fetch};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -252,12 +252,19 @@ where
                 );
                 (None, true)
             }
-            Lookup::Found(v) => (Some(v.to_owned()), true),
+            Lookup::Found(v) => match self.cache.fetch_ready(v) {
+                // A live session answered from memory (the memory store, a near-cache hit): no boxed
+                // future, the inner service runs as it would without a cookie.
+                Fetch::Ready(Ok(Some(found))) => {
+                    let auth = self.signed_in(found);
+                    auth.remember_presented(self.remember_cookie(req.headers()));
+                    req.extensions_mut().insert(auth.clone());
+                    return SessionFuture::direct(self.inner.call(req), auth);
+                }
+                fetch => (Some((fetch, v.to_owned())), true),
+            },
         };
-        let remember = match (&self.config.remember, &self.loader) {
-            (Some(writer), Some(_)) => crate::remember::presented(req.headers(), writer),
-            _ => None,
-        };
+        let remember = self.remember_cookie(req.headers());
         if value.is_none() && remember.is_none() {
             let auth = self.handle(Phase::Anonymous, None, None, carried);
             req.extensions_mut().insert(auth.clone());
@@ -278,7 +285,7 @@ where
         };
         SessionFuture::boxed(Box::pin(async move {
             let resolved = match value {
-                Some(value) => this.resolve(value).await,
+                Some((fetch, value)) => this.resolve(fetch, value).await,
                 None => None,
             };
             let auth = match (resolved, remember, &this.loader) {
@@ -310,17 +317,13 @@ where
 impl<U: CachedUser> SessionService<(), U> {
     /// The handle for a session cookie: signed in, or unavailable (the store failed); `None` when it
     /// names no live session.
-    async fn resolve(&self, value: String) -> Option<Auth<U>> {
-        match self.cache.fetch(&value).await {
-            Ok(Some(found)) => {
-                let cookie = found.renewed.map(CookieChange::Set);
-                let phase = Phase::SignedIn {
-                    user: found.user,
-                    session: found.session,
-                    token_use: found.token_use,
-                };
-                Some(self.handle(phase, None, cookie, true))
-            }
+    async fn resolve(&self, fetch: Fetch<U>, value: String) -> Option<Auth<U>> {
+        let fetched = match fetch {
+            Fetch::Ready(answer) => answer,
+            Fetch::Pending(pending) => pending.finish().await,
+        };
+        match fetched {
+            Ok(Some(found)) => Some(self.signed_in(found)),
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "session store failed; session state unknown for this request");
@@ -336,6 +339,25 @@ impl<U: CachedUser> SessionService<(), U> {
 }
 
 impl<S, U: CachedUser> SessionService<S, U> {
+    fn signed_in(&self, found: Authenticated<U>) -> Auth<U> {
+        let cookie = found.renewed.map(CookieChange::Set);
+        let phase = Phase::SignedIn {
+            user: found.user,
+            session: found.session,
+            token_use: found.token_use,
+        };
+        self.handle(phase, None, cookie, true)
+    }
+
+    /// The request's well-shaped remember-me cookie, when the layer redeems them (no header scan
+    /// otherwise).
+    fn remember_cookie(&self, headers: &HeaderMap) -> Option<String> {
+        match (&self.config.remember, &self.loader) {
+            (Some(writer), Some(_)) => crate::remember::presented(headers, writer),
+            _ => None,
+        }
+    }
+
     fn handle(
         &self,
         phase: Phase<U>,

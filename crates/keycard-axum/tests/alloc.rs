@@ -13,7 +13,8 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use http::Request;
-use keycard_axum::{MaybeUser, SessionLayer};
+use keycard::{CredentialsCache, MemoryStore, SessionMetadata};
+use keycard_axum::{CookieConfig, MaybeUser, SessionLayer};
 use tower::{Service, ServiceExt};
 
 use common::*;
@@ -43,13 +44,19 @@ fn allocs() -> usize {
 
 /// Allocations made by one request through `app` (warmed up first), on this thread.
 async fn allocations_per_request(app: Router, extensions: bool) -> usize {
+    allocations_with_cookie(app, extensions, None).await
+}
+
+/// [`allocations_per_request`] for a request carrying `cookie` (a whole `Cookie` header value).
+async fn allocations_with_cookie(app: Router, extensions: bool, cookie: Option<&str>) -> usize {
     // (`extensions`: start with a non-empty extensions map, as `axum::serve` does.)
     let mut svc = app.into_service::<Body>();
     let make = || {
-        let mut req = Request::get("/x")
-            .header("user-agent", "test")
-            .body(Body::empty())
-            .unwrap();
+        let mut req = Request::get("/x").header("user-agent", "test");
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
         if extensions {
             // Like axum::serve does, so the extensions map exists before the layer runs.
             req.extensions_mut().insert(());
@@ -111,4 +118,54 @@ async fn a_request_without_the_cookie_allocates_only_the_handle() {
         "SessionLayer + MaybeUser without a cookie: {with_extractor} allocations; budget {budget}"
     );
     assert_eq!(h.store_calls(), 0);
+}
+
+/// A signed-in request on the memory store (no spy: it records what it sees) allocates no more than an
+/// anonymous one: the store answers at once ([`keycard::Store::fetch_ready`]), so the layer neither copies
+/// the cookie value nor boxes a future, and the session and user come back as the stored `Arc`s.
+#[tokio::test(flavor = "current_thread")]
+async fn a_signed_in_request_on_the_memory_store_allocates_only_the_handle() {
+    let cache = CredentialsCache::builder(MemoryStore::<User>::new())
+        .secret(SECRET)
+        .build()
+        .unwrap();
+    let signed = cache
+        .create(user(1, "pro"), SessionMetadata::default())
+        .await
+        .unwrap();
+    let config = CookieConfig::insecure_for_localhost();
+    let cookie = format!("{}={}", config.cookie_name(), signed.cookie.as_str());
+    let reading = Router::new()
+        .route(
+            "/x",
+            get(|MaybeUser(u): MaybeUser<User>| async move {
+                if u.is_some() {
+                    "user"
+                } else {
+                    "x"
+                }
+            }),
+        )
+        .layer(SessionLayer::new(cache.clone()).with_config(config));
+
+    let res = reading
+        .clone()
+        .oneshot(
+            Request::get("/x")
+                .header("cookie", &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = axum::body::to_bytes(res.into_body(), 64).await.unwrap();
+    assert_eq!(&body[..], b"user", "the cookie signs the request in");
+
+    let anonymous = allocations_with_cookie(reading.clone(), true, None).await;
+    let signed_in = allocations_with_cookie(reading, true, Some(&cookie)).await;
+    eprintln!("SessionLayer + MaybeUser: anonymous {anonymous}, signed in {signed_in}");
+    assert!(
+        signed_in <= anonymous,
+        "a signed-in request on the memory store: {signed_in} allocations; anonymous: {anonymous}"
+    );
 }

@@ -5,7 +5,9 @@
 //! that primitive, otherwise pass it to the wrapped store and record the token hashes and session records
 //! that went in or came out. Nothing else changes: with no failure armed and no misbehaviour switched on,
 //! a `SpyStore` is indistinguishable from the store it wraps (the conformance suite runs every store
-//! through one).
+//! through one). That includes [`Store::fetch_ready`]: it is passed through (and counted as a `fetch`
+//! when the wrapped store answers it at once), so a store that answers from memory is tested on the path
+//! the cache takes with it.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -292,6 +294,32 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
             self.saw_session(session);
         }
         Ok(out)
+    }
+
+    fn fetch_ready(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Option<Result<FetchOutcome<U>, StoreError>> {
+        // The broken-renewal simulation hands the store a plan of its own: it keeps to `fetch`.
+        if self.renew_without_successor.load(Ordering::SeqCst) {
+            return None;
+        }
+        // Counted and failed as `fetch` is (an injected failure never reaches the wrapped store).
+        if let Err(e) = self.enter(Primitive::Fetch) {
+            return Some(Err(e));
+        }
+        let Some(answer) = self.inner.fetch_ready(token, now, plan) else {
+            // The wrapped store must be awaited: `fetch` follows and counts this call itself.
+            self.calls[Primitive::Fetch.index()].fetch_sub(1, Ordering::SeqCst);
+            return None;
+        };
+        self.saw(token);
+        if let Ok(FetchOutcome::Found { session, .. }) = &answer {
+            self.saw_session(session);
+        }
+        Some(answer)
     }
 
     async fn rotate(

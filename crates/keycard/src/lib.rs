@@ -91,8 +91,8 @@ pub mod __fuzz;
 
 pub use audit::{AccountId, AuditLog};
 pub use cache::{
-    Authenticated, Builder, ConfigError, CreateError, CredentialsCache, RedeemError, Remembered,
-    RememberedSignIn, SignedIn, SweeperHandle,
+    Authenticated, Builder, ConfigError, CreateError, CredentialsCache, Fetch, PendingFetch,
+    RedeemError, Remembered, RememberedSignIn, SignedIn, SweeperHandle,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use events::{EndReason, SessionEvent};

@@ -189,3 +189,36 @@ keycard_store_tests::remember_sessions_suite!(|_test: &'static str| async {
         Arc::new(keycard::remember::MemoryRemember::new());
     Ok::<_, String>((sessions, series))
 });
+
+/// `CredentialsCache::fetch_ready` over the memory store: every answer is ready at once (no future to
+/// await), the renewal included, and it is the answer `fetch` gives; a forged cookie reaches no store.
+#[tokio::test]
+async fn the_memory_store_answers_fetch_ready_at_once_renewal_included() {
+    use keycard::Fetch;
+    use keycard_store_tests::Primitive;
+    let (h, _store) = harness();
+    let ann = h.sign_in(user(1, "ann")).await;
+    let before = h.spy.calls_to(Primitive::Fetch);
+    let Fetch::Ready(Ok(Some(found))) = h.cache.fetch_ready(ann.cookie.as_str()) else {
+        panic!("a live session in memory: expected a ready answer");
+    };
+    assert_eq!(found.user.name, "ann");
+    assert!(found.renewed.is_none());
+    assert_eq!(
+        h.spy.calls_to(Primitive::Fetch),
+        before + 1,
+        "one store call"
+    );
+    h.advance(RENEW);
+    let Fetch::Ready(Ok(Some(found))) = h.cache.fetch_ready(ann.cookie.as_str()) else {
+        panic!("a renewal in memory: expected a ready answer");
+    };
+    let renewed = found.renewed.expect("the renewal is due");
+    h.must_fetch(renewed.as_str(), "the renewed cookie").await;
+    let calls = h.spy.calls();
+    assert!(matches!(
+        h.cache.fetch_ready("not a cookie"),
+        Fetch::Ready(Ok(None))
+    ));
+    assert_eq!(h.spy.calls(), calls, "a refused cookie reaches no store");
+}

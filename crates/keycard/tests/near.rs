@@ -275,3 +275,35 @@ async fn an_answer_read_before_an_invalidation_that_arrived_during_the_call_is_n
     let s = near.stats();
     assert_eq!((s.hits, s.fills, s.fills_refused), (0, 0, 3), "{s:?}");
 }
+
+/// `CredentialsCache::fetch_ready` over the near cache: a warm hit is ready at once with no store call;
+/// an unconfirmed channel or a miss is left pending, and finishing it answers as `fetch` does.
+#[tokio::test]
+async fn fetch_ready_answers_a_warm_hit_at_once_and_leaves_the_rest_pending() {
+    use keycard::Fetch;
+    let (h, near, spy) = near_over_spy();
+    let ann = h.sign_in(user(1, "ann")).await;
+    let cookie = ann.cookie.as_str();
+    let Fetch::Pending(pending) = h.cache.fetch_ready(cookie) else {
+        panic!("an unconfirmed channel: expected a pending fetch");
+    };
+    let found = pending.finish().await.expect("fetch").expect("live");
+    assert_eq!(found.user.name, "ann");
+    assert_eq!(spy.calls_to(Primitive::Fetch), 1);
+    near.channel().confirm(Instant::now());
+    let Fetch::Pending(pending) = h.cache.fetch_ready(cookie) else {
+        panic!("a cold near cache: expected a pending fetch");
+    };
+    pending
+        .finish()
+        .await
+        .expect("fetch")
+        .expect("live (and filled)");
+    assert_eq!(spy.calls_to(Primitive::Fetch), 2);
+    match h.cache.fetch_ready(cookie) {
+        Fetch::Ready(Ok(Some(found))) => assert_eq!(found.user.name, "ann"),
+        other => panic!("a warm near cache: expected a ready hit, got {other:?}"),
+    }
+    assert_eq!(spy.calls_to(Primitive::Fetch), 2, "a hit reaches no store");
+    assert_eq!(near.stats().hits, 1);
+}

@@ -105,6 +105,41 @@ pub struct Authenticated<U> {
     pub token_use: TokenUse,
 }
 
+/// What [`CredentialsCache::fetch_ready`] answers: the result of `fetch` now, or the store call still to
+/// await.
+#[derive(Debug)]
+pub enum Fetch<U: CachedUser> {
+    /// What [`CredentialsCache::fetch`] answers.
+    Ready(Result<Option<Authenticated<U>>, StoreError>),
+    /// The store has to be awaited: [`PendingFetch::finish`].
+    Pending(PendingFetch<U>),
+}
+
+/// A [`CredentialsCache::fetch`] whose cookie checked out and whose store call is still to be awaited
+/// (its clock reading and renewal plan are taken already). Holds a clone of the cache, so it can be
+/// moved into a `'static` future.
+#[derive(Debug)]
+pub struct PendingFetch<U: CachedUser> {
+    cache: CredentialsCache<U>,
+    hash: crate::token::TokenHash,
+    now: crate::Timestamp,
+    plan: RenewalPlan,
+}
+
+impl<U: CachedUser> PendingFetch<U> {
+    /// Ask the store and answer as [`CredentialsCache::fetch`] does.
+    pub async fn finish(self) -> Result<Option<Authenticated<U>>, StoreError> {
+        let PendingFetch {
+            cache,
+            hash,
+            now,
+            plan,
+        } = self;
+        let outcome = cache.inner.store.fetch(&hash, now, &plan).await;
+        cache.fetched(outcome, plan)
+    }
+}
+
 impl<U: CachedUser> CredentialsCache<U> {
     /// Start building a cache over `store`.
     pub fn builder(store: impl Store<U>) -> Builder<U> {
@@ -208,11 +243,25 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// `Ok(None)` for a cookie that fails its shape or signature check (no store access), or that names no
     /// live session. `Err` only when the store failed: never treat that as signed out.
     pub async fn fetch(&self, cookie_value: &str) -> Result<Option<Authenticated<U>>, StoreError> {
+        match self.fetch_ready(cookie_value) {
+            Fetch::Ready(answer) => answer,
+            Fetch::Pending(pending) => pending.finish().await,
+        }
+    }
+
+    /// [`fetch`](Self::fetch), answered at once when it can be: [`Fetch::Ready`] for a cookie refused
+    /// before store access and for a store that answers from process memory ([`Store::fetch_ready`]: the
+    /// memory store, a near-cache hit); otherwise [`Fetch::Pending`], to be awaited with
+    /// [`PendingFetch::finish`]. Either way the answer is the one `fetch` gives: the cookie
+    /// is checked once, the clock read once, and the store asked once.
+    ///
+    /// For a caller on a hot path (the axum layer) that wants no future when none is needed.
+    pub fn fetch_ready(&self, cookie_value: &str) -> Fetch<U> {
         let token = match self.inner.signer.decode(cookie_value) {
             Ok(t) => t,
             Err(e) => {
                 tracing::debug!(reason = %e, "session cookie refused before store access");
-                return Ok(None);
+                return Fetch::Ready(Ok(None));
             }
         };
         let hash = token.hash();
@@ -224,7 +273,24 @@ impl<U: CachedUser> CredentialsCache<U> {
             idle_deadline: now.saturating_add(p.idle_ttl),
             grace_until: now.saturating_add(p.grace),
         };
-        match self.inner.store.fetch(&hash, now, &plan).await? {
+        match self.inner.store.fetch_ready(&hash, now, &plan) {
+            Some(outcome) => Fetch::Ready(self.fetched(outcome, plan)),
+            None => Fetch::Pending(PendingFetch {
+                cache: self.clone(),
+                hash,
+                now,
+                plan,
+            }),
+        }
+    }
+
+    /// What `fetch` makes of the store's answer.
+    fn fetched(
+        &self,
+        outcome: Result<FetchOutcome<U>, StoreError>,
+        plan: RenewalPlan,
+    ) -> Result<Option<Authenticated<U>>, StoreError> {
+        match outcome? {
             FetchOutcome::NotFound => Ok(None),
             FetchOutcome::Ended {
                 session_id,

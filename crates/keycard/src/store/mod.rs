@@ -320,6 +320,24 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         plan: &RenewalPlan,
     ) -> Result<FetchOutcome<U>, StoreError>;
 
+    /// [`fetch`](Self::fetch) without awaiting, for a store that can answer from process memory:
+    /// `Some(answer)` is exactly what `fetch` would have answered, with the same atomic step and the same
+    /// writes (a renewal included); `None` means "await [`fetch`](Self::fetch)", and this call changed
+    /// nothing. The default answers `None`, so a store (or a wrapper) that does not override it is always
+    /// awaited.
+    ///
+    /// The [`CredentialsCache`](crate::CredentialsCache) asks this first, so that a request served from
+    /// memory (the memory store; a near-cache hit) needs no boxed future. It must not block on I/O.
+    fn fetch_ready(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Option<Result<FetchOutcome<U>, StoreError>> {
+        let _ = (token, now, plan);
+        None
+    }
+
     /// Privilege change on a live session (`sync`, password change): the session's current and previous
     /// tokens die at once (no grace), `new_token` becomes current, `renewed_at = now`,
     /// `idle_deadline = min(idle_deadline, absolute_deadline)`; `session_id`, `created_at`,

@@ -17,16 +17,35 @@ impl BuildHasher for RandomKeyState {
     }
 }
 
+impl RandomKeyHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = self.0.rotate_left(5) ^ word;
+    }
+}
+
 impl Hasher for RandomKeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
         // Arrays hash as their bytes (a length prefix is written for slices only, via write_usize).
-        for chunk in bytes.chunks(8) {
+        // Whole words first (fixed-size copies, no `memcpy` call), then the zero-padded rest: the same
+        // value as folding zero-padded 8-byte chunks.
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
             let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+            b.copy_from_slice(word);
+            self.mix(u64::from_le_bytes(b));
         }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
     }
 }

@@ -261,6 +261,98 @@ impl<U: CachedUser> MemoryStore<U> {
         }
     }
 
+    /// [`Store::fetch`]: it never waits (sharded locks held only while reading or rewriting the entries),
+    /// so [`Store::fetch_ready`] answers with it too.
+    fn fetch_in_memory(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> FetchOutcome<U> {
+        let Some((until, mut rec, (mut user, fp))) = self
+            .tokens
+            .get(token)
+            .map(|e| (e.until, e.session.clone(), e.user.load_with_fingerprint()))
+        else {
+            return FetchOutcome::NotFound;
+        };
+        if now >= until || !rec.is_live(now) {
+            return FetchOutcome::NotFound;
+        }
+        let Some(mut token_use) = rec.token_use(token, now) else {
+            return FetchOutcome::NotFound;
+        };
+        if !credentials_match(rec.auth_fingerprint, fp) {
+            return self.end_for_credentials(&rec);
+        }
+        let mut renewed = false;
+        if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
+            // Renewal: decide again under the session's write lock, so exactly one caller rotates.
+            let session_id = rec.session_id;
+            let Some(mut guard) = self.sessions.get_mut(&session_id) else {
+                return FetchOutcome::NotFound;
+            };
+            let cur = guard.value().clone();
+            if !cur.is_live(now) {
+                return FetchOutcome::NotFound;
+            }
+            match cur.token_use(token, now) {
+                None => return FetchOutcome::NotFound,
+                Some(TokenUse::Grace) => {
+                    // Somebody else rotated first.
+                    token_use = TokenUse::Grace;
+                    rec = cur;
+                }
+                Some(TokenUse::Current) if cur.renewed_at > plan.due_if_renewed_at_or_before => {
+                    rec = cur;
+                }
+                Some(TokenUse::Current) => {
+                    let Some(cell) = self.tokens.get(token).map(|e| e.user.clone()) else {
+                        return FetchOutcome::NotFound;
+                    };
+                    let next = plan.next_token.hash();
+                    let mut new_rec = (*cur).clone();
+                    new_rec.renewed_at = now;
+                    new_rec.idle_deadline = plan.idle_deadline.min(cur.absolute_deadline);
+                    new_rec.current_token = next;
+                    new_rec.previous_token = Some((*token, plan.grace_until));
+                    if let Some((older, _)) = cur.previous_token {
+                        self.tokens.remove(&older);
+                    }
+                    let new_rec = Arc::new(new_rec);
+                    self.tokens.insert(
+                        next,
+                        TokenEntry {
+                            session: new_rec.clone(),
+                            user: cell.clone(),
+                            until: FOREVER,
+                        },
+                    );
+                    self.tokens.insert(
+                        *token,
+                        TokenEntry {
+                            session: new_rec.clone(),
+                            user: cell.clone(),
+                            until: plan.grace_until,
+                        },
+                    );
+                    *guard = new_rec.clone();
+                    drop(guard);
+                    self.bump_live_until(&new_rec.user_key, new_rec.expires_at());
+                    rec = new_rec;
+                    user = cell.load();
+                    renewed = true;
+                }
+            }
+        }
+        FetchOutcome::Found {
+            session: rec,
+            user,
+            token_use,
+            renewed,
+        }
+    }
+
     fn bump_live_until(&self, user_key: &str, until: Timestamp) {
         if let Some(mut slot) = self.users.get_mut(user_key) {
             if slot.live_until < until {
@@ -319,88 +411,16 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         now: Timestamp,
         plan: &RenewalPlan,
     ) -> Result<FetchOutcome<U>, StoreError> {
-        let Some((until, mut rec, (mut user, fp))) = self
-            .tokens
-            .get(token)
-            .map(|e| (e.until, e.session.clone(), e.user.load_with_fingerprint()))
-        else {
-            return Ok(FetchOutcome::NotFound);
-        };
-        if now >= until || !rec.is_live(now) {
-            return Ok(FetchOutcome::NotFound);
-        }
-        let Some(mut token_use) = rec.token_use(token, now) else {
-            return Ok(FetchOutcome::NotFound);
-        };
-        if !credentials_match(rec.auth_fingerprint, fp) {
-            return Ok(self.end_for_credentials(&rec));
-        }
-        let mut renewed = false;
-        if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
-            // Renewal: decide again under the session's write lock, so exactly one caller rotates.
-            let session_id = rec.session_id;
-            let Some(mut guard) = self.sessions.get_mut(&session_id) else {
-                return Ok(FetchOutcome::NotFound);
-            };
-            let cur = guard.value().clone();
-            if !cur.is_live(now) {
-                return Ok(FetchOutcome::NotFound);
-            }
-            match cur.token_use(token, now) {
-                None => return Ok(FetchOutcome::NotFound),
-                Some(TokenUse::Grace) => {
-                    // Somebody else rotated first.
-                    token_use = TokenUse::Grace;
-                    rec = cur;
-                }
-                Some(TokenUse::Current) if cur.renewed_at > plan.due_if_renewed_at_or_before => {
-                    rec = cur;
-                }
-                Some(TokenUse::Current) => {
-                    let Some(cell) = self.tokens.get(token).map(|e| e.user.clone()) else {
-                        return Ok(FetchOutcome::NotFound);
-                    };
-                    let next = plan.next_token.hash();
-                    let mut new_rec = (*cur).clone();
-                    new_rec.renewed_at = now;
-                    new_rec.idle_deadline = plan.idle_deadline.min(cur.absolute_deadline);
-                    new_rec.current_token = next;
-                    new_rec.previous_token = Some((*token, plan.grace_until));
-                    if let Some((older, _)) = cur.previous_token {
-                        self.tokens.remove(&older);
-                    }
-                    let new_rec = Arc::new(new_rec);
-                    self.tokens.insert(
-                        next,
-                        TokenEntry {
-                            session: new_rec.clone(),
-                            user: cell.clone(),
-                            until: FOREVER,
-                        },
-                    );
-                    self.tokens.insert(
-                        *token,
-                        TokenEntry {
-                            session: new_rec.clone(),
-                            user: cell.clone(),
-                            until: plan.grace_until,
-                        },
-                    );
-                    *guard = new_rec.clone();
-                    drop(guard);
-                    self.bump_live_until(&new_rec.user_key, new_rec.expires_at());
-                    rec = new_rec;
-                    user = cell.load();
-                    renewed = true;
-                }
-            }
-        }
-        Ok(FetchOutcome::Found {
-            session: rec,
-            user,
-            token_use,
-            renewed,
-        })
+        Ok(self.fetch_in_memory(token, now, plan))
+    }
+
+    fn fetch_ready(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Option<Result<FetchOutcome<U>, StoreError>> {
+        Some(Ok(self.fetch_in_memory(token, now, plan)))
     }
 
     async fn rotate(

@@ -54,6 +54,22 @@ impl<U: CachedUser, S: Store<U>> Store<U> for NearCache<U, S> {
         out
     }
 
+    fn fetch_ready(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> Option<Result<FetchOutcome<U>, StoreError>> {
+        // A hit only, as `fetch` serves it (channel confirmed, entry valid, no renewal due); anything else
+        // is left to `fetch`, which counts the miss and asks the inner store.
+        if !self.shared.confirmed() {
+            return None;
+        }
+        let hit = self.serve(token, now, plan)?;
+        self.shared.count_hit();
+        Some(Ok(hit))
+    }
+
     async fn rotate(
         &self,
         session_id: &SessionId,
