@@ -481,3 +481,31 @@ async fn a_cluster_store_refuses_a_near_cache() {
     assert!(e.to_string().contains("needs one Redis"), "{e}");
     assert!(RedisInvalidations::new(&store).is_err());
 }
+
+/// Node A's subscribers hear node B's revocation as `SessionEvent::Changed` naming the session or its
+/// user (issue 12, item 3: session events across nodes on one Redis): a session watch on A then ends at
+/// once instead of at its next liveness check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_a_events_report_a_revocation_made_on_node_b() {
+    let Some((a, b, _)) = two_nodes("near_events").await else {
+        return;
+    };
+    let (_cookie, sid) = signed_in_and_warm_on_a(&a, &b, 1).await;
+    let mut events = a.cache.events();
+    assert!(b.cache.delete_session(&sid).await.unwrap());
+    let heard = tokio::time::timeout(BOUND, async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e.may_concern(&sid, "u1") => return e,
+                Ok(_) => continue,
+                Err(e) => panic!("events: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("A hears B's revocation");
+    assert!(
+        matches!(heard, keycard::SessionEvent::Changed { .. }),
+        "{heard:?}"
+    );
+}
