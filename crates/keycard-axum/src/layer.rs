@@ -24,7 +24,9 @@ use crate::state::{CookieChange, LayerConfig, Phase, RequestInfo};
 /// 1. looks for the session cookie (the [crate docs](crate#the-session-cookie) list what makes a request
 ///    anonymous without any store access);
 /// 2. if there is one, resolves it with [`CredentialsCache::fetch`] — the session and the one cached copy of
-///    its user, renewing the token when due;
+///    its user, renewing the token when due; with [`remember_me`](SessionLayer::remember_me), a request
+///    with no live session and a remember-me cookie is signed back in (see the
+///    [crate docs](crate#remember-me));
 /// 3. puts an [`Auth<U>`] handle in the request's extensions, which the extractors read;
 /// 4. runs the inner service;
 /// 5. writes on the response the cookie change the request made (renewal, sign-in, sync, regenerate:
