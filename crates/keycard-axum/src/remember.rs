@@ -141,7 +141,9 @@ pub(crate) async fn redeem<U: CachedUser>(
             )
         }
     };
-    auth.set_remember(None, remember);
+    // Kept so a sign-out in this very request (a tab served in the grace window, say) still ends the
+    // series the cookie names.
+    auth.set_remember(Some(presented), remember);
     auth
 }
 

@@ -426,3 +426,24 @@ async fn a_plain_sign_in_of_another_user_ends_the_series_of_the_earlier_remember
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn signing_out_in_a_tab_served_in_the_grace_window_ends_the_series() {
+    let a = app();
+    let mut jar = a.remembered_browser().await;
+    jar.restart();
+    let stale = jar.clone();
+    // One tab redeems and rotates; another, still holding the old token, signs out in the grace window.
+    assert_eq!(
+        a.visit("GET", "/me", &mut jar).await.status(),
+        StatusCode::OK
+    );
+    let res = a.send("POST", "/logout", &stale).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    jar.restart();
+    assert_eq!(
+        a.send("GET", "/me", &jar).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the rotated cookie is dead: the series ended"
+    );
+}
