@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::request::Parts;
-use keycard::{CachedUser, CredentialsCache, SessionId, SessionMetadata, SessionRecord, TokenUse};
+use keycard::{CachedUser, CredentialsCache, SessionMetadata, SessionRecord, TokenUse};
 
 use crate::rejection::{AuthError, AuthRejection};
 use crate::state::{Bound, CookieChange, LayerConfig, Phase, ReloadSkipped, RequestInfo, State};
@@ -25,7 +25,7 @@ use crate::state::{Bound, CookieChange, LayerConfig, Phase, ReloadSkipped, Reque
 /// | `Pow.Plug.create(conn, user)` when signed in (the guide's `sync_user`) | [`create`](Auth::create) | replace the cached user (every session of the user sees it) and rotate this session's token: the old cookie dies at once |
 /// | `Pow.Plug.delete(conn)` | [`delete`](Auth::delete) | sign out: the session dies on the server, the cookie is cleared |
 /// | — | [`regenerate`](Auth::regenerate) | rotate the token without touching the cached user (after a password change) |
-/// | — | [`sessions`](Auth::sessions), [`delete_session`](Auth::delete_session), [`delete_other_sessions`](Auth::delete_other_sessions) | list and end this user's own sessions |
+/// | — | [`sessions`](Auth::sessions), [`delete_session`](Auth::delete_session), [`delete_other_sessions`](Auth::delete_other_sessions) | list and end this user's own sessions (`crate::own_sessions`) |
 ///
 /// Every method that changes the cookie records the change in the handle; the layer writes it on the
 /// response (`Set-Cookie`, `Cache-Control: no-store`, `Vary: Cookie`). A change made after the response has
@@ -380,7 +380,8 @@ impl<U: CachedUser> Auth<U> {
         self.delete_locked().await
     }
 
-    async fn delete_locked(&self) -> Result<(), AuthError> {
+    /// Sign out, the request's operation lock already held.
+    pub(crate) async fn delete_locked(&self) -> Result<(), AuthError> {
         let (phase, presented) = {
             let s = self.state();
             (s.phase.clone(), s.presented.clone())
@@ -431,7 +432,8 @@ impl<U: CachedUser> Auth<U> {
 
     /// This request's session after a token rotation: the new cookie goes out; `None` (the session ended
     /// meanwhile) signs the request out.
-    fn take_rotation(
+    /// This request's session after a token rotation (see the callers).
+    pub(crate) fn take_rotation(
         &self,
         user: Arc<U>,
         rotated: Option<(keycard::CookieValue, Arc<SessionRecord>)>,
@@ -454,97 +456,8 @@ impl<U: CachedUser> Auth<U> {
         }
     }
 
-    /// Sudo mode: the user just proved their password again (check it first, e.g. with
-    /// `PasswordHasher::verify`). Records the proof in the session and rotates the token at once (a
-    /// privilege change: the old cookie dies; the session, its deadlines and its CSRF tokens stay). See
-    /// [`RecentlyAuthenticated`](crate::RecentlyAuthenticated).
-    ///
-    /// Errors: [`AuthError::NotSignedIn`] (also when the session ended meanwhile: the cookie is cleared),
-    /// [`AuthError::Store`].
-    pub async fn reauthenticate(&self) -> Result<Arc<SessionRecord>, AuthError> {
-        let _op = self.shared.ops.lock().await;
-        let (user, session) = self.signed_in()?;
-        let rotated = self
-            .shared
-            .cache
-            .reauthenticate(&session.session_id)
-            .await?;
-        let session = self.take_rotation(user, rotated)?;
-        self.shared
-            .cache
-            .audit()
-            .reauthenticated(&session.user_key, &session.session_id);
-        Ok(session)
-    }
-
-    /// Whether the signed-in session's last proof of password (sign-in or
-    /// [`reauthenticate`](Self::reauthenticate)) is within the layer's
-    /// [`sudo_max_age`](crate::SessionLayer::sudo_max_age). `false` when anonymous, or for a session
-    /// that was not created by a password check.
-    pub fn is_recently_authenticated(&self) -> bool {
-        let Some(session) = self.session() else {
-            return false;
-        };
-        let Some(at) = session.authenticated_at else {
-            return false;
-        };
-        let now = self.shared.cache.now();
-        now.0.saturating_sub(at.0) < self.shared.config.sudo_max_age.as_millis() as u64
-    }
-
-    /// A watch on this request's session, for a long-lived response (server-sent events, a WebSocket):
-    /// [`SessionWatch::ended`](crate::SessionWatch::ended) completes when the session ends, on this node
-    /// or any other. `None` when nobody is signed in.
-    pub fn watch(&self) -> Option<crate::SessionWatch<U>> {
-        let session = self.session()?;
-        Some(crate::SessionWatch::new(
-            self.shared.cache.clone(),
-            session.session_id,
-            session.user_key.clone(),
-        ))
-    }
-
-    /// The live sessions of the signed-in user, oldest first. Compare with
-    /// [`session()`](Self::session)`.session_id` to mark the current one.
-    pub async fn sessions(&self) -> Result<Vec<SessionRecord>, AuthError> {
-        let (_, session) = self.signed_in()?;
-        Ok(self.shared.cache.sessions(&session.user_key).await?)
-    }
-
-    /// End one of the signed-in user's own sessions by id. `Ok(false)` if no live session of this user has
-    /// that id (another user's id included: nobody can end somebody else's session this way). Ending the
-    /// current session signs out (the cookie is cleared).
-    pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, AuthError> {
-        let _op = self.shared.ops.lock().await;
-        let (_, current) = self.signed_in()?;
-        if &current.session_id == session_id {
-            self.delete_locked().await?;
-            return Ok(true);
-        }
-        let own = self.shared.cache.sessions(&current.user_key).await?;
-        let Some(target) = own.iter().find(|s| &s.session_id == session_id) else {
-            return Ok(false);
-        };
-        let ended = self.shared.cache.delete_session(session_id).await?;
-        // The device it was on must not sign itself back in.
-        if let Some(series) = target.remember_series {
-            self.shared.cache.forget_series(&series).await?;
-        }
-        Ok(ended)
-    }
-
-    /// End every session of the signed-in user except this one ("sign out everywhere else"). Returns how
-    /// many ended.
-    pub async fn delete_other_sessions(&self) -> Result<usize, AuthError> {
-        let (_, current) = self.signed_in()?;
-        Ok(self
-            .shared
-            .cache
-            .delete_user_sessions(&current.user_key, Some(&current.session_id))
-            .await?)
-    }
-
-    fn signed_in(&self) -> Result<(Arc<U>, Arc<SessionRecord>), AuthError> {
+    /// The signed-in user and session, or why there is none.
+    pub(crate) fn signed_in(&self) -> Result<(Arc<U>, Arc<SessionRecord>), AuthError> {
         match &self.state().phase {
             Phase::SignedIn { user, session, .. } => Ok((user.clone(), session.clone())),
             Phase::Anonymous => Err(AuthError::NotSignedIn),

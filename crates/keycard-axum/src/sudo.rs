@@ -23,10 +23,10 @@ use axum::response::{IntoResponse, Response};
 use http::header::LOCATION;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode};
-use keycard::CachedUser;
+use keycard::{CachedUser, SessionRecord};
 
 use crate::auth::Auth;
-use crate::rejection::{AuthRejection, RedirectPath};
+use crate::rejection::{AuthError, AuthRejection, RedirectPath};
 
 /// How recent a proof of password sudo mode accepts by default: 10 minutes.
 pub const DEFAULT_SUDO_MAX_AGE: Duration = Duration::from_secs(600);
@@ -211,5 +211,40 @@ where
             user,
             _rejection: PhantomData,
         })
+    }
+}
+
+impl<U: CachedUser> Auth<U> {
+    /// Sudo mode: the user just proved their password again (check it first, e.g. with
+    /// `PasswordHasher::verify`). Records the proof in the session and rotates the token at once (a
+    /// privilege change: the old cookie dies; the session, its deadlines and its CSRF tokens stay). See
+    /// [`RecentlyAuthenticated`](crate::RecentlyAuthenticated).
+    ///
+    /// Errors: [`AuthError::NotSignedIn`] (also when the session ended meanwhile: the cookie is cleared),
+    /// [`AuthError::Store`].
+    pub async fn reauthenticate(&self) -> Result<Arc<SessionRecord>, AuthError> {
+        let _op = self.lock_ops().await;
+        let (user, session) = self.signed_in()?;
+        let rotated = self.cache().reauthenticate(&session.session_id).await?;
+        let session = self.take_rotation(user, rotated)?;
+        self.cache()
+            .audit()
+            .reauthenticated(&session.user_key, &session.session_id);
+        Ok(session)
+    }
+
+    /// Whether the signed-in session's last proof of password (sign-in or
+    /// [`reauthenticate`](Self::reauthenticate)) is within the layer's
+    /// [`sudo_max_age`](crate::SessionLayer::sudo_max_age). `false` when anonymous, or for a session
+    /// that was not created by a password check.
+    pub fn is_recently_authenticated(&self) -> bool {
+        let Some(session) = self.session() else {
+            return false;
+        };
+        let Some(at) = session.authenticated_at else {
+            return false;
+        };
+        let now = self.cache().now();
+        now.0.saturating_sub(at.0) < self.config().sudo_max_age.as_millis() as u64
     }
 }

@@ -110,3 +110,17 @@ impl<U: CachedUser> SessionWatch<U> {
         }
     }
 }
+
+impl<U: CachedUser> crate::Auth<U> {
+    /// A watch on this request's session, for a long-lived response (server-sent events, a WebSocket):
+    /// [`SessionWatch::ended`](crate::SessionWatch::ended) completes when the session ends, on this node
+    /// or any other. `None` when nobody is signed in.
+    pub fn watch(&self) -> Option<crate::SessionWatch<U>> {
+        let session = self.session()?;
+        Some(crate::SessionWatch::new(
+            self.cache().clone(),
+            session.session_id,
+            session.user_key.clone(),
+        ))
+    }
+}

@@ -4,8 +4,7 @@
 //! primitives with the deadlines the [`Policy`] dictates. It is cheap to clone (one `Arc`) and safe to use
 //! from request handlers and background tasks alike.
 
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::Arc;
 
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
@@ -14,16 +13,19 @@ use crate::policy::Policy;
 use crate::remember::RememberMe;
 use crate::store::{
     CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata,
-    SessionRecord, Store, StoreError, SweepStats, TokenUse,
+    SessionRecord, Store, StoreError, TokenUse,
 };
 use crate::token::{CookieSigner, CookieValue, SeriesId, SessionId, Token};
 use crate::user::{CachedUser, Fingerprint};
 
 mod builder;
 mod remember;
+mod revoke;
+mod sweep;
 
 pub use builder::{Builder, ConfigError};
 pub use remember::{RedeemError, Remembered, RememberedSignIn};
+pub use sweep::SweeperHandle;
 
 /// The credentials cache: signed cookie -> session -> one cached copy of the user.
 ///
@@ -424,84 +426,6 @@ impl<U: CachedUser> CredentialsCache<U> {
         Ok(outcome)
     }
 
-    /// Sign out the session `cookie_value` names: the session and both its tokens die at once.
-    ///
-    /// Returns the ended session's id, or `None` if the cookie named no live session.
-    pub async fn delete(&self, cookie_value: &str) -> Result<Option<SessionId>, StoreError> {
-        let Ok(token) = self.inner.signer.decode(cookie_value) else {
-            return Ok(None);
-        };
-        let ended = self
-            .inner
-            .store
-            .delete_by_token(&token.hash(), self.now())
-            .await?;
-        Ok(ended.map(|(session_id, user_key)| {
-            self.inner.audit.signed_out(&user_key, &session_id);
-            self.inner.events.emit(SessionEvent::SessionEnded {
-                session_id,
-                user_key,
-                reason: EndReason::SignedOut,
-            });
-            session_id
-        }))
-    }
-
-    /// End one session by its id (from a session list). `true` if it existed.
-    pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
-        let ended = self.inner.store.delete_session(session_id).await?;
-        if let Some(user_key) = ended.clone() {
-            self.inner.audit.session_revoked(&user_key, session_id);
-            self.inner.events.emit(SessionEvent::SessionEnded {
-                session_id: *session_id,
-                user_key,
-                reason: EndReason::Revoked,
-            });
-        }
-        Ok(ended.is_some())
-    }
-
-    /// Sign out the session `session_id`, the caller's own (a request that already resolved its cookie):
-    /// [`delete_session`](Self::delete_session), written to the audit log as a sign-out
-    /// (`session.signed_out`) rather than a revocation. `true` if it existed.
-    pub async fn sign_out(&self, session_id: &SessionId) -> Result<bool, StoreError> {
-        let ended = self.inner.store.delete_session(session_id).await?;
-        if let Some(user_key) = ended.clone() {
-            self.inner.audit.signed_out(&user_key, session_id);
-            self.inner.events.emit(SessionEvent::SessionEnded {
-                session_id: *session_id,
-                user_key,
-                reason: EndReason::SignedOut,
-            });
-        }
-        Ok(ended.is_some())
-    }
-
-    /// "Log out everywhere (else)": end every session of `user_key` except `except`. Returns the count.
-    ///
-    /// With remember-me ([`Builder::remember`]) it also ends the user's remember-me series, all of them,
-    /// or all but the one `except` belongs to, so a signed-out browser cannot sign itself back in.
-    pub async fn delete_user_sessions(
-        &self,
-        user_key: &str,
-        except: Option<&SessionId>,
-    ) -> Result<usize, StoreError> {
-        let count = self
-            .inner
-            .store
-            .delete_user_sessions(user_key, except)
-            .await?;
-        self.inner.audit.sessions_revoked(user_key, count, except);
-        self.forget_series_but(user_key, except).await?;
-        if count > 0 {
-            self.inner.events.emit(SessionEvent::UserSessionsEnded {
-                user_key: user_key.to_owned(),
-                except: except.copied(),
-            });
-        }
-        Ok(count)
-    }
-
     /// Subscribe to this cache's [`SessionEvent`]s (see [`crate::events`]: this process's writes only).
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<SessionEvent> {
         self.inner.events.subscribe()
@@ -515,69 +439,5 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// Every user with a live session (one copy each). For admin pages and jobs, not the request path.
     pub async fn users(&self) -> Result<Vec<Arc<U>>, StoreError> {
         self.inner.store.users(self.now()).await
-    }
-
-    /// Remove what has expired now (sessions, and remember-me series when configured).
-    pub async fn sweep(&self) -> Result<SweepStats, StoreError> {
-        let stats = self.inner.store.sweep(self.now()).await?;
-        self.sweep_series().await?;
-        Ok(stats)
-    }
-
-    async fn sweep_series(&self) -> Result<(), StoreError> {
-        if let Some(r) = self.remember() {
-            let n = r.sweep().await?;
-            if n > 0 {
-                tracing::debug!(series = n, "swept expired remember-me series");
-            }
-        }
-        Ok(())
-    }
-
-    /// Sweep expired records every `every` on the current tokio runtime, until the returned handle is
-    /// dropped or the last clone of this cache is.
-    ///
-    /// Each sweep is awaited on the sweeper's own task ([`Store::sweep`]): no blocking thread is used.
-    /// Stores are written so that a sweep never holds an async worker for long (the memory store yields
-    /// between chunks of records; a networked store only awaits its I/O). A failed sweep is logged and
-    /// retried on the next tick.
-    pub fn spawn_sweeper(&self, every: Duration) -> SweeperHandle {
-        let weak: Weak<Inner<U>> = Arc::downgrade(&self.inner);
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                // The store owns its sweeping: the memory store yields between chunks, a networked store
-                // awaits its I/O. Either way the sweep shares this task's worker without holding it.
-                let swept = inner.store.sweep(inner.clock.now()).await;
-                if let Some(r) = &inner.remember {
-                    if let Err(e) = r.sweep().await {
-                        tracing::warn!(error = %e, "remember-me sweep failed; will retry");
-                    }
-                }
-                drop(inner);
-                match swept {
-                    Ok(stats) if stats != SweepStats::default() => {
-                        tracing::debug!(?stats, "swept expired session records")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "session sweep failed; will retry"),
-                }
-            }
-        });
-        SweeperHandle(task)
-    }
-}
-
-/// Stops the background sweeper when dropped.
-#[derive(Debug)]
-pub struct SweeperHandle(tokio::task::JoinHandle<()>);
-
-impl Drop for SweeperHandle {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
