@@ -37,6 +37,10 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+mod ids;
+
+pub use ids::{SeriesId, SessionId};
+
 /// The shortest app secret accepted, in bytes (the same bar as Phoenix's `secret_key_base`).
 pub const MIN_SECRET_LEN: usize = 64;
 /// Length of a token in bytes.
@@ -52,64 +56,6 @@ const TAG_LEN: usize = 2;
 /// user (see the [module docs](self)). Carried in the signed cookie, the token hash and the session id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RouteTag(pub u16);
-
-/// The stable id of a remember-me series (16 bytes): what the remember-me cookie names, what a listing
-/// shows, what a session created from the series records ([`SessionRecord::remember_series`](crate::SessionRecord::remember_series)).
-/// Like a [`SessionId`], its first two bytes are a [`RouteTag`] when the store routes by user.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct SeriesId(pub [u8; 16]);
-
-impl SeriesId {
-    /// A fresh random id from the OS CSPRNG.
-    ///
-    /// # Panics
-    /// If the operating system cannot provide random bytes.
-    pub fn generate() -> SeriesId {
-        SeriesId::generate_tagged(None)
-    }
-
-    /// A fresh id whose first two bytes are `tag` (the other 112 bits random); none: all 128 random.
-    ///
-    /// # Panics
-    /// If the operating system cannot provide random bytes.
-    pub fn generate_tagged(tag: Option<RouteTag>) -> SeriesId {
-        let mut b = [0u8; 16];
-        getrandom::getrandom(&mut b).expect("the OS random number generator failed");
-        if let Some(tag) = tag {
-            b[..TAG_LEN].copy_from_slice(&tag.0.to_be_bytes());
-        }
-        SeriesId(b)
-    }
-
-    /// The routing tag in the first two bytes (meaningful only for an id made with a tag).
-    pub fn route_tag(&self) -> RouteTag {
-        RouteTag(u16::from_be_bytes([self.0[0], self.0[1]]))
-    }
-
-    /// Lower-case hex, 32 characters.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parse [`to_hex`](Self::to_hex)'s output (a sessions page's form field); `None` if it is not 32
-    /// hex digits.
-    pub fn parse(s: &str) -> Option<SeriesId> {
-        if s.len() != 32 {
-            return None;
-        }
-        let mut b = [0u8; 16];
-        hex::decode_to_slice(s, &mut b).ok()?;
-        Some(SeriesId(b))
-    }
-}
-
-impl std::fmt::Debug for SeriesId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SeriesId({})", self.to_hex())
-    }
-}
 
 /// A session token: 256 bits from the operating system's CSPRNG.
 ///
@@ -383,63 +329,6 @@ fn words(mac: &[u8]) -> [u64; MAC_LEN / 8] {
         *w = u64::from_ne_bytes(b);
     }
     w
-}
-
-/// A 128-bit random session id: the stable, public handle of one sign-in (listing, revoking).
-///
-/// Unlike the token it survives renewals and `sync`; knowing it does not let anybody use the session.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct SessionId(pub [u8; 16]);
-
-impl SessionId {
-    /// A fresh random id from the OS CSPRNG.
-    pub fn generate() -> SessionId {
-        SessionId::generate_tagged(None)
-    }
-
-    /// A fresh id whose first two bytes are `tag` (the other 112 bits random); none: all 128 random.
-    pub fn generate_tagged(tag: Option<RouteTag>) -> SessionId {
-        let mut b = [0u8; 16];
-        getrandom::getrandom(&mut b).expect("the OS random number generator failed");
-        if let Some(tag) = tag {
-            b[..TAG_LEN].copy_from_slice(&tag.0.to_be_bytes());
-        }
-        SessionId(b)
-    }
-
-    /// The routing tag in the first two bytes (meaningful only for an id made with a tag).
-    pub fn route_tag(&self) -> RouteTag {
-        RouteTag(u16::from_be_bytes([self.0[0], self.0[1]]))
-    }
-
-    /// Lower-case hex, 32 characters.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parse the 32-character hex form.
-    pub fn parse(s: &str) -> Option<SessionId> {
-        if s.len() != 32 {
-            return None;
-        }
-        let mut b = [0u8; 16];
-        hex::decode_to_slice(s, &mut b).ok()?;
-        Some(SessionId(b))
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SessionId({})", self.to_hex())
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,121 @@
+//! The memory store's `fetch`: a read under sharded locks that never waits, the renewal decided in
+//! place, a session whose credentials are no longer its user's ended on the way.
+
+use std::sync::Arc;
+
+use super::{MemoryStore, TokenEntry, Which, FOREVER};
+use crate::clock::Timestamp;
+use crate::store::{FetchOutcome, RenewalPlan, SessionRecord, TokenUse};
+use crate::token::TokenHash;
+use crate::user::{credentials_match, CachedUser};
+
+impl<U: CachedUser> MemoryStore<U> {
+    /// End `rec`, whose credentials are not its user's any more, and say so.
+    pub(super) fn end_for_credentials<T>(&self, rec: &SessionRecord) -> FetchOutcome<T> {
+        let fp = self
+            .users
+            .get(&rec.user_key)
+            .map(|slot| slot.cell.fingerprint());
+        // Only if it still does not match (checked under the user's lock): a concurrent sync may have
+        // replaced the user in between.
+        self.remove_sessions(&rec.user_key, Which::These(vec![rec.session_id]), |r| {
+            fp.is_some_and(|fp| !credentials_match(r.auth_fingerprint, fp))
+        });
+        FetchOutcome::Ended {
+            session_id: rec.session_id,
+            user_key: rec.user_key.clone(),
+        }
+    }
+
+    /// [`Store::fetch`]: it never waits (sharded locks held only while reading or rewriting the entries),
+    /// so [`Store::fetch_ready`] answers with it too.
+    pub(super) fn fetch_in_memory(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+        plan: &RenewalPlan,
+    ) -> FetchOutcome<U> {
+        let Some((until, mut rec, (mut user, fp))) = self
+            .tokens
+            .get(token)
+            .map(|e| (e.until, e.session.clone(), e.user.load_with_fingerprint()))
+        else {
+            return FetchOutcome::NotFound;
+        };
+        if now >= until || !rec.is_live(now) {
+            return FetchOutcome::NotFound;
+        }
+        let Some(mut token_use) = rec.token_use(token, now) else {
+            return FetchOutcome::NotFound;
+        };
+        if !credentials_match(rec.auth_fingerprint, fp) {
+            return self.end_for_credentials(&rec);
+        }
+        let mut renewed = false;
+        if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
+            // Renewal: decide again under the session's write lock, so exactly one caller rotates.
+            let session_id = rec.session_id;
+            let Some(mut guard) = self.sessions.get_mut(&session_id) else {
+                return FetchOutcome::NotFound;
+            };
+            let cur = guard.value().clone();
+            if !cur.is_live(now) {
+                return FetchOutcome::NotFound;
+            }
+            match cur.token_use(token, now) {
+                None => return FetchOutcome::NotFound,
+                Some(TokenUse::Grace) => {
+                    // Somebody else rotated first.
+                    token_use = TokenUse::Grace;
+                    rec = cur;
+                }
+                Some(TokenUse::Current) if cur.renewed_at > plan.due_if_renewed_at_or_before => {
+                    rec = cur;
+                }
+                Some(TokenUse::Current) => {
+                    let Some(cell) = self.tokens.get(token).map(|e| e.user.clone()) else {
+                        return FetchOutcome::NotFound;
+                    };
+                    let next = plan.next_token.hash();
+                    let mut new_rec = (*cur).clone();
+                    new_rec.renewed_at = now;
+                    new_rec.idle_deadline = plan.idle_deadline.min(cur.absolute_deadline);
+                    new_rec.current_token = next;
+                    new_rec.previous_token = Some((*token, plan.grace_until));
+                    if let Some((older, _)) = cur.previous_token {
+                        self.tokens.remove(&older);
+                    }
+                    let new_rec = Arc::new(new_rec);
+                    self.tokens.insert(
+                        next,
+                        TokenEntry {
+                            session: new_rec.clone(),
+                            user: cell.clone(),
+                            until: FOREVER,
+                        },
+                    );
+                    self.tokens.insert(
+                        *token,
+                        TokenEntry {
+                            session: new_rec.clone(),
+                            user: cell.clone(),
+                            until: plan.grace_until,
+                        },
+                    );
+                    *guard = new_rec.clone();
+                    drop(guard);
+                    self.bump_live_until(&new_rec.user_key, new_rec.expires_at());
+                    rec = new_rec;
+                    user = cell.load();
+                    renewed = true;
+                }
+            }
+        }
+        FetchOutcome::Found {
+            session: rec,
+            user,
+            token_use,
+            renewed,
+        }
+    }
+}
