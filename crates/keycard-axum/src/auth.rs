@@ -270,10 +270,7 @@ impl<U: CachedUser> Auth<U> {
     ) -> Result<Arc<SessionRecord>, AuthError> {
         let user: Arc<U> = user.into();
         let _op = self.shared.ops.lock().await;
-        let (phase, presented) = {
-            let s = self.state();
-            (s.phase.clone(), s.presented.clone())
-        };
+        let phase = self.state().phase.clone();
         let cache = &self.shared.cache;
         match phase {
             Phase::SignedIn {
@@ -297,7 +294,6 @@ impl<U: CachedUser> Auth<U> {
                 }
             }
             _ => {
-                drop(presented);
                 self.end_before_sign_in().await?;
                 // A sign-in without "remember me": a remember-me cookie the browser still had ends.
                 self.forget_presented_series().await?;

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{CreateError, CredentialsCache, SignedIn};
-use crate::events::{EndReason, SessionEvent};
 use crate::remember::{Redeemed, RememberMe, SeriesRecord};
 use crate::store::{SessionMetadata, StoreError};
 use crate::token::{CookieValue, SeriesId, SessionId};
@@ -196,24 +195,13 @@ impl<U: CachedUser> CredentialsCache<U> {
         };
         let mut ended = 0;
         for s in self.sessions(&user_key).await? {
-            if s.remember_series.as_ref() == Some(series_id) && self.end_one(&s).await? {
+            if s.remember_series.as_ref() == Some(series_id)
+                && self.delete_session(&s.session_id).await?
+            {
                 ended += 1;
             }
         }
         Ok(Some(ended))
-    }
-
-    async fn end_one(&self, s: &crate::store::SessionRecord) -> Result<bool, StoreError> {
-        let ended = self.inner.store.delete_session(&s.session_id).await?;
-        if let Some(user_key) = ended.clone() {
-            self.inner.audit.session_revoked(&user_key, &s.session_id);
-            self.inner.events.emit(SessionEvent::SessionEnded {
-                session_id: s.session_id,
-                user_key,
-                reason: EndReason::Revoked,
-            });
-        }
-        Ok(ended.is_some())
     }
 
     /// The live remember-me series of `user`, oldest first (to list beside the sessions). Series begun
