@@ -1,8 +1,9 @@
 -- `redeem`. KEYS: the series. ARGV: base, mode, series id, presented token hash, next token hash, now,
--- grace until, new expires_at. Returns {0} unknown (absent, or expired: then deleted), {-1, reason}
--- undecodable, {1, series...} rotated, {2, series...} grace (nothing written), {3, user key} theft (the
--- series deleted). `series...` is {id, v, uk, ca, ua, ea, ct, pt, pu, af}.
-local id, tok, now_s = ARGV[3], ARGV[4], ARGV[6]
+-- grace until, new expires_at, a retry cookie's alternate token hash ('' for none; it counts as presented
+-- too). Returns {0} unknown (absent, or expired: then deleted), {-1, reason} undecodable, {1, series...}
+-- rotated (the token that was current becomes the previous), {2, series...} grace (nothing written),
+-- {3, user key} theft (the series deleted). `series...` is {id, v, uk, ca, ua, ea, ct, pt, pu, af}.
+local id, tok, now_s, alt = ARGV[3], ARGV[4], ARGV[6], ARGV[9]
 local now = tonumber(now_s)
 local rkey = p .. 'r:' .. id
 local s, bad = load_series(rkey)
@@ -25,15 +26,17 @@ if now >= tonumber(s[5]) then
   drop_series(id, uk)
   return {0}
 end
-if s[6] ~= tok then
-  if s[7] == tok and now < tonumber(s[8]) then return reply(2) end
+local function presented(h) return h == tok or (alt ~= '' and h == alt) end
+if not presented(s[6]) then
+  if presented(s[7]) and now < tonumber(s[8]) then return reply(2) end
   require_here(set)
   drop_series(id, uk)
   return {3, uk}
 end
 require_here(set)
 local ea_s = ARGV[8]
-s[4], s[5], s[6], s[7], s[8] = now_s, ea_s, ARGV[5], tok, ARGV[7]
+local replaced = s[6]
+s[4], s[5], s[6], s[7], s[8] = now_s, ea_s, ARGV[5], replaced, ARGV[7]
 local ttl = ttl_until(tonumber(ea_s), now)
 if ttl <= 0 then
   -- a policy with no lifetime: the rotated series is dead on arrival, so it is not written
@@ -41,7 +44,7 @@ if ttl <= 0 then
   return reply(1)
 end
 -- first write: HSET (denyoom), so a Redis out of memory refuses the rotation before it writes anything
-redis.call('HSET', rkey, 'ua', now_s, 'ea', ea_s, 'ct', ARGV[5], 'pt', tok, 'pu', ARGV[7])
+redis.call('HSET', rkey, 'ua', now_s, 'ea', ea_s, 'ct', ARGV[5], 'pt', replaced, 'pu', ARGV[7])
 redis.call('PEXPIRE', rkey, fmt(ttl))
 redis.call('ZADD', set, ea_s, id)
 extend(set, ttl)

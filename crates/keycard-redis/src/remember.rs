@@ -139,6 +139,9 @@ impl RememberStore for RedisStore {
             ts_arg(plan.now),
             ts_arg(plan.grace_until),
             ts_arg(plan.expires_at),
+            plan.alternate
+                .map(|t| t.to_hex().into_bytes())
+                .unwrap_or_default(),
         ];
         let reply = self
             .run(OP, &SCRIPTS.remember_redeem, &b, &keys, args)

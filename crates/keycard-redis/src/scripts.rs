@@ -36,6 +36,7 @@ pub(crate) struct Scripts {
     pub(crate) delete_session: Script,
     pub(crate) delete_user_sessions: Script,
     pub(crate) sessions: Script,
+    pub(crate) session: Script,
     pub(crate) users_list: Script,
     pub(crate) users_batch: Script,
     pub(crate) sweep: Script,
@@ -47,7 +48,7 @@ pub(crate) struct Scripts {
 }
 
 impl Scripts {
-    pub(crate) fn all(&self) -> [&Script; 16] {
+    pub(crate) fn all(&self) -> [&Script; 17] {
         [
             &self.create,
             &self.fetch,
@@ -57,6 +58,7 @@ impl Scripts {
             &self.delete_session,
             &self.delete_user_sessions,
             &self.sessions,
+            &self.session,
             &self.users_list,
             &self.users_batch,
             &self.sweep,
@@ -78,6 +80,7 @@ pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     delete_session: script!("delete_session.lua"),
     delete_user_sessions: script!("delete_user_sessions.lua"),
     sessions: script!("sessions.lua"),
+    session: script!("session.lua"),
     users_list: script!("users_list.lua"),
     users_batch: script!("users_batch.lua"),
     sweep: script!("sweep.lua"),

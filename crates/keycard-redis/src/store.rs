@@ -368,6 +368,43 @@ impl<U: CachedUser> Store<U> for RedisStore {
         Ok(out)
     }
 
+    async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        const OP: &str = "session";
+        let tag = tag_of(user_key);
+        if tag_of_session(session_id) != Some(tag) {
+            return Ok(None); // not an id of this user's slot: not theirs
+        }
+        let b = base(self.key_prefix(), tag);
+        let keys = [session_key(&b, session_id), user_record_key(&b, user_key)];
+        let args = vec![session_id.to_hex().into_bytes(), str_arg(user_key)];
+        let reply = self.run(OP, &SCRIPTS.session, &b, &keys, args).await?;
+        let fields = array(reply).ok_or_else(|| malformed(OP))?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        if fields.len() != SESSION_WIDTH {
+            warn_session(
+                OP,
+                fields.first().and_then(text),
+                "session key holds the wrong Redis type",
+            );
+            return Ok(None);
+        }
+        match parse_session(&fields) {
+            Ok(s) if s.user_key == user_key && s.is_live(now) => Ok(Some(s)),
+            Ok(_) => Ok(None),
+            Err(reason) => {
+                warn_session(OP, text(&fields[0]), reason);
+                Ok(None)
+            }
+        }
+    }
+
     async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
         let per_tag: Vec<Vec<Arc<U>>> = futures_util::stream::iter(0..TAGS)
             .map(|tag| self.users_of_tag(tag, now))

@@ -55,6 +55,8 @@ pub(crate) struct Queries {
     pub delete_user_sessions: String,
     /// $1 user key → session columns, oldest first, live or not, then the cached user's fingerprint.
     pub list_sessions: String,
+    /// $1 user key, $2 session id → its session columns, then the cached user's fingerprint.
+    pub one_session: String,
     /// $1 user key, $2 now: delete the user's sessions that are expired or whose credentials are not the
     /// cached user's.
     pub prune_user_sessions: String,
@@ -139,6 +141,9 @@ impl Queries {
             list_sessions: r("SELECT {session_cols}, u.auth_fingerprint FROM {p}sessions s \
                  LEFT JOIN {p}users u ON u.user_key = s.user_key WHERE s.user_key = $1 \
                  ORDER BY s.created_at, s.session_id"),
+            one_session: r("SELECT {session_cols}, u.auth_fingerprint FROM {p}sessions s \
+                 LEFT JOIN {p}users u ON u.user_key = s.user_key \
+                 WHERE s.user_key = $1 AND s.session_id = $2"),
             prune_user_sessions: r("DELETE FROM {p}sessions WHERE user_key = $1 AND (expires_at <= $2 \
                  OR auth_fingerprint IS DISTINCT FROM \
                    (SELECT u.auth_fingerprint FROM {p}users u WHERE u.user_key = $1))"),

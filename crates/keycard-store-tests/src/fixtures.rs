@@ -22,13 +22,15 @@ pub const MS: Duration = Duration::from_millis(1);
 /// The app secret of every test cache.
 pub const SECRET: [u8; 64] = [0x5a; 64];
 
-/// Short, explicit policy: idle 10 min, renew after 2 min, grace 10 s, absolute 30 min.
+/// Short, explicit policy: idle 10 min, renew after 2 min, grace 10 s, absolute 30 min; no cap on a
+/// user's sessions (suites sign one user in hundreds of times; the cap has tests of its own).
 pub fn test_policy() -> Policy {
     Policy::default()
         .with_idle_ttl(IDLE)
         .with_renewal_interval(RENEW)
         .with_grace(GRACE)
         .with_absolute_ttl(ABSOLUTE)
+        .with_max_sessions_per_user(None)
 }
 
 /// The user type of the suite: a key, a display name that tests change, an optional version and an

@@ -1,7 +1,7 @@
 //! # keycard-store-tests: the test kit for keycard credentials stores
 //!
 //! **You wrote a [`Store`](keycard::Store); run the whole suite in a few lines.** This crate holds the
-//! behaviour every keycard store must show (the 50 behaviours of the conformance suite and a model-based
+//! behaviour every keycard store must show (the 53 behaviours of the conformance suite and a model-based
 //! property test), written once and run unchanged against the memory store, the Redis store and yours.
 //!
 //! ```toml
@@ -22,7 +22,7 @@
 //!         .map_err(|e| format!("my store not reachable at {url} ({e})"))
 //! }
 //!
-//! keycard_store_tests::conformance_suite!(store); // mod conformance: 50 #[test]s
+//! keycard_store_tests::conformance_suite!(store); // mod conformance: 53 #[test]s
 //! keycard_store_tests::model_suite!(store); // mod model: 3 #[test]s
 //! ```
 //!
@@ -76,9 +76,9 @@
 //! ## The rest of the kit
 //! - [`throttle_suite!`]: the throttle suite, for a store that also keeps login-throttle counters
 //!   ([`keycard::throttle::ThrottleStore`]): 6 behaviours.
-//! - [`remember_suite!`]: the remember-me suite, for a [`keycard::remember::RememberStore`]: 7 behaviours.
+//! - [`remember_suite!`]: the remember-me suite, for a [`keycard::remember::RememberStore`]: 9 behaviours.
 //! - [`remember_sessions_suite!`]: remember-me through the cache, over a session store and a
-//!   `RememberStore` together (series and the sessions they make): 7 behaviours.
+//!   `RememberStore` together (series and the sessions they make): 10 behaviours.
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
 //! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.
@@ -92,6 +92,7 @@ pub mod harness;
 pub mod latency;
 pub mod model;
 pub mod remember;
+pub mod remember_limits;
 pub mod remember_sessions;
 pub mod services;
 pub mod skip;
@@ -165,6 +166,9 @@ macro_rules! conformance_suite {
             sudo::sign_in_records_its_proof_and_renewal_or_sync_keep_it,
             sudo::reauthenticate_records_a_fresh_proof_and_kills_the_old_tokens,
             sudo::reauthenticate_of_an_ended_session_creates_nothing,
+            limits::session_answers_one_live_session_of_its_user_in_one_store_call,
+            limits::a_sign_in_past_the_cap_ends_the_oldest_sessions,
+            limits::grace_answers_are_bounded_per_replaced_token,
         );
     };
 }

@@ -20,6 +20,7 @@ fn remember(store: Arc<dyn RememberStore>, clock: &ManualClock) -> RememberMe {
         .with_policy(RememberPolicy {
             ttl: TTL,
             grace: GRACE,
+            ..RememberPolicy::default()
         })
         .with_clock(Arc::new(clock.clone()))
 }
@@ -244,6 +245,97 @@ pub async fn forged_cookies_are_unknown_and_series_carry_the_credentials(
     );
 }
 
+/// Issue 18, W13: a redemption whose store call failed may or may not have written its rotation. Its
+/// retry cookie redeems either way, long after the grace window, and is never taken for theft.
+pub async fn a_retry_cookie_redeems_whether_or_not_the_failed_write_happened(
+    s: Arc<dyn RememberStore>,
+) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    // The write happened (its answer was lost): the series moved on to the successor.
+    let (written, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    assert!(matches!(
+        r.redeem(written.as_str())
+            .await
+            .expect("the write that happened"),
+        Redeemed::Rotated { .. }
+    ));
+    // The write never happened: the series still holds the presented token.
+    let (lost, _) = r.issue(&user(2, "bob")).await.expect("issue");
+    clock.advance(GRACE * 3);
+    for (cookie, who) in [(&written, "u1"), (&lost, "u2")] {
+        let retry = r
+            .retry_cookie(cookie.as_str())
+            .expect("a well-signed cookie");
+        assert_ne!(&retry, cookie, "a retry cookie is a cookie of its own");
+        let next = match r.redeem(retry.as_str()).await.expect("retry") {
+            Redeemed::Rotated { cookie, series } => {
+                assert_eq!(series.user_key, who);
+                cookie
+            }
+            other => panic!("{who}: expected Rotated, got {other:?}"),
+        };
+        assert!(
+            matches!(
+                r.redeem(next.as_str()).await.expect("next"),
+                Redeemed::Rotated { .. }
+            ),
+            "{who}: the retry's new cookie redeems"
+        );
+    }
+}
+
+/// A retry cookie that failed again gives the retry cookie of its successor: a paused store runs both
+/// queued redemptions in turn, and the browser still gets back in. Concurrent tabs presenting one retry
+/// cookie have one winner, the rest are grace. A retry cookie signed by another key is unknown.
+pub async fn retry_cookies_chain_have_one_winner_and_are_signed(s: Arc<dyn RememberStore>) {
+    let clock = clock();
+    let r = remember(s.clone(), &clock);
+    let (cookie, _) = r.issue(&user(1, "ann")).await.expect("issue");
+    // Both the first redemption and the retry after it were written, neither answer arrived.
+    assert!(matches!(
+        r.redeem(cookie.as_str()).await.expect("first"),
+        Redeemed::Rotated { .. }
+    ));
+    let retry = r.retry_cookie(cookie.as_str()).expect("retry");
+    assert!(matches!(
+        r.redeem(retry.as_str()).await.expect("second"),
+        Redeemed::Rotated { .. }
+    ));
+    let again = r.retry_cookie(retry.as_str()).expect("retry of a retry");
+    clock.advance(GRACE * 3);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let r = r.clone();
+            let c = again.as_str().to_owned();
+            tokio::spawn(async move { r.redeem(&c).await })
+        })
+        .collect();
+    let (mut rotated, mut grace) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task").expect("redeem") {
+            Redeemed::Rotated { .. } => rotated += 1,
+            Redeemed::Grace { .. } => grace += 1,
+            other => panic!("a tab got {other:?}"),
+        }
+    }
+    assert_eq!((rotated, grace), (1, 7));
+    let foreign = RememberMe::new(s, &[0x77; 64]).expect("secret");
+    let forged = foreign.retry_cookie(cookie.as_str());
+    assert!(
+        forged.is_none(),
+        "only this key's cookies have retry cookies"
+    );
+    let (other, _) = foreign.issue(&user(2, "bob")).await.expect("issue");
+    let foreign_retry = foreign.retry_cookie(other.as_str()).expect("its own");
+    assert!(matches!(
+        r.redeem(foreign_retry.as_str())
+            .await
+            .expect("foreign retry"),
+        Redeemed::Unknown
+    ));
+}
+
 trait NowTs {
     fn now_ts(&self) -> Timestamp;
 }
@@ -273,6 +365,8 @@ macro_rules! remember_suite {
             forget_user_except_keeps_one_series_and_ids_carry_the_route_tag,
             an_expired_series_is_unknown_unlisted_and_swept,
             forged_cookies_are_unknown_and_series_carry_the_credentials,
+            a_retry_cookie_redeems_whether_or_not_the_failed_write_happened,
+            retry_cookies_chain_have_one_winner_and_are_signed,
         );
     };
 }

@@ -3,20 +3,22 @@
 //! [`remember_sessions_suite!`](crate::remember_sessions_suite). Where [`remember_suite!`](crate::remember_suite)
 //! checks the series alone, this checks what they do to sessions: a redeemed session belongs to its
 //! series and is not fresh for sudo mode, concurrent tabs make one session, theft and "log out
-//! everywhere" end series and sessions together, a password change ends the series.
+//! everywhere" end series and sessions together, a password change ends the series; and the limits of
+//! issue 18 (`remember_limits`): one session per series, bounded grace, retry cookies.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keycard::remember::{RememberPolicy, RememberStore};
-use keycard::{CredentialsCache, ManualClock, Remembered, SessionMetadata, SessionRecord};
+use keycard::{CredentialsCache, ManualClock, Policy, Remembered, SessionMetadata, SessionRecord};
 
 use crate::fixtures::{test_policy, user, user_c, TestUser, GRACE, RENEW, SECRET};
 use crate::harness::DynStore;
+pub use crate::remember_limits::*;
 
 /// The remember-me grace window of the suite (a replaced token is a concurrent tab this long).
-const REMEMBER_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const REMEMBER_GRACE: Duration = Duration::from_secs(30);
 
 /// The two stores a test runs over.
 pub type Stores = (DynStore, Arc<dyn RememberStore>);
@@ -38,6 +40,8 @@ pub struct Fixture {
     pub cache: CredentialsCache<TestUser>,
     /// Its clock.
     pub clock: ManualClock,
+    /// The stores under the cache.
+    pub stores: Stores,
 }
 
 impl std::fmt::Debug for Fixture {
@@ -47,23 +51,38 @@ impl std::fmt::Debug for Fixture {
 }
 
 impl Fixture {
-    fn new((sessions, series): Stores) -> Fixture {
-        let clock = ManualClock::starting_now();
-        let cache = CredentialsCache::builder_arc(sessions)
-            .secret(SECRET)
-            .policy(test_policy())
-            .clock(clock.clone())
-            .remember_arc(series)
-            .remember_policy(RememberPolicy {
-                ttl: Duration::from_secs(30 * 24 * 3600),
-                grace: REMEMBER_GRACE,
-            })
-            .build()
-            .expect("the test configuration is valid");
-        Fixture { cache, clock }
+    fn new(stores: Stores) -> Fixture {
+        let remember = RememberPolicy {
+            ttl: Duration::from_secs(30 * 24 * 3600),
+            grace: REMEMBER_GRACE,
+            ..RememberPolicy::default()
+        };
+        Fixture::with(stores, ManualClock::starting_now(), test_policy(), remember)
     }
 
-    async fn remember(&self, u: TestUser) -> (String, Arc<SessionRecord>, String) {
+    /// A cache over `stores` with these policies.
+    pub(crate) fn with(
+        stores: Stores,
+        clock: ManualClock,
+        policy: Policy,
+        remember: RememberPolicy,
+    ) -> Fixture {
+        let cache = CredentialsCache::builder_arc(stores.0.clone())
+            .secret(SECRET)
+            .policy(policy)
+            .clock(clock.clone())
+            .remember_arc(stores.1.clone())
+            .remember_policy(remember)
+            .build()
+            .expect("the test configuration is valid");
+        Fixture {
+            cache,
+            clock,
+            stores,
+        }
+    }
+
+    pub(crate) async fn remember(&self, u: TestUser) -> (String, Arc<SessionRecord>, String) {
         let r = self
             .cache
             .create_and_remember(u, SessionMetadata::default())
@@ -77,7 +96,11 @@ impl Fixture {
     }
 
     /// Redeem `cookie` with a loader that finds `found`.
-    async fn redeem(&self, cookie: &str, found: Option<TestUser>) -> Remembered<TestUser> {
+    pub(crate) async fn redeem(
+        &self,
+        cookie: &str,
+        found: Option<TestUser>,
+    ) -> Remembered<TestUser> {
         self.cache
             .redeem_remember_me(cookie, SessionMetadata::default(), |_key| async move {
                 Ok::<_, std::io::Error>(found)
@@ -86,7 +109,7 @@ impl Fixture {
             .expect("redeem")
     }
 
-    async fn live(&self, user_key: &str) -> Vec<SessionRecord> {
+    pub(crate) async fn live(&self, user_key: &str) -> Vec<SessionRecord> {
         self.cache.sessions(user_key).await.expect("sessions")
     }
 }
@@ -303,7 +326,7 @@ pub async fn a_missing_user_is_not_signed_back_in(f: Fixture) {
     ));
 }
 
-trait PlainSignIn {
+pub(crate) trait PlainSignIn {
     async fn sign_in_plain_for_test(&self, u: TestUser) -> keycard::SessionId;
 }
 
@@ -340,6 +363,9 @@ macro_rules! remember_sessions_suite {
             ending_a_series_ends_its_sessions_and_log_out_elsewhere_keeps_this_browsers,
             a_password_change_ends_the_users_series,
             a_missing_user_is_not_signed_back_in,
+            chained_redemptions_leave_one_session_per_series,
+            remember_me_grace_answers_are_bounded,
+            a_redemption_that_failed_after_writing_answers_a_retry_cookie_that_signs_in,
         );
     };
 }

@@ -51,6 +51,8 @@ pub enum Primitive {
     DeleteUserSessions,
     /// [`Store::sessions`]
     Sessions,
+    /// [`Store::session`]
+    Session,
     /// [`Store::users`]
     Users,
     /// [`Store::sweep`]
@@ -59,7 +61,7 @@ pub enum Primitive {
 
 impl Primitive {
     /// Every primitive, in trait order.
-    pub const ALL: [Primitive; 10] = [
+    pub const ALL: [Primitive; 11] = [
         Primitive::Create,
         Primitive::Fetch,
         Primitive::Rotate,
@@ -68,6 +70,7 @@ impl Primitive {
         Primitive::DeleteSession,
         Primitive::DeleteUserSessions,
         Primitive::Sessions,
+        Primitive::Session,
         Primitive::Users,
         Primitive::Sweep,
     ];
@@ -83,6 +86,7 @@ impl Primitive {
             Primitive::DeleteSession => "delete_session",
             Primitive::DeleteUserSessions => "delete_user_sessions",
             Primitive::Sessions => "sessions",
+            Primitive::Session => "session",
             Primitive::Users => "users",
             Primitive::Sweep => "sweep",
         }
@@ -112,11 +116,11 @@ struct Record {
 /// [module docs](self).
 pub struct SpyStore<S: ?Sized> {
     inner: Arc<S>,
-    calls: [AtomicUsize; 10],
+    calls: [AtomicUsize; 11],
     /// One bit per primitive: fail every call while set.
     failing: AtomicU16,
     /// Per primitive: how many of the next calls fail.
-    fail_next: [AtomicUsize; 10],
+    fail_next: [AtomicUsize; 11],
     renew_without_successor: AtomicBool,
     record: Mutex<Record>,
 }
@@ -387,6 +391,20 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
         self.enter(Primitive::Sessions)?;
         let out = self.inner.sessions(user_key, now).await?;
         for s in &out {
+            self.saw_session(s);
+        }
+        Ok(out)
+    }
+
+    async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.enter(Primitive::Session)?;
+        let out = self.inner.session(user_key, session_id, now).await?;
+        if let Some(s) = &out {
             self.saw_session(s);
         }
         Ok(out)

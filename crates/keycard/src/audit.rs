@@ -21,6 +21,11 @@
 //! | `session.reauthenticated` | INFO | keycard-axum's `Auth::reauthenticate` (sudo mode) |
 //! | `password.changed` | INFO | the app's password change |
 //! | `session.credentials_changed` | WARN | a session ended because the user's credentials changed since it was created |
+//! | `session.displaced` | INFO | a sign-in ended an older session (`reason`: `cap`, past the per-user cap; `series`, an older session of the same remember-me browser) |
+//! | `remember_me.redeemed` | INFO | a browser signed back in by its remember-me cookie |
+//! | `remember_me.theft` | WARN | a remember-me token replayed after its series moved on: every session and series of the account ended |
+//! | `grace.exhausted` | WARN | a replaced token (`reason`: `session`, `remember_me`) asked for more grace answers than allowed: anonymous from now on |
+//! | `grace.write_refused` | WARN | a request served from a replaced token tried to sign in, sync, rotate or sign out (`reason`: which): refused |
 //!
 //! **Never** a password, a token, a cookie value, a secret or a raw email: the only identifying field is
 //! the salted hash, keyed by the app secret (a label of its own), so it cannot be reversed or matched
@@ -147,6 +152,22 @@ impl AuditLog {
     /// series of the account is ended.
     pub fn remember_me_theft(&self, account: &str) {
         tracing::warn!(target: TARGET, event = "remember_me.theft", account = %self.account(account));
+    }
+
+    /// A sign-in ended an older session of the account (`reason`: `cap` or `series`).
+    pub fn session_displaced(&self, account: &str, session_id: &SessionId, reason: &'static str) {
+        tracing::info!(target: TARGET, event = "session.displaced", account = %self.account(account), session_id = %session_id, reason);
+    }
+
+    /// A replaced token (`reason`: `session` or `remember_me`) was presented past its bound of grace
+    /// answers: the request is anonymous.
+    pub fn grace_exhausted(&self, account: &str, reason: &'static str) {
+        tracing::warn!(target: TARGET, event = "grace.exhausted", account = %self.account(account), reason);
+    }
+
+    /// A request served from a replaced token tried to change identity (`reason`: the operation): refused.
+    pub fn grace_write_refused(&self, account: &str, reason: &'static str) {
+        tracing::warn!(target: TARGET, event = "grace.write_refused", account = %self.account(account), reason);
     }
 
     /// A session ended because the user's credentials changed after it was created.

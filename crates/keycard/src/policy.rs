@@ -10,6 +10,8 @@ use std::time::Duration;
 /// | `renewal_interval` | 15 min | the first request after this long since the last rotation rotates the token and pushes the idle deadline to `now + idle_ttl` |
 /// | `grace` | 60 s | after a renewal, the replaced token keeps resolving to the session this long (parallel requests in flight) |
 /// | `absolute_ttl` | 8 h | a session dies this long after sign-in whatever happens |
+/// | `grace_uses` | 32 | a replaced token answers at most this many requests in its grace window; later ones are anonymous |
+/// | `max_sessions_per_user` | 32 | a sign-in past this many live sessions of one user ends the oldest |
 ///
 /// The defaults follow OWASP's session management guidance: an idle timeout of 15–30 minutes (with
 /// renewal every 15 minutes a session idle for longer than 15–30 minutes dies), an absolute timeout of a
@@ -38,6 +40,14 @@ pub struct Policy {
     pub grace: Duration,
     /// Lifetime measured from sign-in.
     pub absolute_ttl: Duration,
+    /// How many requests a replaced token may answer inside its grace window (counted per token; see
+    /// [`Builder::grace_counter`](crate::Builder::grace_counter) for where). A request past the bound is
+    /// anonymous. Grace requests are read-only for identity whatever the count (keycard-axum refuses
+    /// every sign-in, sync, rotation and sign-out made from one).
+    pub grace_uses: u32,
+    /// The most live sessions one user may hold: a sign-in (or a remember-me redemption) past it ends
+    /// the user's oldest sessions. `None`: no cap.
+    pub max_sessions_per_user: Option<usize>,
 }
 
 impl Default for Policy {
@@ -47,9 +57,19 @@ impl Default for Policy {
             renewal_interval: Duration::from_secs(15 * 60),
             grace: Duration::from_secs(60),
             absolute_ttl: Duration::from_secs(8 * 60 * 60),
+            grace_uses: DEFAULT_GRACE_USES,
+            max_sessions_per_user: Some(DEFAULT_MAX_SESSIONS_PER_USER),
         }
     }
 }
+
+/// Requests a replaced session token may answer in its grace window by default ([`Policy::grace_uses`]):
+/// enough for the requests a busy page has in flight when its token rotates, far from the unbounded
+/// replay a copied token would otherwise get (issue 18, V3).
+pub const DEFAULT_GRACE_USES: u32 = 32;
+
+/// Live sessions per user by default ([`Policy::max_sessions_per_user`]).
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 32;
 
 /// A [`Policy`] that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,8 +102,20 @@ impl Policy {
         self
     }
 
+    /// How many requests a replaced token may answer in its grace window ([`grace_uses`](Self::grace_uses)).
+    pub fn with_grace_uses(mut self, n: u32) -> Self {
+        self.grace_uses = n;
+        self
+    }
+
+    /// The cap on one user's live sessions ([`max_sessions_per_user`](Self::max_sessions_per_user)).
+    pub fn with_max_sessions_per_user(mut self, n: Option<usize>) -> Self {
+        self.max_sessions_per_user = n;
+        self
+    }
+
     /// Check the settings fit together: all positive (grace may be zero),
-    /// `grace < renewal_interval < idle_ttl <= absolute_ttl`.
+    /// `grace < renewal_interval < idle_ttl <= absolute_ttl`, `grace_uses` and the session cap at least 1.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let err = |m: &str| Err(PolicyError(m.to_string()));
         if self.idle_ttl.is_zero() || self.renewal_interval.is_zero() || self.absolute_ttl.is_zero()
@@ -100,6 +132,14 @@ impl Policy {
         }
         if self.idle_ttl > self.absolute_ttl {
             return err("idle_ttl must not be longer than absolute_ttl");
+        }
+        if self.grace_uses == 0 {
+            return err(
+                "grace_uses must be at least 1 (set grace to zero to have no grace window)",
+            );
+        }
+        if self.max_sessions_per_user == Some(0) {
+            return err("max_sessions_per_user must be at least 1, or None for no cap");
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ fn policy() -> RememberPolicy {
     RememberPolicy {
         ttl: TTL,
         grace: GRACE,
+        ..RememberPolicy::default()
     }
 }
 

@@ -378,6 +378,39 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
         .await
     }
 
+    async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.bounded("session", async {
+            let Some(row) = B::on_pool(&self.pool)
+                .fetch_optional(
+                    &self.q.one_session,
+                    &[Arg::Text(user_key), Arg::Bytes(&session_id.0)],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let decoded = codec::session_from_row(&row).and_then(|s| {
+                codec::read_fingerprint(&row, crate::queries::SESSION_WIDTH).map(|fp| (s, fp))
+            });
+            match decoded {
+                Ok((s, fp)) if s.is_live(now) && credentials_match(s.auth_fingerprint, fp) => {
+                    Ok(Some(s))
+                }
+                Ok(_) => Ok(None),
+                Err(reason) => {
+                    codec::warn_undecodable(B::NAME, "session", reason);
+                    Ok(None)
+                }
+            }
+        })
+        .await
+    }
+
     async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
         self.bounded("users", async {
             let rows = B::on_pool(&self.pool)

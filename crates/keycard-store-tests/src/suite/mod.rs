@@ -15,6 +15,7 @@
 pub mod credentials;
 pub mod expiry;
 pub mod failures;
+pub mod limits;
 pub mod no_resurrection;
 pub mod one_copy;
 pub mod privilege;

@@ -9,6 +9,7 @@ use crate::events::Events;
 use crate::policy::{Policy, PolicyError};
 use crate::remember::{RememberMe, RememberPolicy, RememberStore};
 use crate::store::Store;
+use crate::throttle::{MemoryThrottle, ThrottleStore};
 use crate::token::{CookieSigner, SecretError};
 use crate::user::CachedUser;
 
@@ -35,6 +36,7 @@ pub struct Builder<U: CachedUser> {
     pub(super) policy: Policy,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) remember: Option<(Arc<dyn RememberStore>, RememberPolicy)>,
+    pub(super) grace_counter: Option<Arc<dyn ThrottleStore>>,
 }
 
 impl<U: CachedUser> std::fmt::Debug for Builder<U> {
@@ -73,8 +75,16 @@ impl<U: CachedUser> Builder<U> {
         self
     }
 
+    /// Where grace answers are counted ([`Policy::grace_uses`], [`RememberPolicy::grace_uses`]): give a fleet its shared store's counters (the SQL and Redis stores are
+    /// [`ThrottleStore`]s) so the bound holds across nodes. Default: a [`MemoryThrottle`] of this cache's
+    /// own, which bounds each node separately.
+    pub fn grace_counter(mut self, store: Arc<dyn ThrottleStore>) -> Self {
+        self.grace_counter = Some(store);
+        self
+    }
+
     /// Turn on remember-me ([`crate::remember`]): series kept in `store` (for the stores of this
-    /// workspace, the same store as the sessions), with the default [`RememberPolicy`] (30 days, 60 s
+    /// workspace, the same store as the sessions), with the default [`RememberPolicy`] (30 days, 10 s
     /// grace). The cookie key is derived from the app secret under its own label.
     pub fn remember(self, store: impl RememberStore) -> Self {
         self.remember_arc(Arc::new(store))
@@ -123,6 +133,11 @@ impl<U: CachedUser> Builder<U> {
                 policy: self.policy,
                 clock: self.clock,
                 remember,
+                grace: super::grace::GraceCounter {
+                    store: self
+                        .grace_counter
+                        .unwrap_or_else(|| Arc::new(MemoryThrottle::new())),
+                },
             }),
         })
     }

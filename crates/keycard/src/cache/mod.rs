@@ -19,6 +19,8 @@ use crate::token::{CookieSigner, CookieValue, SeriesId, SessionId, Token};
 use crate::user::{CachedUser, Fingerprint};
 
 mod builder;
+mod cap;
+mod grace;
 mod remember;
 mod revoke;
 mod sweep;
@@ -50,6 +52,7 @@ struct Inner<U: CachedUser> {
     policy: Policy,
     clock: Arc<dyn Clock>,
     remember: Option<RememberMe>,
+    grace: grace::GraceCounter,
 }
 
 impl<U: CachedUser> std::fmt::Debug for CredentialsCache<U> {
@@ -124,21 +127,38 @@ pub enum Fetch<U: CachedUser> {
 pub struct PendingFetch<U: CachedUser> {
     cache: CredentialsCache<U>,
     hash: crate::token::TokenHash,
-    now: crate::Timestamp,
-    plan: RenewalPlan,
+    step: Step<U>,
+}
+
+/// What a [`PendingFetch`] still has to await.
+#[derive(Debug)]
+enum Step<U> {
+    /// The store's answer.
+    Store {
+        now: crate::Timestamp,
+        plan: RenewalPlan,
+    },
+    /// The store answered with a grace token: it still has to be counted ([`Policy::grace_uses`]).
+    Grace(Authenticated<U>),
 }
 
 impl<U: CachedUser> PendingFetch<U> {
     /// Ask the store and answer as [`CredentialsCache::fetch`] does.
     pub async fn finish(self) -> Result<Option<Authenticated<U>>, StoreError> {
-        let PendingFetch {
-            cache,
-            hash,
-            now,
-            plan,
-        } = self;
-        let outcome = cache.inner.store.fetch(&hash, now, &plan).await;
-        cache.fetched(outcome, plan)
+        let PendingFetch { cache, hash, step } = self;
+        let found = match step {
+            Step::Store { now, plan } => {
+                let outcome = cache.inner.store.fetch(&hash, now, &plan).await;
+                cache.fetched(outcome, plan)?
+            }
+            Step::Grace(found) => Some(found),
+        };
+        match found {
+            Some(found) if found.token_use == TokenUse::Grace => {
+                cache.counted_grace(&hash, found).await
+            }
+            other => Ok(other),
+        }
     }
 }
 
@@ -157,6 +177,7 @@ impl<U: CachedUser> CredentialsCache<U> {
             policy: Policy::default(),
             clock: Arc::new(SystemClock),
             remember: None,
+            grace_counter: None,
         }
     }
 
@@ -233,6 +254,7 @@ impl<U: CachedUser> CredentialsCache<U> {
             return Err(CreateError::CredentialsChanged);
         }
         tracing::debug!(session_id = %session.session_id, "session created");
+        self.displace_for(&session, !proof).await;
         Ok(SignedIn {
             cookie: self.inner.signer.encode(&token),
             session,
@@ -242,8 +264,9 @@ impl<U: CachedUser> CredentialsCache<U> {
 
     /// The session and cached user that `cookie_value` names, renewing the token when due.
     ///
-    /// `Ok(None)` for a cookie that fails its shape or signature check (no store access), or that names no
-    /// live session. `Err` only when the store failed: never treat that as signed out.
+    /// `Ok(None)` for a cookie that fails its shape or signature check (no store access), that names no
+    /// live session, or that is a replaced token past its [`Policy::grace_uses`] (a grace answer,
+    /// [`TokenUse::Grace`], is counted; serve it read-only). `Err` only when the store failed: never treat that as signed out.
     pub async fn fetch(&self, cookie_value: &str) -> Result<Option<Authenticated<U>>, StoreError> {
         match self.fetch_ready(cookie_value) {
             Fetch::Ready(answer) => answer,
@@ -254,7 +277,7 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// [`fetch`](Self::fetch), answered at once when it can be: [`Fetch::Ready`] for a cookie refused
     /// before store access and for a store that answers from process memory ([`Store::fetch_ready`]: the
     /// memory store, a near-cache hit); otherwise [`Fetch::Pending`], to be awaited with
-    /// [`PendingFetch::finish`]. Either way the answer is the one `fetch` gives: the cookie
+    /// [`PendingFetch::finish`] (also for a grace token, which is counted first: [`Policy::grace_uses`]). Either way the answer is the one `fetch` gives: the cookie
     /// is checked once, the clock read once, and the store asked once.
     ///
     /// For a caller on a hot path (the axum layer) that wants no future when none is needed.
@@ -275,15 +298,39 @@ impl<U: CachedUser> CredentialsCache<U> {
             idle_deadline: now.saturating_add(p.idle_ttl),
             grace_until: now.saturating_add(p.grace),
         };
-        match self.inner.store.fetch_ready(&hash, now, &plan) {
-            Some(outcome) => Fetch::Ready(self.fetched(outcome, plan)),
-            None => Fetch::Pending(PendingFetch {
-                cache: self.clone(),
-                hash,
-                now,
-                plan,
-            }),
-        }
+        let step = match self.inner.store.fetch_ready(&hash, now, &plan) {
+            Some(outcome) => match self.fetched(outcome, plan) {
+                // A grace answer is counted before it is given (a store call): see `Policy::grace_uses`.
+                Ok(Some(found)) if found.token_use == TokenUse::Grace => Step::Grace(found),
+                answer => return Fetch::Ready(answer),
+            },
+            None => Step::Store { now, plan },
+        };
+        Fetch::Pending(PendingFetch {
+            cache: self.clone(),
+            hash,
+            step,
+        })
+    }
+
+    /// A grace answer, if the replaced token has answered fewer than [`Policy::grace_uses`] requests;
+    /// anonymous after.
+    async fn counted_grace(
+        &self,
+        token: &crate::token::TokenHash,
+        found: Authenticated<U>,
+    ) -> Result<Option<Authenticated<U>>, StoreError> {
+        let p = &self.inner.policy;
+        let allowed = self
+            .grace_allowed(
+                grace::GraceKind::Session,
+                token,
+                &found.session.user_key,
+                p.grace_uses,
+                p.grace,
+            )
+            .await?;
+        Ok(allowed.then_some(found))
     }
 
     /// What `fetch` makes of the store's answer.
@@ -434,6 +481,19 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// The live sessions of `user_key`, oldest first.
     pub async fn sessions(&self, user_key: &str) -> Result<Vec<SessionRecord>, StoreError> {
         self.inner.store.sessions(user_key, self.now()).await
+    }
+
+    /// The live session `session_id` of `user_key`, if it is one: one lookup, whatever the number of the
+    /// user's sessions (a liveness check; [`Store::session`]).
+    pub async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner
+            .store
+            .session(user_key, session_id, self.now())
+            .await
     }
 
     /// Every user with a live session (one copy each). For admin pages and jobs, not the request path.

@@ -41,10 +41,18 @@ pub enum Remembered<U> {
         remember_cookie: CookieValue,
     },
     /// Another request redeemed this token a moment ago (tabs reopening at once): serve this request
-    /// as `user`, set no cookie; the winner's response carries the new ones.
+    /// as `user`, **read-only** (no sign-in, sync, rotation or sign-out may be made from it), set no
+    /// cookie; the winner's response carries the new ones.
     Grace {
         /// The user, as the loader returned it.
         user: Arc<U>,
+    },
+    /// The replaced token has answered all the grace requests it may
+    /// ([`RememberPolicy::grace_uses`](crate::remember::RememberPolicy::grace_uses)): the visitor is
+    /// anonymous; leave the cookie as it is (the winner's response may have replaced it already).
+    GraceExhausted {
+        /// Whose series it is.
+        user_key: String,
     },
     /// The cookie was copied (a token its series had moved on from): every session and series of the
     /// user has been ended. Clear the cookie; tell the user.
@@ -55,13 +63,15 @@ pub enum Remembered<U> {
 }
 
 /// A redemption that could not finish: the store or the app's user loader failed. Answer 503, and
-/// send `remember_cookie` if it is there (the series already rotated: the browser must get the new
-/// token, or its next visit would look like theft).
+/// send `remember_cookie` if it is there: the rotated cookie when the series rotated before the
+/// failure, a retry cookie when the store call itself failed and may still have written (see
+/// [`crate::remember`], "A redemption that may have written"). Either way the browser's next visit
+/// is not mistaken for theft.
 #[derive(Debug, thiserror::Error)]
 #[error("remember-me redemption failed: {source}")]
 #[non_exhaustive]
 pub struct RedeemError {
-    /// The rotated remember-me cookie, if the series rotated before the failure.
+    /// The cookie to send with the 503: the rotated one, or a retry cookie.
     pub remember_cookie: Option<CookieValue>,
     /// What failed.
     #[source]
@@ -137,7 +147,18 @@ impl<U: CachedUser> CredentialsCache<U> {
         let Some(remember) = self.remember() else {
             return Ok(Remembered::Unknown);
         };
-        let (series, rotated) = match remember.redeem(cookie).await? {
+        let redeemed = match remember.redeem(cookie).await {
+            Ok(r) => r,
+            // The store call failed, and may have written the rotation anyway (a timeout against a
+            // paused store): the retry cookie redeems whichever the series holds.
+            Err(e) => {
+                return Err(RedeemError {
+                    remember_cookie: remember.retry_cookie(cookie),
+                    source: Box::new(e),
+                })
+            }
+        };
+        let (series, rotated) = match redeemed {
             Redeemed::Unknown => return Ok(Remembered::Unknown),
             Redeemed::Theft { user_key } => {
                 self.inner.audit.remember_me_theft(&user_key);
@@ -147,6 +168,27 @@ impl<U: CachedUser> CredentialsCache<U> {
             Redeemed::Grace { series } => (series, None),
             Redeemed::Rotated { series, cookie } => (series, Some(cookie)),
         };
+        if rotated.is_none() {
+            // A grace answer is counted before anything else is done for it.
+            let policy = remember.policy();
+            let replaced = series
+                .previous_token
+                .map_or(series.current_token, |(t, _)| t);
+            let allowed = self
+                .grace_allowed(
+                    super::grace::GraceKind::Remember,
+                    &replaced,
+                    &series.user_key,
+                    policy.grace_uses,
+                    policy.grace,
+                )
+                .await?;
+            if !allowed {
+                return Ok(Remembered::GraceExhausted {
+                    user_key: series.user_key,
+                });
+            }
+        }
         let failed = |source: BoxError, cookie: &Option<CookieValue>| RedeemError {
             remember_cookie: cookie.clone(),
             source,

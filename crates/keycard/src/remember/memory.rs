@@ -47,7 +47,8 @@ impl RememberStore for MemoryRemember {
             all.remove(series_id);
             return Ok(Redemption::Unknown);
         }
-        if &s.current_token == presented {
+        let matches = |t: &TokenHash| t == presented || Some(*t) == plan.alternate;
+        if matches(&s.current_token) {
             s.previous_token = Some((s.current_token, plan.grace_until));
             s.current_token = plan.next_token;
             s.used_at = plan.now;
@@ -55,7 +56,7 @@ impl RememberStore for MemoryRemember {
             return Ok(Redemption::Rotated(s.clone()));
         }
         match s.previous_token {
-            Some((prev, until)) if &prev == presented && plan.now < until => {
+            Some((prev, until)) if matches(&prev) && plan.now < until => {
                 Ok(Redemption::Grace(s.clone()))
             }
             _ => {

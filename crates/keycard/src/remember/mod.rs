@@ -30,6 +30,15 @@
 //! with its sessions. keycard-axum's `SessionLayer::remember_me` does the redemption for every request
 //! that has no live session.
 //!
+//! **A redemption that may have written.** A store call that fails (a timeout against a paused Redis,
+//! a lost connection) may still have rotated the series. Successor tokens are therefore deterministic
+//! (an HMAC of the token they replace, under the cookie key), and a failed redemption answers a
+//! **retry cookie** ([`RememberMe::retry_cookie`]): the same token, signed as "my redemption may have
+//! been written". Redeeming it presents both the successor that write would have made and the token
+//! itself ([`RedeemPlan::alternate`]), so the retry rotates whichever of the two the series holds, and
+//! a store stall is never mistaken for theft (issue 18, W13). Only a response to a request that
+//! presented the token ever carries its retry cookie.
+//!
 //! Stores: [`MemoryRemember`], the SQL stores (keycard-sqlx, table `keycard_remember`), each through
 //! `keycard-store-tests`' `remember_suite!` and `remember_sessions_suite!`.
 
@@ -39,4 +48,7 @@ mod store;
 
 pub use memory::MemoryRemember;
 pub use service::{Redeemed, RememberMe, REMEMBER_COOKIE_LEN};
-pub use store::{RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord};
+pub use store::{
+    RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord,
+    DEFAULT_REMEMBER_GRACE, DEFAULT_REMEMBER_GRACE_USES,
+};

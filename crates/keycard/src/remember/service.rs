@@ -15,6 +15,10 @@ use crate::token::{labeled_key, CookieValue, SecretError, TokenHash};
 use crate::user::{CachedUser, Fingerprint};
 
 const KEY_LABEL: &[u8] = b"keycard remember-me cookie key v1";
+/// Domain of the successor derivation (a successor is never a cookie MAC).
+const SUCCESSOR: &[u8] = b"keycard remember-me successor\0";
+/// Domain of a retry cookie's MAC (a retry cookie never verifies as a plain one, nor the reverse).
+const RETRY: &[u8] = b"keycard remember-me retry\0";
 const SERIES_LEN: usize = 16;
 const TOKEN_LEN: usize = 32;
 const MAC_LEN: usize = 32;
@@ -86,6 +90,20 @@ fn fresh_token() -> [u8; TOKEN_LEN] {
     t
 }
 
+/// Which kind of cookie a value is: a plain one, or a retry cookie (see the [module docs](super)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Retry,
+}
+
+/// What a well-signed cookie carries.
+struct Decoded {
+    series: SeriesId,
+    token: [u8; TOKEN_LEN],
+    kind: Kind,
+}
+
 impl RememberMe {
     /// Over `store`, signing cookies with a key derived from `secret` (at least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN)
     /// bytes; the app secret is fine, the key has a label of its own).
@@ -110,18 +128,31 @@ impl RememberMe {
         self
     }
 
-    fn encode(&self, series: &SeriesId, token: &[u8; TOKEN_LEN]) -> CookieValue {
+    fn mac(&self, kind: Kind, message: &[u8]) -> [u8; MAC_LEN] {
+        let mut m = self.key.clone();
+        if kind == Kind::Retry {
+            m.update(RETRY);
+        }
+        m.update(message);
+        m.finalize().into_bytes().into()
+    }
+
+    fn encode_as(&self, kind: Kind, series: &SeriesId, token: &[u8; TOKEN_LEN]) -> CookieValue {
         let mut raw = [0u8; SERIES_LEN + TOKEN_LEN + MAC_LEN];
         raw[..SERIES_LEN].copy_from_slice(&series.0);
         raw[SERIES_LEN..SERIES_LEN + TOKEN_LEN].copy_from_slice(token);
-        let mut m = self.key.clone();
-        m.update(&raw[..SERIES_LEN + TOKEN_LEN]);
-        raw[SERIES_LEN + TOKEN_LEN..].copy_from_slice(&m.finalize().into_bytes());
+        let mac = self.mac(kind, &raw[..SERIES_LEN + TOKEN_LEN]);
+        raw[SERIES_LEN + TOKEN_LEN..].copy_from_slice(&mac);
         CookieValue::from_signed(URL_SAFE_NO_PAD.encode(raw))
     }
 
-    /// The series id and token hash a cookie value carries, if it is well-formed and signed by this key.
-    fn decode(&self, value: &str) -> Option<(SeriesId, TokenHash)> {
+    fn encode(&self, series: &SeriesId, token: &[u8; TOKEN_LEN]) -> CookieValue {
+        self.encode_as(Kind::Plain, series, token)
+    }
+
+    /// What a cookie value carries, if it is well-formed and signed by this key (as a plain or a retry
+    /// cookie).
+    fn decode(&self, value: &str) -> Option<Decoded> {
         if value.len() != REMEMBER_COOKIE_LEN {
             return None;
         }
@@ -131,16 +162,48 @@ impl RememberMe {
             _ => return None,
         }
         let (message, sig) = raw.split_at(SERIES_LEN + TOKEN_LEN);
-        let mut m = self.key.clone();
-        m.update(message);
-        if !bool::from(m.finalize().into_bytes().as_slice().ct_eq(sig)) {
+        let plain = self.mac(Kind::Plain, message).ct_eq(sig);
+        let retry = self.mac(Kind::Retry, message).ct_eq(sig);
+        let kind = if bool::from(plain) {
+            Kind::Plain
+        } else if bool::from(retry) {
+            Kind::Retry
+        } else {
             return None;
-        }
+        };
         let mut series = [0u8; SERIES_LEN];
         series.copy_from_slice(&message[..SERIES_LEN]);
         let mut token = [0u8; TOKEN_LEN];
         token.copy_from_slice(&message[SERIES_LEN..]);
-        Some((SeriesId(series), token_hash(&token)))
+        Some(Decoded {
+            series: SeriesId(series),
+            token,
+            kind,
+        })
+    }
+
+    /// The token a redemption of `token` rotates to: deterministic, so a retried redemption names the
+    /// successor an earlier, possibly written, attempt made.
+    fn successor(&self, series: &SeriesId, token: &[u8; TOKEN_LEN]) -> [u8; TOKEN_LEN] {
+        let mut m = self.key.clone();
+        m.update(SUCCESSOR);
+        m.update(&series.0);
+        m.update(token);
+        m.finalize().into_bytes().into()
+    }
+
+    /// The cookie to send when a redemption of `cookie` failed in a way that may have written (the store
+    /// call erred or timed out): a retry cookie, whose next redemption rotates the series whether or not
+    /// that write happened (see the [module docs](super)). For a retry cookie that failed again, the
+    /// retry cookie of its successor (a paused store runs both queued redemptions in turn). `None` for a
+    /// value that is not a well-signed remember-me cookie.
+    pub fn retry_cookie(&self, cookie: &str) -> Option<CookieValue> {
+        let d = self.decode(cookie)?;
+        let token = match d.kind {
+            Kind::Plain => d.token,
+            Kind::Retry => self.successor(&d.series, &d.token),
+        };
+        Some(self.encode_as(Kind::Retry, &d.series, &token))
     }
 
     /// Start a series for `user` (the sign-in ticked "remember me"): its cookie and record.
@@ -167,12 +230,24 @@ impl RememberMe {
     /// Redeem a remember-me cookie (a request with no live session): see [`Redeemed`]. A forged, foreign
     /// or malformed value is `Unknown` without reaching the store.
     pub async fn redeem(&self, cookie: &str) -> Result<Redeemed, StoreError> {
-        let Some((series_id, presented)) = self.decode(cookie) else {
+        let Some(d) = self.decode(cookie) else {
             return Ok(Redeemed::Unknown);
         };
+        let series_id = d.series;
+        // A plain cookie presents its token; a retry cookie presents the successor its earlier attempt
+        // may have written, with the token itself as the alternate.
+        let (presented, alternate) = match d.kind {
+            Kind::Plain => (d.token, None),
+            Kind::Retry => (
+                self.successor(&series_id, &d.token),
+                Some(token_hash(&d.token)),
+            ),
+        };
+        let next = self.successor(&series_id, &presented);
+        let presented = token_hash(&presented);
         let now = self.clock.now();
-        let next = fresh_token();
         let plan = RedeemPlan {
+            alternate,
             next_token: token_hash(&next),
             now,
             grace_until: now.saturating_add(self.policy.grace),
@@ -197,7 +272,7 @@ impl RememberMe {
     /// Sign-out: end the series the cookie names (its user key, if it existed).
     pub async fn forget(&self, cookie: &str) -> Result<Option<String>, StoreError> {
         match self.decode(cookie) {
-            Some((series_id, _)) => self.store.delete_series(&series_id).await,
+            Some(d) => self.store.delete_series(&d.series).await,
             None => Ok(None),
         }
     }
@@ -214,7 +289,7 @@ impl RememberMe {
 
     /// The series id a cookie value names, if it is well-formed and signed by this key (no store access).
     pub fn series_of(&self, cookie: &str) -> Option<SeriesId> {
-        self.decode(cookie).map(|(id, _)| id)
+        self.decode(cookie).map(|d| d.series)
     }
 
     /// The lifetimes in force.

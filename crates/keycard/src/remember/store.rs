@@ -35,8 +35,8 @@ pub struct SeriesRecord {
 pub enum Redemption {
     /// No live series by that id: nothing happened.
     Unknown,
-    /// The current token: the series now carries `next`, the presented token is its previous one for
-    /// the grace window. Sign the user in with a new session and send the new cookie.
+    /// The current token (or a retry cookie's alternate): the series now carries `next`, the token that
+    /// was current is its previous one for the grace window. Sign the user in with a new session and send the new cookie.
     Rotated(SeriesRecord),
     /// The token this series replaced a moment ago (another tab redeemed it first): nothing changed.
     /// Serve the request as the user; the winner's response carries the new cookies.
@@ -50,8 +50,16 @@ pub enum Redemption {
 }
 
 /// What a redemption may write: the successor token and the deadlines it sets.
+///
+/// `alternate` is set for a **retry cookie** only ([`RememberMe::retry_cookie`](super::RememberMe::retry_cookie)):
+/// a browser whose earlier redemption failed after its store write may have happened presents the
+/// successor that write would have made (`presented`) together with the token it replaced
+/// (`alternate`); the series' current token matching either is a rotation, the previous one matching
+/// either (inside the window) is grace. For every other cookie it is `None`.
 #[derive(Debug, Clone, Copy)]
 pub struct RedeemPlan {
+    /// The token a retried redemption replaced, which also counts as presented (see above).
+    pub alternate: Option<TokenHash>,
     /// The next token's hash.
     pub next_token: TokenHash,
     /// The caller's now.
@@ -108,19 +116,39 @@ pub trait RememberStore: Send + Sync + 'static {
 }
 
 /// The remember-me lifetimes.
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | `ttl` | 30 days | a series dies this long after its last redemption (Pow's default) |
+/// | `grace` | 10 s | a replaced token still counts as a concurrent tab this long: a browser restoring its tabs sends them within seconds |
+/// | `grace_uses` | 16 | and answers at most this many requests in that window |
+///
+/// A request served in the grace window is read-only for identity (keycard-axum refuses every sign-in,
+/// sync, rotation and sign-out made from it), so a copied cookie replayed there can read as the user for
+/// a few seconds and a few requests, never take over the account (issue 18, V3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RememberPolicy {
     /// A series dies this long after its last redemption (default 30 days, Pow's).
     pub ttl: Duration,
-    /// A replaced token still counts as a concurrent tab this long (default 60 s).
+    /// A replaced token still counts as a concurrent tab this long (default [`DEFAULT_REMEMBER_GRACE`]).
     pub grace: Duration,
+    /// How many requests a replaced token may answer in its grace window (default
+    /// [`DEFAULT_REMEMBER_GRACE_USES`]); later ones are anonymous.
+    pub grace_uses: u32,
 }
+
+/// The remember-me grace window by default: seconds, like a browser restoring its tabs.
+pub const DEFAULT_REMEMBER_GRACE: Duration = Duration::from_secs(10);
+
+/// How many requests a replaced remember-me token may answer in its grace window by default.
+pub const DEFAULT_REMEMBER_GRACE_USES: u32 = 16;
 
 impl Default for RememberPolicy {
     fn default() -> Self {
         RememberPolicy {
             ttl: Duration::from_secs(30 * 24 * 3600),
-            grace: Duration::from_secs(60),
+            grace: DEFAULT_REMEMBER_GRACE,
+            grace_uses: DEFAULT_REMEMBER_GRACE_USES,
         }
     }
 }

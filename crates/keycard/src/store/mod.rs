@@ -389,6 +389,23 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Vec<SessionRecord>, StoreError>;
 
+    /// The live session `session_id` of `user_key` (unexpired, credentials matching), or `None`: a
+    /// liveness check (a watch on a long-lived response asks it every second), whose cost must not grow
+    /// with the user's sessions. The default lists the user's sessions; the stores of this workspace
+    /// answer it with one lookup. Never prunes.
+    async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .sessions(user_key, now)
+            .await?
+            .into_iter()
+            .find(|s| &s.session_id == session_id))
+    }
+
     /// One copy of every user that has a live session. Not for the request path.
     async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError>;
 

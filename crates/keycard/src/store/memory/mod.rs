@@ -460,6 +460,21 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         Ok(live)
     }
 
+    async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(fp) = self.users.get(user_key).map(|slot| slot.cell.fingerprint()) else {
+            return Ok(None);
+        };
+        Ok(self.sessions.get(session_id).and_then(|r| {
+            (r.user_key == user_key && r.is_live(now) && credentials_match(r.auth_fingerprint, fp))
+                .then(|| (**r).clone())
+        }))
+    }
+
     async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
         let keys: Vec<String> = self
             .users

@@ -148,6 +148,15 @@ impl<U: CachedUser, S: Store<U>> Store<U> for NearCache<U, S> {
         self.inner.sessions(user_key, now).await
     }
 
+    async fn session(
+        &self,
+        user_key: &str,
+        session_id: &SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.session(user_key, session_id, now).await
+    }
+
     async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
         self.inner.users(now).await
     }
