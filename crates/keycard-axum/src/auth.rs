@@ -125,6 +125,8 @@ impl<U: CachedUser> Auth<U> {
     }
 
     /// The handle the layer put in the request, marked as read (the response now depends on the cookie).
+    /// A state-changing request (an unsafe method) served from a replaced token is refused here
+    /// ([`AuthRejection::StaleToken`]), before its handler runs: grace requests only read.
     pub(crate) fn from_parts(parts: &Parts) -> Result<Self, AuthRejection> {
         let auth = Self::from_extensions(&parts.extensions)?;
         let mut s = auth.state();
@@ -132,7 +134,13 @@ impl<U: CachedUser> Auth<U> {
         if matches!(s.phase, Phase::Unavailable { .. }) {
             return Err(AuthRejection::StoreUnavailable);
         }
+        let stale = s.read_only && !parts.method.is_safe();
         drop(s);
+        if stale {
+            // Served from a replaced token: it may read, never change anything (issue 18, V3).
+            auth.writable("request")
+                .map_err(|_| AuthRejection::StaleToken)?;
+        }
         Ok(auth)
     }
 
@@ -197,6 +205,16 @@ impl<U: CachedUser> Auth<U> {
         matches!(self.state().phase, Phase::SignedIn { .. })
     }
 
+    /// Whether this request was served from a replaced token inside its grace window: a session token
+    /// another request just renewed ([`TokenUse::Grace`]), or a remember-me cookie another request just
+    /// redeemed. Such a request may read as the user but is **read-only for identity**: every operation
+    /// here that would sign in, sync, rotate or sign out answers [`AuthError::StaleToken`] and changes
+    /// nothing, so a copied cookie replayed in the window can never take over the account (issue 18,
+    /// V3).
+    pub fn is_read_only(&self) -> bool {
+        self.state().read_only
+    }
+
     /// Whether the request presented the current token or a replaced one inside its grace window.
     pub fn token_use(&self) -> Option<TokenUse> {
         match &self.state().phase {
@@ -229,6 +247,40 @@ impl<U: CachedUser> Auth<U> {
         s.phase.bound()
     }
 
+    /// Refuse an identity write (`operation`) from a request served in a grace window
+    /// ([`is_read_only`](Self::is_read_only)): [`AuthError::StaleToken`], written to the audit log.
+    pub(crate) fn writable(&self, operation: &'static str) -> Result<(), AuthError> {
+        let s = self.state();
+        if !s.read_only {
+            return Ok(());
+        }
+        let account = match (&s.phase, &s.assigned) {
+            (Phase::SignedIn { session, .. }, _) => Some(session.user_key.clone()),
+            (_, Some(user)) => Some(user.user_key()),
+            _ => None,
+        };
+        drop(s);
+        if let Some(account) = account {
+            self.shared
+                .cache
+                .audit()
+                .grace_write_refused(&account, operation);
+        }
+        tracing::debug!(
+            operation,
+            "refused: the request was served from a replaced token (grace window)"
+        );
+        Err(AuthError::StaleToken)
+    }
+
+    /// Nobody is signed in for the rest of this request; nothing is written, no cookie changes (a
+    /// read-only request whose user no longer exists).
+    pub(crate) fn anonymous_for_request(&self) {
+        let mut s = self.state();
+        s.phase = Phase::Anonymous;
+        s.assigned = None;
+    }
+
     /// Mark the session state unknown (a loader failed): extractors answer 503 from now on.
     pub(crate) fn mark_unavailable(&self) {
         let mut s = self.state();
@@ -256,7 +308,11 @@ impl<U: CachedUser> Auth<U> {
     /// (it is **not** re-created: a revoked session stays revoked; the cookie is cleared);
     /// [`AuthError::CredentialsChanged`] when signing in a copy of the user whose credentials changed since
     /// it was read (the password was changed while this sign-in checked the old one): answer it like a wrong
-    /// password.
+    /// password; [`AuthError::StaleToken`] when the request was served from a replaced token
+    /// ([`is_read_only`](Self::is_read_only)).
+    ///
+    /// A sign-in records a fresh proof of authentication (sudo mode): call it only after checking the
+    /// user's password (or another credential). A remember-me redemption never records one.
     pub async fn create(&self, user: impl Into<Arc<U>>) -> Result<Arc<SessionRecord>, AuthError> {
         self.create_with(user, SessionMetadata::default()).await
     }
@@ -270,6 +326,7 @@ impl<U: CachedUser> Auth<U> {
     ) -> Result<Arc<SessionRecord>, AuthError> {
         let user: Arc<U> = user.into();
         let _op = self.shared.ops.lock().await;
+        self.writable("create")?;
         let phase = self.state().phase.clone();
         let cache = &self.shared.cache;
         match phase {
@@ -378,6 +435,7 @@ impl<U: CachedUser> Auth<U> {
 
     /// Sign out, the request's operation lock already held.
     pub(crate) async fn delete_locked(&self) -> Result<(), AuthError> {
+        self.writable("sign_out")?;
         let (phase, presented) = {
             let s = self.state();
             (s.phase.clone(), s.presented.clone())
@@ -421,6 +479,7 @@ impl<U: CachedUser> Auth<U> {
     /// [`AuthError::Store`].
     pub async fn regenerate(&self) -> Result<Arc<SessionRecord>, AuthError> {
         let _op = self.shared.ops.lock().await;
+        self.writable("regenerate")?;
         let (user, session) = self.signed_in()?;
         let rotated = self.shared.cache.regenerate(&session.session_id).await?;
         self.take_rotation(user, rotated)

@@ -96,6 +96,9 @@ impl<U: CachedUser> SessionLayer<U> {
                 ip_source: ClientIpSource::default(),
                 sudo_max_age: crate::sudo::DEFAULT_SUDO_MAX_AGE,
                 remember: None,
+                watches: crate::watch::WatchSlots::new(
+                    crate::watch::DEFAULT_MAX_WATCHES_PER_SESSION,
+                ),
             }),
             loader: None,
         }
@@ -140,6 +143,14 @@ impl<U: CachedUser> SessionLayer<U> {
     /// [`DEFAULT_SUDO_MAX_AGE`](crate::DEFAULT_SUDO_MAX_AGE), 10 minutes).
     pub fn sudo_max_age(self, max_age: std::time::Duration) -> Self {
         self.reconfigure(|c| c.sudo_max_age = max_age)
+    }
+
+    /// How many [`SessionWatch`](crate::SessionWatch)es ([`Auth::watch`]: a server-sent-events stream, a
+    /// WebSocket) one session may hold open on this node (default
+    /// [`DEFAULT_MAX_WATCHES_PER_SESSION`](crate::DEFAULT_MAX_WATCHES_PER_SESSION), at least 1); one more
+    /// is refused with [`WatchError::TooMany`](crate::WatchError::TooMany).
+    pub fn max_watches_per_session(self, max: usize) -> Self {
+        self.reconfigure(|c| c.watches = crate::watch::WatchSlots::new(max))
     }
 
     /// Sign browsers back in with their remember-me cookie ([`keycard::remember`]): a request with no

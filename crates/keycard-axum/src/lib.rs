@@ -288,7 +288,9 @@ pub use remember::{UserByKey, REMEMBER_COOKIE_NAME};
 pub use sudo::{
     is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
 };
-pub use watch::{SessionWatch, DEFAULT_WATCH_INTERVAL};
+pub use watch::{
+    SessionWatch, WatchError, DEFAULT_MAX_WATCHES_PER_SESSION, DEFAULT_WATCH_INTERVAL,
+};
 
 /// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
 #[cfg(doctest)]

@@ -64,6 +64,12 @@ pub enum AuthRejection {
     /// added outside it), so the user was not reloaded: the handler gets a 500, never the cached user.
     #[error("ReloadUser runs outside the SessionLayer, so the user was not reloaded")]
     ReloadUserOutsideSession,
+    /// A state-changing request (any method but `GET`, `HEAD`, `OPTIONS`, `TRACE`) served from a replaced
+    /// token inside its grace window ([`Auth::is_read_only`](crate::Auth::is_read_only)): such a request
+    /// may only read (issue 18, V3). Responds `409 Conflict`; the browser already holds the new cookie,
+    /// so a retry goes through.
+    #[error("a state-changing request used a session token that was just replaced")]
+    StaleToken,
 }
 
 impl AuthRejection {
@@ -75,6 +81,7 @@ impl AuthRejection {
             AuthRejection::MissingLayer | AuthRejection::ReloadUserOutsideSession => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            AuthRejection::StaleToken => StatusCode::CONFLICT,
         }
     }
 }
@@ -110,6 +117,11 @@ impl IntoResponse for AuthRejection {
                 );
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
             }
+            AuthRejection::StaleToken => (
+                StatusCode::CONFLICT,
+                "this page used a session that was just renewed; reload it and try again",
+            )
+                .into_response(),
         }
     }
 }
@@ -224,6 +236,19 @@ pub enum AuthError {
     /// `.remember(store)`.
     #[error("remember-me is not configured: add SessionLayer::remember_me over a cache built with .remember(store)")]
     RememberNotConfigured,
+    /// The request was served from a replaced token inside its grace window (a session token another
+    /// request just renewed, a remember-me cookie another request just redeemed): it may read as the
+    /// user, never sign in, sync, rotate or sign out (issue 18, V3). Nothing changed. Responds
+    /// `409 Conflict`: the browser already holds the new cookie, so a retry (reload) goes through.
+    #[error(
+        "this request used a session token that was just replaced; retry it with the new cookie"
+    )]
+    StaleToken,
+    /// Ending another of the user's sessions, or forgetting another remembered browser, needs a recent
+    /// proof of password (sudo mode, [`RecentlyAuthenticated`](crate::RecentlyAuthenticated)): nothing
+    /// changed. Responds `403 Forbidden`; send the user to the re-authentication page first.
+    #[error("this needs a recent sign-in: confirm the password first")]
+    SudoRequired,
     /// Hashing or checking a password failed: 503 with `Retry-After` when the hasher is at capacity
     /// ([`PasswordError::Busy`](keycard::password::PasswordError::Busy)), 422 for a password too long to
     /// hash, 500 otherwise.
@@ -259,6 +284,14 @@ impl IntoResponse for AuthError {
             AuthError::RememberNotConfigured => {
                 tracing::error!("{}", AuthError::RememberNotConfigured);
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+            }
+            AuthError::StaleToken => (
+                StatusCode::CONFLICT,
+                "this page used a session that was just renewed; reload it and try again",
+            )
+                .into_response(),
+            AuthError::SudoRequired => {
+                (StatusCode::FORBIDDEN, "re-authentication required").into_response()
             }
             #[cfg(feature = "password")]
             AuthError::Password(PasswordError::Busy { retry_after }) => {

@@ -196,9 +196,14 @@ where
                 Ok(Some(user)) => auth.assign_current_user(user),
                 Ok(None) => {
                     tracing::debug!("signed-in user no longer exists; ending the session");
-                    if let Err(e) = auth.delete().await {
-                        tracing::warn!(error = %e, "could not end the session of a deleted user");
-                        auth.mark_unavailable();
+                    match auth.delete().await {
+                        Ok(()) => {}
+                        // Served from a replaced token: it may not end anything; it reads as nobody.
+                        Err(crate::AuthError::StaleToken) => auth.anonymous_for_request(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not end the session of a deleted user");
+                            auth.mark_unavailable();
+                        }
                     }
                 }
                 Err(e) => {

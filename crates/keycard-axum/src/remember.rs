@@ -123,9 +123,17 @@ pub(crate) async fn redeem<U: CachedUser>(
             )
         }
         Ok(Remembered::Grace { user }) => {
+            // Another request redeemed this cookie a moment ago: read as the user, change nothing.
             let auth = handle(Phase::Anonymous, None);
-            auth.assign_current_user(user);
+            auth.state_mut(|s| {
+                s.assigned = Some(user);
+                s.read_only = true;
+            });
             (auth, None)
+        }
+        Ok(Remembered::GraceExhausted { .. }) => {
+            // Past its grace answers: anonymous, and the cookie is left to the winner's response.
+            (handle(Phase::Anonymous, None), None)
         }
         Ok(Remembered::Theft { .. }) => {
             tracing::warn!("a copied remember-me cookie was presented: the user's sessions and series were ended");
@@ -163,6 +171,7 @@ impl<U: CachedUser> Auth<U> {
             return Err(AuthError::RememberNotConfigured);
         }
         let _op = self.lock_ops().await;
+        self.writable("create_and_remember")?;
         self.end_before_sign_in().await?;
         self.forget_presented_series().await?;
         let metadata = self.request_metadata();
@@ -186,13 +195,25 @@ impl<U: CachedUser> Auth<U> {
     /// End one of the signed-in user's own remember-me series and every session created from it (a
     /// sessions page). `Ok(false)` if the user has no such series. Ending the series of this very
     /// session signs out (both cookies are cleared).
+    ///
+    /// Forgetting **another** browser needs sudo mode, as ending any other session does:
+    /// [`AuthError::SudoRequired`] unless the session's proof of password is recent
+    /// ([`is_recently_authenticated`](Self::is_recently_authenticated)); [`AuthError::StaleToken`] from a
+    /// request served in a grace window.
     pub async fn end_series(&self, series_id: &SeriesId) -> Result<bool, AuthError> {
         let _op = self.lock_ops().await;
+        self.writable("end_series")?;
         let own = self.remembered().await?;
         if !own.iter().any(|s| &s.series_id == series_id) {
             return Ok(false);
         }
         let current = self.session();
+        let this_browser = current
+            .as_ref()
+            .is_some_and(|s| s.remember_series.as_ref() == Some(series_id));
+        if !this_browser && !self.is_recently_authenticated() {
+            return Err(AuthError::SudoRequired);
+        }
         self.cache().end_series(series_id).await?;
         if current.is_some_and(|s| s.remember_series.as_ref() == Some(series_id)) {
             self.end_locally();

@@ -20,6 +20,8 @@ pub(crate) struct LayerConfig {
     pub(crate) sudo_max_age: std::time::Duration,
     /// The remember-me cookie, when the layer redeems remember-me cookies.
     pub(crate) remember: Option<CookieWriter>,
+    /// The open session watches of this layer (`Auth::watch`), bounded per session.
+    pub(crate) watches: Arc<crate::watch::WatchSlots>,
 }
 
 /// What the request resolved to.
@@ -112,6 +114,10 @@ pub(crate) struct State<U> {
     pub(crate) remember_presented: Option<String>,
     /// The remember-me cookie change to write.
     pub(crate) remember_cookie: Option<CookieChange>,
+    /// Served from a replaced token in its grace window (a session token just renewed, a remember-me
+    /// cookie just redeemed): read-only for identity, every operation that would sign in, sync, rotate
+    /// or sign out is refused.
+    pub(crate) read_only: bool,
 }
 
 impl<U> State<U> {
@@ -121,7 +127,15 @@ impl<U> State<U> {
         cookie: Option<CookieChange>,
         carried: bool,
     ) -> Self {
+        let read_only = matches!(
+            phase,
+            Phase::SignedIn {
+                token_use: TokenUse::Grace,
+                ..
+            }
+        );
         State {
+            read_only,
             phase,
             assigned: None,
             presented,

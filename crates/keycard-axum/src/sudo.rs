@@ -224,6 +224,7 @@ impl<U: CachedUser> Auth<U> {
     /// [`AuthError::Store`].
     pub async fn reauthenticate(&self) -> Result<Arc<SessionRecord>, AuthError> {
         let _op = self.lock_ops().await;
+        self.writable("reauthenticate")?;
         let (user, session) = self.signed_in()?;
         let rotated = self.cache().reauthenticate(&session.session_id).await?;
         let session = self.take_rotation(user, rotated)?;

@@ -6,17 +6,109 @@
 //! cache, [`Changed`](keycard::SessionEvent::Changed) for another node's write to this user or session:
 //! checked at once) and checks the session's liveness in the store every
 //! [`interval`](SessionWatch::every) (default one second), which catches the rest: another node's
-//! revocation without a near cache, expiry. That check is one `sessions(user_key)` read per watch per interval; a store failure is not
-//! an end (a blip must not tell users they were signed out), the next check decides.
+//! revocation without a near cache, expiry. That check reads the one session watched
+//! ([`CredentialsCache::session`]: one lookup, however many sessions the user has); a store failure is
+//! not an end (a blip must not tell users they were signed out), the next check decides.
+//!
+//! **Bounded.** [`Auth::watch`](crate::Auth::watch) gives a session at most
+//! [`SessionLayer::max_watches_per_session`](crate::SessionLayer::max_watches_per_session) open watches
+//! on this node (default [`DEFAULT_MAX_WATCHES_PER_SESSION`]); one more is refused with
+//! [`WatchError::TooMany`] (429) until one closes, so one session cannot hold any number of streams, each
+//! checking the store every second (issue 18, W10).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use keycard::{CachedUser, CredentialsCache, EndReason, SessionEvent, SessionId};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
 /// How often a [`SessionWatch`] checks the store by default.
 pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Open watches one session may hold on one node by default (a handful of tabs).
+pub const DEFAULT_MAX_WATCHES_PER_SESSION: usize = 4;
+
+/// Why [`Auth::watch`](crate::Auth::watch) gave no watch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WatchError {
+    /// Nobody is signed in. Responds 401.
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The session already holds `max` open watches on this node. Responds `429 Too Many Requests`;
+    /// close one (another tab's stream) first.
+    #[error("this session already holds {max} open watches")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl IntoResponse for WatchError {
+    fn into_response(self) -> Response {
+        match self {
+            WatchError::NotSignedIn => crate::AuthRejection::Unauthenticated.into_response(),
+            WatchError::TooMany { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(http::header::RETRY_AFTER, "5")],
+                "too many open event streams for this session; close another tab's first",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// The open watches per session of one layer (this node), bounded.
+#[derive(Debug)]
+pub(crate) struct WatchSlots {
+    max: usize,
+    open: Mutex<HashMap<SessionId, usize>>,
+}
+
+impl WatchSlots {
+    pub(crate) fn new(max: usize) -> Arc<Self> {
+        Arc::new(WatchSlots {
+            max: max.max(1),
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn take(self: &Arc<Self>, session_id: SessionId) -> Result<WatchSlot, WatchError> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(session_id).or_insert(0);
+        if *n >= self.max {
+            return Err(WatchError::TooMany { max: self.max });
+        }
+        *n += 1;
+        Ok(WatchSlot {
+            slots: self.clone(),
+            session_id,
+        })
+    }
+}
+
+/// One open watch, given back when the watch is dropped.
+#[derive(Debug)]
+struct WatchSlot {
+    slots: Arc<WatchSlots>,
+    session_id: SessionId,
+}
+
+impl Drop for WatchSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.session_id) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.session_id);
+            }
+        }
+    }
+}
 
 /// A watch on one session ([`Auth::watch`](crate::Auth::watch)).
 pub struct SessionWatch<U: CachedUser> {
@@ -25,6 +117,7 @@ pub struct SessionWatch<U: CachedUser> {
     user_key: String,
     events: Receiver<SessionEvent>,
     interval: Duration,
+    _slot: Option<WatchSlot>,
 }
 
 impl<U: CachedUser> std::fmt::Debug for SessionWatch<U> {
@@ -47,6 +140,7 @@ impl<U: CachedUser> SessionWatch<U> {
             user_key,
             events,
             interval: DEFAULT_WATCH_INTERVAL,
+            _slot: None,
         }
     }
 
@@ -101,8 +195,8 @@ impl<U: CachedUser> SessionWatch<U> {
     }
 
     async fn is_live(&self) -> bool {
-        match self.cache.sessions(&self.user_key).await {
-            Ok(sessions) => sessions.iter().any(|s| s.session_id == self.session_id),
+        match self.cache.session(&self.user_key, &self.session_id).await {
+            Ok(session) => session.is_some(),
             Err(e) => {
                 tracing::debug!(error = %e, "session watch: store unavailable; checking again later");
                 true
@@ -114,13 +208,19 @@ impl<U: CachedUser> SessionWatch<U> {
 impl<U: CachedUser> crate::Auth<U> {
     /// A watch on this request's session, for a long-lived response (server-sent events, a WebSocket):
     /// [`SessionWatch::ended`](crate::SessionWatch::ended) completes when the session ends, on this node
-    /// or any other. `None` when nobody is signed in.
-    pub fn watch(&self) -> Option<crate::SessionWatch<U>> {
-        let session = self.session()?;
-        Some(crate::SessionWatch::new(
+    /// or any other. It holds one of the session's
+    /// [`max_watches_per_session`](crate::SessionLayer::max_watches_per_session) slots until dropped.
+    ///
+    /// Errors: [`WatchError::NotSignedIn`], [`WatchError::TooMany`] (both answer as responses).
+    pub fn watch(&self) -> Result<crate::SessionWatch<U>, WatchError> {
+        let session = self.session().ok_or(WatchError::NotSignedIn)?;
+        let slot = self.config().watches.take(session.session_id)?;
+        let mut watch = crate::SessionWatch::new(
             self.cache().clone(),
             session.session_id,
             session.user_key.clone(),
-        ))
+        );
+        watch._slot = Some(slot);
+        Ok(watch)
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use keycard::{EndReason, SessionMetadata};
 use keycard_axum::SessionWatch;
+use keycard_store_tests::Primitive;
 
 use common::*;
 
@@ -39,7 +40,7 @@ async fn a_revocation_by_another_node_ends_the_watch_at_the_next_check() {
     let clock = keycard::ManualClock::new(keycard::Timestamp(1_700_000_000_000));
     let store = test_store();
     let node_a = cache_over(store.clone(), clock.clone());
-    let node_b = cache_over(store, clock);
+    let node_b = cache_over(store.clone(), clock);
     let s = node_a
         .create(user(1, "free"), SessionMetadata::default())
         .await
@@ -48,6 +49,7 @@ async fn a_revocation_by_another_node_ends_the_watch_at_the_next_check() {
         .create(user(1, "free"), SessionMetadata::default())
         .await
         .unwrap();
+    let listed = store.calls_to(Primitive::Sessions); // the sign-ins' session cap
     let watch = SessionWatch::new(
         node_a.clone(),
         s.session.session_id,
@@ -70,4 +72,7 @@ async fn a_revocation_by_another_node_ends_the_watch_at_the_next_check() {
         .expect("the watch ends")
         .unwrap();
     assert_eq!(reason, EndReason::Gone);
+    // Each liveness check read the one session watched, never the user's whole list (issue 18, W10).
+    assert!(store.calls_to(Primitive::Session) > 0);
+    assert_eq!(store.calls_to(Primitive::Sessions), listed);
 }

@@ -2,6 +2,8 @@
 //! counts calls and fails on demand), a manual clock, and a user loader the tests control.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
