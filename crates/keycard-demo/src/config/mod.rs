@@ -19,6 +19,7 @@
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
 //! | `--sudo-secs` | `SUDO_SECS` | `600` | sudo mode: a password change or "sign out all other sessions" needs a sign-in (or a password confirmation) this recent |
 //! | `--remember-secs` | `REMEMBER_SECS` | `2592000` (30 days) | "Remember me": a remembered browser is signed back in this long after its last visit |
+//! | `--remember-grace-secs` | `REMEMBER_GRACE_SECS` | `10` | a just-redeemed remember-me cookie still serves other tabs this long (read-only, at most 16 requests); `0`: never |
 //!
 //! Every setting is read as text and checked here, so a bad value is one line that names the setting as the
 //! user gave it: the flag when it was typed (`--addr: "4001" is not an IP:PORT address …`), the environment
@@ -95,6 +96,8 @@ pub struct Config {
     pub sudo: Duration,
     /// How long a remember-me series lives after its last use (`REMEMBER_SECS`).
     pub remember: Duration,
+    /// How long a redeemed remember-me token still serves concurrent tabs (`REMEMBER_GRACE_SECS`).
+    pub remember_grace: Duration,
     /// Interval of the expired-session sweeper.
     pub sweep_interval: Duration,
 }
@@ -115,6 +118,7 @@ impl fmt::Debug for Config {
             .field("plan_job_interval", &self.plan_job_interval)
             .field("sudo", &self.sudo)
             .field("remember", &self.remember)
+            .field("remember_grace", &self.remember_grace)
             .finish()
     }
 }
@@ -205,6 +209,7 @@ impl Config {
         )?;
         let sudo = secs("SUDO_SECS", &server.sudo_secs, false)?;
         let remember = secs("REMEMBER_SECS", &server.remember_secs, false)?;
+        let remember_grace = secs("REMEMBER_GRACE_SECS", &server.remember_grace_secs, true)?;
 
         Ok(Config {
             addr,
@@ -220,6 +225,7 @@ impl Config {
             plan_job_interval,
             sudo,
             remember,
+            remember_grace,
             sweep_interval: sweep_interval_for(&policy),
         })
     }
@@ -241,6 +247,7 @@ impl Config {
             plan_job_interval: Duration::from_secs(DEFAULT_PLAN_JOB_INTERVAL_SECS),
             sudo: Duration::from_secs(DEFAULT_SUDO_SECS),
             remember: Duration::from_secs(DEFAULT_REMEMBER_SECS),
+            remember_grace: keycard::remember::DEFAULT_REMEMBER_GRACE,
             sweep_interval: sweep_interval_for(&policy),
         }
     }

@@ -8,7 +8,7 @@ use clap::ArgMatches;
 
 /// Every setting: its environment variable and its flag. Errors name a setting by one of the two,
 /// whichever the value came from ([`Origins`]).
-pub const FLAGS: [(&str, &str); 17] = [
+pub const FLAGS: [(&str, &str); 18] = [
     ("KEYCARD_ADDR", "--addr"),
     ("DATABASE_URL", "--database-url"),
     ("CACHE_URL", "--cache-url"),
@@ -26,6 +26,7 @@ pub const FLAGS: [(&str, &str); 17] = [
     ("PLAN_JOB_INTERVAL_SECS", "--plan-job-interval-secs"),
     ("SUDO_SECS", "--sudo-secs"),
     ("REMEMBER_SECS", "--remember-secs"),
+    ("REMEMBER_GRACE_SECS", "--remember-grace-secs"),
 ];
 
 /// Where a value came from.

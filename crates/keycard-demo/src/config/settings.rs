@@ -40,6 +40,7 @@ const DEFAULT_SUDO: &str = "600";
 /// Default remember-me lifetime: 30 days (Pow's).
 pub const DEFAULT_REMEMBER_SECS: u64 = 30 * 24 * 3600;
 const DEFAULT_REMEMBER: &str = "2592000";
+const DEFAULT_REMEMBER_GRACE: &str = "10";
 
 /// Every setting, as given (flags, else environment, else defaults), unchecked.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -140,6 +141,11 @@ pub struct ServerSettings {
     /// "Remember me": how long a remembered browser is signed back in after its last visit, in seconds.
     #[arg(long, env = "REMEMBER_SECS", default_value = DEFAULT_REMEMBER)]
     pub remember_secs: String,
+
+    /// "Remember me": how long a just-redeemed remember-me cookie still serves the browser's other tabs
+    /// (read-only, a bounded number of requests), in seconds; 0: never.
+    #[arg(long, env = "REMEMBER_GRACE_SECS", default_value = DEFAULT_REMEMBER_GRACE)]
+    pub remember_grace_secs: String,
 }
 
 /// The defaults, for commands that do not serve (`users set-plan` builds its [`super::Config`] on them).
@@ -158,6 +164,7 @@ impl Default for ServerSettings {
             plan_job_interval_secs: DEFAULT_PLAN_JOB_INTERVAL.to_owned(),
             sudo_secs: DEFAULT_SUDO.to_owned(),
             remember_secs: DEFAULT_REMEMBER.to_owned(),
+            remember_grace_secs: DEFAULT_REMEMBER_GRACE.to_owned(),
         }
     }
 }

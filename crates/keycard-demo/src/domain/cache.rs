@@ -218,8 +218,14 @@ pub async fn build_stores(
     let builder = match remember {
         Some(store) => builder.remember_arc(store).remember_policy(RememberPolicy {
             ttl: config.remember,
+            grace: config.remember_grace,
             ..RememberPolicy::default()
         }),
+        None => builder,
+    };
+    // Grace answers are counted where every node counts them (see `Policy::grace_uses`).
+    let builder = match &throttle {
+        Some(store) => builder.grace_counter(store.clone()),
         None => builder,
     };
     let cache = builder

@@ -30,6 +30,21 @@ impl IntoResponse for AppError {
                 tracing::info!("session ended during the request; sending the visitor to sign in");
                 return respond::to_sign_in();
             }
+            // Served from a token another request just replaced: read-only (the library refused and
+            // wrote an audit event). The browser holds the new cookie: a reload goes through.
+            AppError::Auth(AuthError::StaleToken) => {
+                return views::error_page(
+                    StatusCode::CONFLICT,
+                    "Please try again",
+                    "This page used a session that was renewed a moment ago. Nothing was changed: \
+                     go back, reload the page and try again.",
+                );
+            }
+            // Ending another session without a recent password proof: confirm the password first.
+            AppError::Auth(AuthError::SudoRequired) => {
+                return axum::response::Redirect::to("/session/confirm?return_to=/sessions")
+                    .into_response();
+            }
             AppError::Db(_) => {
                 "The users database is unavailable. Nothing was changed; try again in a moment."
             }

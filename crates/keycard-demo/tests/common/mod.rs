@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod procs;
+pub mod remembered;
 pub mod services;
 
 use std::path::{Path, PathBuf};

@@ -1,11 +1,11 @@
 //! `GET /events`: a server-sent-events stream for the signed-in session. It sends `open` at once, then
 //! `ended` (data: why: `signed_out`, `revoked`, `credentials_changed`, `gone`) within about a second of
 //! the session ending, on this node or any other ([`keycard_axum::SessionWatch`]), and closes. A comment
-//! every 15 s keeps proxies from closing it. Anonymous: 401.
+//! every 15 s keeps proxies from closing it. Anonymous: 401. A session holds at most a handful of open
+//! streams on one node (`keycard_axum::DEFAULT_MAX_WATCHES_PER_SESSION`); one more: 429.
 
 use std::convert::Infallible;
 
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, StreamExt};
@@ -14,8 +14,9 @@ use crate::web::auth::AuthUser;
 
 /// The stream.
 pub async fn stream(auth: AuthUser) -> Response {
-    let Some(watch) = auth.watch() else {
-        return (StatusCode::UNAUTHORIZED, "not signed in").into_response();
+    let watch = match auth.watch() {
+        Ok(watch) => watch,
+        Err(refused) => return refused.into_response(),
     };
     let open =
         stream::once(async { Ok::<_, Infallible>(Event::default().event("open").data("ok")) });

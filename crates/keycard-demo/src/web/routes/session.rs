@@ -51,7 +51,7 @@ pub async fn new(
     csrf: CsrfToken,
     flash: IncomingFlash,
 ) -> Result<Response, AppError> {
-    if ended {
+    if ended && !auth.is_read_only() {
         // Anonymous with a dead cookie: this only clears the cookie (no store call).
         auth.delete().await?;
     }

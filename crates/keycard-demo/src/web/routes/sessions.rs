@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use keycard::{SeriesId, SessionId};
 
 use crate::web::auth::{AuthUser, PageUser, SudoUser};
@@ -77,7 +77,13 @@ pub async fn index(
     Ok(render(StatusCode::OK, &page, Some(&flash)))
 }
 
+/// Where ending another session, or forgetting another browser, goes without a recent password proof
+/// (sudo mode, as for "sign out all other sessions"): the confirmation page, back to the list.
+const CONFIRM_FIRST: &str = "/session/confirm?return_to=/sessions";
+
 /// End one of this user's sessions (this one: sign out). 404 for an id that is not one of theirs.
+/// Another session needs sudo mode: without a recent sign-in (or password confirmation), 303 to the
+/// confirmation page first (the library refuses it anyway: `AuthError::SudoRequired`).
 pub async fn delete(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -97,6 +103,9 @@ pub async fn delete(
         return Ok(not_found());
     };
     let is_current = auth.session().is_some_and(|s| s.session_id == id);
+    if !is_current && !auth.is_recently_authenticated() {
+        return Ok(Redirect::to(CONFIRM_FIRST).into_response());
+    }
     // `delete_session` ends only this user's own sessions; ending the current one signs out.
     if !auth.delete_session(&id).await? {
         return Ok(not_found());
@@ -125,7 +134,8 @@ pub async fn delete_others(
 }
 
 /// Forget one of this user's remembered browsers: the series ends with every session it signed in (this
-/// browser's own: signed out). 404 for an id that is not one of theirs.
+/// browser's own: signed out). 404 for an id that is not one of theirs. Another browser needs sudo mode,
+/// as ending another session does.
 pub async fn forget_series(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -147,6 +157,9 @@ pub async fn forget_series(
     let is_current = auth
         .session()
         .is_some_and(|s| s.remember_series == Some(id));
+    if !is_current && !auth.is_recently_authenticated() {
+        return Ok(Redirect::to(CONFIRM_FIRST).into_response());
+    }
     if !auth.end_series(&id).await? {
         return Ok(not_found());
     }
