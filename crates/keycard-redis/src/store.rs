@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keycard::store::{FetchOutcome, NewSession, RenewalPlan};
+use keycard::store::{FetchOutcome, NewSession, RenewalPlan, Rotation};
 use keycard::token::{SessionId, TokenHash};
 use keycard::{
     CachedUser, CreateOutcome, Fingerprint, PutOutcome, SessionRecord, Store, StoreError,
@@ -190,13 +190,16 @@ impl<U: CachedUser> Store<U> for RedisStore {
 
     async fn rotate(
         &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<U>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-        authenticated_at: Option<Timestamp>,
+        rotation: Rotation<U>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        let Rotation {
+            ref session_id,
+            ref new_token,
+            user,
+            now,
+            idle_deadline,
+            authenticated_at,
+        } = rotation;
         const OP: &str = "rotate";
         let Some(tag) = tag_of_session(session_id) else {
             return Ok(None);

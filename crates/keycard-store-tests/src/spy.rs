@@ -25,7 +25,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use keycard::store::{FetchOutcome, NewSession, NextToken, RenewalPlan};
+use keycard::store::{FetchOutcome, NewSession, NextToken, RenewalPlan, Rotation};
 use keycard::token::{RouteTag, TokenHash};
 use keycard::{
     CachedUser, CreateOutcome, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats,
@@ -328,26 +328,11 @@ impl<U: CachedUser, S: Store<U> + ?Sized> Store<U> for SpyStore<S> {
 
     async fn rotate(
         &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<U>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-        authenticated_at: Option<Timestamp>,
+        rotation: Rotation<U>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         self.enter(Primitive::Rotate)?;
-        self.saw(new_token);
-        let out = self
-            .inner
-            .rotate(
-                session_id,
-                new_token,
-                user,
-                now,
-                idle_deadline,
-                authenticated_at,
-            )
-            .await?;
+        self.saw(&rotation.new_token);
+        let out = self.inner.rotate(rotation).await?;
         if let Some(s) = &out {
             self.record().sessions.push((**s).clone());
         }

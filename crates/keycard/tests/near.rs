@@ -200,16 +200,9 @@ impl Store<TestUser> for InvalidatedDuringFetch {
     }
     async fn rotate(
         &self,
-        id: &keycard::SessionId,
-        t: &keycard::token::TokenHash,
-        u: Option<Arc<TestUser>>,
-        now: keycard::Timestamp,
-        idle: keycard::Timestamp,
-        authenticated_at: Option<keycard::Timestamp>,
+        rotation: keycard::store::Rotation<TestUser>,
     ) -> Result<Option<Arc<keycard::SessionRecord>>, keycard::StoreError> {
-        self.inner
-            .rotate(id, t, u, now, idle, authenticated_at)
-            .await
+        self.inner.rotate(rotation).await
     }
     async fn put_user(
         &self,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use keycard::store::{credentials_match, FetchOutcome, NewSession, RenewalPlan};
+use keycard::store::{credentials_match, FetchOutcome, NewSession, RenewalPlan, Rotation};
 use keycard::token::TokenHash;
 use keycard::{
     CachedUser, CreateOutcome, PutOutcome, SessionId, SessionRecord, Store, StoreError, SweepStats,
@@ -97,9 +97,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                     user_key: session.user_key,
                 });
             }
-            let due = token_use == TokenUse::Current
-                && session.renewed_at <= plan.due_if_renewed_at_or_before;
-            if !due {
+            if !plan.is_due(&session, token_use) {
                 return Ok(FetchOutcome::Found {
                     session: Arc::new(session),
                     user,
@@ -164,13 +162,16 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
 
     async fn rotate(
         &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<U>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-        authenticated_at: Option<Timestamp>,
+        rotation: Rotation<U>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        let Rotation {
+            ref session_id,
+            ref new_token,
+            user,
+            now,
+            idle_deadline,
+            authenticated_at,
+        } = rotation;
         let u = user
             .as_deref()
             .map(|u| user_row(u, "rotate", B::NAME))

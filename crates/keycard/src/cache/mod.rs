@@ -12,8 +12,8 @@ use crate::events::{EndReason, Events, SessionEvent};
 use crate::policy::Policy;
 use crate::remember::RememberMe;
 use crate::store::{
-    CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, SessionMetadata,
-    SessionRecord, Store, StoreError, TokenUse,
+    CreateOutcome, FetchOutcome, NewSession, NextToken, PutOutcome, RenewalPlan, Rotation,
+    SessionMetadata, SessionRecord, Store, StoreError, TokenUse,
 };
 use crate::token::{CookieSigner, CookieValue, SeriesId, SessionId, Token};
 use crate::user::{CachedUser, Fingerprint};
@@ -445,14 +445,14 @@ impl<U: CachedUser> CredentialsCache<U> {
         let session = self
             .inner
             .store
-            .rotate(
-                session_id,
-                &token.hash(),
+            .rotate(Rotation {
+                session_id: *session_id,
+                new_token: token.hash(),
                 user,
                 now,
-                idle,
-                proof.then_some(now),
-            )
+                idle_deadline: idle,
+                authenticated_at: proof.then_some(now),
+            })
             .await?;
         Ok(session.map(|s| (self.inner.signer.encode(&token), s)))
     }

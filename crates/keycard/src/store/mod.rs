@@ -181,6 +181,15 @@ pub struct RenewalPlan {
     pub grace_until: Timestamp,
 }
 
+impl RenewalPlan {
+    /// Whether a fetch that found `session` through a token used as `token_use` rotates it: only the
+    /// current token rotates, and only once `renewed_at` is at or before the plan's instant. Every store
+    /// decides renewal with this (the Redis script with its Lua twin).
+    pub fn is_due(&self, session: &SessionRecord, token_use: TokenUse) -> bool {
+        token_use == TokenUse::Current && session.renewed_at <= self.due_if_renewed_at_or_before
+    }
+}
+
 /// The result of [`Store::fetch`].
 #[derive(Debug)]
 pub enum FetchOutcome<U> {
@@ -216,6 +225,23 @@ pub struct NewSession<U> {
     pub session: SessionRecord,
     /// The user to cache, replacing the cached copy unless that one has a newer version.
     pub user: Arc<U>,
+}
+
+/// Everything [`Store::rotate`] writes: a privilege change on a live session. Computed by the cache.
+#[derive(Debug)]
+pub struct Rotation<U> {
+    /// The session.
+    pub session_id: SessionId,
+    /// The new current token's hash.
+    pub new_token: TokenHash,
+    /// The user to cache (a `sync`), or `None` (a `regenerate`, a re-authentication).
+    pub user: Option<Arc<U>>,
+    /// The caller's now: the session's new `renewed_at`.
+    pub now: Timestamp,
+    /// The new idle deadline (the store caps it at the absolute deadline).
+    pub idle_deadline: Timestamp,
+    /// A new proof of password (a re-authentication), or `None` to keep the session's.
+    pub authenticated_at: Option<Timestamp>,
 }
 
 /// The result of [`Store::create`].
@@ -338,24 +364,17 @@ pub trait Store<U: CachedUser>: Send + Sync + 'static {
         None
     }
 
-    /// Privilege change on a live session (`sync`, password change): the session's current and previous
-    /// tokens die at once (no grace), `new_token` becomes current, `renewed_at = now`,
-    /// `idle_deadline = min(idle_deadline, absolute_deadline)`; `session_id`, `created_at`,
-    /// `absolute_deadline` and metadata are kept. If `user` is given, it replaces the cached copy unless that
-    /// one is newer, and when it does the session takes the new copy's fingerprint (the session that
-    /// changed the credentials stays signed in; every other session ends). Returns the updated session, or
-    /// `None` (and writes nothing) if the session is gone, or its credentials no longer match (then it is
-    /// ended). If `authenticated_at` is given (a re-authentication: the user just proved their password
-    /// again), the session records it as its last proof of password.
-    async fn rotate(
-        &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<U>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-        authenticated_at: Option<Timestamp>,
-    ) -> Result<Option<Arc<SessionRecord>>, StoreError>;
+    /// Privilege change on a live session (`sync`, password change; see [`Rotation`] for the fields): the
+    /// session's current and previous tokens die at once (no grace), `new_token` becomes current,
+    /// `renewed_at = now`, `idle_deadline = min(idle_deadline, absolute_deadline)`; `session_id`,
+    /// `created_at`, `absolute_deadline` and metadata are kept. If `user` is given, it replaces the cached
+    /// copy unless that one is newer, and when it does the session takes the new copy's fingerprint (the
+    /// session that changed the credentials stays signed in; every other session ends). Returns the updated
+    /// session, or `None` (and writes nothing) if the session is gone, or its credentials no longer match
+    /// (then it is ended). If `authenticated_at` is given (a re-authentication: the user just proved their
+    /// password again), the session records it as its last proof of password.
+    async fn rotate(&self, rotation: Rotation<U>)
+        -> Result<Option<Arc<SessionRecord>>, StoreError>;
 
     /// Replace the cached copy of `user` if one exists (the user has a live session) and is not newer.
     /// Touches no session: no deadline moves. O(1) in the number of the user's sessions.

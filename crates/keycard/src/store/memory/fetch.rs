@@ -52,7 +52,7 @@ impl<U: CachedUser> MemoryStore<U> {
             return self.end_for_credentials(&rec);
         }
         let mut renewed = false;
-        if token_use == TokenUse::Current && rec.renewed_at <= plan.due_if_renewed_at_or_before {
+        if plan.is_due(&rec, token_use) {
             // Renewal: decide again under the session's write lock, so exactly one caller rotates.
             let session_id = rec.session_id;
             let Some(mut guard) = self.sessions.get_mut(&session_id) else {
@@ -69,7 +69,7 @@ impl<U: CachedUser> MemoryStore<U> {
                     token_use = TokenUse::Grace;
                     rec = cur;
                 }
-                Some(TokenUse::Current) if cur.renewed_at > plan.due_if_renewed_at_or_before => {
+                Some(TokenUse::Current) if !plan.is_due(&cur, TokenUse::Current) => {
                     rec = cur;
                 }
                 Some(TokenUse::Current) => {

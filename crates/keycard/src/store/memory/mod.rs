@@ -38,8 +38,8 @@ use dashmap::DashMap;
 use keys::RandomKeyState;
 
 use super::{
-    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, SessionRecord, Store,
-    StoreError, SweepStats,
+    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, Rotation, SessionRecord,
+    Store, StoreError, SweepStats,
 };
 use crate::clock::Timestamp;
 use crate::token::{SessionId, TokenHash};
@@ -317,13 +317,16 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
 
     async fn rotate(
         &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<U>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-        authenticated_at: Option<Timestamp>,
+        rotation: Rotation<U>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        let Rotation {
+            ref session_id,
+            ref new_token,
+            user,
+            now,
+            idle_deadline,
+            authenticated_at,
+        } = rotation;
         let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
             return Ok(None);
         };

@@ -55,7 +55,7 @@ mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{FetchOutcome, RenewalPlan, SessionRecord, TokenUse};
+use crate::store::{FetchOutcome, RenewalPlan, SessionRecord};
 use crate::token::TokenHash;
 use crate::user::{credentials_match, CachedUser, Fingerprint};
 use crate::Timestamp;
@@ -211,9 +211,7 @@ impl<U: CachedUser, S> NearCache<U, S> {
         if !credentials_match(e.session.auth_fingerprint, e.user_fingerprint) {
             return None;
         }
-        if token_use == TokenUse::Current
-            && e.session.renewed_at <= plan.due_if_renewed_at_or_before
-        {
+        if plan.is_due(&e.session, token_use) {
             return None; // a renewal is due: the store decides it
         }
         Some(FetchOutcome::Found {

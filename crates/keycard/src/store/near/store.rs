@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::{Invalidation, NearCache};
 use crate::store::{
-    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, SessionRecord, Store,
-    StoreError, SweepStats,
+    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, Rotation, SessionRecord,
+    Store, StoreError, SweepStats,
 };
 use crate::token::{SessionId, TokenHash};
 use crate::user::CachedUser;
@@ -72,26 +72,12 @@ impl<U: CachedUser, S: Store<U>> Store<U> for NearCache<U, S> {
 
     async fn rotate(
         &self,
-        session_id: &SessionId,
-        new_token: &TokenHash,
-        user: Option<Arc<U>>,
-        now: Timestamp,
-        idle_deadline: Timestamp,
-        authenticated_at: Option<Timestamp>,
+        rotation: Rotation<U>,
     ) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        let user_key = user.as_ref().map(|u| u.user_key());
-        let out = self
-            .inner
-            .rotate(
-                session_id,
-                new_token,
-                user,
-                now,
-                idle_deadline,
-                authenticated_at,
-            )
-            .await;
-        self.evict(Invalidation::Session(*session_id));
+        let user_key = rotation.user.as_ref().map(|u| u.user_key());
+        let session_id = rotation.session_id;
+        let out = self.inner.rotate(rotation).await;
+        self.evict(Invalidation::Session(session_id));
         if let Some(key) = user_key {
             self.evict(Invalidation::User(key));
         }
