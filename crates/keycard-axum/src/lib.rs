@@ -289,8 +289,3 @@ pub use sudo::{
     is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
 };
 pub use watch::{SessionWatch, DEFAULT_WATCH_INTERVAL};
-
-/// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
