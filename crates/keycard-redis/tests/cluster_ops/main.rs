@@ -288,7 +288,7 @@ async fn resharding_under_load_loses_nothing_and_brings_nothing_back() {
                 {
                     Ok(s) => {
                         let cookie = s.cookie.as_str().to_owned();
-                        if round % 3 == 0 {
+                        if round.is_multiple_of(3) {
                             match h.cache.delete(&cookie).await {
                                 Ok(Some(_)) => created.lock().unwrap().1.push(cookie),
                                 Ok(None) => panic!("a session just created was not found"),
