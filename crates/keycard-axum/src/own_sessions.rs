@@ -8,6 +8,8 @@ use crate::rejection::AuthError;
 impl<U: CachedUser> Auth<U> {
     /// The live sessions of the signed-in user, oldest first. Compare with
     /// [`session()`](Self::session)`.session_id` to mark the current one.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn sessions(&self) -> Result<Vec<SessionRecord>, AuthError> {
         let (_, session) = self.signed_in()?;
         Ok(self.cache().sessions(&session.user_key).await?)
@@ -16,6 +18,8 @@ impl<U: CachedUser> Auth<U> {
     /// End one of the signed-in user's own sessions by id. `Ok(false)` if no live session of this user has
     /// that id (another user's id included: nobody can end somebody else's session this way). Ending the
     /// current session signs out (the cookie is cleared).
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, AuthError> {
         let _op = self.lock_ops().await;
         let (_, current) = self.signed_in()?;
@@ -37,6 +41,8 @@ impl<U: CachedUser> Auth<U> {
 
     /// End every session of the signed-in user except this one ("sign out everywhere else"). Returns how
     /// many ended.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn delete_other_sessions(&self) -> Result<usize, AuthError> {
         let (_, current) = self.signed_in()?;
         Ok(self

@@ -176,6 +176,8 @@ impl<U: CachedUser> Auth<U> {
     /// The signed-in user's remember-me series, oldest first (to list beside the
     /// [`sessions`](Self::sessions); a session's [`remember_series`](SessionRecord::remember_series)
     /// says which series it belongs to). Empty without remember-me.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn remembered(&self) -> Result<Vec<SeriesRecord>, AuthError> {
         let Some(user) = self.cached_user() else {
             return Err(AuthError::NotSignedIn);
@@ -186,6 +188,8 @@ impl<U: CachedUser> Auth<U> {
     /// End one of the signed-in user's own remember-me series and every session created from it (a
     /// sessions page). `Ok(false)` if the user has no such series. Ending the series of this very
     /// session signs out (both cookies are cleared).
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn end_series(&self, series_id: &SeriesId) -> Result<bool, AuthError> {
         let _op = self.lock_ops().await;
         let own = self.remembered().await?;

@@ -89,6 +89,8 @@ fn fresh_token() -> [u8; TOKEN_LEN] {
 impl RememberMe {
     /// Over `store`, signing cookies with a key derived from `secret` (at least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN)
     /// bytes; the app secret is fine, the key has a label of its own).
+    ///
+    /// Errors: [`SecretError::TooShort`] for a secret shorter than [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN).
     pub fn new(store: Arc<dyn RememberStore>, secret: &[u8]) -> Result<Self, SecretError> {
         Ok(RememberMe {
             store,
@@ -144,6 +146,8 @@ impl RememberMe {
     }
 
     /// Start a series for `user` (the sign-in ticked "remember me"): its cookie and record.
+    ///
+    /// Errors: [`StoreError`] when the store fails; no series was started then.
     pub async fn issue<U: CachedUser>(
         &self,
         user: &U,
@@ -166,6 +170,8 @@ impl RememberMe {
 
     /// Redeem a remember-me cookie (a request with no live session): see [`Redeemed`]. A forged, foreign
     /// or malformed value is `Unknown` without reaching the store.
+    ///
+    /// Errors: [`StoreError`] when the store fails (answer 503).
     pub async fn redeem(&self, cookie: &str) -> Result<Redeemed, StoreError> {
         let Some((series_id, presented)) = self.decode(cookie) else {
             return Ok(Redeemed::Unknown);
@@ -195,6 +201,8 @@ impl RememberMe {
     }
 
     /// Sign-out: end the series the cookie names (its user key, if it existed).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget(&self, cookie: &str) -> Result<Option<String>, StoreError> {
         match self.decode(cookie) {
             Some((series_id, _)) => self.store.delete_series(&series_id).await,
@@ -204,6 +212,8 @@ impl RememberMe {
 
     /// Revoke-all, password change, theft: end every series of `user_key`; with `except`, all but that
     /// one ("sign out everywhere else" keeps the asking browser's series).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget_user(
         &self,
         user_key: &str,
@@ -223,16 +233,22 @@ impl RememberMe {
     }
 
     /// End one series by id (a sessions page); its user key if it existed.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget_series(&self, series_id: &SeriesId) -> Result<Option<String>, StoreError> {
         self.store.delete_series(series_id).await
     }
 
     /// The live series of `user_key`, oldest first (to list beside the sessions).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn series(&self, user_key: &str) -> Result<Vec<SeriesRecord>, StoreError> {
         self.store.series(user_key, self.clock.now()).await
     }
 
     /// Remove series past their deadline.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
         self.store.sweep_series(self.clock.now()).await
     }
