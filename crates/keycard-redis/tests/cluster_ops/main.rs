@@ -13,8 +13,8 @@
 //!   read, created and revoked in a loop: no answer is wrong (a store error is the only other outcome,
 //!   and is counted), nothing is lost, nothing revoked comes back.
 //!
-//! The figures (`--nocapture`) are in the README and the crate docs. Needs `redis-server` and `redis-cli`
-//! on `PATH`; without them each test skips by the test kit's rule (a
+//! The figures (`--nocapture`) are in the guide (Redis Cluster) and the crate docs. Needs `redis-server`
+//! and `redis-cli` on `PATH`; without them each test skips by the test kit's rule (a
 //! failure under `KEYCARD_REQUIRE_SERVICES=1`).
 
 mod own;
