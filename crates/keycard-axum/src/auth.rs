@@ -319,6 +319,8 @@ impl<U: CachedUser> Auth<U> {
 
     /// [`create`](Self::create) with app-defined metadata for a new session (`fields`; a `user_agent` or `ip`
     /// given here wins over the request's). A sync keeps the session's original metadata.
+    ///
+    /// Errors: as [`create`](Self::create).
     pub async fn create_with(
         &self,
         user: impl Into<Arc<U>>,

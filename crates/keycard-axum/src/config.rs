@@ -114,6 +114,9 @@ impl CookieConfig {
     }
 
     /// Check that the name is a valid cookie name and the settings fit together.
+    ///
+    /// Errors: a [`CookieConfigError`] naming what cannot work (an empty name, a character a cookie name
+    /// cannot hold, a `__Host-` or `__Secure-` name without `Secure`).
     pub fn validate(&self) -> Result<(), CookieConfigError> {
         if self.name.is_empty() {
             return Err(CookieConfigError("the cookie name is empty".into()));

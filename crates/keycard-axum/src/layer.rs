@@ -117,6 +117,8 @@ impl<U: CachedUser> SessionLayer<U> {
     }
 
     /// Use `config` for the cookie, or say why it cannot work.
+    ///
+    /// Errors: [`CookieConfigError`] when `config` is invalid ([`CookieConfig::validate`]).
     pub fn try_with_config(self, config: CookieConfig) -> Result<Self, CookieConfigError> {
         let writer = CookieWriter::new(&config)?;
         let remember = match &self.config.remember {

@@ -5,6 +5,68 @@
 //! user credentials"): handlers get the current user **without a database query**, from one cached copy of
 //! the user that all of that user's sessions share.
 //!
+//! ## Start here: a minimal app
+//! ```
+//! use axum::{routing::{get, post}, Router};
+//! use keycard::{CachedUser, CredentialsCache, MemoryStore};
+//! use keycard_axum::{Auth, AuthError, CurrentUser, MaybeUser, SessionLayer};
+//!
+//! #[derive(Clone, serde::Serialize, serde::Deserialize)]
+//! struct User { id: i64, email: String, plan: String }
+//! impl CachedUser for User {
+//!     fn user_key(&self) -> String { self.id.to_string() }
+//! }
+//!
+//! async fn sign_in(auth: Auth<User>) -> Result<&'static str, AuthError> {
+//!     // Check the password first (PasswordHasher::verify: see examples/minimal.rs), then:
+//!     let user = User { id: 1, email: "a@example.com".into(), plan: "free".into() };
+//!     auth.create(user).await?;
+//!     Ok("signed in")
+//! }
+//!
+//! async fn profile(user: CurrentUser<User>) -> String {
+//!     format!("{} is on the {} plan", user.email, user.plan) // from the cache, no database
+//! }
+//!
+//! async fn home(MaybeUser(user): MaybeUser<User>) -> String {
+//!     user.map_or("welcome, stranger".into(), |u| format!("welcome back, {}", u.email))
+//! }
+//!
+//! async fn sign_out(auth: Auth<User>) -> Result<&'static str, AuthError> {
+//!     auth.delete().await?;
+//!     Ok("signed out")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cache: CredentialsCache<User> = CredentialsCache::builder(MemoryStore::new())
+//!     .secret([7u8; 64]) // at least 64 bytes from your configuration
+//!     .build()?;
+//!
+//! // A browser app also puts `CsrfLayer` inside the session layer and `SecurityHeaders` outside it:
+//! // see "CSRF" and "Security headers" below, and examples/minimal.rs for the whole app.
+//! let app: Router = Router::new()
+//!     .route("/", get(home))
+//!     .route("/profile", get(profile))
+//!     .route("/session", post(sign_in))
+//!     .route("/session/delete", post(sign_out))
+//!     // `Secure` and `__Host-` by default; plain http on 127.0.0.1 only:
+//!     // `.with_config(CookieConfig::insecure_for_localhost())`
+//!     .layer(SessionLayer::new(cache));
+//!
+//! // Serve it with connect info so sessions record the client address:
+//! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+//! # use tower::ServiceExt;
+//! # let res = app.clone().oneshot(http::Request::post("/session").body(axum::body::Body::empty())?).await?;
+//! # let set_cookie = res.headers()["set-cookie"].to_str()?.to_owned();
+//! # assert!(set_cookie.starts_with("__Host-keycard_session=") && set_cookie.contains("; Secure"));
+//! # let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+//! # let res = app.oneshot(http::Request::get("/profile").header("cookie", cookie).body(axum::body::Body::empty())?).await?;
+//! # let body = axum::body::to_bytes(res.into_body(), 1024).await?;
+//! # assert_eq!(&body[..], b"a@example.com is on the free plan");
+//! # Ok(()) }
+//! ```
+//!
 //! ## The model
 //!
 //! ```text
@@ -177,69 +239,8 @@
 //! `crates/keycard-axum/examples/` has short apps you can run and `curl`: `minimal` (sign-up, sign-in
 //! with a password check, profile, sign-out), `put_user_job` (a background job updating the cached user),
 //! `reload_user` (`ReloadUser` on one route), `redis_store` (the sessions in Redis, shared by every
-//! node). `cargo run --example minimal` from the repository root.
-//!
-//! ## A minimal app
-//! ```
-//! use axum::{routing::{get, post}, Router};
-//! use keycard::{CachedUser, CredentialsCache, MemoryStore};
-//! use keycard_axum::{Auth, AuthError, CurrentUser, MaybeUser, SessionLayer};
-//!
-//! #[derive(Clone, serde::Serialize, serde::Deserialize)]
-//! struct User { id: i64, email: String, plan: String }
-//! impl CachedUser for User {
-//!     fn user_key(&self) -> String { self.id.to_string() }
-//! }
-//!
-//! async fn sign_in(auth: Auth<User>) -> Result<&'static str, AuthError> {
-//!     // Check the password first (PasswordHasher::verify: see examples/minimal.rs), then:
-//!     let user = User { id: 1, email: "a@example.com".into(), plan: "free".into() };
-//!     auth.create(user).await?;
-//!     Ok("signed in")
-//! }
-//!
-//! async fn profile(user: CurrentUser<User>) -> String {
-//!     format!("{} is on the {} plan", user.email, user.plan) // from the cache, no database
-//! }
-//!
-//! async fn home(MaybeUser(user): MaybeUser<User>) -> String {
-//!     user.map_or("welcome, stranger".into(), |u| format!("welcome back, {}", u.email))
-//! }
-//!
-//! async fn sign_out(auth: Auth<User>) -> Result<&'static str, AuthError> {
-//!     auth.delete().await?;
-//!     Ok("signed out")
-//! }
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let cache: CredentialsCache<User> = CredentialsCache::builder(MemoryStore::new())
-//!     .secret([7u8; 64]) // at least 64 bytes from your configuration
-//!     .build()?;
-//!
-//! // A browser app also puts `CsrfLayer` inside the session layer and `SecurityHeaders` outside it:
-//! // see "CSRF" and "Security headers" below.
-//! let app: Router = Router::new()
-//!     .route("/", get(home))
-//!     .route("/profile", get(profile))
-//!     .route("/session", post(sign_in))
-//!     .route("/session/delete", post(sign_out))
-//!     // `Secure` and `__Host-` by default; plain http on 127.0.0.1 only:
-//!     // `.with_config(CookieConfig::insecure_for_localhost())`
-//!     .layer(SessionLayer::new(cache));
-//!
-//! // Serve it with connect info so sessions record the client address:
-//! // axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
-//! # use tower::ServiceExt;
-//! # let res = app.clone().oneshot(http::Request::post("/session").body(axum::body::Body::empty())?).await?;
-//! # let set_cookie = res.headers()["set-cookie"].to_str()?.to_owned();
-//! # assert!(set_cookie.starts_with("__Host-keycard_session=") && set_cookie.contains("; Secure"));
-//! # let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
-//! # let res = app.oneshot(http::Request::get("/profile").header("cookie", cookie).body(axum::body::Body::empty())?).await?;
-//! # let body = axum::body::to_bytes(res.into_body(), 1024).await?;
-//! # assert_eq!(&body[..], b"a@example.com is on the free plan");
-//! # Ok(()) }
-//! ```
+//! node). `cargo run --example minimal` from the repository root. The guide (`docs/guide/` in the
+//! repository) walks through each flow; this documentation is the reference.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -291,8 +292,3 @@ pub use sudo::{
 pub use watch::{
     SessionWatch, WatchError, DEFAULT_MAX_WATCHES_PER_SESSION, DEFAULT_WATCH_INTERVAL,
 };
-
-/// The README's examples, compiled by `cargo test --doc` so the README and the code cannot drift apart.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

@@ -8,6 +8,8 @@ use crate::rejection::AuthError;
 impl<U: CachedUser> Auth<U> {
     /// The live sessions of the signed-in user, oldest first. Compare with
     /// [`session()`](Self::session)`.session_id` to mark the current one.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn sessions(&self) -> Result<Vec<SessionRecord>, AuthError> {
         let (_, session) = self.signed_in()?;
         Ok(self.cache().sessions(&session.user_key).await?)
@@ -22,6 +24,9 @@ impl<U: CachedUser> Auth<U> {
     /// ([`is_recently_authenticated`](Self::is_recently_authenticated)), so a session a copied
     /// remember-me cookie made cannot sign the owner out device by device. [`AuthError::StaleToken`]
     /// from a request served in a grace window.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`], [`AuthError::SudoRequired`],
+    /// [`AuthError::StaleToken`].
     pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, AuthError> {
         let _op = self.lock_ops().await;
         self.writable("delete_session")?;
@@ -52,6 +57,9 @@ impl<U: CachedUser> Auth<U> {
     /// (take [`RecentlyAuthenticated`](crate::RecentlyAuthenticated) in the handler to send the user to
     /// the re-authentication page first); [`AuthError::StaleToken`] from a request served in a grace
     /// window.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`], [`AuthError::SudoRequired`],
+    /// [`AuthError::StaleToken`].
     pub async fn delete_other_sessions(&self) -> Result<usize, AuthError> {
         let _op = self.lock_ops().await;
         self.writable("delete_other_sessions")?;

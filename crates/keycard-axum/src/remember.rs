@@ -185,6 +185,8 @@ impl<U: CachedUser> Auth<U> {
     /// The signed-in user's remember-me series, oldest first (to list beside the
     /// [`sessions`](Self::sessions); a session's [`remember_series`](SessionRecord::remember_series)
     /// says which series it belongs to). Empty without remember-me.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`].
     pub async fn remembered(&self) -> Result<Vec<SeriesRecord>, AuthError> {
         let Some(user) = self.cached_user() else {
             return Err(AuthError::NotSignedIn);
@@ -200,6 +202,9 @@ impl<U: CachedUser> Auth<U> {
     /// [`AuthError::SudoRequired`] unless the session's proof of password is recent
     /// ([`is_recently_authenticated`](Self::is_recently_authenticated)); [`AuthError::StaleToken`] from a
     /// request served in a grace window.
+    ///
+    /// Errors: [`AuthError::NotSignedIn`], [`AuthError::Store`], [`AuthError::SudoRequired`],
+    /// [`AuthError::StaleToken`].
     pub async fn end_series(&self, series_id: &SeriesId) -> Result<bool, AuthError> {
         let _op = self.lock_ops().await;
         self.writable("end_series")?;

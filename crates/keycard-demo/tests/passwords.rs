@@ -1,6 +1,6 @@
 //! Passwords against the real demo router (issue 9, W6/W7): the library's `PasswordPolicy` at registration
 //! and at a password change, a new password equal to the current one, and what registering a taken email
-//! answers (the trade-off the README's "Security" section explains).
+//! answers (the trade-off the guide's "Passwords and registration" explains).
 //!
 //! Runs on every store `.ci/run` gives the HTTP suite (`KEYCARD_TEST_DATABASE`, `KEYCARD_TEST_CACHE`).
 
@@ -128,10 +128,10 @@ async fn password_change_refuses_new_password_equal_to_current() {
     app.stop().await;
 }
 
-/// The pinned trade-off (README, "Security"): without email the demo cannot make a taken address look like
-/// a fresh sign-up, which signs in at once. What it does guarantee: nothing about the address is looked at
-/// until every field passed, so a weak password gets the same answer for a taken and a fresh address; the
-/// taken answer is a plain 422 that signs nobody in and changes nothing of the account.
+/// The pinned trade-off (the guide's "Passwords and registration"): without email the demo cannot make a
+/// taken address look like a fresh sign-up, which signs in at once. What it does guarantee: nothing about the
+/// address is looked at until every field passed, so a weak password gets the same answer for a taken and a
+/// fresh address; the taken answer is a plain 422 that signs nobody in and changes nothing of the account.
 #[tokio::test]
 async fn taken_email_is_only_told_after_every_check_passed_and_changes_nothing() {
     let app = TestApp::start().await;

@@ -84,6 +84,8 @@ impl RedisStore {
     /// [`RedisConfig::response_timeout`]. Once connected, the store reconnects by itself whenever Redis
     /// comes back after an outage (on a cluster: whenever a node, or the replica promoted in its place,
     /// answers).
+    ///
+    /// Errors: a [`StoreError`] (`backend: "redis"`) for each failure above.
     pub async fn connect(url: &str, config: RedisConfig) -> Result<RedisStore, StoreError> {
         const OP: &str = "connect";
         if config.key_prefix.contains(['{', '}']) {
@@ -188,6 +190,8 @@ impl RedisStore {
     }
 
     /// One `PING`, bounded by the response timeout: for health checks.
+    ///
+    /// Errors: [`StoreError`] when Redis does not answer within the timeout, or answers with an error.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.connection();
         let reply: Result<String, _> = bounded(

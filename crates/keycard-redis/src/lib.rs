@@ -8,11 +8,17 @@
 //! does and passes the same conformance suite and model test (`keycard-store-tests`, run by
 //! `tests/conformance.rs`).
 //!
+//! (`no_run`: it needs a Redis; `tests/conformance.rs` runs the same store against one, and the
+//! repository's `crates/keycard-axum/examples/redis_store.rs` is a whole app on it.)
+//!
 //! ```no_run
-//! # async fn demo() -> Result<(), keycard::StoreError> {
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
+//! # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use keycard_redis::{RedisConfig, RedisStore};
 //!
-//! let store = RedisStore::connect("redis://127.0.0.1:6379", RedisConfig::default()).await?;
+//! // One prefix per app sharing the Redis; every call is bounded by a 2 s timeout.
+//! let store = RedisStore::connect("redis://127.0.0.1:6379", RedisConfig::with_prefix("myapp:")).await?;
 //! // Already warned (tracing) if the policy can evict session keys; print it for the operator.
 //! println!("maxmemory-policy: {}", store.check_eviction_policy().await?);
 //! // The same store on a Redis Cluster: any reachable nodes, the client learns the rest.
@@ -22,7 +28,19 @@
 //! )
 //! .await?;
 //! assert!(cluster.is_cluster());
+//!
+//! // The credentials cache over it, as over any store (`secret`: at least 64 bytes, the same on every node).
+//! let cache = keycard::CredentialsCache::<User>::builder(store)
+//!     .secret(std::env::var("SECRET_KEY")?)
+//!     .build()?;
+//! let _sweeper = cache.spawn_sweeper(std::time::Duration::from_secs(60));
 //! # Ok(()) }
+//! ```
+//!
+//! Every key of a user carries the user's hash tag (see "Key layout"), which [`hash_tag`] computes:
+//! ```
+//! let tag = keycard_redis::hash_tag("42");
+//! assert!(tag.starts_with('{') && tag.ends_with('}') && tag.len() == 4); // e.g. `keycard:{a3}u:42`
 //! ```
 //!
 //! # The model

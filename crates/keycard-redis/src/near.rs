@@ -140,6 +140,8 @@ const CLUSTER_REFUSED: &str = "the near cache needs one Redis: on a Redis Cluste
 impl RedisInvalidations {
     /// Subscribe to `store`'s channel. Fails on a Redis Cluster store (not supported: see the
     /// [module docs](self)).
+    ///
+    /// Errors: [`StoreError`] for a Redis Cluster store.
     pub fn new(store: &RedisStore) -> Result<Self, StoreError> {
         let Some(client) = store.client() else {
             return Err(err("near cache", CLUSTER_REFUSED));
@@ -187,6 +189,8 @@ impl RedisStore {
     /// of the cache is dropped. Nothing is served from memory until the subscription is confirmed
     /// ([`NearCache::wait_confirmed`]). Fails on a Redis Cluster store (not supported: see
     /// [`near`](crate::near)).
+    ///
+    /// Errors: [`StoreError`] for a Redis Cluster store.
     pub fn near_cache<U: CachedUser>(
         &self,
         config: NearConfig,

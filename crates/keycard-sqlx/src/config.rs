@@ -151,6 +151,9 @@ impl SqlConfig {
     }
 
     /// Check the settings.
+    ///
+    /// Errors: a [`SqlConfigError`] naming the setting that cannot work (the table prefix's shape, a zero
+    /// timeout, pool size or batch).
     pub fn validate(&self) -> Result<(), SqlConfigError> {
         let p = &self.table_prefix;
         let ok_chars = p

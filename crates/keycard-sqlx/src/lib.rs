@@ -6,18 +6,31 @@
 //! [`keycard::Store`] with every invariant of keycard's design (one cached user per user, no resurrection,
 //! one winner per renewal with a grace window, fail closed) and pass keycard's conformance suite.
 //!
-//! ```no_run
+//! ```
 //! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User { id: i64 }
 //! # impl keycard::CachedUser for User { fn user_key(&self) -> String { self.id.to_string() } }
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+//! # let dir = std::env::temp_dir().join(format!("keycard-sqlx-doc-{}-{nanos}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let url = format!("sqlite://{}/app.db", dir.display());
+//! # let secret = [7u8; 64];
+//! use keycard::SessionMetadata;
 //! use keycard_sqlx::{SqlConfig, SqliteStore};
 //!
 //! // Creates the file when missing, runs this crate's own migrations (tables `keycard_*`).
-//! let store = SqliteStore::connect_and_migrate("sqlite://data/app.db", SqlConfig::default()).await?;
+//! let store = SqliteStore::connect_and_migrate(&url, SqlConfig::default()).await?; // "sqlite://data/app.db"
 //! let cache = keycard::CredentialsCache::<User>::builder(store)
-//!     .secret(std::env::var("SECRET_KEY")?)
+//!     .secret(secret) // std::env::var("SECRET_KEY")?: at least 64 bytes
 //!     .build()?;
 //! let _sweeper = cache.spawn_sweeper(std::time::Duration::from_secs(60));
+//!
+//! // Sign in, then read the session back: one SELECT.
+//! let signed_in = cache.create(User { id: 1 }, SessionMetadata::default()).await?;
+//! assert!(cache.fetch(signed_in.cookie.as_str()).await?.is_some());
+//! # drop((cache, _sweeper));
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok(()) }
 //! ```
 //! On PostgreSQL it is the same with `PostgresStore::connect_and_migrate("postgres://…", …)`, or

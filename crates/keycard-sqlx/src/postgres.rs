@@ -78,6 +78,9 @@ impl SqlStore<Postgres> {
     /// with a pool of [`SqlConfig::max_connections`] whose acquire timeout is the operation timeout.
     /// Does not migrate: call [`migrate`](SqlStore::migrate) (or
     /// [`connect_and_migrate`](SqlStore::connect_and_migrate)).
+    ///
+    /// Errors: [`ConnectError::Url`](crate::ConnectError::Url), [`ConnectError::Database`](crate::ConnectError::Database)
+    /// (unreachable, refused), [`ConnectError::Config`](crate::ConnectError::Config).
     pub async fn connect(url: &str, config: SqlConfig) -> Result<Self, crate::ConnectError> {
         config.validate()?;
         let options: PgConnectOptions = url
@@ -93,6 +96,8 @@ impl SqlStore<Postgres> {
     }
 
     /// [`connect`](Self::connect), then [`migrate`](SqlStore::migrate): what an app calls at start-up.
+    ///
+    /// Errors: those of [`connect`](Self::connect), and [`ConnectError::Migrate`](crate::ConnectError::Migrate).
     pub async fn connect_and_migrate(
         url: &str,
         config: SqlConfig,

@@ -119,6 +119,9 @@ impl SqlStore<Sqlite> {
     /// `sqlite:relative.db`, or `sqlite::memory:` for tests) with this store's settings: WAL,
     /// `synchronous = NORMAL`, a busy timeout of [`SqlConfig::operation_timeout`]. Does not migrate: call
     /// [`migrate`](SqlStore::migrate) (or [`connect_and_migrate`](SqlStore::connect_and_migrate)).
+    ///
+    /// Errors: [`ConnectError::Url`](crate::ConnectError::Url), [`ConnectError::Database`](crate::ConnectError::Database)
+    /// (the file cannot be opened or created), [`ConnectError::Config`](crate::ConnectError::Config).
     pub async fn connect(url: &str, config: SqlConfig) -> Result<Self, crate::ConnectError> {
         config.validate()?;
         let options = SqliteConnectOptions::from_str(url)
@@ -147,6 +150,8 @@ impl SqlStore<Sqlite> {
     }
 
     /// [`connect`](Self::connect), then [`migrate`](SqlStore::migrate): what an app calls at start-up.
+    ///
+    /// Errors: those of [`connect`](Self::connect), and [`ConnectError::Migrate`](crate::ConnectError::Migrate).
     pub async fn connect_and_migrate(
         url: &str,
         config: SqlConfig,

@@ -171,6 +171,8 @@ impl FastReader {
 
     /// The first row of `sql` with `args`, read on this thread, or under `block_in_place` when the reader
     /// was opened for that (see the [module docs](self)).
+    ///
+    /// Errors: a `sqlx::Error` carrying SQLite's (no read connection, a statement that fails).
     pub fn fetch_optional(
         &self,
         sql: &str,

@@ -78,6 +78,8 @@ impl fmt::Debug for AuditLog {
 impl AuditLog {
     /// An audit log keyed by `secret` (at least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN) bytes; the app secret is fine, the
     /// key is derived under a label of its own).
+    ///
+    /// Errors: [`SecretError::TooShort`] for a secret shorter than [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN).
     pub fn new(secret: &[u8]) -> Result<AuditLog, SecretError> {
         Ok(AuditLog {
             key: labeled_key(secret, LABEL)?,

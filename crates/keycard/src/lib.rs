@@ -7,36 +7,12 @@
 //! (authorization), the app reloads the user from its database instead.
 //!
 //! This is the model of Pow's credentials cache (Elixir), rebuilt so that it stays correct under concurrent
-//! requests, background updates and several app nodes.
+//! requests, background updates and several app nodes. This crate knows no web framework: `keycard-axum`
+//! puts it in front of an axum app (a layer, the `Auth<U>` handle, extractors), `keycard-sqlx` and
+//! `keycard-redis` are its shared stores. The guide (`docs/guide/` in the repository) is organised by task;
+//! this documentation is the reference.
 //!
-//! ## The model
-//! ```text
-//!  cookie:  base64url(token ‖ HMAC(key, token))        signed; checked before any store access
-//!     │  SHA-256
-//!     ▼
-//!  token record:   hash(token)  ──►  session_id          (+ the previous token during a grace window)
-//!  session record: session_id   ──►  user_key, created_at, renewed_at, idle/absolute deadlines, metadata
-//!  user record:    user_key     ──►  the cached user (one copy per user) + version
-//!  index:          user_key     ──►  {session_id}        (list, "log out everywhere")
-//! ```
-//!
-//! - **Reading** ([`CredentialsCache::fetch`]) never writes, except when the session is due for renewal.
-//! - **Renewal**: the first request more than [`Policy::renewal_interval`] after the last rotation rotates
-//!   the token and pushes the idle deadline forward. Exactly one concurrent request wins; the replaced token
-//!   keeps working for [`Policy::grace`] (parallel requests the browser already sent), resolves to the same
-//!   session, and can neither extend it nor rotate it again.
-//! - **Privilege changes** (sign-in, [`sync`](CredentialsCache::sync), password change, sign-out, revoke)
-//!   kill the old token at once, with no grace.
-//! - **Background updates** ([`put_user`](CredentialsCache::put_user)) replace the one cached copy: no session
-//!   id needed, cost independent of the number of sessions, no session's life extended, nothing created for a
-//!   user without a live session, and never an older [`version`](CachedUser::version) over a newer one.
-//! - **Expiry** is enforced on every read and swept in the background.
-//! - **Fail closed**: a store error is an `Err`, never "not signed in" and never a user.
-//!
-//! Policy (deadlines, renewal) lives in [`CredentialsCache`]; atomicity lives in each [`Store`]; HTTP lives in
-//! `keycard-axum`.
-//!
-//! ## Example: create → fetch → put_user → fetch
+//! ## Sign in, read the current user, update it from a job
 //! ```
 //! use keycard::{CachedUser, CredentialsCache, MemoryStore, PutOutcome, SessionMetadata};
 //!
@@ -66,6 +42,50 @@
 //! assert_eq!(auth.user.plan, "free");
 //! # Ok(()) }
 //! ```
+//!
+//! ## Where to start
+//!
+//! | you want to | look at |
+//! |---|---|
+//! | sign in, read the session, sync or `put_user` the user, list and end sessions | [`CredentialsCache`] (built by [`CredentialsCache::builder`]) |
+//! | describe your user type (key, version, credential fingerprint) | [`CachedUser`] ([`user`]) |
+//! | choose the session lifetimes | [`Policy`] |
+//! | keep sessions in memory, or write a store | [`MemoryStore`], the [`Store`] trait ([`store`]) |
+//! | answer hot sessions from memory in front of a shared store | `store::near` (feature `near`) |
+//! | hash and check passwords, refuse weak ones | `password` (feature `password`) |
+//! | throttle sign-ins | [`throttle`] |
+//! | remember a browser across sessions | [`remember`] |
+//! | learn when a session ends (live pages) | [`events`], [`CredentialsCache::events`] |
+//! | a security log | [`audit`] |
+//! | tokens, cookies, secrets and their rotation | [`token`], [`Builder::fallback_secret`] |
+//!
+//! ## The model
+//! ```text
+//!  cookie:  base64url(token ‖ HMAC(key, token))        signed; checked before any store access
+//!     │  SHA-256
+//!     ▼
+//!  token record:   hash(token)  ──►  session_id          (+ the previous token during a grace window)
+//!  session record: session_id   ──►  user_key, created_at, renewed_at, idle/absolute deadlines, metadata
+//!  user record:    user_key     ──►  the cached user (one copy per user) + version
+//!  index:          user_key     ──►  {session_id}        (list, "log out everywhere")
+//! ```
+//!
+//! - **Reading** ([`CredentialsCache::fetch`]) never writes, except when the session is due for renewal.
+//! - **Renewal**: the first request more than [`Policy::renewal_interval`] after the last rotation rotates
+//!   the token and pushes the idle deadline forward. Exactly one concurrent request wins; the replaced token
+//!   keeps working for [`Policy::grace`] (parallel requests the browser already sent), resolves to the same
+//!   session, and can neither extend it nor rotate it again.
+//! - **Privilege changes** (sign-in, [`sync`](CredentialsCache::sync), password change, sign-out, revoke)
+//!   kill the old token at once, with no grace.
+//! - **Background updates** ([`put_user`](CredentialsCache::put_user)) replace the one cached copy: no session
+//!   id needed, cost independent of the number of sessions, no session's life extended, nothing created for a
+//!   user without a live session, and never an older [`version`](CachedUser::version) over a newer one.
+//! - **Expiry** is enforced on every read and swept in the background.
+//! - **Fail closed**: a store error is an `Err`, never "not signed in" and never a user.
+//!
+//! Policy (deadlines, renewal) lives in [`CredentialsCache`]; atomicity lives in each [`Store`]; HTTP lives in
+//! `keycard-axum`.
+//!
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

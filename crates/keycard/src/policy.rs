@@ -116,6 +116,8 @@ impl Policy {
 
     /// Check the settings fit together: all positive (grace may be zero),
     /// `grace < renewal_interval < idle_ttl <= absolute_ttl`, `grace_uses` and the session cap at least 1.
+    ///
+    /// Errors: a [`PolicyError`] naming the first rule broken.
     pub fn validate(&self) -> Result<(), PolicyError> {
         let err = |m: &str| Err(PolicyError(m.to_string()));
         if self.idle_ttl.is_zero() || self.renewal_interval.is_zero() || self.absolute_ttl.is_zero()

@@ -142,6 +142,9 @@ impl CsrfConfig {
     }
 
     /// Check that the origins are origins and the settings fit together.
+    ///
+    /// Errors: a [`CsrfConfigError`] naming what cannot work (no origin, an origin that does not parse, a
+    /// plain `http://` origin with `Secure` cookies, a zero form limit, the cookie's name).
     pub fn validate(&self) -> Result<(), CsrfConfigError> {
         self.checked().map(drop)
     }

@@ -153,6 +153,8 @@ impl<U: CachedUser, R> CsrfLayer<U, R> {
     }
 
     /// [`new`](Self::new), or why it cannot work.
+    ///
+    /// Errors: [`CsrfConfigError`] for a secret shorter than 64 bytes or an invalid `config`.
     pub fn try_new(secret: impl AsRef<[u8]>, config: CsrfConfig) -> Result<Self, CsrfConfigError> {
         let key = Arc::new(CsrfKey::new(secret.as_ref())?);
         let config = config.checked()?;

@@ -13,8 +13,8 @@
 //!   read, created and revoked in a loop: no answer is wrong (a store error is the only other outcome,
 //!   and is counted), nothing is lost, nothing revoked comes back.
 //!
-//! The figures (`--nocapture`) are in the README and the crate docs. Needs `redis-server` and `redis-cli`
-//! on `PATH`; without them each test skips by the test kit's rule (a
+//! The figures (`--nocapture`) are in the guide (Redis Cluster) and the crate docs. Needs `redis-server`
+//! and `redis-cli` on `PATH`; without them each test skips by the test kit's rule (a
 //! failure under `KEYCARD_REQUIRE_SERVICES=1`).
 
 mod own;
@@ -288,7 +288,7 @@ async fn resharding_under_load_loses_nothing_and_brings_nothing_back() {
                 {
                     Ok(s) => {
                         let cookie = s.cookie.as_str().to_owned();
-                        if round % 3 == 0 {
+                        if round.is_multiple_of(3) {
                             match h.cache.delete(&cookie).await {
                                 Ok(Some(_)) => created.lock().unwrap().1.push(cookie),
                                 Ok(None) => panic!("a session just created was not found"),

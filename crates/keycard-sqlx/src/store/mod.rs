@@ -66,6 +66,9 @@ impl<B: Backend> std::fmt::Debug for SqlStore<B> {
 impl<B: Backend> SqlStore<B> {
     /// A store over an existing pool (the app's own, say). Does not migrate: call
     /// [`migrate`](Self::migrate) once at start-up.
+    ///
+    /// Errors: [`SqlConfigError`](crate::SqlConfigError) for a configuration that cannot work
+    /// ([`SqlConfig::validate`](crate::SqlConfig::validate)).
     pub fn from_pool(pool: B::Pool, config: SqlConfig) -> Result<Self, crate::SqlConfigError> {
         config.validate()?;
         Ok(SqlStore {
@@ -80,12 +83,17 @@ impl<B: Backend> SqlStore<B> {
 
     /// Create or upgrade this store's tables (see [`schema`](crate#schema)). Safe to call on every
     /// start-up, from several processes at once. Returns the migration versions applied now.
+    ///
+    /// Errors: [`MigrateError::Database`] (nothing of the failed migration applied: it runs in one transaction),
+    /// [`MigrateError::NewerSchema`] when the database holds a schema newer than this crate knows.
     pub async fn migrate(&self) -> Result<Vec<i64>, MigrateError> {
         schema::migrate::<B>(&self.pool, self.config.table_prefix()).await
     }
 
     /// Whether the database holds exactly the schema this version of the crate uses: `Ok(false)` when
     /// [`migrate`](Self::migrate) has not been run (or a newer crate migrated it).
+    ///
+    /// Errors: the database's error when it cannot be read.
     pub async fn is_migrated(&self) -> Result<bool, sqlx::Error> {
         Ok(
             schema::installed_version::<B>(&self.pool, self.config.table_prefix()).await?

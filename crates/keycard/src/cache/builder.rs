@@ -106,6 +106,10 @@ impl<U: CachedUser> Builder<U> {
     }
 
     /// Check the configuration and build the cache.
+    ///
+    /// Errors: [`ConfigError::MissingSecret`] without [`secret`](Self::secret); [`ConfigError::Secret`] for a secret
+    /// (or fallback) shorter than 64 bytes; [`ConfigError::Policy`] for a [`Policy`] that cannot work
+    /// ([`Policy::validate`]).
     pub fn build(self) -> Result<CredentialsCache<U>, ConfigError> {
         self.policy.validate()?;
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;

@@ -144,6 +144,8 @@ enum Step<U> {
 
 impl<U: CachedUser> PendingFetch<U> {
     /// Ask the store and answer as [`CredentialsCache::fetch`] does.
+    ///
+    /// Errors: as [`CredentialsCache::fetch`].
     pub async fn finish(self) -> Result<Option<Authenticated<U>>, StoreError> {
         let PendingFetch { cache, hash, step } = self;
         let found = match step {
@@ -388,6 +390,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// this session's token at once. The old token dies with no grace; `session_id` and `created_at` stay.
     ///
     /// `Ok(None)` if the session no longer exists (it is not re-created).
+    ///
+    /// Errors: [`StoreError`] when the store fails; nothing changed then.
     pub async fn sync(
         &self,
         session_id: &SessionId,
@@ -413,6 +417,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// changes that do not touch the cached fields (a password change, say).
     ///
     /// Returns the new cookie value and the session, or `None` if the session no longer exists.
+    ///
+    /// Errors: [`StoreError`] when the store fails; nothing changed then.
     pub async fn regenerate(
         &self,
         session_id: &SessionId,
@@ -426,6 +432,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// its id, its deadlines and its cached user. Check the password **before** calling this.
     ///
     /// Returns the new cookie value and the session, or `None` if the session no longer exists.
+    ///
+    /// Errors: [`StoreError`] when the store fails; nothing changed then.
     pub async fn reauthenticate(
         &self,
         session_id: &SessionId,
@@ -462,6 +470,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     ///
     /// Needs no session; costs the same for 1 or 10,000 sessions; never extends any session; writes nothing
     /// if the user has no live session; never replaces a newer [`version`](CachedUser::version).
+    ///
+    /// Errors: [`StoreError`] when the store fails; the cached copy is unchanged then.
     pub async fn put_user(&self, user: impl Into<Arc<U>>) -> Result<PutOutcome, StoreError> {
         let user = user.into();
         let outcome = self.inner.store.put_user(user.clone(), self.now()).await?;
@@ -479,6 +489,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     }
 
     /// The live sessions of `user_key`, oldest first.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn sessions(&self, user_key: &str) -> Result<Vec<SessionRecord>, StoreError> {
         self.inner.store.sessions(user_key, self.now()).await
     }
@@ -497,6 +509,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     }
 
     /// Every user with a live session (one copy each). For admin pages and jobs, not the request path.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn users(&self) -> Result<Vec<Arc<U>>, StoreError> {
         self.inner.store.users(self.now()).await
     }

@@ -133,6 +133,9 @@ impl<U: CachedUser> CredentialsCache<U> {
     ///
     /// Without remember-me configured, or for a forged or malformed value, `Unknown` without store
     /// access.
+    ///
+    /// Errors: [`RedeemError`] when the store or `load` fails; it carries the rotated cookie, if the series
+    /// already rotated, so the caller still sends it (the next visit must not look like theft).
     pub async fn redeem_remember_me<F, Fut, E>(
         &self,
         cookie: &str,
@@ -228,6 +231,8 @@ impl<U: CachedUser> CredentialsCache<U> {
 
     /// End one remember-me series and every session created from it (a sessions page). The number of
     /// sessions ended; `None` if no series has that id.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn end_series(&self, series_id: &SeriesId) -> Result<Option<usize>, StoreError> {
         let Some(remember) = self.remember() else {
             return Ok(None);
@@ -249,6 +254,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// The live remember-me series of `user`, oldest first (to list beside the sessions). Series begun
     /// with other credentials (before a password change) are ended here rather than listed. Empty
     /// without remember-me.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn remembered(&self, user: &U) -> Result<Vec<SeriesRecord>, StoreError> {
         let Some(remember) = self.remember() else {
             return Ok(Vec::new());
@@ -265,6 +272,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     }
 
     /// Sign-out of a browser: end the series its remember-me cookie names (`None`: it named none).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget_remember_cookie(&self, cookie: &str) -> Result<Option<String>, StoreError> {
         match self.remember() {
             Some(r) => r.forget(cookie).await,
@@ -295,6 +304,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     }
 
     /// End one series by id, leaving its sessions (the session it belongs to is signing out anyway).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget_series(&self, series_id: &SeriesId) -> Result<(), StoreError> {
         if let Some(r) = self.remember() {
             r.forget_series(series_id).await?;

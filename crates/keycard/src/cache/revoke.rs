@@ -11,6 +11,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// Sign out the session `cookie_value` names: the session and both its tokens die at once.
     ///
     /// Returns the ended session's id, or `None` if the cookie named no live session.
+    ///
+    /// Errors: [`StoreError`] when the store fails; the session may still be live then (the caller answers 503).
     pub async fn delete(&self, cookie_value: &str) -> Result<Option<SessionId>, StoreError> {
         let Ok(token) = self.inner.signer.decode(cookie_value) else {
             return Ok(None);
@@ -32,6 +34,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     }
 
     /// End one session by its id (from a session list). `true` if it existed.
+    ///
+    /// Errors: [`StoreError`] when the store fails; the session may still be live then.
     pub async fn delete_session(&self, session_id: &SessionId) -> Result<bool, StoreError> {
         let ended = self.inner.store.delete_session(session_id).await?;
         if let Some(user_key) = ended.clone() {
@@ -48,6 +52,8 @@ impl<U: CachedUser> CredentialsCache<U> {
     /// Sign out the session `session_id`, the caller's own (a request that already resolved its cookie):
     /// [`delete_session`](Self::delete_session), written to the audit log as a sign-out
     /// (`session.signed_out`) rather than a revocation. `true` if it existed.
+    ///
+    /// Errors: [`StoreError`] when the store fails; the session may still be live then.
     pub async fn sign_out(&self, session_id: &SessionId) -> Result<bool, StoreError> {
         let ended = self.inner.store.delete_session(session_id).await?;
         if let Some(user_key) = ended.clone() {
@@ -65,6 +71,9 @@ impl<U: CachedUser> CredentialsCache<U> {
     ///
     /// With remember-me ([`Builder::remember`](super::Builder::remember)) it also ends the user's remember-me series, all of them,
     /// or all but the one `except` belongs to, so a signed-out browser cannot sign itself back in.
+    ///
+    /// Errors: [`StoreError`] when the store (or, with remember-me, the series store) fails; call it again
+    /// (ending what already ended is harmless).
     pub async fn delete_user_sessions(
         &self,
         user_key: &str,

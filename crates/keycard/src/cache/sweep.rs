@@ -9,6 +9,8 @@ use crate::user::CachedUser;
 
 impl<U: CachedUser> CredentialsCache<U> {
     /// Remove what has expired now (sessions, and remember-me series when configured).
+    ///
+    /// Errors: [`StoreError`] when the store fails; what was removed before the failure stays removed.
     pub async fn sweep(&self) -> Result<SweepStats, StoreError> {
         let stats = self.inner.store.sweep(self.now()).await?;
         self.sweep_series().await?;

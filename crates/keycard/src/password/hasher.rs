@@ -118,6 +118,8 @@ impl PasswordHasherBuilder {
     }
 
     /// Check the settings and build the hasher.
+    ///
+    /// Errors: [`HasherConfigError`] when `max_concurrent` is zero or beyond what a semaphore can hold.
     pub fn build(self) -> Result<PasswordHasher, HasherConfigError> {
         let max_concurrent = self.max_concurrent.unwrap_or_else(default_max_concurrent);
         if max_concurrent == 0 || max_concurrent > Semaphore::MAX_PERMITS {
@@ -212,6 +214,8 @@ impl PasswordHasher {
 
     /// [`hash`](Self::hash) on the calling thread, without a permit. For CLIs and code already off the
     /// runtime; do not call from async code.
+    ///
+    /// Errors: as [`hash`](Self::hash), but never [`PasswordError::Busy`] (no permit is taken).
     pub fn hash_blocking(&self, password: &str) -> Result<String, PasswordError> {
         check_length(password)?;
         self.inner.hash(password)
@@ -219,6 +223,8 @@ impl PasswordHasher {
 
     /// [`verify`](Self::verify) on the calling thread, without a permit. For CLIs and code already off the
     /// runtime; do not call from async code.
+    ///
+    /// Errors: as [`verify`](Self::verify), but never [`PasswordError::Busy`] (no permit is taken).
     pub fn verify_blocking(
         &self,
         password: &str,

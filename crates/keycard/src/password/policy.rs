@@ -172,6 +172,9 @@ impl PasswordPolicy {
     }
 
     /// Check a new password against the rules that need nothing but the password.
+    ///
+    /// Errors: the first rule the password breaks, as a [`PasswordRejected`] whose `Display` tells the user
+    /// what to do.
     pub fn check(&self, password: &str) -> Result<(), PasswordRejected> {
         if password.len() > self.max_bytes {
             return Err(PasswordRejected::TooLong {
@@ -225,6 +228,8 @@ impl PasswordPolicy {
     /// typed as their current one): [`check_for_user`](Self::check_for_user) on `new_password`, and
     /// [`PasswordRejected::SameAsCurrent`] when it is the current one. Only call it once `current_password`
     /// verified: compared with a wrong guess, "different from your current one" means nothing.
+    ///
+    /// Errors: those of [`check_for_user`](Self::check_for_user), and [`PasswordRejected::SameAsCurrent`].
     pub fn check_change(
         &self,
         new_password: &str,
@@ -242,6 +247,9 @@ impl PasswordPolicy {
     /// reset link, an admin setting a password): [`check_for_user`](Self::check_for_user) on
     /// `new_password`, then `new_password` verified against `current_hash` with `hasher` (one verification,
     /// only when the rules passed); [`PasswordRejected::SameAsCurrent`] if it verifies.
+    ///
+    /// Errors: [`PasswordCheckError`]: a rule broken (as [`check_for_user`](Self::check_for_user), or
+    /// [`PasswordRejected::SameAsCurrent`]), or the verification failed (a busy hasher, a malformed hash).
     pub async fn check_change_against_hash(
         &self,
         hasher: &PasswordHasher,

@@ -107,6 +107,8 @@ struct Decoded {
 impl RememberMe {
     /// Over `store`, signing cookies with a key derived from `secret` (at least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN)
     /// bytes; the app secret is fine, the key has a label of its own).
+    ///
+    /// Errors: [`SecretError::TooShort`] for a secret shorter than [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN).
     pub fn new(store: Arc<dyn RememberStore>, secret: &[u8]) -> Result<Self, SecretError> {
         Ok(RememberMe {
             store,
@@ -207,6 +209,8 @@ impl RememberMe {
     }
 
     /// Start a series for `user` (the sign-in ticked "remember me"): its cookie and record.
+    ///
+    /// Errors: [`StoreError`] when the store fails; no series was started then.
     pub async fn issue<U: CachedUser>(
         &self,
         user: &U,
@@ -229,6 +233,8 @@ impl RememberMe {
 
     /// Redeem a remember-me cookie (a request with no live session): see [`Redeemed`]. A forged, foreign
     /// or malformed value is `Unknown` without reaching the store.
+    ///
+    /// Errors: [`StoreError`] when the store fails (answer 503).
     pub async fn redeem(&self, cookie: &str) -> Result<Redeemed, StoreError> {
         let Some(d) = self.decode(cookie) else {
             return Ok(Redeemed::Unknown);
@@ -270,6 +276,8 @@ impl RememberMe {
     }
 
     /// Sign-out: end the series the cookie names (its user key, if it existed).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget(&self, cookie: &str) -> Result<Option<String>, StoreError> {
         match self.decode(cookie) {
             Some(d) => self.store.delete_series(&d.series).await,
@@ -279,6 +287,8 @@ impl RememberMe {
 
     /// Revoke-all, password change, theft: end every series of `user_key`; with `except`, all but that
     /// one ("sign out everywhere else" keeps the asking browser's series).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget_user(
         &self,
         user_key: &str,
@@ -298,16 +308,22 @@ impl RememberMe {
     }
 
     /// End one series by id (a sessions page); its user key if it existed.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn forget_series(&self, series_id: &SeriesId) -> Result<Option<String>, StoreError> {
         self.store.delete_series(series_id).await
     }
 
     /// The live series of `user_key`, oldest first (to list beside the sessions).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn series(&self, user_key: &str) -> Result<Vec<SeriesRecord>, StoreError> {
         self.store.series(user_key, self.clock.now()).await
     }
 
     /// Remove series past their deadline.
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
         self.store.sweep_series(self.clock.now()).await
     }

@@ -159,6 +159,8 @@ impl std::fmt::Debug for LoginThrottle {
 impl LoginThrottle {
     /// A throttle over `store` with the default [`LoginLimits`], keying its counters with `secret` (at
     /// least [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN) bytes; the app secret is fine: the key is derived under a label of its own).
+    ///
+    /// Errors: [`SecretError::TooShort`] for a secret shorter than [`MIN_SECRET_LEN`](crate::token::MIN_SECRET_LEN).
     pub fn new(store: Arc<dyn ThrottleStore>, secret: &[u8]) -> Result<Self, SecretError> {
         Ok(LoginThrottle {
             store,
@@ -261,6 +263,8 @@ impl LoginThrottle {
     }
 
     /// Remove ended windows from the store (see [`ThrottleStore::sweep_throttle`]).
+    ///
+    /// Errors: [`StoreError`] when the store fails.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
         self.store.sweep_throttle(self.clock.now()).await
     }

@@ -20,6 +20,9 @@ impl SessionId {
     }
 
     /// A fresh id whose first two bytes are `tag` (the other 112 bits random); none: all 128 random.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide random bytes, as [`Token::generate`](crate::token::Token::generate).
     pub fn generate_tagged(tag: Option<RouteTag>) -> SessionId {
         let mut b = [0u8; 16];
         getrandom::getrandom(&mut b).expect("the OS random number generator failed");

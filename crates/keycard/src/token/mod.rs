@@ -251,6 +251,8 @@ pub(crate) fn labeled_key(secret: &[u8], label: &[u8]) -> Result<Hmac<Sha256>, S
 
 impl CookieSigner {
     /// A signer for `secret` (at least [`MIN_SECRET_LEN`] bytes).
+    ///
+    /// Errors: [`SecretError::TooShort`] for a secret shorter than [`MIN_SECRET_LEN`].
     pub fn new(secret: &[u8]) -> Result<Self, SecretError> {
         Ok(CookieSigner {
             keys: vec![derive_key(secret)?],
@@ -258,6 +260,8 @@ impl CookieSigner {
     }
 
     /// Also accept cookies signed with `fallback` (an older secret being rotated out).
+    ///
+    /// Errors: [`SecretError::TooShort`] for a fallback shorter than [`MIN_SECRET_LEN`].
     pub fn with_fallback(mut self, fallback: &[u8]) -> Result<Self, SecretError> {
         self.keys.push(derive_key(fallback)?);
         Ok(self)
@@ -287,6 +291,9 @@ impl CookieSigner {
     /// constant time. Both shapes are accepted: untagged ([`COOKIE_VALUE_LEN`]) and tagged
     /// ([`TAGGED_COOKIE_VALUE_LEN`]); the signed message differs in length, so one shape can never be
     /// turned into the other.
+    ///
+    /// Errors: [`CookieError::Length`], [`CookieError::Alphabet`] or [`CookieError::Signature`]: the value is not
+    /// a cookie this signer (or one of its fallbacks) issued.
     pub fn decode(&self, value: &str) -> Result<Token, CookieError> {
         let bytes = value.as_bytes();
         let start = match bytes.len() {

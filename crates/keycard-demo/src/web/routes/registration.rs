@@ -118,7 +118,8 @@ pub async fn create(
     }
     // Whether the email is taken is only looked at from here on, after every field passed and the password
     // was hashed: a probe costs a policy-passing password and one hash, and both answers cost the same hash.
-    // The answer itself still differs (README, "Security": the demo has no email to send instead).
+    // The answer itself still differs (the guide's "Passwords and registration": the demo has no email to
+    // send instead).
     let hash = state.hasher.hash(&form.password).await?;
     let user = match users::create(&state.db, &email, &hash, state.clock.now_secs()).await {
         Ok(u) => u,
