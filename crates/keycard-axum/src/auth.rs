@@ -6,7 +6,9 @@ use http::request::Parts;
 use keycard::{CachedUser, CredentialsCache, SessionMetadata, SessionRecord, TokenUse};
 
 use crate::rejection::{AuthError, AuthRejection};
-use crate::state::{Bound, CookieChange, LayerConfig, Phase, ReloadSkipped, RequestInfo, State};
+use crate::state::{
+    Bound, CookieChange, LayerConfig, Phase, ReloadSkipped, RequestInfo, ResponseEffects, State,
+};
 
 /// The per-request auth handle: who is signed in, and the operations that change it. Cheap to clone
 /// (one `Arc`).
@@ -528,10 +530,14 @@ impl<U: CachedUser> Auth<U> {
 
     // ----- for the layer -----
 
-    /// What the layer must write: the cookie change, and whether the response depends on the cookie.
-    pub(crate) fn take_response_effects(&self) -> (Option<CookieChange>, bool) {
+    /// What the layer must write on the response, taken at once under one lock.
+    pub(crate) fn take_response_effects(&self) -> ResponseEffects {
         let mut s = self.state();
-        (s.cookie.take(), s.carried || s.observed)
+        ResponseEffects {
+            session: s.cookie.take(),
+            remember: s.remember_cookie.take(),
+            depends_on_cookie: s.carried || s.observed,
+        }
     }
 
     pub(crate) fn config(&self) -> &LayerConfig {

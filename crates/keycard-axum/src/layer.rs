@@ -393,27 +393,22 @@ impl<S, U: CachedUser> SessionService<S, U> {
 
 /// Write the request's cookie change and cache headers on `res`.
 fn finish<U: CachedUser, B>(mut res: Response<B>, auth: &Auth<U>) -> Response<B> {
-    let (change, depends) = auth.take_response_effects();
+    let effects = auth.take_response_effects();
     let headers = res.headers_mut();
-    if let Some((writer, remember)) = auth
-        .config()
-        .remember
-        .as_ref()
-        .zip(auth.take_remember_effect())
-    {
+    if let Some((writer, remember)) = auth.config().remember.as_ref().zip(effects.remember) {
         if let Some(v) = cookie_header(writer, &remember) {
             headers.append(SET_COOKIE, v);
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         add_vary_cookie(headers);
     }
-    if let Some(change) = change {
+    if let Some(change) = effects.session {
         if let Some(v) = cookie_header(&auth.config().writer, &change) {
             headers.append(SET_COOKIE, v);
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         add_vary_cookie(headers);
-    } else if depends {
+    } else if effects.depends_on_cookie {
         add_vary_cookie(headers);
     }
     res

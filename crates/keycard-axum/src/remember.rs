@@ -292,9 +292,4 @@ impl<U: CachedUser> Auth<U> {
             self.state_mut(|s| s.remember_cookie = Some(CookieChange::Clear));
         }
     }
-
-    /// The remember-me cookie change for the layer to write.
-    pub(crate) fn take_remember_effect(&self) -> Option<CookieChange> {
-        self.state_mut(|s| s.remember_cookie.take())
-    }
 }

@@ -94,6 +94,17 @@ pub(crate) enum CookieChange {
     Clear,
 }
 
+/// What the layer writes on a request's response (`Auth::take_response_effects`).
+pub(crate) struct ResponseEffects {
+    /// The session cookie change.
+    pub(crate) session: Option<CookieChange>,
+    /// The remember-me cookie change.
+    pub(crate) remember: Option<CookieChange>,
+    /// Whether the response depends on the cookie (the request carried it, or a handler read the
+    /// session state): `Vary: Cookie`.
+    pub(crate) depends_on_cookie: bool,
+}
+
 /// One request's session state, behind the auth handle's lock.
 pub(crate) struct State<U> {
     pub(crate) phase: Phase<U>,
