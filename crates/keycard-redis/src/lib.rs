@@ -275,6 +275,7 @@ mod layout;
 #[cfg(feature = "near")]
 #[cfg_attr(docsrs, doc(cfg(feature = "near")))]
 pub mod near;
+mod one_time;
 mod remember;
 mod scripts;
 mod store;

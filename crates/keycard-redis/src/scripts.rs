@@ -3,7 +3,8 @@
 //! `c` on a Redis Cluster, `s` on one Redis, the latter followed by the near-cache invalidation channel
 //! when writes publish to it: see `src/near.rs`). Each file's header comment says what
 //! its `ARGV` holds and what it returns. The remember-me scripts (`remember_*.lua`) also get
-//! `scripts/remember_prelude.lua`, between the prelude and their own text.
+//! `scripts/remember_prelude.lua`, between the prelude and their own text, and the one-time token
+//! scripts (`one_time_*.lua`) `scripts/one_time_prelude.lua`.
 
 use std::sync::LazyLock;
 
@@ -14,6 +15,13 @@ macro_rules! script {
     ($file:literal) => {
         Script::new(concat!(
             include_str!("../scripts/prelude.lua"),
+            include_str!(concat!("../scripts/", $file))
+        ))
+    };
+    (one_time $file:literal) => {
+        Script::new(concat!(
+            include_str!("../scripts/prelude.lua"),
+            include_str!("../scripts/one_time_prelude.lua"),
             include_str!(concat!("../scripts/", $file))
         ))
     };
@@ -45,10 +53,15 @@ pub(crate) struct Scripts {
     pub(crate) remember_delete: Script,
     pub(crate) remember_delete_user: Script,
     pub(crate) remember_series: Script,
+    pub(crate) one_time_issue: Script,
+    pub(crate) one_time_find: Script,
+    pub(crate) one_time_code: Script,
+    pub(crate) one_time_take: Script,
+    pub(crate) one_time_revoke: Script,
 }
 
 impl Scripts {
-    pub(crate) fn all(&self) -> [&Script; 17] {
+    pub(crate) fn all(&self) -> [&Script; 22] {
         [
             &self.create,
             &self.fetch,
@@ -67,6 +80,11 @@ impl Scripts {
             &self.remember_delete,
             &self.remember_delete_user,
             &self.remember_series,
+            &self.one_time_issue,
+            &self.one_time_find,
+            &self.one_time_code,
+            &self.one_time_take,
+            &self.one_time_revoke,
         ]
     }
 }
@@ -89,4 +107,9 @@ pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     remember_delete: script!(remember "remember_delete.lua"),
     remember_delete_user: script!(remember "remember_delete_user.lua"),
     remember_series: script!(remember "remember_series.lua"),
+    one_time_issue: script!(one_time "one_time_issue.lua"),
+    one_time_find: script!(one_time "one_time_find.lua"),
+    one_time_code: script!(one_time "one_time_code.lua"),
+    one_time_take: script!(one_time "one_time_take.lua"),
+    one_time_revoke: script!(one_time "one_time_revoke.lua"),
 });

@@ -10,6 +10,7 @@ keycard_store_tests::conformance_suite!(shared_store);
 keycard_store_tests::model_suite!(shared_store);
 keycard_store_tests::throttle_suite!(shared_store);
 keycard_store_tests::remember_suite!(shared_store);
+keycard_store_tests::one_time_suite!(shared_store);
 keycard_store_tests::remember_sessions_suite!(|test: &'static str| async move {
     shared_store(test)
         .await

@@ -85,10 +85,28 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX {p}remember_expires ON {p}remember (expires_at)",
         ],
     },
+    Migration {
+        version: 4,
+        description: "one-time tokens",
+        statements: &[
+            "CREATE TABLE {p}one_time (
+            token {bytes} PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            code {bytes},
+            created_at {int} NOT NULL,
+            expires_at {int} NOT NULL,
+            attempts_left {int} NOT NULL,
+            payload {bytes} NOT NULL
+        )",
+            "CREATE INDEX {p}one_time_subject ON {p}one_time (purpose, subject)",
+            "CREATE INDEX {p}one_time_expires ON {p}one_time (expires_at)",
+        ],
+    },
 ];
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The migrations could not be applied.
 #[derive(Debug, thiserror::Error)]

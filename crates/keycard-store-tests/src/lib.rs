@@ -91,6 +91,7 @@ pub mod fixtures;
 pub mod harness;
 pub mod latency;
 pub mod model;
+pub mod one_time;
 pub mod remember;
 pub mod remember_limits;
 pub mod remember_sessions;

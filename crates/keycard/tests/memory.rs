@@ -183,6 +183,10 @@ keycard_store_tests::remember_suite!(|_test: &'static str| async {
     Ok::<_, String>(keycard::remember::MemoryRemember::new())
 });
 
+keycard_store_tests::one_time_suite!(|_test: &'static str| async {
+    Ok::<_, String>(keycard::onetime::MemoryOneTime::new())
+});
+
 keycard_store_tests::remember_sessions_suite!(|_test: &'static str| async {
     let sessions: keycard_store_tests::DynStore = Arc::new(MemoryStore::<TestUser>::new());
     let series: Arc<dyn keycard::remember::RememberStore> =

@@ -35,6 +35,7 @@ pub async fn cluster_store(test: &'static str) -> Result<RedisStore, String> {
 keycard_store_tests::conformance_suite!(cluster_store);
 keycard_store_tests::model_suite!(cluster_store);
 keycard_store_tests::remember_suite!(cluster_store);
+keycard_store_tests::one_time_suite!(cluster_store);
 keycard_store_tests::remember_sessions_suite!(|test: &'static str| async move {
     cluster_store(test)
         .await

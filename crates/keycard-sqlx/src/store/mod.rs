@@ -16,6 +16,7 @@
 
 mod access;
 mod notify;
+mod one_time;
 mod primitives;
 mod remember;
 mod sweep;

@@ -129,6 +129,12 @@ impl fmt::Debug for Token {
 pub struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {
+    /// Whether `other` is the same hash, compared in constant time (for a secret such as a code's
+    /// keyed hash).
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
+
     /// Lower-case hex, 64 characters (the form the Redis store uses in keys).
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
@@ -256,6 +262,14 @@ impl CookieSigner {
     pub fn new(secret: &[u8]) -> Result<Self, SecretError> {
         Ok(CookieSigner {
             keys: vec![derive_key(secret)?],
+        })
+    }
+
+    /// A signer whose key is derived from `secret` under `label` (another use of the same format: the
+    /// one-time links of [`crate::onetime`]), so its values are never valid session cookies.
+    pub(crate) fn labeled(secret: &[u8], label: &[u8]) -> Result<Self, SecretError> {
+        Ok(CookieSigner {
+            keys: vec![labeled_key(secret, label)?],
         })
     }
 
