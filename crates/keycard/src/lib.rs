@@ -93,6 +93,7 @@ pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod events;
+pub mod inbox;
 pub mod onetime;
 #[cfg(feature = "password")]
 #[cfg_attr(docsrs, doc(cfg(feature = "password")))]
