@@ -3,6 +3,10 @@
 //! send the user here with `return_to`; a right password records a fresh proof in this session
 //! (`Auth::reauthenticate`: the token rotates, the session stays) and sends them back. Each attempt
 //! goes through the login throttle like a sign-in.
+//!
+//! `return_to` (query and form alike) is kept only when [`is_local_path`] accepts it: printable ASCII,
+//! no backslash, not `//`, and on this origin once resolved (issue 18, V4: `/\t/evil.example`, which
+//! browsers read as `//evil.example`, had been accepted). Anything else goes back to `/profile`.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
