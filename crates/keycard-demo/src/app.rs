@@ -83,12 +83,15 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     let stores = build_stores(config, &secret, clock.clone()).await?;
     let cache = stores.cache;
     let near = stores.near;
+    let counters = throttle::counters(stores.throttle);
     let throttle = throttle::login_throttle(
-        stores.throttle,
+        counters.clone(),
         secret.as_bytes(),
         clock.clone(),
         cache.audit().clone(),
     )?;
+    let registration_limit =
+        throttle::registration_limit(counters, secret.as_bytes(), clock.clone())?;
     if !config.cookie_secure {
         tracing::warn!(
             addr = %config.addr,
@@ -103,6 +106,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         hasher: PasswordHasher::new(),
         flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
         throttle: throttle.clone(),
+        registration_limit,
         clock: clock.clone(),
         trial: config.trial,
         client_ip: config.client_ip,
