@@ -1,15 +1,19 @@
 //! The demo's login throttle and registration limit: the library's [`LoginThrottle`] and [`RateLimit`]
 //! over the configured store's counters.
 //!
-//! **Rule** ([`keycard::throttle`] has the model): every sign-in attempt, and every current-password
-//! check of the password-change form, reserves a place on three counters *before* its password is
-//! checked, and gives it back when the password was right:
+//! **Rule** ([`keycard::throttle`] has the model): every sign-in attempt reserves a place on three
+//! counters *before* its password is checked, and gives it back when the password was right:
 //!
 //! | counter | limit |
 //! |---|---|
 //! | this email from this address | 5 per 15 minutes |
 //! | this email from any address | 20 per hour |
 //! | this address for any email | 100 per 15 minutes |
+//!
+//! A password check made by a signed-in session (the sudo confirmation, the current password of a
+//! password change) reserves on this session's own counter (5 per 15 minutes) and the address's instead,
+//! never on the email's: wrong sign-ins from anywhere cannot lock the signed-in owner out of them (issue
+//! 18, W12).
 //!
 //! A full counter answers `429 Too Many Requests` with `Retry-After`, without checking the password; the
 //! page says the same whichever counter was full and whether or not the account exists. An email longer
@@ -43,6 +47,8 @@ pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const MAX_FAILURES_PER_ACCOUNT: u32 = 20;
 /// Failed attempts per address, for every email together, per [`WINDOW`].
 pub const MAX_FAILURES_PER_ADDRESS: u32 = 100;
+/// Failed password checks per signed-in session (confirmation, current password) per [`WINDOW`].
+pub const MAX_FAILURES_PER_SESSION: u32 = 5;
 /// Registrations per address (IPv6: per /64) per [`REGISTRATION_WINDOW`].
 pub const MAX_REGISTRATIONS_PER_ADDRESS: u32 = 10;
 /// The registration window: an hour.
@@ -54,6 +60,7 @@ pub fn limits() -> LoginLimits {
         per_pair: Limit::new(MAX_FAILURES, WINDOW),
         per_account: Limit::new(MAX_FAILURES_PER_ACCOUNT, Duration::from_secs(60 * 60)),
         per_address: Limit::new(MAX_FAILURES_PER_ADDRESS, WINDOW),
+        per_session: Limit::new(MAX_FAILURES_PER_SESSION, WINDOW),
         // 254 bytes: the longest email registration accepts.
         ..LoginLimits::default()
     }

@@ -5,5 +5,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod reauth_throttle;
 mod redirect;
 mod registration;
