@@ -8,3 +8,4 @@ mod common;
 mod reauth_throttle;
 mod redirect;
 mod registration;
+mod slow_clients;
