@@ -125,3 +125,23 @@ async fn connections_past_the_limit_wait_until_one_closes() {
     drop(held);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn graceful_shutdown_waits_for_a_trickling_client_no_longer_than_the_timeout() {
+    let app = TestApp::start_with(|c| c.header_read_timeout = HEADER_READ_TIMEOUT).await;
+    let mut slow = TcpStream::connect(app.addr).await.expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .expect("half a request");
+    // The server has the connection (it answers others meanwhile).
+    assert_eq!(healthz(&app).await, StatusCode::OK);
+    let started = Instant::now();
+    app.stop().await; // fails if the server has not stopped within 10 s
+    let took = started.elapsed();
+    eprintln!("w14: graceful shutdown with a half-sent request open took {took:?}");
+    assert!(
+        took < 3 * HEADER_READ_TIMEOUT,
+        "shutdown waited {took:?} for a client that never finished its headers"
+    );
+    drop(slow);
+}
