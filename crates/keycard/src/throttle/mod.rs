@@ -29,9 +29,10 @@
 //! store beyond one fixed-size entry per counter.
 //!
 //! The account counter is a trade-off every account lockout makes: somebody who knows an email can use
-//! up its 20 failures an hour and make its sign-ins wait. The window is short and the refusal is a
-//! "try again later", never a locked account; an app that prefers to let the owner through can raise
-//! `per_account` (or set it very high) and rely on the other two counters.
+//! up its 20 failures an hour and make its sign-ins wait (not the signed-in owner's own checks, which
+//! [`begin_in_session`](LoginThrottle::begin_in_session) counts elsewhere). The window is short and the
+//! refusal is a "try again later", never a locked account; an app that prefers to let the owner through
+//! can raise `per_account` (or set it very high) and rely on the other two counters.
 //!
 //! Where the counters live: [`MemoryThrottle`] for one process; `keycard-redis`' and `keycard-sqlx`'s
 //! stores implement [`ThrottleStore`] too, so every node of a fleet counts the same attempts. The global
