@@ -133,8 +133,8 @@ fn return_to(parts: &Parts) -> String {
     }
 }
 
-/// Whether a path is on this site: printable ASCII, no backslash, not `//`, and the same origin once
-/// resolved against one (the rule and why: [`is_local_path`]'s own docs).
+// Whether a path is on this site: printable ASCII, no backslash, not `//`, and the same origin once
+// resolved against one (the rule and why: `is_local_path`'s own docs, in local_path.rs).
 pub use crate::local_path::is_local_path;
 
 /// Percent-encodes everything but unreserved characters and `/` (a path and query as one parameter).
