@@ -252,6 +252,7 @@ mod csrf;
 mod extract;
 mod headers;
 mod layer;
+mod local_path;
 mod own_sessions;
 mod rejection;
 mod reload;

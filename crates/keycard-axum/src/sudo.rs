@@ -115,7 +115,7 @@ impl<P: RedirectPath, A: RedirectPath> IntoResponse for ReauthRedirect<P, A> {
 
 /// Where to come back to: a GET's own path and query; for a form post, the page that carried the form
 /// (the `Referer`'s path and query: the refused request cannot be replayed by a redirect). Always a local
-/// path (`/…`, never `//…`), or empty.
+/// path ([`is_local_path`]), or empty.
 fn return_to(parts: &Parts) -> String {
     let candidate = if parts.method == http::Method::GET || parts.method == http::Method::HEAD {
         parts.uri.path_and_query().map(|pq| pq.as_str().to_owned())
@@ -133,10 +133,9 @@ fn return_to(parts: &Parts) -> String {
     }
 }
 
-/// A path on this site: starts with one `/` (not `//` or `/\`, which browsers read as another host).
-pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\")
-}
+// Whether a path is on this site: printable ASCII, no backslash, not `//`, and the same origin once
+// resolved against one (the rule and why: `is_local_path`'s own docs, in local_path.rs).
+pub use crate::local_path::is_local_path;
 
 /// Percent-encodes everything but unreserved characters and `/` (a path and query as one parameter).
 fn percent_encode(s: &str) -> String {

@@ -17,6 +17,7 @@ use crate::domain::cache::{build_stores, CacheInitError};
 use crate::domain::db::{self, DbInitError};
 use crate::domain::plan_job::{JobHandle, PlanJob};
 use crate::domain::throttle;
+use crate::server::{self, ServerLimits};
 use crate::web::flash::Flash;
 use crate::web::state::AppState;
 use crate::web::{auth, csrf, router};
@@ -63,6 +64,8 @@ pub struct App {
     pub state: AppState,
     /// The plan job; tests call [`PlanJob::run_once`] instead of waiting for a tick.
     pub plan_job: Arc<PlanJob>,
+    /// The server's header-read timeout and connection limit ([`serve`]).
+    pub server: ServerLimits,
     _plan_task: JobHandle,
     _sweeper: SweeperHandle,
 }
@@ -83,12 +86,15 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     let stores = build_stores(config, &secret, clock.clone()).await?;
     let cache = stores.cache;
     let near = stores.near;
+    let counters = throttle::counters(stores.throttle);
     let throttle = throttle::login_throttle(
-        stores.throttle,
+        counters.clone(),
         secret.as_bytes(),
         clock.clone(),
         cache.audit().clone(),
     )?;
+    let registration_limit =
+        throttle::registration_limit(counters, secret.as_bytes(), clock.clone())?;
     if !config.cookie_secure {
         tracing::warn!(
             addr = %config.addr,
@@ -103,6 +109,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         hasher: PasswordHasher::new(),
         flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
         throttle: throttle.clone(),
+        registration_limit,
         clock: clock.clone(),
         trial: config.trial,
         client_ip: config.client_ip,
@@ -134,25 +141,24 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         router,
         state,
         plan_job,
+        server: ServerLimits {
+            header_read_timeout: config.header_read_timeout,
+            max_connections: config.max_connections,
+        },
         _plan_task: plan_task,
         _sweeper: sweeper,
     })
 }
 
-/// Serve `app` on `listener` until `shutdown` completes, then finish in-flight requests.
+/// Serve `app` on `listener` until `shutdown` completes, then finish in-flight requests: HTTP/1.1 with
+/// `app.server`'s header-read timeout and connection limit, each request with its connection's
+/// `ConnectInfo<SocketAddr>` ([`crate::server`]).
 pub async fn serve(
     app: &App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.router
-            .clone()
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    server::serve(app.router.clone(), listener, app.server, shutdown).await
 }
 
 /// `keycard-demo serve`: build, bind `config.addr`, serve until Ctrl-C (or SIGTERM).

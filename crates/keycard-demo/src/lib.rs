@@ -13,13 +13,15 @@
 //! | [`domain`] | users and plans, the database, the credentials cache, the plan job, the login throttle, `users set-plan` |
 //! | [`web`] | the router, the routes, the session, CSRF and security-header layers' settings, flash cookies, pages, the stylesheet, error responses |
 //! | [`app`] | putting them together, and serving |
+//! | [`server`] | the HTTP server loop: the header-read timeout, the connection limit, graceful shutdown |
 //! | [`clock`] | the one clock everything reads |
 //!
-//! Dependencies point one way, `app` → `web` → `domain` → `config`, with `clock` a leaf;
+//! Dependencies point one way, `app` → `web` → `domain` → `config`, with `clock` and `server` leaves;
 //! `scripts/module-cycles.py crates/keycard-demo/src` checks there is no import cycle.
 
 pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod server;
 pub mod web;

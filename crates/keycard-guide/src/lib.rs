@@ -43,6 +43,7 @@ docs! {
     security_headers => "../../../docs/guide/src/security/headers.md",
     security_credential_bound_sessions => "../../../docs/guide/src/security/credential-bound-sessions.md",
     security_grace_and_caps => "../../../docs/guide/src/security/grace-and-caps.md",
+    security_web_limits => "../../../docs/guide/src/security/web-limits.md",
     security_throttle => "../../../docs/guide/src/security/throttle.md",
     security_passwords => "../../../docs/guide/src/security/passwords.md",
     security_audit => "../../../docs/guide/src/security/audit.md",

@@ -3,6 +3,8 @@
 //! | flag | env | default | meaning |
 //! |---|---|---|---|
 //! | `--addr` | `KEYCARD_ADDR` | `127.0.0.1:4000` | where the server listens (`IP:PORT`) |
+//! | `--header-read-timeout-secs` | `HEADER_READ_TIMEOUT_SECS` | `10` | a request's headers must arrive within this (and a kept-alive connection may idle this long), or the connection is closed |
+//! | `--max-connections` | `MAX_CONNECTIONS` | `1024` | connections served at once; the next ones wait in the kernel's listen backlog |
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/keycard-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
 //! | `--cache-url` | `CACHE_URL` | `database` | the credentials cache: `database` (the users database: its SQLite file, or its PostgreSQL), `memory` (in this process, lost on restart), `sqlite:PATH`, `postgres://…` `redis://[:PASSWORD@]HOST:PORT[/DB]` or `redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…]` (a Redis Cluster) (shared by every node) |
 //! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `keycard-demo:` | prefix of every Redis key (one per app sharing a Redis) |
@@ -35,7 +37,7 @@ use keycard::Policy;
 use keycard_axum::ClientIpSource;
 
 use secret::{Secret, SecretSource};
-use values::{client_ip_source, on_off, policy, secs};
+use values::{client_ip_source, count, on_off, policy, secs};
 
 mod cache;
 pub mod cli;
@@ -60,15 +62,26 @@ pub use private_dir::create_private_dir;
 pub use redact::redact_url;
 pub use settings::{
     ServerSettings, Settings, StoreSettings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX,
-    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_REMEMBER_SECS,
+    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_HEADER_READ_TIMEOUT_SECS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_REMEMBER_SECS,
     DEFAULT_SUDO_SECS, DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
 };
+
+/// The longest `HEADER_READ_TIMEOUT_SECS` accepted: 5 minutes.
+pub const MAX_HEADER_READ_TIMEOUT_SECS: u64 = 300;
+/// The most `MAX_CONNECTIONS` accepted.
+pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
 
 /// The checked configuration. Tests build one directly (see [`Config::for_tests`]).
 #[derive(Clone)]
 pub struct Config {
     /// Listen address.
     pub addr: SocketAddr,
+    /// A request's headers must arrive within this, or its connection is closed
+    /// (`HEADER_READ_TIMEOUT_SECS`; [`crate::server`]).
+    pub header_read_timeout: Duration,
+    /// Connections served at once (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
     /// Users database URL (`sqlite:` or `postgres://`).
     pub database_url: String,
     /// Credentials cache backend.
@@ -106,6 +119,8 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("addr", &self.addr)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .field("database", &redact_url(&self.database_url))
             .field("cache", &self.cache)
             .field("cache_near", &self.cache_near)
@@ -141,6 +156,22 @@ impl Config {
                 ),
             )
         })?;
+        let header_read_timeout = secs(
+            "HEADER_READ_TIMEOUT_SECS",
+            &server.header_read_timeout_secs,
+            false,
+        )?;
+        if header_read_timeout > Duration::from_secs(MAX_HEADER_READ_TIMEOUT_SECS) {
+            return Err(ConfigError::new(
+                "HEADER_READ_TIMEOUT_SECS",
+                format!("must be at most {MAX_HEADER_READ_TIMEOUT_SECS} seconds: a slow client holds its connection this long"),
+            ));
+        }
+        let max_connections = count(
+            "MAX_CONNECTIONS",
+            &server.max_connections,
+            MAX_MAX_CONNECTIONS,
+        )?;
         let database_url = store.database_url.trim().to_string();
         let db_kind = DatabaseKind::of(&database_url)?;
         let cache = CacheBackend::parse(&store.cache_url, &store.cache_key_prefix, &database_url)?;
@@ -213,6 +244,8 @@ impl Config {
 
         Ok(Config {
             addr,
+            header_read_timeout,
+            max_connections,
             database_url,
             cache,
             cache_near,
@@ -235,6 +268,8 @@ impl Config {
         let policy = Policy::default();
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             database_url: database_url.into(),
             cache: CacheBackend::Memory,
             cache_near: true,

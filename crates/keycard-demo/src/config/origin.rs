@@ -8,8 +8,10 @@ use clap::ArgMatches;
 
 /// Every setting: its environment variable and its flag. Errors name a setting by one of the two,
 /// whichever the value came from ([`Origins`]).
-pub const FLAGS: [(&str, &str); 18] = [
+pub const FLAGS: [(&str, &str); 20] = [
     ("KEYCARD_ADDR", "--addr"),
+    ("HEADER_READ_TIMEOUT_SECS", "--header-read-timeout-secs"),
+    ("MAX_CONNECTIONS", "--max-connections"),
     ("DATABASE_URL", "--database-url"),
     ("CACHE_URL", "--cache-url"),
     ("CACHE_KEY_PREFIX", "--cache-key-prefix"),

@@ -11,6 +11,12 @@ use super::origin::Origins;
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
+/// Default header-read timeout: 10 seconds (`crate::server::DEFAULT_HEADER_READ_TIMEOUT`).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_HEADER_READ_TIMEOUT: &str = "10";
+/// Default connection limit (`crate::server::DEFAULT_MAX_CONNECTIONS`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+const DEFAULT_MAX_CONNECTIONS_TEXT: &str = "1024";
 /// Default database: a SQLite file in `data/` under the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/keycard-demo.db?mode=rwc";
 /// Default credentials cache: the users database (the SQLite file by default), so sessions survive a
@@ -91,6 +97,15 @@ pub struct ServerSettings {
     #[arg(long, env = "KEYCARD_ADDR", default_value = DEFAULT_ADDR)]
     pub addr: String,
 
+    /// Seconds a client may take to send a request's headers (also how long a kept-alive connection may
+    /// stay idle); then the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value = DEFAULT_HEADER_READ_TIMEOUT)]
+    pub header_read_timeout_secs: String,
+
+    /// Connections served at once; the next ones wait in the kernel's listen backlog until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value = DEFAULT_MAX_CONNECTIONS_TEXT)]
+    pub max_connections: String,
+
     /// A near cache in front of a PostgreSQL or (one) Redis credentials cache (`on`, the default, or
     /// `off`): hot sessions answered from this process's memory, invalidated by PostgreSQL `NOTIFY` or
     /// Redis `PUBLISH` from every node's writes. Ignored on a Redis Cluster.
@@ -153,6 +168,8 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             addr: DEFAULT_ADDR.to_owned(),
+            header_read_timeout_secs: DEFAULT_HEADER_READ_TIMEOUT.to_owned(),
+            max_connections: DEFAULT_MAX_CONNECTIONS_TEXT.to_owned(),
             cache_near: DEFAULT_CACHE_NEAR.to_owned(),
             session_idle_secs: DEFAULT_SESSION_IDLE_SECS.to_owned(),
             session_renewal_secs: DEFAULT_SESSION_RENEWAL_SECS.to_owned(),

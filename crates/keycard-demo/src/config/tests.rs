@@ -379,3 +379,52 @@ fn the_near_cache_is_on_by_default_and_turns_off_with_cache_near_off() {
     assert_eq!(e.setting, "CACHE_NEAR");
     assert!(e.to_string().starts_with("--cache-near: "), "{e}");
 }
+
+#[test]
+fn the_server_limits_default_to_the_servers_and_bad_ones_name_the_setting() {
+    let c = Config::from_settings(&settings(&[])).unwrap();
+    assert_eq!(
+        c.header_read_timeout,
+        crate::server::DEFAULT_HEADER_READ_TIMEOUT
+    );
+    assert_eq!(c.max_connections, crate::server::DEFAULT_MAX_CONNECTIONS);
+    assert_eq!(
+        Config::for_tests("sqlite::memory:").header_read_timeout,
+        crate::server::DEFAULT_HEADER_READ_TIMEOUT
+    );
+    let c = Config::from_settings(&settings(&[
+        "--header-read-timeout-secs",
+        "3",
+        "--max-connections",
+        "50",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (c.header_read_timeout, c.max_connections),
+        (Duration::from_secs(3), 50)
+    );
+    for (flag, value, setting) in [
+        (
+            "--header-read-timeout-secs",
+            "0",
+            "HEADER_READ_TIMEOUT_SECS",
+        ),
+        (
+            "--header-read-timeout-secs",
+            "301",
+            "HEADER_READ_TIMEOUT_SECS",
+        ),
+        (
+            "--header-read-timeout-secs",
+            "ten",
+            "HEADER_READ_TIMEOUT_SECS",
+        ),
+        ("--max-connections", "0", "MAX_CONNECTIONS"),
+        ("--max-connections", "many", "MAX_CONNECTIONS"),
+        ("--max-connections", "1000001", "MAX_CONNECTIONS"),
+    ] {
+        let e = Config::from_settings(&settings(&[flag, value])).unwrap_err();
+        assert_eq!(e.setting, setting, "{flag} {value}");
+        assert!(e.to_string().starts_with(flag), "{e}");
+    }
+}

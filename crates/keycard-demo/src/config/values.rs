@@ -29,6 +29,21 @@ pub(super) fn secs(
     Ok(Duration::from_secs(n))
 }
 
+/// A whole number from 1 to `max`.
+pub(super) fn count(setting: &'static str, value: &str, max: usize) -> Result<usize, ConfigError> {
+    let n: usize = value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(setting, format!("{value:?} is not a whole number")))?;
+    if n == 0 || n > max {
+        return Err(ConfigError::new(
+            setting,
+            format!("must be between 1 and {max}, not {n}"),
+        ));
+    }
+    Ok(n)
+}
+
 /// A switch: `on` or `off` (`true`/`false`, `1`/`0` too).
 pub(super) fn on_off(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {

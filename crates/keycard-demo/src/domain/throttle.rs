@@ -1,8 +1,8 @@
-//! The demo's login throttle: the library's [`LoginThrottle`] over the configured store's counters.
+//! The demo's login throttle and registration limit: the library's [`LoginThrottle`] and [`RateLimit`]
+//! over the configured store's counters.
 //!
-//! **Rule** ([`keycard::throttle`] has the model): every sign-in attempt, and every current-password
-//! check of the password-change form, reserves a place on three counters *before* its password is
-//! checked, and gives it back when the password was right:
+//! **Rule** ([`keycard::throttle`] has the model): every sign-in attempt reserves a place on three
+//! counters *before* its password is checked, and gives it back when the password was right:
 //!
 //! | counter | limit |
 //! |---|---|
@@ -10,9 +10,19 @@
 //! | this email from any address | 20 per hour |
 //! | this address for any email | 100 per 15 minutes |
 //!
+//! A password check made by a signed-in session (the sudo confirmation, the current password of a
+//! password change) reserves on this session's own counter (5 per 15 minutes) and the address's instead,
+//! never on the email's: wrong sign-ins from anywhere cannot lock the signed-in owner out of them (issue
+//! 18, W12).
+//!
 //! A full counter answers `429 Too Many Requests` with `Retry-After`, without checking the password; the
 //! page says the same whichever counter was full and whether or not the account exists. An email longer
 //! than 254 bytes is refused as a wrong password before anything is counted.
+//!
+//! **Registration** ([`registration_limit`]): at most [`MAX_REGISTRATIONS_PER_ADDRESS`] per address per
+//! hour (an IPv6 address by its /64) reach the password hash, valid or not, taken email or not; the next
+//! answers `429` with `Retry-After`, the same page whatever was typed (issue 18, W9). A request refused
+//! before (an invalid form) is not counted; one the hasher was too busy for is given back.
 //!
 //! The counters live where the sessions do: in the SQLite or PostgreSQL store's `keycard_throttle`
 //! table, or in Redis, so every node and every restart counts the same attempts; with the memory store,
@@ -24,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keycard::throttle::{Limit, LoginLimits, MemoryThrottle, ThrottleStore};
-pub use keycard::throttle::{LoginThrottle, ThrottleError};
+pub use keycard::throttle::{LoginThrottle, RateLimit, RateLimitError, ThrottleError};
 use keycard::{AuditLog, SecretError};
 
 use crate::clock::AppClock;
@@ -37,6 +47,12 @@ pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const MAX_FAILURES_PER_ACCOUNT: u32 = 20;
 /// Failed attempts per address, for every email together, per [`WINDOW`].
 pub const MAX_FAILURES_PER_ADDRESS: u32 = 100;
+/// Failed password checks per signed-in session (confirmation, current password) per [`WINDOW`].
+pub const MAX_FAILURES_PER_SESSION: u32 = 5;
+/// Registrations per address (IPv6: per /64) per [`REGISTRATION_WINDOW`].
+pub const MAX_REGISTRATIONS_PER_ADDRESS: u32 = 10;
+/// The registration window: an hour.
+pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// The demo's limits (the library's defaults, spelled out).
 pub fn limits() -> LoginLimits {
@@ -44,23 +60,49 @@ pub fn limits() -> LoginLimits {
         per_pair: Limit::new(MAX_FAILURES, WINDOW),
         per_account: Limit::new(MAX_FAILURES_PER_ACCOUNT, Duration::from_secs(60 * 60)),
         per_address: Limit::new(MAX_FAILURES_PER_ADDRESS, WINDOW),
+        per_session: Limit::new(MAX_FAILURES_PER_SESSION, WINDOW),
         // 254 bytes: the longest email registration accepts.
         ..LoginLimits::default()
     }
 }
 
-/// The throttle over `store` (the configured store's counters; [`MemoryThrottle`] when `None`).
+/// Where the counters live: the configured store's, or a [`MemoryThrottle`] of this process when it has
+/// none (the memory store). The login throttle and the registration limit share it.
+pub fn counters(store: Option<Arc<dyn ThrottleStore>>) -> Arc<dyn ThrottleStore> {
+    store.unwrap_or_else(|| Arc::new(MemoryThrottle::new()))
+}
+
+/// The login throttle over `store` ([`counters`]).
 pub fn login_throttle(
-    store: Option<Arc<dyn ThrottleStore>>,
+    store: Arc<dyn ThrottleStore>,
     secret: &[u8],
     clock: AppClock,
     audit: AuditLog,
 ) -> Result<LoginThrottle, SecretError> {
-    let store = store.unwrap_or_else(|| Arc::new(MemoryThrottle::new()));
     Ok(LoginThrottle::new(store, secret)?
         .with_limits(limits())
         .with_clock(Arc::new(clock))
         .with_audit(audit))
+}
+
+/// The registration limit over `store` ([`counters`]): [`MAX_REGISTRATIONS_PER_ADDRESS`] per
+/// [`REGISTRATION_WINDOW`].
+pub fn registration_limit(
+    store: Arc<dyn ThrottleStore>,
+    secret: &[u8],
+    clock: AppClock,
+) -> Result<RateLimit, SecretError> {
+    let limit = Limit::new(MAX_REGISTRATIONS_PER_ADDRESS, REGISTRATION_WINDOW);
+    Ok(RateLimit::new(store, secret, "registration", limit)?.with_clock(Arc::new(clock)))
+}
+
+/// The message of a refused registration: the same whatever was typed.
+pub fn too_many_registrations_message(retry_after_secs: u64) -> String {
+    let minutes = retry_after_secs.div_ceil(60);
+    format!(
+        "Too many accounts were created from your network. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
 }
 
 /// The message of a refused attempt: the same whichever counter refused.

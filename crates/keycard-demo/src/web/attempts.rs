@@ -1,13 +1,15 @@
-//! The login throttle around a password check, the one way every form that checks a password uses it
-//! (sign-in, the current password of a password change, the sudo confirmation): [`begin`] before the
-//! check, [`give_back`] when the password was right (or could not be checked), nothing when it was
-//! wrong. The rule and the limits: [`crate::domain::throttle`].
+//! The login throttle around a password check, the one way every form that checks a password uses it:
+//! [`begin`] before a sign-in's check, [`begin_in_session`] before a check made by a signed-in session
+//! (the sudo confirmation, the current password of a password change), [`give_back`] when the password
+//! was right (or could not be checked), nothing when it was wrong. The rule and the limits:
+//! [`crate::domain::throttle`].
 
 use std::net::IpAddr;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keycard::throttle::{whole_secs, Attempt};
+use keycard::SessionId;
 use keycard_axum::AuthError;
 
 use crate::domain::throttle::{try_again_message, ThrottleError};
@@ -38,7 +40,35 @@ pub async fn begin(
     refused: impl FnOnce(StatusCode, String) -> Response,
 ) -> Result<Begun, AppError> {
     let address = Some(ip).filter(|ip| !ip.is_unspecified());
-    match state.throttle.begin(login, address).await {
+    let reserved = state.throttle.begin(login, address).await;
+    answer(state, login, reserved, refused)
+}
+
+/// Reserve a password check made by the signed-in `session` of the account `login` from `ip`: on the
+/// session's own counter and the address's, never on the account's, so failed sign-ins from elsewhere
+/// cannot lock the owner out (issue 18, W12). Answers as [`begin`] does.
+pub async fn begin_in_session(
+    state: &AppState,
+    session: &SessionId,
+    login: &str,
+    ip: IpAddr,
+    refused: impl FnOnce(StatusCode, String) -> Response,
+) -> Result<Begun, AppError> {
+    let address = Some(ip).filter(|ip| !ip.is_unspecified());
+    let reserved = state
+        .throttle
+        .begin_in_session(login, session, address)
+        .await;
+    answer(state, login, reserved, refused)
+}
+
+fn answer(
+    state: &AppState,
+    login: &str,
+    reserved: Result<Attempt, ThrottleError>,
+    refused: impl FnOnce(StatusCode, String) -> Response,
+) -> Result<Begun, AppError> {
+    match reserved {
         Ok(attempt) => Ok(Begun::Go(attempt)),
         Err(ThrottleError::Limited {
             retry_after: wait, ..

@@ -11,7 +11,7 @@ use keycard_axum::ClientIpSource;
 use crate::clock::AppClock;
 use crate::domain::cache::NearView;
 use crate::domain::db::Db;
-use crate::domain::throttle::LoginThrottle;
+use crate::domain::throttle::{LoginThrottle, RateLimit};
 use crate::domain::users::User;
 use crate::web::flash::Flash;
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Sign-in throttle ([`crate::domain::throttle`]).
     pub throttle: LoginThrottle,
+    /// Registrations per client address ([`crate::domain::throttle::registration_limit`]).
+    pub registration_limit: RateLimit,
     /// The app's clock.
     pub clock: AppClock,
     /// Length of a pro-trial.

@@ -72,6 +72,8 @@ pub struct RegistrationPage {
     pub email: String,
     /// Field messages.
     pub errors: RegistrationErrors,
+    /// A message about the whole form (too many registrations from this network).
+    pub error: Option<String>,
 }
 
 /// `GET /session/confirm` (sudo mode), and `POST /session/confirm` failures.

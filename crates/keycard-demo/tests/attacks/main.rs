@@ -7,5 +7,9 @@ mod common;
 
 mod caps;
 mod grace;
+mod reauth_throttle;
+mod redirect;
+mod registration;
 mod remember_stall;
+mod slow_clients;
 mod sudo_gap;

@@ -19,19 +19,32 @@ pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
 /// [`PasswordError::Busy`] at once.
 pub const DEFAULT_QUEUE_PER_PERMIT: usize = 16;
 
+/// New hashes ([`PasswordHasher::hash`]: registration, password change, reset) running at once by
+/// default, in their own lane beside the verifications'.
+pub const DEFAULT_HASH_MAX_CONCURRENT: usize = 1;
+
 /// Hashes and verifies passwords off the async worker threads, a bounded number at a time.
 ///
-/// Owned by the app (put it in the router state); cheap to clone (one `Arc`): clones share one limit.
+/// Owned by the app (put it in the router state); cheap to clone (one `Arc`): clones share its limits.
 /// See the [module docs](super) for the model.
+///
+/// **Two lanes.** [`verify`](Self::verify) (sign-in, re-authentication, the current password of a
+/// change) and [`hash`](Self::hash) (a new password: registration, change, reset) each take permits
+/// from a limit of their own, with a queue of its own. A flood of registrations therefore fills only
+/// the hashing lane (its calls answer `Busy`), and sign-ins keep every verification permit (issue 18,
+/// W9: 40 connections posting registrations had turned every sign-in into a 503 when both shared one
+/// queue). At most `max_concurrent + hash_max_concurrent` hashes run at once.
 ///
 /// | setting | default | |
 /// |---|---|---|
 /// | [`params`](PasswordHasherBuilder::params) | m = 19 MiB, t = 2, p = 1 | argon2id cost of new hashes ([`Argon2Params`]) |
-/// | [`max_concurrent`](PasswordHasherBuilder::max_concurrent) | half the CPUs, at least 1 | hashes running at once |
-/// | [`max_wait`](PasswordHasherBuilder::max_wait) | [`DEFAULT_MAX_WAIT`] (2 s) | how long a call waits for its turn |
-/// | [`max_queue`](PasswordHasherBuilder::max_queue) | [`DEFAULT_QUEUE_PER_PERMIT`] × `max_concurrent` | calls waiting at once |
+/// | [`max_concurrent`](PasswordHasherBuilder::max_concurrent) | half the CPUs, at least 1 | verifications running at once |
+/// | [`max_wait`](PasswordHasherBuilder::max_wait) | [`DEFAULT_MAX_WAIT`] (2 s) | how long a call (either lane) waits for its turn |
+/// | [`max_queue`](PasswordHasherBuilder::max_queue) | [`DEFAULT_QUEUE_PER_PERMIT`] × `max_concurrent` | verifications waiting at once |
+/// | [`hash_max_concurrent`](PasswordHasherBuilder::hash_max_concurrent) | [`DEFAULT_HASH_MAX_CONCURRENT`] (1) | new hashes running at once |
+/// | [`hash_max_queue`](PasswordHasherBuilder::hash_max_queue) | [`DEFAULT_QUEUE_PER_PERMIT`] × `hash_max_concurrent` | new hashes waiting at once |
 ///
-/// A call that would wait longer than `max_wait`, or find `max_queue` calls already waiting, fails with
+/// A call that would wait longer than `max_wait`, or find its lane's queue full, fails with
 /// [`PasswordError::Busy`] instead of queueing without end: under a flood of sign-ins, real users get a
 /// quick "try again" (503 with `Retry-After` from `keycard-axum`) instead of a sign-in that takes seconds.
 ///
@@ -44,6 +57,7 @@ pub const DEFAULT_QUEUE_PER_PERMIT: usize = 16;
 ///     .max_wait(Duration::from_secs(1))
 ///     .build()?;
 /// assert_eq!(hasher.max_queue(), 32);
+/// assert_eq!(hasher.hash_max_concurrent(), 1); // new hashes: a lane of their own
 /// # Ok::<(), keycard::password::HasherConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -54,7 +68,10 @@ pub struct PasswordHasher {
 struct Inner {
     params: Argon2Params,
     argon2: Argon2<'static>,
+    /// The verifications' lane ([`PasswordHasher::verify`]).
     limit: HashLimit,
+    /// The new hashes' lane ([`PasswordHasher::hash`]).
+    hash_limit: HashLimit,
     /// A hash of a random password at `params`, made at the first call that needs it.
     dummy: OnceLock<Option<String>>,
 }
@@ -66,6 +83,8 @@ impl std::fmt::Debug for PasswordHasher {
             .field("max_concurrent", &self.max_concurrent())
             .field("max_wait", &self.max_wait())
             .field("max_queue", &self.max_queue())
+            .field("hash_max_concurrent", &self.hash_max_concurrent())
+            .field("hash_max_queue", &self.hash_max_queue())
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +102,8 @@ pub struct PasswordHasherBuilder {
     max_concurrent: Option<usize>,
     max_wait: Duration,
     max_queue: Option<usize>,
+    hash_max_concurrent: usize,
+    hash_max_queue: Option<usize>,
 }
 
 impl PasswordHasherBuilder {
@@ -92,7 +113,9 @@ impl PasswordHasherBuilder {
         self
     }
 
-    /// How many hashes may run at once (default: half the CPUs, at least one; zero is refused).
+    /// How many verifications ([`PasswordHasher::verify`]) may run at once (default: half the CPUs, at
+    /// least one; zero is refused). New hashes have a lane of their own
+    /// ([`hash_max_concurrent`](Self::hash_max_concurrent)).
     ///
     /// Each argon2id hash holds 19 MiB and a core for tens of milliseconds. Without a limit, tokio's blocking
     /// pool starts up to 512 threads under a flood of sign-ins (about 10 GiB), and even one hash per core
@@ -110,10 +133,25 @@ impl PasswordHasherBuilder {
         self
     }
 
-    /// How many calls may wait for a permit at once; the next answers [`PasswordError::Busy`] without
-    /// waiting (default [`DEFAULT_QUEUE_PER_PERMIT`] × `max_concurrent`). Zero: never wait.
+    /// How many verifications may wait for a permit at once; the next answers [`PasswordError::Busy`]
+    /// without waiting (default [`DEFAULT_QUEUE_PER_PERMIT`] × `max_concurrent`). Zero: never wait.
     pub fn max_queue(mut self, n: usize) -> Self {
         self.max_queue = Some(n);
+        self
+    }
+
+    /// How many new hashes ([`PasswordHasher::hash`]: registration, password change, reset) may run at
+    /// once, in a lane of their own: they never take a verification's permit, so a flood of
+    /// registrations cannot starve sign-ins (default [`DEFAULT_HASH_MAX_CONCURRENT`], 1; zero is refused).
+    pub fn hash_max_concurrent(mut self, n: usize) -> Self {
+        self.hash_max_concurrent = n;
+        self
+    }
+
+    /// How many new hashes may wait for a permit at once; the next answers [`PasswordError::Busy`]
+    /// without waiting (default [`DEFAULT_QUEUE_PER_PERMIT`] × `hash_max_concurrent`). Zero: never wait.
+    pub fn hash_max_queue(mut self, n: usize) -> Self {
+        self.hash_max_queue = Some(n);
         self
     }
 
@@ -122,20 +160,29 @@ impl PasswordHasherBuilder {
     /// Errors: [`HasherConfigError`] when `max_concurrent` is zero or beyond what a semaphore can hold.
     pub fn build(self) -> Result<PasswordHasher, HasherConfigError> {
         let max_concurrent = self.max_concurrent.unwrap_or_else(default_max_concurrent);
-        if max_concurrent == 0 || max_concurrent > Semaphore::MAX_PERMITS {
-            return Err(HasherConfigError(format!(
-                "max_concurrent must be between 1 and {}, not {max_concurrent}",
-                Semaphore::MAX_PERMITS
-            )));
+        let hash_max_concurrent = self.hash_max_concurrent;
+        for (name, n) in [
+            ("max_concurrent", max_concurrent),
+            ("hash_max_concurrent", hash_max_concurrent),
+        ] {
+            if n == 0 || n > Semaphore::MAX_PERMITS {
+                return Err(HasherConfigError(format!(
+                    "{name} must be between 1 and {}, not {n}",
+                    Semaphore::MAX_PERMITS
+                )));
+            }
         }
-        let max_queue = self
-            .max_queue
-            .unwrap_or_else(|| max_concurrent.saturating_mul(DEFAULT_QUEUE_PER_PERMIT));
+        let queue = |set: Option<usize>, permits: usize| {
+            set.unwrap_or_else(|| permits.saturating_mul(DEFAULT_QUEUE_PER_PERMIT))
+        };
+        let max_queue = queue(self.max_queue, max_concurrent);
+        let hash_max_queue = queue(self.hash_max_queue, hash_max_concurrent);
         Ok(PasswordHasher {
             inner: Arc::new(Inner {
                 params: self.params,
                 argon2: self.params.argon2()?,
                 limit: HashLimit::new(max_concurrent, self.max_wait, max_queue),
+                hash_limit: HashLimit::new(hash_max_concurrent, self.max_wait, hash_max_queue),
                 dummy: OnceLock::new(),
             }),
         })
@@ -163,6 +210,8 @@ impl PasswordHasher {
             max_concurrent: None,
             max_wait: DEFAULT_MAX_WAIT,
             max_queue: None,
+            hash_max_concurrent: DEFAULT_HASH_MAX_CONCURRENT,
+            hash_max_queue: None,
         }
     }
 
@@ -171,36 +220,50 @@ impl PasswordHasher {
         self.inner.params
     }
 
-    /// How many hashes run at once at most.
+    /// How many verifications run at once at most.
     pub fn max_concurrent(&self) -> usize {
         self.inner.limit.max_concurrent()
     }
 
-    /// How long a call waits for a permit at most.
+    /// How long a call waits for a permit at most (either lane).
     pub fn max_wait(&self) -> Duration {
         self.inner.limit.max_wait()
     }
 
-    /// How many calls wait for a permit at once at most.
+    /// How many verifications wait for a permit at once at most.
     pub fn max_queue(&self) -> usize {
         self.inner.limit.max_queue()
     }
 
-    /// Hash `password` with argon2id at this hasher's parameters, off the async worker threads.
+    /// How many new hashes run at once at most (their own lane).
+    pub fn hash_max_concurrent(&self) -> usize {
+        self.inner.hash_limit.max_concurrent()
+    }
+
+    /// How many new hashes wait for a permit at once at most.
+    pub fn hash_max_queue(&self) -> usize {
+        self.inner.hash_limit.max_queue()
+    }
+
+    /// Hash `password` with argon2id at this hasher's parameters, off the async worker threads, on the
+    /// new hashes' lane ([`hash_max_concurrent`](PasswordHasherBuilder::hash_max_concurrent)): however
+    /// many wait here, [`verify`](Self::verify) keeps its own permits.
     ///
     /// Returns a PHC string. Errors: [`PasswordError::TooLong`], [`PasswordError::Busy`], or a failed
     /// hashing task.
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
         check_length(password)?;
         let password = password.to_owned();
-        self.run(move |inner| inner.hash(&password)).await
+        self.run(Lane::Hash, move |inner| inner.hash(&password))
+            .await
     }
 
     /// Check `password` against the stored hash of the user signing in, off the async worker threads.
     ///
     /// `stored` is `None` when no account matches the login: the password is then verified against a dummy
     /// hash at this hasher's parameters (same cost as a wrong password) and the answer is
-    /// [`Verified::Invalid`]. See the [module docs](super) for the errors and the rehash signal.
+    /// [`Verified::Invalid`]. See the [module docs](super) for the errors and the rehash signal. Runs on
+    /// the verifications' lane (a rehash too: it is part of the sign-in).
     pub async fn verify(
         &self,
         password: &str,
@@ -208,8 +271,10 @@ impl PasswordHasher {
     ) -> Result<Verified, PasswordError> {
         let stored = stored.map(str::to_owned);
         let password = password.to_owned();
-        self.run(move |inner| inner.verify(&password, stored.as_deref()))
-            .await
+        self.run(Lane::Verify, move |inner| {
+            inner.verify(&password, stored.as_deref())
+        })
+        .await
     }
 
     /// [`hash`](Self::hash) on the calling thread, without a permit. For CLIs and code already off the
@@ -242,13 +307,18 @@ impl PasswordHasher {
         }
     }
 
-    /// Run `f` on the blocking pool once a permit is free. The permit moves into the blocking task, so a
-    /// cancelled call (client gone) still counts until its hash actually finishes.
+    /// Run `f` on the blocking pool once a permit of `lane` is free. The permit moves into the blocking
+    /// task, so a cancelled call (client gone) still counts until its hash actually finishes.
     async fn run<T: Send + 'static>(
         &self,
+        lane: Lane,
         f: impl FnOnce(&Inner) -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let permit = self.inner.limit.permit().await?;
+        let limit = match lane {
+            Lane::Verify => &self.inner.limit,
+            Lane::Hash => &self.inner.hash_limit,
+        };
+        let permit = limit.permit().await?;
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let out = f(&inner);
@@ -265,9 +335,23 @@ impl PasswordHasher {
     }
 
     #[cfg(test)]
+    fn try_take_hash_permit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.inner.hash_limit.try_take()
+    }
+
+    #[cfg(test)]
     pub(super) fn dummy_hash(&self) -> Option<&str> {
         self.inner.dummy_hash()
     }
+}
+
+/// Which limit a call takes its permit from.
+#[derive(Debug, Clone, Copy)]
+enum Lane {
+    /// [`PasswordHasher::verify`].
+    Verify,
+    /// [`PasswordHasher::hash`].
+    Hash,
 }
 
 fn check_length(password: &str) -> Result<(), PasswordError> {
@@ -356,52 +440,5 @@ impl Inner {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_and_refused_settings() {
-        let h = PasswordHasher::new();
-        assert_eq!(h.max_concurrent(), default_max_concurrent());
-        assert!(h.max_concurrent() >= 1);
-        assert_eq!(h.max_wait(), DEFAULT_MAX_WAIT);
-        assert_eq!(h.max_queue(), h.max_concurrent() * DEFAULT_QUEUE_PER_PERMIT);
-        assert_eq!(h.params(), Argon2Params::default());
-        assert!(PasswordHasher::builder().max_concurrent(0).build().is_err());
-        let h = PasswordHasher::builder()
-            .max_concurrent(3)
-            .max_queue(0)
-            .max_wait(Duration::from_secs(9))
-            .build()
-            .unwrap();
-        assert_eq!((h.max_concurrent(), h.max_queue()), (3, 0));
-        assert_eq!(h.max_wait(), Duration::from_secs(9));
-    }
-
-    #[tokio::test]
-    async fn each_hasher_has_its_own_limit() {
-        // What the process-wide limit could not do: two apps (or tests) in one process, two limits.
-        let one_at_a_time = || {
-            PasswordHasher::builder()
-                .max_concurrent(1)
-                .max_queue(0)
-                .build()
-                .unwrap()
-        };
-        let (a, b) = (one_at_a_time(), one_at_a_time());
-        let _held = a.try_take_permit().expect("a's only permit");
-        assert!(matches!(
-            a.verify("x", None).await,
-            Err(PasswordError::Busy { .. })
-        ));
-        assert!(matches!(a.hash("x").await, Err(PasswordError::Busy { .. })));
-        assert_eq!(b.verify("x", None).await.unwrap(), Verified::Invalid);
-        // A clone shares its original's limit.
-        assert!(matches!(
-            a.clone().verify("x", None).await,
-            Err(PasswordError::Busy { .. })
-        ));
-        // The blocking variants take no permit.
-        assert_eq!(a.verify_blocking("x", None).unwrap(), Verified::Invalid);
-    }
-}
+#[path = "hasher_tests.rs"]
+mod tests;

@@ -27,6 +27,12 @@
 //!   [`max_queue`](PasswordHasherBuilder::max_queue) others; past either bound it fails fast with
 //!   [`PasswordError::Busy`] and a retry hint, which `keycard-axum` answers with `503` and `Retry-After`.
 //!   The `*_blocking` methods are for CLIs and code already off the runtime (they take no permit).
+//! - **Sign-in keeps permits of its own.** [`PasswordHasher::verify`] (sign-in, re-authentication, the
+//!   current password of a change) and [`PasswordHasher::hash`] (a new password: registration, change,
+//!   reset) take their permits from two separate lanes, each with its own queue
+//!   ([`hash_max_concurrent`](PasswordHasherBuilder::hash_max_concurrent), default 1, beside
+//!   `max_concurrent`), so a flood of registrations fills only the hashing lane and never makes a
+//!   sign-in wait or answer `Busy`. Throttle registration per client too (`keycard::throttle::RateLimit`).
 //! - **Unknown users cost the same as a wrong password.** `verify(pw, None)` (no such account) verifies
 //!   `pw` against a dummy argon2id hash made with the hasher's parameters and answers
 //!   [`Verified::Invalid`], so response timing does not reveal which emails have accounts. (Each hasher
@@ -111,7 +117,8 @@ mod scheme;
 mod tests;
 
 pub use hasher::{
-    PasswordHasher, PasswordHasherBuilder, DEFAULT_MAX_WAIT, DEFAULT_QUEUE_PER_PERMIT,
+    PasswordHasher, PasswordHasherBuilder, DEFAULT_HASH_MAX_CONCURRENT, DEFAULT_MAX_WAIT,
+    DEFAULT_QUEUE_PER_PERMIT,
 };
 pub use params::{Argon2Params, HasherConfigError};
 pub use policy::{

@@ -1,4 +1,5 @@
-//! [`LoginThrottle`]: the three counters of one sign-in attempt, reserved before the password check.
+//! [`LoginThrottle`]: the three counters of one sign-in attempt, reserved before the password check; and
+//! the two of a password check made by a signed-in session.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use super::store::{Limit, Reservation, ThrottleKey, ThrottleStore};
 use crate::audit::AuditLog;
 use crate::clock::{Clock, SystemClock};
 use crate::store::StoreError;
-use crate::token::{labeled_key, SecretError};
+use crate::token::{labeled_key, SecretError, SessionId};
 
 const KEY_LABEL: &[u8] = b"keycard login throttle key v1";
 
@@ -25,6 +26,10 @@ pub struct LoginLimits {
     pub per_account: Limit,
     /// One address across every account (password spraying): 100 per 15 minutes.
     pub per_address: Limit,
+    /// One signed-in session's own password checks (re-authentication, the current password of a
+    /// change: [`LoginThrottle::begin_in_session`]): 5 per 15 minutes. These never count toward
+    /// `per_pair` or `per_account`, so failed sign-ins from anywhere cannot lock the owner out of them.
+    pub per_session: Limit,
     /// Longest login accepted, in bytes (254, the longest email address): a longer one is refused before
     /// anything is counted or stored.
     pub max_login_bytes: usize,
@@ -36,6 +41,7 @@ impl Default for LoginLimits {
             per_pair: Limit::new(5, Duration::from_secs(15 * 60)),
             per_account: Limit::new(20, Duration::from_secs(60 * 60)),
             per_address: Limit::new(100, Duration::from_secs(15 * 60)),
+            per_session: Limit::new(5, Duration::from_secs(15 * 60)),
             max_login_bytes: 254,
         }
     }
@@ -52,15 +58,18 @@ pub enum Scope {
     Account,
     /// This address, for any account.
     Address,
+    /// This signed-in session's own password checks ([`LoginThrottle::begin_in_session`]).
+    Session,
 }
 
 impl Scope {
-    /// A stable name: `pair`, `account`, `address`.
+    /// A stable name: `pair`, `account`, `address`, `session`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Pair => "pair",
             Scope::Account => "account",
             Scope::Address => "address",
+            Scope::Session => "session",
         }
     }
 }
@@ -106,13 +115,17 @@ pub fn whole_secs(d: Duration) -> u64 {
     (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
-/// One sign-in attempt, counted on every counter. Call [`LoginThrottle::succeeded`] when the password
-/// was right; dropping it leaves it counted, as a failure.
+/// One password check, counted on every counter of its kind. Call [`LoginThrottle::succeeded`] when the
+/// password was right; dropping it leaves it counted, as a failure.
 #[must_use = "call LoginThrottle::succeeded after a correct password; dropping the attempt counts it as a failure"]
 #[derive(Debug)]
 pub struct Attempt {
-    pair: ThrottleKey,
-    account: ThrottleKey,
+    /// Forgotten when the password was right: the account + address pair (a sign-in), or the session
+    /// (a check in a session).
+    cleared: ThrottleKey,
+    /// Given back when the password was right: the account counter of a sign-in, if any.
+    account: Option<ThrottleKey>,
+    /// Given back when the password was right: the address counter, if the address is known.
     address: Option<ThrottleKey>,
 }
 
@@ -211,20 +224,63 @@ impl LoginThrottle {
             });
         }
         let address = address.map(address_bytes);
+        let account = self.key_of(b"account", login, None);
         let attempt = Attempt {
-            pair: self.key_of(b"pair", login, address.as_deref()),
-            account: self.key_of(b"account", login, None),
+            cleared: self.key_of(b"pair", login, address.as_deref()),
+            account: Some(account),
             address: address
                 .as_deref()
                 .map(|a| self.key_of(b"address", "", Some(a))),
         };
         let mut counters = vec![
-            (attempt.pair, self.limits.per_pair, Scope::Pair),
-            (attempt.account, self.limits.per_account, Scope::Account),
+            (attempt.cleared, self.limits.per_pair, Scope::Pair),
+            (account, self.limits.per_account, Scope::Account),
         ];
         if let Some(a) = attempt.address {
             counters.push((a, self.limits.per_address, Scope::Address));
         }
+        self.reserve_all(attempt, &counters, login).await
+    }
+
+    /// Reserve one password check made **by a signed-in session** (re-authentication for sudo mode, the
+    /// current password of a password change) on two counters: this session's own
+    /// ([`LoginLimits::per_session`], 5 per 15 minutes) and the address's (`per_address`, shared with
+    /// sign-ins: one address spraying guesses through many sessions is still bounded). Not on the
+    /// account counters: wrong sign-ins from any number of addresses fill those, and the owner, signed
+    /// in, must still be able to confirm their password and change it (issue 18, W12). A stolen session
+    /// gets at most `per_session` guesses per window at the password it does not know.
+    ///
+    /// `account` names the user in the `sign_in.throttled` audit event only (hashed, as every account
+    /// there); `session` is the session's stable id (it survives token rotations). Call
+    /// [`succeeded`](Self::succeeded) when the password was right (the session's failures are forgotten).
+    pub async fn begin_in_session(
+        &self,
+        account: &str,
+        session: &SessionId,
+        address: Option<IpAddr>,
+    ) -> Result<Attempt, ThrottleError> {
+        let attempt = Attempt {
+            cleared: self.key_of(b"session", "", Some(&session.0)),
+            account: None,
+            address: address
+                .map(address_bytes)
+                .as_deref()
+                .map(|a| self.key_of(b"address", "", Some(a))),
+        };
+        let mut counters = vec![(attempt.cleared, self.limits.per_session, Scope::Session)];
+        if let Some(a) = attempt.address {
+            counters.push((a, self.limits.per_address, Scope::Address));
+        }
+        self.reserve_all(attempt, &counters, account).await
+    }
+
+    /// Reserve on every counter in order; on a refusal give back what was reserved and say why.
+    async fn reserve_all(
+        &self,
+        attempt: Attempt,
+        counters: &[(ThrottleKey, Limit, Scope)],
+        login: &str,
+    ) -> Result<Attempt, ThrottleError> {
         let now = self.clock.now();
         for (i, (key, limit, scope)) in counters.iter().enumerate() {
             let refused = match self.store.reserve(key, *limit, now).await {
@@ -250,14 +306,14 @@ impl LoginThrottle {
         Ok(attempt)
     }
 
-    /// The password was right: forget this account + address pair's failures, and give the attempt back
-    /// to the account and address counters (their earlier failures stay counted).
+    /// The password was right: forget this account + address pair's failures (for a check in a session:
+    /// this session's), and give the attempt back to the account and address counters (their earlier
+    /// failures stay counted).
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), StoreError> {
         let now = self.clock.now();
-        self.store.clear(&attempt.pair).await?;
-        self.store.refund(&attempt.account, now).await?;
-        if let Some(a) = &attempt.address {
-            self.store.refund(a, now).await?;
+        self.store.clear(&attempt.cleared).await?;
+        for key in attempt.account.iter().chain(attempt.address.iter()) {
+            self.store.refund(key, now).await?;
         }
         Ok(())
     }
@@ -284,7 +340,7 @@ impl LoginThrottle {
 
 /// What an address counts as: an IPv4 address, or an IPv6 address's /64 (one subscriber's prefix: an
 /// attacker holding a /64 has 2^64 addresses).
-fn address_bytes(ip: IpAddr) -> Vec<u8> {
+pub(super) fn address_bytes(ip: IpAddr) -> Vec<u8> {
     match ip {
         IpAddr::V4(v4) => v4.octets().to_vec(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -37,8 +37,8 @@ pub struct PasswordForm {
 /// Sudo mode: without a recent sign-in (or password confirmation), 303 to the confirmation page first.
 /// 303 to `/profile` with a flash; 422 with field messages (wrong current password, a new password the
 /// policy refuses or equal to the current one, mismatch); 429 when the login throttle refuses the attempt
-/// (wrong current passwords count as failed sign-ins, reserved before the check:
-/// [`crate::domain::throttle`]).
+/// (wrong current passwords count as failures of this session and its address, reserved before the
+/// check, never on the account's sign-in counter: [`crate::domain::throttle`]).
 pub async fn change_password(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -55,7 +55,7 @@ pub async fn change_password(
         };
         render(status, &page, None)
     };
-    // Wrong current passwords count as failed sign-ins; every 429 reads the same on this form.
+    // Wrong current passwords count against this session; every 429 reads the same on this form.
     let too_many = |status: StatusCode, _message: String| {
         let errors = PasswordErrors {
             current_password: Some("was wrong too many times; try again later"),
@@ -63,10 +63,16 @@ pub async fn change_password(
         };
         page(status, errors)
     };
-    let attempt = match attempts::begin(&state, &user.email, ip, too_many).await? {
-        Begun::Go(attempt) => attempt,
-        Begun::Refused(res) => return Ok(res),
+    let Some(session) = auth.session() else {
+        return Ok(to_sign_in());
     };
+    let attempt =
+        match attempts::begin_in_session(&state, &session.session_id, &user.email, ip, too_many)
+            .await?
+        {
+            Begun::Go(attempt) => attempt,
+            Begun::Refused(res) => return Ok(res),
+        };
     let stored = match users::password_hash(&state.db, &user.id).await {
         Ok(stored) => stored,
         Err(e) => {

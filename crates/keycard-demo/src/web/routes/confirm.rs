@@ -2,7 +2,12 @@
 //! recent sign-in ([`crate::web::auth::SudoUser`]: the password change, "sign out all other sessions")
 //! send the user here with `return_to`; a right password records a fresh proof in this session
 //! (`Auth::reauthenticate`: the token rotates, the session stays) and sends them back. Each attempt
-//! goes through the login throttle like a sign-in.
+//! goes through the login throttle, counted for this session (and its address), not for the account:
+//! wrong sign-ins from elsewhere do not lock the owner out of confirming (issue 18, W12).
+//!
+//! `return_to` (query and form alike) is kept only when [`is_local_path`] accepts it: printable ASCII,
+//! no backslash, not `//`, and on this origin once resolved (issue 18, V4: `/\t/evil.example`, which
+//! browsers read as `//evil.example`, had been accepted). Anything else goes back to `/profile`.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -88,10 +93,15 @@ pub async fn create(
         };
         render(status, &page, None)
     };
-    let attempt = match attempts::begin(&state, &user.email, ip, page).await? {
-        Begun::Go(attempt) => attempt,
-        Begun::Refused(res) => return Ok(res),
+    let Some(session) = auth.session() else {
+        return Ok(to_sign_in());
     };
+    let attempt =
+        match attempts::begin_in_session(&state, &session.session_id, &user.email, ip, page).await?
+        {
+            Begun::Go(attempt) => attempt,
+            Begun::Refused(res) => return Ok(res),
+        };
     let stored = match users::password_hash(&state.db, &user.id).await {
         Ok(stored) => stored,
         Err(e) => {

@@ -1,17 +1,29 @@
 //! `GET /registration/new`, `POST /registration`.
+//!
+//! A registration that passes the form's checks is counted per client address before its password is
+//! hashed ([`crate::domain::throttle::registration_limit`]: 10 per hour per address); past the limit it
+//! answers 429 with `Retry-After`, the same page whatever was typed. New hashes run on the hasher's own
+//! lane, so even a flood of registrations from many addresses never takes a sign-in's permit.
+
+use std::net::IpAddr;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Form;
-use keycard::password::{PasswordPolicy, PasswordRejected};
+use keycard::password::{PasswordError, PasswordPolicy, PasswordRejected};
+use keycard::throttle::{whole_secs, Counted};
+use keycard_axum::AuthError;
 use serde::Deserialize;
 
+use crate::domain::throttle::{too_many_registrations_message, RateLimitError};
 use crate::domain::users::{self, normalize_email, CreateUserError};
 use crate::web::auth::{self, AuthUser};
+use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
+use crate::web::respond::retry_after;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, RegistrationErrors, RegistrationPage};
 
@@ -41,6 +53,7 @@ pub async fn new(auth: AuthUser, csrf: CsrfToken, flash: IncomingFlash) -> Respo
         layout: Layout::new(&csrf, user.as_deref(), &flash).at("/registration/new"),
         email: String::new(),
         errors: RegistrationErrors::default(),
+        error: None,
     };
     render(StatusCode::OK, &page, Some(&flash))
 }
@@ -89,10 +102,30 @@ pub fn policy_message(rejected: &PasswordRejected) -> &'static str {
     }
 }
 
-/// Register: 303 to `/profile` signed in on the `free` plan, or 422 with field messages.
+/// Count this registration against `ip`'s limit: `Ok(Some(_))` go on, `Ok(None)` the address is unknown
+/// (`CLIENT_IP_SOURCE=none`: not counted, the hasher's own lane still bounds the work), `Err` refused.
+async fn count(state: &AppState, ip: IpAddr) -> Result<Option<Counted>, RateLimitError> {
+    if ip.is_unspecified() {
+        return Ok(None);
+    }
+    state.registration_limit.hit_address(ip).await.map(Some)
+}
+
+/// Give a counted registration back: its password was not hashed after all.
+async fn give_back(state: &AppState, counted: Option<Counted>) {
+    if let Some(counted) = counted {
+        if let Err(e) = state.registration_limit.give_back(counted).await {
+            tracing::warn!(error = %e, "could not give back a registration-limit reservation");
+        }
+    }
+}
+
+/// Register: 303 to `/profile` signed in on the `free` plan, 422 with field messages, or 429 with
+/// `Retry-After` past the address's limit.
 pub async fn create(
     State(state): State<AppState>,
     auth: AuthUser,
+    ClientIp(ip): ClientIp,
     csrf: CsrfToken,
     Form(form): Form<RegistrationForm>,
 ) -> Result<Response, AppError> {
@@ -103,24 +136,55 @@ pub async fn create(
         password_confirmation: (form.password != form.password_confirmation)
             .then_some("does not match the password"),
     };
-    let invalid = |errors: RegistrationErrors, email: String| {
+    let page = |status: StatusCode, errors: RegistrationErrors, email: String, error| {
         let user = auth.current_user();
         let page = RegistrationPage {
             layout: Layout::new(&csrf, user.as_deref(), &IncomingFlash::default())
                 .at("/registration/new"),
             email,
             errors,
+            error,
         };
-        render(StatusCode::UNPROCESSABLE_ENTITY, &page, None)
+        render(status, &page, None)
+    };
+    let invalid = |errors: RegistrationErrors, email: String| {
+        page(StatusCode::UNPROCESSABLE_ENTITY, errors, email, None)
     };
     if errors.any() {
         return Ok(invalid(errors, email));
     }
+    // Counted before the hash, whatever comes of it; refused the same way whatever was typed (not even
+    // the email is echoed).
+    let counted = match count(&state, ip).await {
+        Ok(counted) => counted,
+        Err(RateLimitError::Limited { retry_after: wait }) => {
+            let secs = whole_secs(wait);
+            let refused = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                RegistrationErrors::default(),
+                String::new(),
+                Some(too_many_registrations_message(secs)),
+            );
+            return Ok(([retry_after(secs)], refused).into_response());
+        }
+        Err(RateLimitError::Store(e)) => return Err(AppError::Auth(AuthError::Store(e))),
+        Err(e) => {
+            // A refusal of a kind this version does not know: refuse, as a store failure would.
+            let e = keycard::StoreError::new("throttle", "reserve", e.to_string());
+            return Err(AppError::Auth(AuthError::Store(e)));
+        }
+    };
     // Whether the email is taken is only looked at from here on, after every field passed and the password
     // was hashed: a probe costs a policy-passing password and one hash, and both answers cost the same hash.
-    // The answer itself still differs (the guide's "Passwords and registration": the demo has no email to
-    // send instead).
-    let hash = state.hasher.hash(&form.password).await?;
+    // The answer itself still differs (the guide's "Passwords and registration": the demo has no email to send instead).
+    let hash = match state.hasher.hash(&form.password).await {
+        Ok(hash) => hash,
+        Err(e @ PasswordError::Busy { .. }) => {
+            give_back(&state, counted).await; // nothing was hashed
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let user = match users::create(&state.db, &email, &hash, state.clock.now_secs()).await {
         Ok(u) => u,
         Err(CreateUserError::EmailTaken) => {
