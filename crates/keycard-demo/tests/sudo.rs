@@ -123,7 +123,7 @@ async fn a_fresh_sign_in_needs_no_confirmation() {
 }
 
 #[tokio::test]
-async fn confirmation_attempts_are_throttled_like_sign_ins() {
+async fn confirmation_attempts_are_throttled_per_session() {
     let app = TestApp::start().await;
     let b = app.browser();
     b.registered("dave@example.com").await;
