@@ -161,7 +161,11 @@ mod tests {
     async fn keeps_the_newest_n_and_finds_the_latest_per_address() {
         let mailbox = DevMailbox::with_capacity(3);
         for i in 0..5 {
-            let to = if i % 2 == 0 { "a@example.com" } else { "b@example.com" };
+            let to = if i % 2 == 0 {
+                "a@example.com"
+            } else {
+                "b@example.com"
+            };
             let m = Message::new(to, format!("n{i}"), "body").unwrap();
             mailbox.send(&m).await.unwrap();
         }
@@ -173,8 +177,22 @@ mod tests {
         assert_eq!(subjects, ["n2", "n3", "n4"]);
         assert_eq!(mailbox.total(), 5);
         assert_eq!(mailbox.messages()[0].number, 3);
-        assert_eq!(mailbox.latest_for("B@example.com").unwrap().message.subject(), "n3");
-        assert_eq!(mailbox.latest_for("a@example.com").unwrap().message.subject(), "n4");
+        assert_eq!(
+            mailbox
+                .latest_for("B@example.com")
+                .unwrap()
+                .message
+                .subject(),
+            "n3"
+        );
+        assert_eq!(
+            mailbox
+                .latest_for("a@example.com")
+                .unwrap()
+                .message
+                .subject(),
+            "n4"
+        );
         assert!(mailbox.latest_for("c@example.com").is_none());
         mailbox.clear();
         assert!(mailbox.is_empty());

@@ -157,11 +157,13 @@ impl Message {
     /// Whether the message goes to `address` (compared without regard to case).
     pub fn is_to(&self, address: &str) -> bool {
         let wanted = address.trim();
-        let wanted = parse_mailbox(wanted).map_or_else(|_| wanted.to_owned(), |m| m.email.to_string());
+        let wanted =
+            parse_mailbox(wanted).map_or_else(|_| wanted.to_owned(), |m| m.email.to_string());
         self.to.email.to_string().eq_ignore_ascii_case(&wanted)
     }
 
-    /// The message as lettre builds it, from `self.from()` or else `default_from`.
+    /// The message as lettre builds it, from `self.from()` or else `default_from`, with a `Date` and a
+    /// `Message-ID` on the sender's domain.
     ///
     /// The text part goes as `7bit` (lines untouched, CRLF line ends) whenever it is ASCII with no line
     /// over 998 characters, so a long link on a line of its own reaches even a reader that does not
@@ -171,8 +173,15 @@ impl Message {
     /// # Errors
     /// lettre refuses the message ([`MailErrorKind::Message`]).
     pub fn to_lettre(&self, default_from: &Mailbox) -> Result<lettre::Message, MailError> {
+        let from = self.from.as_ref().unwrap_or(default_from);
+        // A `Message-ID` on the sender's domain (RFC 5322 §3.6.4; lettre adds none by itself, and
+        // would put the machine's host name in it), from 36 random letters and digits.
+        let id: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(36)
+            .collect();
         let mut builder = lettre::Message::builder()
-            .from(self.from.clone().unwrap_or_else(|| default_from.clone()))
+            .message_id(Some(format!("<{id}@{}>", from.email.domain())))
+            .from(from.clone())
             .to(self.to.clone())
             .subject(self.subject.clone());
         if let Some(reply_to) = &self.reply_to {
@@ -217,10 +226,7 @@ impl fmt::Debug for Message {
             .field("text", &format_args!("<{} bytes>", self.text.len()))
             .field(
                 "html",
-                &self
-                    .html
-                    .as_ref()
-                    .map(|h| format!("<{} bytes>", h.len())),
+                &self.html.as_ref().map(|h| format!("<{} bytes>", h.len())),
             )
             .finish()
     }

@@ -52,16 +52,17 @@ impl RecordingMailer {
     /// Fail each of the next `n` sends with `error` (after any failures already queued).
     pub fn fail_next(&self, n: usize, error: MailError) {
         let mut record = self.record();
-        record
-            .failures
-            .extend(std::iter::repeat_n(error, n));
+        record.failures.extend(std::iter::repeat_n(error, n));
     }
 
     /// Fail the next `n` sends as a refused connection would (transient).
     pub fn fail_next_transient(&self, n: usize) {
         self.fail_next(
             n,
-            MailError::transient(MailErrorKind::Connect, "RecordingMailer: connection refused (on purpose)"),
+            MailError::transient(
+                MailErrorKind::Connect,
+                "RecordingMailer: connection refused (on purpose)",
+            ),
         );
     }
 
@@ -69,14 +70,21 @@ impl RecordingMailer {
     pub fn fail_next_permanent(&self, n: usize) {
         self.fail_next(
             n,
-            MailError::permanent(MailErrorKind::Rejected, "RecordingMailer: 550 no such user (on purpose)")
-                .with_code(550),
+            MailError::permanent(
+                MailErrorKind::Rejected,
+                "RecordingMailer: 550 no such user (on purpose)",
+            )
+            .with_code(550),
         );
     }
 
     /// The messages accepted, in order.
     pub fn messages(&self) -> Vec<Message> {
-        self.record().accepted.iter().map(|r| r.message.clone()).collect()
+        self.record()
+            .accepted
+            .iter()
+            .map(|r| r.message.clone())
+            .collect()
     }
 
     /// The messages accepted, with their number and time.

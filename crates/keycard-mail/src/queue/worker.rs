@@ -52,7 +52,12 @@ pub(super) async fn run(
 }
 
 /// Send one message, retrying transient errors up to `config.retries` times.
-async fn deliver(message: &Message, mailer: &dyn Mailer, counters: &Counters, config: &MailQueueBuilder) {
+async fn deliver(
+    message: &Message,
+    mailer: &dyn Mailer,
+    counters: &Counters,
+    config: &MailQueueBuilder,
+) {
     let mut retries = 0;
     loop {
         let error = match attempt(message, mailer, config.attempt_timeout).await {

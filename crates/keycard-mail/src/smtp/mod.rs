@@ -272,7 +272,10 @@ mod tests {
             "smtps://mail.example.com",
         ] {
             let m = SmtpMailer::from_url(url, "a@example.com").unwrap();
-            assert_eq!(m.url().to_string().split("://").next(), url.split("://").next());
+            assert_eq!(
+                m.url().to_string().split("://").next(),
+                url.split("://").next()
+            );
         }
         let e = SmtpMailer::builder("smtps://h", "a@example.com")
             .unwrap()

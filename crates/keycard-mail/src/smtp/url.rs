@@ -73,7 +73,11 @@ fn decode(part: &str, what: &str) -> Result<String, MailError> {
     percent_decode_str(part)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| bad(format!("SMTP URL: the {what} is not UTF-8 once percent-decoded")))
+        .map_err(|_| {
+            bad(format!(
+                "SMTP URL: the {what} is not UTF-8 once percent-decoded"
+            ))
+        })
 }
 
 impl std::str::FromStr for SmtpUrl {
@@ -91,13 +95,22 @@ impl std::str::FromStr for SmtpUrl {
             other => {
                 // Named only when it looks like a scheme (never a `user:password@…` typed before `://`).
                 let shown = other.len() <= 20
-                    && other.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-                let named = if shown { format!(" `{other}`") } else { String::new() };
-                return Err(bad(format!("SMTP URL: unknown scheme{named}; use {ACCEPTED}")));
+                    && other
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+                let named = if shown {
+                    format!(" `{other}`")
+                } else {
+                    String::new()
+                };
+                return Err(bad(format!(
+                    "SMTP URL: unknown scheme{named}; use {ACCEPTED}"
+                )));
             }
         };
         // Parse errors from `url` never echo the input, so the password stays out of them.
-        let url = url::Url::parse(input).map_err(|e| bad(format!("SMTP URL: {e}; use {ACCEPTED}")))?;
+        let url =
+            url::Url::parse(input).map_err(|e| bad(format!("SMTP URL: {e}; use {ACCEPTED}")))?;
         let host = match url.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => decode(d, "host")?,
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
@@ -217,8 +230,14 @@ mod tests {
             Some(("me@example.com".into(), "p:ss/w@rd%".into()))
         );
         for shown in [u.to_string(), format!("{u:?}")] {
-            assert!(!shown.contains("p%3Ass") && !shown.contains("rd%"), "{shown}");
-            assert!(shown.contains("me%40example.com:…@mail.example.com:465"), "{shown}");
+            assert!(
+                !shown.contains("p%3Ass") && !shown.contains("rd%"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("me%40example.com:…@mail.example.com:465"),
+                "{shown}"
+            );
         }
         let u = parse("smtp://apikey@127.0.0.1:2525").unwrap();
         assert_eq!(u.credentials(), Some(("apikey".into(), String::new())));
