@@ -63,7 +63,10 @@ async fn plain_send_delivers_text_and_html_with_the_headers_and_the_link_line_in
         );
     }
     // The text part, decoded: the link is a line of its own, whole.
-    assert_eq!(got.text_lines_starting_with("https://"), std::slice::from_ref(&link));
+    assert_eq!(
+        got.text_lines_starting_with("https://"),
+        std::slice::from_ref(&link)
+    );
     assert!(got
         .html
         .as_deref()
