@@ -84,7 +84,9 @@
 //! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.
 //! - [`services`]: the Redis/PostgreSQL URLs, reachability checks and skip helpers, a `redis-server` of a
 //!   test's own ([`services::OwnRedis`]: pause, resume, kill, restart) and scratch space, behind the
-//!   `redis` and `postgres` features (off by default: a store that needs neither stays light).
+//!   `redis` and `postgres` features, and an SMTP server of a test's own (`services::OwnSmtp`: Python's
+//!   aiosmtpd, with the messages it received parsed) behind `smtp` (all off by default: a store that
+//!   needs none of them stays light).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod fixtures;

@@ -8,22 +8,28 @@
 //! | `KEYCARD_TEST_POSTGRES_URL` | `postgres://postgres@127.0.0.1:5432/test` | the administrative PostgreSQL URL; tests create a scratch database beside it |
 //! | `KEYCARD_TEST_REDIS_SERVER` | `redis-server` (on `PATH`) | the binary [`OwnRedis`] starts |
 //! | `KEYCARD_TEST_PG_BIN` | the newest `/usr/lib/postgresql/*/bin` | where [`OwnPostgres`] finds `initdb` and `pg_ctl` |
+//! | `KEYCARD_TEST_PYTHON` | `python3` (on `PATH`) | the Python (with `aiosmtpd`: `scripts/smtp-sink.sh`) that runs [`OwnSmtp`] |
 //! | `KEYCARD_REQUIRE_SERVICES` | unset | `1`: an unreachable service fails the test instead of skipping it ([`crate::skip`]) |
 //!
 //! The URLs and the prefix need no client library and are always here. The reachability checks and
 //! helpers are behind the crate's features: `redis` ([`redis_reachable`], [`redis_or_skip`],
 //! [`OwnRedis`], [`RedisKeys`]) and `postgres` ([`postgres_reachable`], [`postgres_or_skip`],
-//! [`ScratchDb`], [`run_database_or_skip`], [`OwnPostgres`]), so an out-of-tree store that needs neither
-//! stays light.
+//! [`ScratchDb`], [`run_database_or_skip`], [`OwnPostgres`]) and `smtp` ([`OwnSmtp`]: an SMTP server of
+//! a test's own, and [`SinkMessage`]: what it received, parsed), so an out-of-tree store that needs none
+//! of them stays light.
 
 #[cfg(feature = "postgres")]
 mod own_postgres;
 #[cfg(feature = "redis")]
 mod own_redis;
+#[cfg(feature = "smtp")]
+mod own_smtp;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "smtp")]
+mod smtp_message;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -31,6 +37,9 @@ pub use own_postgres::OwnPostgres;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use own_redis::OwnRedis;
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use own_smtp::{python_bin, OwnSmtp, SmtpSinkOptions};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{postgres_or_skip, postgres_reachable, run_database_or_skip, ScratchDb};
@@ -40,6 +49,9 @@ pub use redis::{
     delete_redis_prefix, redis_cluster_or_skip, redis_cluster_reachable, redis_or_skip,
     redis_reachable, RedisKeys,
 };
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use smtp_message::SinkMessage;
 
 /// Default administrative PostgreSQL URL (trust auth, database `test`).
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
