@@ -21,8 +21,9 @@ pub struct Received {
 }
 
 /// A mailer for development: keeps the newest messages in memory (100 by default; the oldest go first)
-/// for a page to show (the demo's `GET /dev/mailbox`, on a loopback address only), and logs one line per
-/// message (`to` and `subject`, never the body) at INFO, target `keycard_mail::dev`.
+/// for a page to show (serve such a page on a loopback address only: the messages hold live links and
+/// codes), and logs one line per message (`to` and `subject`, never the body) at INFO, target
+/// `keycard_mail::dev`.
 ///
 /// Clones share one mailbox. Nothing leaves the process: use it when no `SMTP_URL` is set.
 ///
