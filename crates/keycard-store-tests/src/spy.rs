@@ -425,9 +425,12 @@ mod tests {
     use super::*;
     use crate::fixtures::{user, TestUser, SECRET};
 
+    /// A cache over `spy` with the kit's policy: no session cap, so a sign-in is one store call (a cap
+    /// adds a listing of the user's sessions after it).
     fn cache(spy: &Arc<SpyStore<MemoryStore<TestUser>>>) -> CredentialsCache<TestUser> {
         CredentialsCache::builder_arc(spy.clone())
             .secret(SECRET)
+            .policy(crate::fixtures::test_policy())
             .build()
             .expect("valid test configuration")
     }
