@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use keycard::inbox::InboxFlows;
 use keycard::password::PasswordHasher;
 use keycard::SweeperHandle;
 use keycard_axum::{CookieConfig, SecurityHeaders};
@@ -15,6 +16,7 @@ use crate::config::secret::{self, SecretFileError};
 use crate::config::{redact_url, Config};
 use crate::domain::cache::{build_stores, CacheInitError};
 use crate::domain::db::{self, DbInitError};
+use crate::domain::mail::{self, MailSetupError};
 use crate::domain::plan_job::{JobHandle, PlanJob};
 use crate::domain::throttle;
 use crate::server::{self, ServerLimits};
@@ -43,6 +45,9 @@ pub enum StartError {
     /// The login throttle refused the secret (too short for its key).
     #[error("cannot set up the login throttle: {0}")]
     Throttle(#[from] keycard::SecretError),
+    /// The mail settings (`SMTP_URL`, `MAIL_FROM`) are invalid.
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
     /// The address could not be bound.
     #[error("cannot listen on {addr} (--addr): {source}; stop whatever uses that port, or choose another address with --addr (or KEYCARD_ADDR), e.g. --addr 127.0.0.1:4001")]
     Bind {
@@ -94,7 +99,18 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         cache.audit().clone(),
     )?;
     let registration_limit =
-        throttle::registration_limit(counters, secret.as_bytes(), clock.clone())?;
+        throttle::registration_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
+    let (mail_per_client, mail_per_address) =
+        throttle::mail_limits(counters, secret.as_bytes(), clock.clone())?;
+    let inbox =
+        InboxFlows::new(stores.one_time, secret.as_bytes())?.with_clock(Arc::new(clock.clone()));
+    let mail = mail::build(
+        config.smtp_url.as_deref(),
+        &config.mail_from,
+        config.link_origin(),
+    )?;
+    // The development mailbox is shown only on a loopback address: its page holds live links.
+    let dev_mailbox = mail.dev.clone().filter(|_| config.addr.ip().is_loopback());
     if !config.cookie_secure {
         tracing::warn!(
             addr = %config.addr,
@@ -110,6 +126,11 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         flash: Arc::new(Flash::new(&secret, config.cookie_secure)),
         throttle: throttle.clone(),
         registration_limit,
+        mail_per_client,
+        mail_per_address,
+        inbox,
+        mail,
+        dev_mailbox,
         clock: clock.clone(),
         trial: config.trial,
         client_ip: config.client_ip,

@@ -21,6 +21,8 @@
 //! | `--plan-job-interval-secs` | `PLAN_JOB_INTERVAL_SECS` | `60` | how often expired trials are downgraded |
 //! | `--sudo-secs` | `SUDO_SECS` | `600` | sudo mode: a password change or "sign out all other sessions" needs a sign-in (or a password confirmation) this recent |
 //! | `--remember-secs` | `REMEMBER_SECS` | `2592000` (30 days) | "Remember me": a remembered browser is signed back in this long after its last visit |
+//! | `--smtp-url` | `SMTP_URL` | none | mail through this SMTP server (`smtp://`, `smtp+starttls://`, `smtps://`, user and password in the URL); without it mail stays in the development mailbox (`GET /dev/mailbox` on loopback) |
+//! | `--mail-from` | `MAIL_FROM` | `keycard demo <no-reply@keycard-demo.invalid>` | the sender of the demo's mail |
 //! | `--remember-grace-secs` | `REMEMBER_GRACE_SECS` | `10` | a just-redeemed remember-me cookie still serves other tabs this long (read-only, at most 16 requests); `0`: never |
 //!
 //! Every setting is read as text and checked here, so a bad value is one line that names the setting as the
@@ -62,7 +64,7 @@ pub use private_dir::create_private_dir;
 pub use redact::redact_url;
 pub use settings::{
     ServerSettings, Settings, StoreSettings, DEFAULT_ADDR, DEFAULT_CACHE_KEY_PREFIX,
-    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_HEADER_READ_TIMEOUT_SECS,
+    DEFAULT_CACHE_URL, DEFAULT_DATABASE_URL, DEFAULT_HEADER_READ_TIMEOUT_SECS, DEFAULT_MAIL_FROM,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_PLAN_JOB_INTERVAL_SECS, DEFAULT_REMEMBER_SECS,
     DEFAULT_SUDO_SECS, DEFAULT_TRIAL_SECS, MAX_CACHE_KEY_PREFIX_LEN,
 };
@@ -111,6 +113,11 @@ pub struct Config {
     pub remember: Duration,
     /// How long a redeemed remember-me token still serves concurrent tabs (`REMEMBER_GRACE_SECS`).
     pub remember_grace: Duration,
+    /// The SMTP server (`SMTP_URL`), checked by `keycard_mail::SmtpMailer` at start-up; `None`: the
+    /// development mailbox.
+    pub smtp_url: Option<String>,
+    /// The sender of the demo's mail (`MAIL_FROM`), checked at start-up.
+    pub mail_from: String,
     /// Interval of the expired-session sweeper.
     pub sweep_interval: Duration,
 }
@@ -134,6 +141,8 @@ impl fmt::Debug for Config {
             .field("sudo", &self.sudo)
             .field("remember", &self.remember)
             .field("remember_grace", &self.remember_grace)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -259,6 +268,13 @@ impl Config {
             sudo,
             remember,
             remember_grace,
+            smtp_url: server
+                .smtp_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+            mail_from: server.mail_from.trim().to_owned(),
             sweep_interval: sweep_interval_for(&policy),
         })
     }
@@ -283,12 +299,23 @@ impl Config {
             sudo: Duration::from_secs(DEFAULT_SUDO_SECS),
             remember: Duration::from_secs(DEFAULT_REMEMBER_SECS),
             remember_grace: keycard::remember::DEFAULT_REMEMBER_GRACE,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
             sweep_interval: sweep_interval_for(&policy),
         }
     }
 }
 
 impl Config {
+    /// What every link in the app's mail starts with: `PUBLIC_ORIGIN`, or `http://ADDR` (the bound
+    /// address; on a loopback address without TLS).
+    pub fn link_origin(&self) -> String {
+        match &self.public_origin {
+            Some(origin) => origin.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
     /// The origins forms may come from (the CSRF check's `Origin`): `PUBLIC_ORIGIN`, or on a loopback
     /// address without it `http://ADDR` and `http://localhost:PORT`.
     pub fn allowed_origins(&self) -> Vec<String> {

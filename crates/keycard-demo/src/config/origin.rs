@@ -8,7 +8,7 @@ use clap::ArgMatches;
 
 /// Every setting: its environment variable and its flag. Errors name a setting by one of the two,
 /// whichever the value came from ([`Origins`]).
-pub const FLAGS: [(&str, &str); 20] = [
+pub const FLAGS: [(&str, &str); 22] = [
     ("KEYCARD_ADDR", "--addr"),
     ("HEADER_READ_TIMEOUT_SECS", "--header-read-timeout-secs"),
     ("MAX_CONNECTIONS", "--max-connections"),
@@ -29,6 +29,8 @@ pub const FLAGS: [(&str, &str); 20] = [
     ("SUDO_SECS", "--sudo-secs"),
     ("REMEMBER_SECS", "--remember-secs"),
     ("REMEMBER_GRACE_SECS", "--remember-grace-secs"),
+    ("SMTP_URL", "--smtp-url"),
+    ("MAIL_FROM", "--mail-from"),
 ];
 
 /// Where a value came from.

@@ -47,6 +47,8 @@ const DEFAULT_SUDO: &str = "600";
 pub const DEFAULT_REMEMBER_SECS: u64 = 30 * 24 * 3600;
 const DEFAULT_REMEMBER: &str = "2592000";
 const DEFAULT_REMEMBER_GRACE: &str = "10";
+/// The sender of the demo's mail when `MAIL_FROM` is not given.
+pub const DEFAULT_MAIL_FROM: &str = "keycard demo <no-reply@keycard-demo.invalid>";
 
 /// Every setting, as given (flags, else environment, else defaults), unchecked.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -161,6 +163,16 @@ pub struct ServerSettings {
     /// (read-only, a bounded number of requests), in seconds; 0: never.
     #[arg(long, env = "REMEMBER_GRACE_SECS", default_value = DEFAULT_REMEMBER_GRACE)]
     pub remember_grace_secs: String,
+
+    /// The SMTP server mail goes through: `smtp://HOST:PORT` (plain), `smtp+starttls://HOST:PORT`,
+    /// `smtps://HOST:PORT`, with `USER:PASSWORD@` before the host when it asks. Without it, mail stays in
+    /// a development mailbox (`GET /dev/mailbox` on a loopback address) and each message is logged.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the demo's mail (`Name <address>` or an address).
+    #[arg(long, env = "MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
 }
 
 /// The defaults, for commands that do not serve (`users set-plan` builds its [`super::Config`] on them).
@@ -182,6 +194,8 @@ impl Default for ServerSettings {
             sudo_secs: DEFAULT_SUDO.to_owned(),
             remember_secs: DEFAULT_REMEMBER.to_owned(),
             remember_grace_secs: DEFAULT_REMEMBER_GRACE.to_owned(),
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
         }
     }
 }

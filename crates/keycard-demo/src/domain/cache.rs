@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use keycard::onetime::{MemoryOneTime, OneTimeStore};
 use keycard::remember::{MemoryRemember, RememberPolicy, RememberStore};
 use keycard::store::near::{NearChannel, NearConfig, NearStats};
 use keycard::throttle::ThrottleStore;
@@ -58,6 +59,8 @@ pub struct Stores {
     pub throttle: Option<Arc<dyn ThrottleStore>>,
     /// The near cache in front of the store, when there is one.
     pub near: Option<NearView>,
+    /// Where one-time tokens (links by email) live: the same store as the sessions.
+    pub one_time: Arc<dyn OneTimeStore>,
 }
 
 /// What can be read of a running near cache: its counters and whether its channel is confirmed
@@ -105,11 +108,13 @@ impl std::fmt::Debug for Stores {
     }
 }
 
-/// A backend's cache builder, its shared throttle counters and its remember-me series.
+/// A backend's cache builder, its shared throttle counters, its remember-me series and its one-time
+/// tokens.
 type Parts = (
     keycard::Builder<User>,
     Option<Arc<dyn ThrottleStore>>,
     Option<Arc<dyn RememberStore>>,
+    Arc<dyn OneTimeStore>,
 );
 
 /// The credentials cache `config` asks for (see [`build_stores`]).
@@ -138,11 +143,12 @@ pub async fn build_stores(
     clock: AppClock,
 ) -> Result<Stores, CacheInitError> {
     let mut near = None;
-    let (builder, throttle, remember): Parts = match &config.cache {
+    let (builder, throttle, remember, one_time): Parts = match &config.cache {
         CacheBackend::Memory => (
             CredentialsCache::builder(MemoryStore::<User>::new()),
             None,
             Some(Arc::new(MemoryRemember::new())),
+            Arc::new(MemoryOneTime::new()),
         ),
         CacheBackend::Sqlite { url } => {
             let store = keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
@@ -153,7 +159,8 @@ pub async fn build_stores(
             (
                 CredentialsCache::builder_arc(store.clone()),
                 Some(store.clone()),
-                Some(store),
+                Some(store.clone()),
+                store,
             )
         }
         CacheBackend::Postgres { url } => {
@@ -170,7 +177,7 @@ pub async fn build_stores(
                 CredentialsCache::builder(store.clone())
             };
             let store = Arc::new(store);
-            (builder, Some(store.clone()), Some(store))
+            (builder, Some(store.clone()), Some(store.clone()), store)
         }
         #[cfg(feature = "redis")]
         CacheBackend::Redis { url, key_prefix } => {
@@ -210,7 +217,7 @@ pub async fn build_stores(
                 Some(cache) => CredentialsCache::builder(cache),
                 None => CredentialsCache::builder_arc(store.clone()),
             };
-            (builder, Some(store.clone()), Some(store))
+            (builder, Some(store.clone()), Some(store.clone()), store)
         }
         #[cfg(not(feature = "redis"))]
         CacheBackend::Redis { .. } => return Err(CacheInitError::Unavailable("redis")),
@@ -237,6 +244,7 @@ pub async fn build_stores(
         cache,
         throttle,
         near,
+        one_time,
     })
 }
 

@@ -3,6 +3,8 @@
 
 pub mod cache;
 pub mod db;
+pub mod email;
+pub mod mail;
 pub mod plan_admin;
 pub mod plan_job;
 pub mod throttle;

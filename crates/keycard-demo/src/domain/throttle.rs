@@ -96,6 +96,27 @@ pub fn registration_limit(
     Ok(RateLimit::new(store, secret, "registration", limit)?.with_clock(Arc::new(clock)))
 }
 
+/// Requests for mail (reset and sign-in links, new confirmations, email changes) per client address:
+/// 20 per hour.
+pub const MAIL_PER_CLIENT: Limit = Limit::new(20, Duration::from_secs(3600));
+/// Requests for mail per typed address: 5 per hour (whether or not it has an account).
+pub const MAIL_PER_ADDRESS: Limit = Limit::new(5, Duration::from_secs(3600));
+
+/// The two limits on requests for mail over `store` ([`counters`]): per client address, per typed
+/// address; so the app cannot be turned into a spam cannon aimed at one inbox or from one client.
+pub fn mail_limits(
+    store: Arc<dyn ThrottleStore>,
+    secret: &[u8],
+    clock: AppClock,
+) -> Result<(RateLimit, RateLimit), SecretError> {
+    let clock: Arc<dyn keycard::Clock> = Arc::new(clock);
+    Ok((
+        RateLimit::new(store.clone(), secret, "mail_client", MAIL_PER_CLIENT)?
+            .with_clock(clock.clone()),
+        RateLimit::new(store, secret, "mail_address", MAIL_PER_ADDRESS)?.with_clock(clock),
+    ))
+}
+
 /// The message of a refused registration: the same whatever was typed.
 pub fn too_many_registrations_message(retry_after_secs: u64) -> String {
     let minutes = retry_after_secs.div_ceil(60);

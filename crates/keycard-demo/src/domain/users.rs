@@ -74,6 +74,9 @@ pub struct User {
     /// before a change ends once the changed user is cached.
     #[serde(default = "first_credentials")]
     pub credentials_version: i64,
+    /// When the user proved they read their address (unix seconds); `None`: not confirmed yet.
+    #[serde(default)]
+    pub confirmed_at: Option<i64>,
 }
 
 /// What the `credentials_version` column starts at (and what a cached copy from before the column read).
@@ -95,7 +98,19 @@ impl keycard::CachedUser for User {
     }
 }
 
+/// The inbox flows bind their tokens to this address (`keycard::inbox`).
+impl keycard::inbox::InboxUser for User {
+    fn email(&self) -> &str {
+        &self.email
+    }
+}
+
 impl User {
+    /// Whether the user confirmed their address.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
+
     /// Whether this copy of the user may enter the pro area at `now_secs`: `pro`, or a `pro-trial` that has
     /// not ended yet (the plan job may not have run since it ended).
     pub fn has_pro_access(&self, now_secs: i64) -> bool {
@@ -108,10 +123,11 @@ impl User {
 }
 
 /// The columns every query returns, in the order [`from_row`] reads them.
-const COLUMNS: &str = "id, email, plan, plan_expires_at, version, credentials_version";
+pub(crate) const COLUMNS: &str =
+    "id, email, plan, plan_expires_at, version, credentials_version, confirmed_at";
 
 /// A database row that is not a valid user (a plan the app does not know, a NULL where none belongs).
-fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     let plan: String = row.try_get("plan")?;
     let plan = Plan::parse(&plan).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "plan".into(),
@@ -124,6 +140,7 @@ fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         plan_expires_at: row.try_get("plan_expires_at")?,
         version: row.try_get("version")?,
         credentials_version: row.try_get("credentials_version")?,
+        confirmed_at: row.try_get("confirmed_at")?,
     })
 }
 

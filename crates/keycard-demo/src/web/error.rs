@@ -20,6 +20,15 @@ pub enum AppError {
     /// A session operation failed (store outage, or the session ended meanwhile).
     #[error("session operation failed: {0}")]
     Auth(#[from] AuthError),
+    /// Redeeming an emailed link failed (its store or the users database).
+    #[error("link redemption failed: {0}")]
+    Inbox(#[from] keycard::inbox::InboxError),
+}
+
+impl From<keycard::StoreError> for AppError {
+    fn from(e: keycard::StoreError) -> Self {
+        AppError::Auth(AuthError::Store(e))
+    }
 }
 
 impl IntoResponse for AppError {
@@ -49,6 +58,10 @@ impl IntoResponse for AppError {
                 "The users database is unavailable. Nothing was changed; try again in a moment."
             }
             AppError::Auth(_) => "The session store is unavailable. Try again in a moment.",
+            AppError::Inbox(_) => {
+                "The link could not be checked right now. Try again in a moment (ask for a new link if it \
+                 says it is no longer valid)."
+            }
             AppError::Password(_) => "Password checking is unavailable. Try again in a moment.",
         };
         tracing::error!(error = %self, "request failed");

@@ -18,8 +18,8 @@ use crate::web::csrf::{CsrfToken, DemoCsrfLayer};
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, assets, confirm, events, health, home, plan, pro, profile, refresh, registration,
-    session, sessions,
+    account, assets, confirm, email_change, email_confirm, events, health, home, magic, mailbox,
+    password_reset, plan, pro, profile, refresh, registration, session, sessions,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -37,6 +37,7 @@ pub fn router(
         .route("/account/refresh", post(refresh::refresh))
         .route_layer(auth::reload_user_layer(state.db.clone()));
 
+    let dev_mailbox = state.dev_mailbox.is_some();
     let pages = Router::new()
         .route("/", get(home::show))
         .route("/registration/new", get(registration::new))
@@ -59,9 +60,39 @@ pub fn router(
             post(sessions::forget_series),
         )
         .route("/account/password", post(account::change_password))
-        .merge(reloaded)
-        .fallback(not_found)
-        .layer(csrf_layer);
+        .route(
+            "/password/reset",
+            get(password_reset::new).post(password_reset::create),
+        )
+        .route(
+            "/password/reset/{token}",
+            get(password_reset::edit).post(password_reset::update),
+        )
+        .route(
+            "/confirm/{token}",
+            get(email_confirm::show).post(email_confirm::confirm),
+        )
+        .route("/confirm/resend", post(email_confirm::resend))
+        .route("/session/link", post(magic::create))
+        .route("/session/link/sent", get(magic::sent))
+        .route(
+            "/session/link/{token}",
+            get(magic::show).post(magic::redeem),
+        )
+        .route("/session/code", post(magic::code))
+        .route("/account/email", post(email_change::create))
+        .route(
+            "/account/email/{token}",
+            get(email_change::show).post(email_change::update),
+        )
+        .merge(reloaded);
+    // Only without SMTP_URL and on a loopback address: the page holds live links.
+    let pages = if dev_mailbox {
+        pages.route("/dev/mailbox", get(mailbox::show))
+    } else {
+        pages
+    };
+    let pages = pages.fallback(not_found).layer(csrf_layer);
 
     pages
         .route("/me", get(profile::me))

@@ -11,6 +11,7 @@ use keycard_axum::ClientIpSource;
 use crate::clock::AppClock;
 use crate::domain::cache::NearView;
 use crate::domain::db::Db;
+use crate::domain::mail::Mail;
 use crate::domain::throttle::{LoginThrottle, RateLimit};
 use crate::domain::users::User;
 use crate::web::flash::Flash;
@@ -30,6 +31,16 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Registrations per client address ([`crate::domain::throttle::registration_limit`]).
     pub registration_limit: RateLimit,
+    /// Requests for mail per client address ([`crate::domain::throttle::mail_limits`]).
+    pub mail_per_client: RateLimit,
+    /// Requests for mail per typed address.
+    pub mail_per_address: RateLimit,
+    /// The accounts-by-email flows (`keycard::inbox`), over the session store's one-time tokens.
+    pub inbox: keycard::inbox::InboxFlows,
+    /// The mail queue and the origin links start with.
+    pub mail: Mail,
+    /// The development mailbox, shown at `GET /dev/mailbox` (no `SMTP_URL`, a loopback address).
+    pub dev_mailbox: Option<keycard_mail::DevMailbox>,
     /// The app's clock.
     pub clock: AppClock,
     /// Length of a pro-trial.

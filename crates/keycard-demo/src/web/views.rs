@@ -19,6 +19,8 @@ pub struct UserView {
     pub plan: &'static str,
     /// When the trial ends, formatted.
     pub trial_ends: Option<String>,
+    /// Whether the address is confirmed.
+    pub confirmed: bool,
 }
 
 impl From<&User> for UserView {
@@ -30,6 +32,7 @@ impl From<&User> for UserView {
                 Plan::ProTrial => u.plan_expires_at.map(format_utc),
                 _ => None,
             },
+            confirmed: u.is_confirmed(),
         }
     }
 }

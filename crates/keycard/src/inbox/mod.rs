@@ -285,12 +285,18 @@ impl InboxFlows {
         })
     }
 
-    /// Whether a link of `flow` is still good, without consuming it: for the page the link opens. A
-    /// `false` is one answer for forged, used, expired and superseded links.
+    /// Whether a link of `flow` is still good, without consuming it: for the page the link opens. `Some`
+    /// with the key of the user it was issued for (so the page can load them, and a reset can check the
+    /// new password against them before redeeming); `None` is one answer for forged, used, expired and
+    /// superseded links.
     ///
     /// Errors: the store's.
-    pub async fn check(&self, flow: Flow, link: &str) -> Result<bool, StoreError> {
-        Ok(self.tokens.find(flow.purpose(), link).await?.is_some())
+    pub async fn check(&self, flow: Flow, link: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tokens
+            .find(flow.purpose(), link)
+            .await?
+            .map(|r| r.subject))
     }
 
     /// Redeem a link of `flow` (the page's POST): consumed, then `load` reads the user by key and the

@@ -13,15 +13,25 @@
 //! | `GET /sessions`, `POST /sessions/{id}/delete`, `POST /sessions/delete-others` | [`sessions`] |
 //! | `POST /account/password` | [`account`] |
 //! | `POST /account/refresh` | [`refresh`] (behind `ReloadUser`: the database's copy replaces the cached one) |
+//! | `GET/POST /password/reset`, `GET/POST /password/reset/{token}` | [`password_reset`] |
+//! | `GET/POST /confirm/{token}`, `POST /confirm/resend` | [`email_confirm`] |
+//! | `POST /session/link`, `GET /session/link/sent`, `GET/POST /session/link/{token}`, `POST /session/code` | [`magic`] (sign in by email) |
+//! | `POST /account/email`, `GET/POST /account/email/{token}` | [`email_change`] |
+//! | `GET /dev/mailbox` | [`mailbox`] (without `SMTP_URL`, on loopback) |
 //! | `GET /healthz`, `GET /healthz/near` | [`health`] (the near cache's counters) |
 //! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
 
 pub mod account;
 pub mod assets;
 pub mod confirm;
+pub mod email_change;
+pub mod email_confirm;
 pub mod events;
 pub mod health;
 pub mod home;
+pub mod magic;
+pub mod mailbox;
+pub mod password_reset;
 pub mod plan;
 pub mod pro;
 pub mod profile;

@@ -195,9 +195,12 @@ pub async fn create(
     };
     tracing::info!(user_id = %user.id, "user registered");
     let welcome = format!(
-        "Welcome to the keycard demo, {}! Your account is ready, on the free plan.",
+        "Welcome to the keycard demo, {}! Your account is ready, on the free plan. We sent a link to \
+         confirm your email address.",
         user.email
     );
+    // The confirmation link goes out in the background: the response never waits for the mail.
+    crate::web::inbox::send(&state, keycard::inbox::Flow::ConfirmEmail, user.clone());
     auth::sign_in(&state, &auth, user, &welcome, false).await
 }
 
