@@ -42,7 +42,6 @@ pub mod outage;
 pub mod two_nodes;
 
 use std::any::Any;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -214,52 +213,4 @@ pub async fn signed_in_and_warm_on_a<S: Store<TestUser>, L>(
     let cookie = signed.cookie.as_str().to_owned();
     until_a_hit(a, &cookie).await;
     (cookie, signed.session.session_id)
-}
-
-/// Run `check` over the two nodes `two_nodes` makes for `test` (or nothing, when it applied the skip
-/// rule), on a multi-thread tokio runtime of its own with 2 workers: what each test of
-/// [`near_two_node_tests!`](crate::near_two_node_tests) does.
-///
-/// # Panics
-/// When the check fails, or the runtime cannot be built.
-pub fn run_two_nodes<S, L, F, Fut, C, CFut>(test: &'static str, two_nodes: F, check: C)
-where
-    F: FnOnce(&'static str) -> Fut,
-    Fut: Future<Output = Option<(Node<S, L>, Node<S, L>)>>,
-    C: FnOnce(Node<S, L>, Node<S, L>) -> CFut,
-    CFut: Future<Output = ()>,
-{
-    crate::harness::test_runtime().block_on(async move {
-        if let Some((a, b)) = two_nodes(test).await {
-            check(a, b).await;
-        }
-    });
-}
-
-/// One `#[test]` per line, each running a check of [`near::two_nodes`](crate::near::two_nodes) over two
-/// fresh nodes from the store's own factory (an `async fn(&str) -> Option<(Node, Node)>` that applies
-/// the skip rule), under the test's own name, with the factory's tag (its table or key prefix, its
-/// skip message) and the check's arguments after the two nodes, if it has any:
-///
-/// ```ignore
-/// keycard_store_tests::near_two_node_tests! {
-///     two_nodes;
-///     /// A doc comment or any other attribute goes on the test.
-///     fn a_revocation_on_node_b_is_never_served_by_node_a("near_revoke") => a_revocation_on_b_is_never_served_by_a;
-///     fn revocation_lag_is_printed("near_lag") => revocation_lag_is_printed_and_never_stale("near_lag", 20);
-/// }
-/// ```
-#[macro_export]
-macro_rules! near_two_node_tests {
-    ($two_nodes:path; $($(#[$attr:meta])* fn $test:ident($tag:literal) => $check:ident $(($($arg:expr),* $(,)?))?;)+) => {
-        $(
-            $(#[$attr])*
-            #[test]
-            fn $test() {
-                $crate::near::run_two_nodes($tag, $two_nodes, |a, b| async move {
-                    $crate::near::two_nodes::$check(&a, &b $($(, $arg)*)?).await;
-                });
-            }
-        )+
-    };
 }
