@@ -37,19 +37,12 @@ const MAX_MESSAGE: usize = 256;
 const MAX_COOKIE_HEADER: usize = 16 * 1024;
 
 /// Signs and reads flash cookies.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Flash {
+    /// Its `Debug` shows no key material (`Key`).
     key: Key,
     name: &'static str,
     secure: bool,
-}
-
-impl std::fmt::Debug for Flash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Flash")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Flash {
@@ -257,5 +250,13 @@ mod tests {
         assert_eq!(a.read(&hello).as_deref(), Some("hello"));
         assert_eq!(b.read(&hello), None);
         assert_eq!(a.read("no-dot"), None);
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let f = Flash::new(&Secret::new(vec![1; 64]), false);
+        let shown = format!("{f:?}");
+        assert!(shown.contains("key: Key,"), "{shown}");
+        assert!(!shown.contains('['), "no bytes: {shown}");
     }
 }
