@@ -343,7 +343,9 @@ class Resolver:
         for g in mod.globs():
             target = self.resolve(module, g.segments, seen | {key})
             if target and target[0] == "mod" and target[1] != module:
-                hit = self.lookup(target[1], name, seen | {key}, relative=False)
+                # By the same rule as here: a path's first name that the glob's module does not have
+                # either is outside the crate (`use std::…` beside a `use super::*`), not its item.
+                hit = self.lookup(target[1], name, seen | {key}, relative=relative)
                 if hit is not None:
                     return hit
         # A name nothing here defines: outside the crate when it starts a path (`std::…`, `axum::…`),

@@ -13,7 +13,7 @@ use keycard_axum::{Auth, BoxError, CurrentUser, ReloadUser, SessionLayer, UserLo
 use sqlx::SqlitePool;
 
 use crate::common::{BenchUser, UserRow, SELECT_BY_ID};
-use crate::server::{find_by_email, me_response, LoginForm, PasswordCheck, ServerConfig};
+use crate::serving::{find_by_email, me_response, LoginForm, PasswordCheck, ServerConfig};
 
 /// A fixed signing secret: the bench servers are throwaway processes on loopback.
 const SECRET: [u8; 64] = [42u8; 64];
@@ -107,7 +107,10 @@ pub async fn redis_store(
         let near = store
             .near_cache::<BenchUser>(keycard::store::near::NearConfig::default())
             .map_err(|e| format!("keycard redis near cache: {e}"))?;
-        if !near.wait_confirmed(std::time::Duration::from_secs(10)).await {
+        if !near
+            .wait_confirmed(std::time::Duration::from_secs(10))
+            .await
+        {
             return Err("the near cache's channel was not confirmed within 10 s".to_owned());
         }
         return Ok(Arc::new(near));
@@ -156,7 +159,10 @@ async fn postgres_store(url: &str, near: bool) -> Result<Arc<dyn Store<BenchUser
         .map_err(|e| format!("empty the bench tables: {e}"))?;
     if near {
         let near = store.near_cache::<BenchUser>(keycard::store::near::NearConfig::default());
-        if !near.wait_confirmed(std::time::Duration::from_secs(10)).await {
+        if !near
+            .wait_confirmed(std::time::Duration::from_secs(10))
+            .await
+        {
             return Err("the near cache's channel was not confirmed within 10 s".to_owned());
         }
         return Ok(Arc::new(near));

@@ -13,7 +13,7 @@ use serde_json::json;
 use tower::ServiceExt;
 
 use crate::common;
-use crate::server::{PasswordCheck, ServerConfig};
+use crate::serving::{PasswordCheck, ServerConfig};
 
 async fn call(
     app: &Router,

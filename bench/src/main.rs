@@ -11,12 +11,14 @@
 //!
 //! `keycard-bench --help` (and `keycard-bench COMMAND --help`) lists every flag. Start it with `bench/run.sh`.
 
+mod axum_login_srv;
 mod common;
 mod driver;
 mod init_db;
 mod keycard_srv;
 mod layer_cost;
 mod server;
+mod serving;
 mod store_bench;
 
 use clap::{Parser, Subcommand};

@@ -96,8 +96,8 @@ impl<U: CachedUser> SessionLayer<U> {
                 ip_source: ClientIpSource::default(),
                 sudo_max_age: crate::sudo::DEFAULT_SUDO_MAX_AGE,
                 remember: None,
-                watches: crate::watch::WatchSlots::new(
-                    crate::watch::DEFAULT_MAX_WATCHES_PER_SESSION,
+                watches: crate::watch_slots::WatchSlots::new(
+                    crate::watch_slots::DEFAULT_MAX_WATCHES_PER_SESSION,
                 ),
             }),
             loader: None,
@@ -152,7 +152,7 @@ impl<U: CachedUser> SessionLayer<U> {
     /// [`DEFAULT_MAX_WATCHES_PER_SESSION`](crate::DEFAULT_MAX_WATCHES_PER_SESSION), at least 1); one more
     /// is refused with [`WatchError::TooMany`](crate::WatchError::TooMany).
     pub fn max_watches_per_session(self, max: usize) -> Self {
-        self.reconfigure(|c| c.watches = crate::watch::WatchSlots::new(max))
+        self.reconfigure(|c| c.watches = crate::watch_slots::WatchSlots::new(max))
     }
 
     /// Sign browsers back in with their remember-me cookie ([`keycard::remember`]): a request with no

@@ -260,6 +260,7 @@ mod remember;
 mod state;
 mod sudo;
 mod watch;
+mod watch_slots;
 
 // The checks of the fuzz targets in fuzz/ (the session cookie lookup, the CSRF token check), shared with the
 // replay of fuzz/regressions/ in this crate's tests. Behind the `fuzzing` feature and hidden: not part of
@@ -290,6 +291,5 @@ pub use remember::{UserByKey, REMEMBER_COOKIE_NAME};
 pub use sudo::{
     is_local_path, ReauthRedirect, RecentlyAuthenticated, SudoRejection, DEFAULT_SUDO_MAX_AGE,
 };
-pub use watch::{
-    SessionWatch, WatchError, DEFAULT_MAX_WATCHES_PER_SESSION, DEFAULT_WATCH_INTERVAL,
-};
+pub use watch::{SessionWatch, DEFAULT_WATCH_INTERVAL};
+pub use watch_slots::{WatchError, DEFAULT_MAX_WATCHES_PER_SESSION};

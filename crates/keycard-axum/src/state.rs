@@ -21,7 +21,7 @@ pub(crate) struct LayerConfig {
     /// The remember-me cookie, when the layer redeems remember-me cookies.
     pub(crate) remember: Option<CookieWriter>,
     /// The open session watches of this layer (`Auth::watch`), bounded per session.
-    pub(crate) watches: Arc<crate::watch::WatchSlots>,
+    pub(crate) watches: Arc<crate::watch_slots::WatchSlots>,
 }
 
 /// What the request resolved to.

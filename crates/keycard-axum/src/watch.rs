@@ -12,103 +12,21 @@
 //!
 //! **Bounded.** [`Auth::watch`](crate::Auth::watch) gives a session at most
 //! [`SessionLayer::max_watches_per_session`](crate::SessionLayer::max_watches_per_session) open watches
-//! on this node (default [`DEFAULT_MAX_WATCHES_PER_SESSION`]); one more is refused with
-//! [`WatchError::TooMany`] (429) until one closes, so one session cannot hold any number of streams, each
-//! checking the store every second (issue 18, W10).
+//! on this node (default [`DEFAULT_MAX_WATCHES_PER_SESSION`](crate::DEFAULT_MAX_WATCHES_PER_SESSION));
+//! one more is refused with [`WatchError::TooMany`] (429) until one closes, so one session cannot hold
+//! any number of streams, each checking the store every second (issue 18, W10). The slots are counted in
+//! `watch_slots`, which the layer's state holds.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
-use http::StatusCode;
 use keycard::{CachedUser, CredentialsCache, EndReason, SessionEvent, SessionId};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
+use crate::watch_slots::{WatchError, WatchSlot};
+
 /// How often a [`SessionWatch`] checks the store by default.
 pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Open watches one session may hold on one node by default (a handful of tabs).
-pub const DEFAULT_MAX_WATCHES_PER_SESSION: usize = 4;
-
-/// Why [`Auth::watch`](crate::Auth::watch) gave no watch.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum WatchError {
-    /// Nobody is signed in. Responds 401.
-    #[error("not signed in")]
-    NotSignedIn,
-    /// The session already holds `max` open watches on this node. Responds `429 Too Many Requests`;
-    /// close one (another tab's stream) first.
-    #[error("this session already holds {max} open watches")]
-    TooMany {
-        /// The limit.
-        max: usize,
-    },
-}
-
-impl IntoResponse for WatchError {
-    fn into_response(self) -> Response {
-        match self {
-            WatchError::NotSignedIn => crate::AuthRejection::Unauthenticated.into_response(),
-            WatchError::TooMany { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(http::header::RETRY_AFTER, "5")],
-                "too many open event streams for this session; close another tab's first",
-            )
-                .into_response(),
-        }
-    }
-}
-
-/// The open watches per session of one layer (this node), bounded.
-#[derive(Debug)]
-pub(crate) struct WatchSlots {
-    max: usize,
-    open: Mutex<HashMap<SessionId, usize>>,
-}
-
-impl WatchSlots {
-    pub(crate) fn new(max: usize) -> Arc<Self> {
-        Arc::new(WatchSlots {
-            max: max.max(1),
-            open: Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn take(self: &Arc<Self>, session_id: SessionId) -> Result<WatchSlot, WatchError> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let n = open.entry(session_id).or_insert(0);
-        if *n >= self.max {
-            return Err(WatchError::TooMany { max: self.max });
-        }
-        *n += 1;
-        Ok(WatchSlot {
-            slots: self.clone(),
-            session_id,
-        })
-    }
-}
-
-/// One open watch, given back when the watch is dropped.
-#[derive(Debug)]
-struct WatchSlot {
-    slots: Arc<WatchSlots>,
-    session_id: SessionId,
-}
-
-impl Drop for WatchSlot {
-    fn drop(&mut self) {
-        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = open.get_mut(&self.session_id) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.session_id);
-            }
-        }
-    }
-}
 
 /// A watch on one session ([`Auth::watch`](crate::Auth::watch)).
 pub struct SessionWatch<U: CachedUser> {

@@ -2,77 +2,19 @@
 //! listener's connection drops, or its pings stop coming back and the lease runs out) and every request
 //! is an error, never "signed in" from a cache the database can no longer vouch for; when the database
 //! is back, the same cookie works and hot fetches are answered from memory again. Runs against a
-//! PostgreSQL server of the test's own. No timed assertion: how long each took is printed.
+//! PostgreSQL server of the test's own. No timed assertion: how long each took is printed. The waits
+//! are the test kit's (`keycard_store_tests::near::outage`), shared with the Redis store's outage test.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keycard::store::near::{NearCache, NearConfig};
-use keycard::{CachedUser, CredentialsCache, SessionMetadata};
+use keycard::store::near::NearConfig;
+use keycard::SessionMetadata;
 use keycard_sqlx::{PostgresStore, SqlConfig};
+use keycard_store_tests::near::outage::{
+    cache_over_confirmed, fails_closed, until_served_from_memory,
+};
 use keycard_store_tests::services::OwnPostgres;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct User {
-    id: u32,
-}
-
-impl CachedUser for User {
-    fn user_key(&self) -> String {
-        self.id.to_string()
-    }
-}
-
-const BOUND: Duration = Duration::from_secs(60);
-
-/// Fetch until the answer is an error; every answer before it must be the signed-in user. Prints how
-/// long it took and how many answers came from memory in the meantime.
-async fn until_an_error(
-    near: &NearCache<User, PostgresStore>,
-    cache: &CredentialsCache<User>,
-    cookie: &str,
-    what: &str,
-) {
-    let start = Instant::now();
-    let hits = near.stats().hits;
-    loop {
-        match cache.fetch(cookie).await {
-            Err(_) => {
-                println!(
-                    "near_outage: {what} database: first error after {:?}, {} answers from memory before it",
-                    start.elapsed(),
-                    near.stats().hits - hits
-                );
-                return;
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("{what}: signed out by an outage"),
-        }
-        assert!(
-            start.elapsed() < BOUND,
-            "{what}: still answering after {BOUND:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Fetch until a hit (answered from memory) after the database came back.
-async fn until_a_hit(
-    near: &NearCache<User, PostgresStore>,
-    cache: &CredentialsCache<User>,
-    cookie: &str,
-) {
-    let start = Instant::now();
-    loop {
-        let hits = near.stats().hits;
-        if let Ok(Some(_)) = cache.fetch(cookie).await {
-            if near.stats().hits > hits {
-                return;
-            }
-        }
-        assert!(start.elapsed() < BOUND, "never served from memory again");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use keycard_store_tests::{user, TestUser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_near_cache_stops_answering_from_memory_when_its_database_stops_or_hangs() {
@@ -85,35 +27,33 @@ async fn a_near_cache_stops_answering_from_memory_when_its_database_stops_or_han
     let store = PostgresStore::connect_and_migrate(&pg.url(), config)
         .await
         .expect("store on the test's own server");
-    let near = store.near_cache::<User>(NearConfig::default().with_lease(Duration::from_secs(1)));
-    assert!(near.wait_confirmed(BOUND).await);
-    let cache = CredentialsCache::<User>::builder(near.clone())
-        .secret([9u8; 64])
-        .build()
-        .unwrap();
+    let near =
+        store.near_cache::<TestUser>(NearConfig::default().with_lease(Duration::from_secs(1)));
+    let cache = cache_over_confirmed(&near).await;
     let signed = cache
-        .create(User { id: 1 }, SessionMetadata::default())
+        .create(user(1, "ann"), SessionMetadata::default())
         .await
         .unwrap();
     let cookie = signed.cookie.as_str().to_owned();
-    until_a_hit(&near, &cache, &cookie).await;
+    until_served_from_memory(&near, &cache, &cookie).await;
 
     pg.stop();
-    until_an_error(&near, &cache, &cookie, "stopped").await;
-    assert!(
-        cache.fetch(&cookie).await.is_err(),
-        "still an error while stopped"
-    );
+    let stopped = "near_outage: stopped database";
+    fails_closed(
+        &near,
+        &cache,
+        &cookie,
+        stopped,
+        "still an error while stopped",
+    )
+    .await;
 
     pg.resume_server().expect("restart");
-    until_a_hit(&near, &cache, &cookie).await;
+    until_served_from_memory(&near, &cache, &cookie).await;
 
     pg.pause();
-    until_an_error(&near, &cache, &cookie, "hung (lease 1 s)").await;
-    assert!(
-        cache.fetch(&cookie).await.is_err(),
-        "still an error while hung"
-    );
+    let hung = "near_outage: hung (lease 1 s) database";
+    fails_closed(&near, &cache, &cookie, hung, "still an error while hung").await;
     pg.unpause();
-    until_a_hit(&near, &cache, &cookie).await;
+    until_served_from_memory(&near, &cache, &cookie).await;
 }

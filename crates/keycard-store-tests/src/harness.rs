@@ -77,17 +77,25 @@ where
     TFut: Future<Output = ()>,
 {
     skip::arm();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the test");
-    rt.block_on(async move {
+    test_runtime().block_on(async move {
         match factory(test_name).await {
             Ok(store) => test(store).await,
             Err(reason) => skip::skip_or_fail(suite, &reason),
         }
     });
+}
+
+/// The runtime every test of the kit's suites runs on: multi-thread, 2 workers (so concurrent calls race
+/// for real), time and I/O enabled.
+///
+/// # Panics
+/// When the runtime cannot be built.
+pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test")
 }
 
 impl Harness {

@@ -7,6 +7,9 @@
 //! a multi-thread runtime with 2 workers: what an app gets on a 2-core machine). The policy renews after
 //! 12 h, so no renewal happens (checked: every call must return the user and no new token).
 //!
+//! [`BenchUser`], [`user`], [`metadata`] and [`policy`] serve any benchmark of the cache (keycard's own
+//! `benches/cache.rs` over the memory store).
+//!
 //! ```ignore
 //! let bench = FetchBench::from_env();                   // KEYCARD_BENCH_SECS, default 10
 //! bench.header("redis://127.0.0.1:6379");
@@ -44,7 +47,8 @@ impl CachedUser for BenchUser {
     }
 }
 
-fn user(id: u64) -> BenchUser {
+/// Bench user `id`: `user{id}@example.com` on the `pro` plan.
+pub fn user(id: u64) -> BenchUser {
     BenchUser {
         id,
         email: format!("user{id}@example.com"),
@@ -52,7 +56,8 @@ fn user(id: u64) -> BenchUser {
     }
 }
 
-fn metadata() -> SessionMetadata {
+/// A sign-in's metadata as a browser sends it (a Firefox user agent, an address).
+pub fn metadata() -> SessionMetadata {
     SessionMetadata {
         user_agent: Some(
             "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
@@ -62,8 +67,8 @@ fn metadata() -> SessionMetadata {
     }
 }
 
-/// Long enough that nothing renews or expires during a run.
-fn policy() -> Policy {
+/// Long enough that nothing renews or expires during a run (renewal after 12 h, idle after 24 h).
+pub fn policy() -> Policy {
     Policy::default()
         .with_idle_ttl(Duration::from_secs(24 * 3600))
         .with_renewal_interval(Duration::from_secs(12 * 3600))

@@ -81,7 +81,10 @@
 //!   `RememberStore` together (series and the sessions they make): 10 behaviours.
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
-//! - [`latency`]: the `fetch` latency harness the stores' benchmarks share.
+//! - [`latency`]: the `fetch` latency harness the stores' benchmarks share (and its user, session
+//!   metadata and policy, for any benchmark).
+//! - `near` (feature `near`): the near-cache kit, two nodes over one shared store with their waits and
+//!   checks, and the outage waits, for a store with an invalidation channel.
 //! - [`services`]: the Redis/PostgreSQL URLs, reachability checks and skip helpers, a `redis-server` of a
 //!   test's own ([`services::OwnRedis`]: pause, resume, kill, restart) and scratch space, behind the
 //!   `redis` and `postgres` features, and an SMTP server of a test's own (`services::OwnSmtp`: Python's
@@ -93,6 +96,9 @@ pub mod fixtures;
 pub mod harness;
 pub mod latency;
 pub mod model;
+#[cfg(feature = "near")]
+#[cfg_attr(docsrs, doc(cfg(feature = "near")))]
+pub mod near;
 pub mod one_time;
 pub mod remember;
 pub mod remember_limits;

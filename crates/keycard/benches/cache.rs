@@ -14,7 +14,8 @@
 //!   two different sessions, or the same session; one iteration is one fetch on each thread, so the
 //!   reported throughput is fetches per second.
 //!
-//! The clock is the system clock, as in production.
+//! The clock is the system clock, as in production. The user, the session metadata and the policy (renewal
+//! after 12 h) are those of the stores' `fetch` benchmarks (`keycard_store_tests::latency`).
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -22,51 +23,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use keycard::token::Token;
-use keycard::{
-    CachedUser, CookieSigner, CredentialsCache, MemoryStore, Policy, PutOutcome, SessionMetadata,
-};
+use keycard::{CachedUser, CookieSigner, CredentialsCache, MemoryStore, PutOutcome};
+use keycard_store_tests::latency::{metadata, policy, user, BenchUser};
 
 const SECRET: [u8; 64] = [0x42; 64];
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct User {
-    id: u64,
-    email: String,
-    plan: String,
-}
-
-impl CachedUser for User {
-    fn user_key(&self) -> String {
-        self.id.to_string()
-    }
-}
-
-fn user(id: u64) -> User {
-    User {
-        id,
-        email: format!("user{id}@example.com"),
-        plan: "pro".into(),
-    }
-}
-
-fn metadata() -> SessionMetadata {
-    SessionMetadata {
-        user_agent: Some(
-            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
-        ),
-        ip: Some("203.0.113.42".into()),
-        fields: Default::default(),
-    }
-}
-
-/// Long enough that nothing renews or expires during a benchmark run.
-fn policy() -> Policy {
-    Policy::default()
-        .with_idle_ttl(Duration::from_secs(24 * 3600))
-        .with_renewal_interval(Duration::from_secs(12 * 3600))
-        .with_grace(Duration::from_secs(60))
-        .with_absolute_ttl(Duration::from_secs(48 * 3600))
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -74,7 +34,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn new_cache() -> CredentialsCache<User> {
+fn new_cache() -> CredentialsCache<BenchUser> {
     CredentialsCache::builder(MemoryStore::new())
         .secret(SECRET)
         .policy(policy())
@@ -85,7 +45,7 @@ fn new_cache() -> CredentialsCache<User> {
 /// `users * per_user` sessions; returns their cookies.
 fn populate(
     rt: &tokio::runtime::Runtime,
-    cache: &CredentialsCache<User>,
+    cache: &CredentialsCache<BenchUser>,
     users: u64,
     per_user: usize,
 ) -> Vec<String> {
@@ -102,7 +62,11 @@ fn populate(
     })
 }
 
-fn assert_not_renewing(rt: &tokio::runtime::Runtime, cache: &CredentialsCache<User>, cookie: &str) {
+fn assert_not_renewing(
+    rt: &tokio::runtime::Runtime,
+    cache: &CredentialsCache<BenchUser>,
+    cookie: &str,
+) {
     let a = rt
         .block_on(cache.fetch(cookie))
         .unwrap()
@@ -142,7 +106,7 @@ fn bench_create(c: &mut Criterion) {
     const BATCH: u64 = 10_000;
     let rt = runtime();
     let cache = new_cache();
-    let users: Vec<Arc<User>> = (0..USERS).map(|i| Arc::new(user(i))).collect();
+    let users: Vec<Arc<BenchUser>> = (0..USERS).map(|i| Arc::new(user(i))).collect();
     c.bench_function("create", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -202,7 +166,7 @@ fn bench_put_user(c: &mut Criterion) {
 }
 
 /// Wall time for two threads to do `iters` fetches each (thread start-up and runtime creation excluded).
-fn two_threads(cache: &CredentialsCache<User>, cookies: [&str; 2], iters: u64) -> Duration {
+fn two_threads(cache: &CredentialsCache<BenchUser>, cookies: [&str; 2], iters: u64) -> Duration {
     let ready = Barrier::new(3);
     std::thread::scope(|s| {
         let handles: Vec<_> = cookies

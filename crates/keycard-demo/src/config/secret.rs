@@ -29,13 +29,26 @@ impl Secret {
         &self.0
     }
 
-    /// A key for one purpose: `HMAC-SHA256(secret, label)`, ready to MAC with.
-    pub fn derive_mac(&self, label: &str) -> Hmac<Sha256> {
-        let mut kdf = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
-            .expect("HMAC-SHA256 accepts keys of any length");
-        kdf.update(label.as_bytes());
-        let key = kdf.finalize().into_bytes();
-        <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC-SHA256 accepts keys of any length")
+    /// A 64-byte key for one purpose, separated from every other use of the secret by its `label`: the
+    /// label's key `K = HMAC-SHA256(secret, label)`, as every key of the app is derived, expanded to 64
+    /// bytes as HKDF-Expand (RFC 5869) does with no info, `HMAC-SHA256(K, 0x01)` then
+    /// `HMAC-SHA256(K, first 32 bytes || 0x02)`: the size of a `cookie::Key` (the flash's signed cookie).
+    pub fn derive_key(&self, label: &str) -> [u8; 64] {
+        let hmac = |key: &[u8], parts: &[&[u8]]| {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+                .expect("HMAC-SHA256 accepts keys of any length");
+            for part in parts {
+                mac.update(part);
+            }
+            mac.finalize().into_bytes()
+        };
+        let key = hmac(&self.0, &[label.as_bytes()]);
+        let first = hmac(&key, &[&[1]]);
+        let second = hmac(&key, &[first.as_slice(), &[2]]);
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&first);
+        out[32..].copy_from_slice(&second);
+        out
     }
 }
 
@@ -180,6 +193,20 @@ fn read_secret(path: &Path) -> Result<Secret, SecretFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_are_separated_by_their_label() {
+        let secret = Secret::new(vec![7; 64]);
+        let a = secret.derive_key("a");
+        assert_eq!(a, secret.derive_key("a"), "stable");
+        assert_ne!(a, secret.derive_key("b"), "one key per label");
+        assert_ne!(
+            a,
+            Secret::new(vec![8; 64]).derive_key("a"),
+            "one key per secret"
+        );
+        assert_ne!(a[..32], a[32..], "two different halves");
+    }
 
     #[test]
     fn generated_file_is_private_and_stable() {

@@ -1,10 +1,10 @@
 //! The HTTP side: the router and its routes, the session layer's settings, CSRF protection (keycard-axum's
-//! layer with the demo's refusal page), flash messages (on the signed-cookie helper), the pages, and how
-//! errors become responses.
+//! layer with the demo's refusal page), flash messages (on the `cookie` crate's signed jar), the pages, and
+//! how errors become responses.
 //!
 //! Dependencies point one way: `router` → `routes` → (`auth`, `error`, `csrf::guard`, `client_ip`,
 //! `ended_session`, `device`, `state`) → `views` → (`layout`, `time_view`) → (`csrf::token`, `flash`) →
-//! `signed_cookie` and `respond`, the leaves; nothing here is used by `domain` or `config`
+//! `respond`, the leaf; nothing here is used by `domain` or `config`
 //! (`scripts/module-cycles.py crates/keycard-demo/src` checks there is no cycle).
 
 pub mod attempts;
@@ -21,7 +21,6 @@ pub mod layout;
 pub mod respond;
 pub mod router;
 pub mod routes;
-pub mod signed_cookie;
 pub mod state;
 pub mod time_view;
 pub mod views;

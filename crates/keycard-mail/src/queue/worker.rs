@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use super::{Counters, MailQueueBuilder};
+use super::settings::{Counters, MailQueueBuilder};
 use crate::error::{MailError, MailErrorKind};
 use crate::mailer::Mailer;
 use crate::message::Message;

@@ -1,89 +1,22 @@
-//! One round trip per request, shown with `MONITOR`.
-
-use std::time::Duration;
+//! One round trip per request, shown with `MONITOR` (the test kit's feed,
+//! `keycard_store_tests::services::monitor`, which the near-cache tests use too).
 
 use keycard::TokenUse;
+use keycard_redis::RedisStore;
 use keycard_store_tests::fixtures::RENEW;
+use keycard_store_tests::services::monitor::{client_addr, sent_by, Monitor};
 use keycard_store_tests::services::redis_url;
 use keycard_store_tests::skip::or_skip;
 use keycard_store_tests::{user, Harness};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::common::{admin, shared_store};
+use crate::common::shared_store;
 
-/// A `MONITOR` feed on a raw connection (no extra client library needed to read the stream).
-struct Monitor {
-    url: String,
-    lines: tokio::io::Lines<BufReader<tokio::net::TcpStream>>,
-}
-
-impl Monitor {
-    async fn start(url: &str) -> Monitor {
-        let info = redis::Client::open(url)
-            .unwrap()
-            .get_connection_info()
-            .clone();
-        let redis::ConnectionAddr::Tcp(host, port) = &info.addr else {
-            panic!("the round-trip test needs a TCP Redis URL");
-        };
-        let mut stream = tokio::net::TcpStream::connect((host.as_str(), *port))
-            .await
-            .unwrap();
-        let mut hello = Vec::new();
-        if let Some(password) = &info.redis.password {
-            let user = info
-                .redis
-                .username
-                .clone()
-                .unwrap_or_else(|| "default".into());
-            hello.extend(resp(&["AUTH", &user, password]));
-        }
-        hello.extend(resp(&["MONITOR"]));
-        stream.write_all(&hello).await.unwrap();
-        let mut lines = BufReader::new(stream).lines();
-        loop {
-            let l = lines.next_line().await.unwrap().expect("MONITOR reply");
-            assert!(l.starts_with('+'), "MONITOR refused: {l}");
-            if l == "+OK" {
-                break;
-            }
-        }
-        Monitor {
-            url: url.to_owned(),
-            lines,
-        }
-    }
-
-    /// Everything the server executed until now: sends a marker from another connection and returns the
-    /// lines before it (`MONITOR` reports commands in execution order).
-    async fn drain(&mut self) -> Vec<String> {
-        let marker = format!("keycard-marker-{}", keycard::SessionId::generate().to_hex());
-        let _: String = redis::cmd("ECHO")
-            .arg(&marker)
-            .query_async(&mut admin(&self.url).await)
-            .await
-            .unwrap();
-        let mut out = Vec::new();
-        loop {
-            let l = tokio::time::timeout(Duration::from_secs(10), self.lines.next_line())
-                .await
-                .expect("MONITOR went quiet before the marker")
-                .unwrap()
-                .expect("MONITOR connection closed");
-            if l.contains(&marker) {
-                return out;
-            }
-            out.push(l);
-        }
-    }
-}
-
-fn resp(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend(format!("${}\r\n{a}\r\n", a.len()).into_bytes());
-    }
-    out
+/// A store on the shared Redis and the address Redis lists for its connection (what `MONITOR` shows
+/// its commands under), or `None` after the skip rule.
+async fn store_and_addr(test: &'static str) -> Option<(RedisStore, String)> {
+    let store = or_skip(test, shared_store(test).await)?;
+    let addr = client_addr(&mut store.connection()).await;
+    Some((store, addr))
 }
 
 /// One `fetch` (plain read, renewal, grace read, successor read, unknown token) is one command on the
@@ -91,27 +24,10 @@ fn resp(args: &[&str]) -> Vec<u8> {
 /// script runs inside Redis show up in `MONITOR` as `[… lua]`, not as the client's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_is_exactly_one_round_trip() {
-    const TEST: &str = "fetch_is_exactly_one_round_trip";
-    let Some(store) = or_skip(TEST, shared_store(TEST).await) else {
+    let Some((store, addr)) = store_and_addr("fetch_is_exactly_one_round_trip").await else {
         return;
     };
-    let info: String = redis::cmd("CLIENT")
-        .arg("INFO")
-        .query_async(&mut store.connection())
-        .await
-        .unwrap();
-    let addr = info
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("addr="))
-        .expect("CLIENT INFO has addr=")
-        .to_owned();
-    let mine = |lines: &[String]| -> Vec<String> {
-        lines
-            .iter()
-            .filter(|l| l.contains(&format!(" {addr}] ")))
-            .cloned()
-            .collect()
-    };
+    let mine = |lines: &[String]| sent_by(lines, &addr);
     let h = Harness::new(store.clone());
     let mut monitor = Monitor::start(&redis_url()).await;
 
@@ -162,20 +78,7 @@ async fn fetch_is_exactly_one_round_trip() {
         "  (+ {} commands run inside the scripts, reported by MONITOR as `lua`)",
         all.iter().filter(|l| l.contains(" lua] ")).count()
     );
-    assert_eq!(sent.len(), FETCHES, "one command per fetch: {sent:#?}");
-    let sha = |l: &String| l.split_whitespace().nth(4).map(str::to_owned);
-    for l in &sent {
-        assert!(l.contains("] \"EVALSHA\" "), "not an EVALSHA: {l}");
-        assert_eq!(
-            sha(l),
-            sha(&sent[0]),
-            "every fetch runs the one fetch script"
-        );
-    }
-    assert!(
-        all.iter().any(|l| l.contains(" lua] \"HSET\" ")),
-        "the renewal's writes ran inside the script"
-    );
+    assert_one_evalsha_each(&all, &sent, FETCHES, "fetch", "renewal");
 }
 
 /// A remember-me redemption (rotation, grace answer, theft, unknown series) is one command on the wire:
@@ -184,20 +87,9 @@ async fn fetch_is_exactly_one_round_trip() {
 async fn redeem_is_exactly_one_round_trip() {
     use keycard::remember::{Redeemed, RememberMe, RememberStore};
     use std::sync::Arc;
-    const TEST: &str = "redeem_is_exactly_one_round_trip";
-    let Some(store) = or_skip(TEST, shared_store(TEST).await) else {
+    let Some((store, addr)) = store_and_addr("redeem_is_exactly_one_round_trip").await else {
         return;
     };
-    let info: String = redis::cmd("CLIENT")
-        .arg("INFO")
-        .query_async(&mut store.connection())
-        .await
-        .unwrap();
-    let addr = info
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("addr="))
-        .expect("CLIENT INFO has addr=")
-        .to_owned();
     let clock = keycard::ManualClock::starting_now();
     let r = RememberMe::new(
         Arc::new(store.clone()),
@@ -245,26 +137,26 @@ async fn redeem_is_exactly_one_round_trip() {
     const REDEMPTIONS: usize = 4;
 
     let all = monitor.drain().await;
-    let sent: Vec<&String> = all
-        .iter()
-        .filter(|l| l.contains(&format!(" {addr}] ")))
-        .collect();
+    let sent = sent_by(&all, &addr);
     eprintln!(
         "store connection {addr}: {} command(s) for {REDEMPTIONS} redemptions",
         sent.len()
     );
-    assert_eq!(
-        sent.len(),
-        REDEMPTIONS,
-        "one command per redemption: {sent:#?}"
-    );
+    assert_one_evalsha_each(&all, &sent, REDEMPTIONS, "redemption", "rotation");
+}
+
+/// `sent` (the store connection's lines of `all`) is `calls` commands, one per `call`, each an
+/// `EVALSHA` of one and the same script, and the writes of the `write` ran inside that script (MONITOR
+/// reports them as `lua`).
+fn assert_one_evalsha_each(all: &[String], sent: &[String], calls: usize, call: &str, write: &str) {
+    assert_eq!(sent.len(), calls, "one command per {call}: {sent:#?}");
     let sha = |l: &String| l.split_whitespace().nth(4).map(str::to_owned);
-    for l in &sent {
+    for l in sent {
         assert!(l.contains("] \"EVALSHA\" "), "not an EVALSHA: {l}");
-        assert_eq!(sha(l), sha(sent[0]), "every redemption runs the one script");
+        assert_eq!(sha(l), sha(&sent[0]), "every {call} runs the one script");
     }
     assert!(
         all.iter().any(|l| l.contains(" lua] \"HSET\" ")),
-        "the rotation's writes ran inside the script"
+        "the {write}'s writes ran inside the script"
     );
 }

@@ -6,12 +6,13 @@
 //! meanwhile) makes its node serve from the store until it has subscribed again, with no stale answer in
 //! between; a Redis that dies or hangs
 //! is never papered over from memory (`outage`). No assertion is timed: every wait polls for what it
-//! waits for, within a generous bound.
+//! waits for, within a generous bound. The nodes, the waits, the two-node checks and the `MONITOR`
+//! feed are the test kit's (`keycard_store_tests::near`, `keycard_store_tests::services::monitor`),
+//! shared with the PostgreSQL store's near-cache tests and `tests/redis/round_trip.rs`.
 
 #[path = "../common/mod.rs"]
 mod common;
 
-mod monitor;
 mod outage;
 
 use std::sync::Arc;
@@ -22,13 +23,15 @@ use keycard::store::near::{NearCache, NearConfig};
 use keycard::{CachedUser as _, CredentialsCache};
 use keycard_redis::near::ListenerStatus;
 use keycard_redis::{RedisConfig, RedisInvalidations, RedisStore};
+use keycard_store_tests::near::{
+    self, signed_in_and_warm_on_a, until, until_a_hit, until_seen_never_stale_after_invalidation,
+    BOUND,
+};
+use keycard_store_tests::services::monitor::{self, client_addr, Monitor};
 use keycard_store_tests::services::{
     redis_cluster_or_skip, redis_or_skip, unique_prefix, OwnRedis,
 };
-use keycard_store_tests::{user, user_c, Primitive, SpyStore, TestUser};
-
-/// How long any wait in these tests may take at most (a loaded 2-core machine).
-pub const BOUND: Duration = Duration::from_secs(60);
+use keycard_store_tests::{user, Primitive, TestUser};
 
 fn near_config() -> NearConfig {
     NearConfig::default().with_lease(Duration::from_secs(2))
@@ -41,163 +44,74 @@ async fn near_store(test: &'static str) -> Result<NearCache<TestUser, RedisStore
     let near = store
         .near_cache::<TestUser>(near_config())
         .expect("one Redis: a near cache");
-    assert!(
-        near.wait_confirmed(BOUND).await,
-        "{test}: channel never confirmed"
-    );
-    Ok(near)
+    Ok(near::confirmed(test, near).await)
 }
 
 keycard_store_tests::conformance_suite!(near_store);
 keycard_store_tests::model_suite!(near_store);
 
-type Spy = SpyStore<RedisStore>;
-
 /// One app node: its near cache over a spy over its own store (its own connection), its subscription,
 /// its credentials cache.
-struct Node {
-    near: NearCache<TestUser, Spy>,
-    spy: Arc<Spy>,
-    status: Arc<ListenerStatus>,
-    cache: CredentialsCache<TestUser>,
-}
+type Node = near::Node<RedisStore, Arc<ListenerStatus>>;
 
 async fn node(url: &str, prefix: &str) -> Node {
     let config = RedisConfig::with_prefix(prefix).response_timeout(Duration::from_secs(10));
     let store = RedisStore::connect(url, config)
         .await
         .expect("redis answers, so the store must connect");
-    let spy = Arc::new(SpyStore::new(store.clone()));
-    let near = NearCache::from_arc(spy.clone(), near_config());
     let source = RedisInvalidations::new(&store).expect("one Redis");
     let status = source.status();
-    let near = near.clone().with_source_guard(source.start(near.channel()));
-    assert!(near.wait_confirmed(BOUND).await, "channel never confirmed");
-    let cache = CredentialsCache::builder(near.clone())
-        .secret([0x5a; 64])
-        .build()
-        .expect("cache");
-    Node {
-        near,
-        spy,
-        status,
-        cache,
-    }
+    Node::start(store, near_config(), status, |channel| {
+        source.start(channel)
+    })
+    .await
 }
 
-/// Two nodes on one Redis and one key prefix, or `None` after the skip rule.
-async fn two_nodes(test: &str) -> Option<(Node, Node, String)> {
+/// Two nodes on one Redis and one key prefix, and the Redis's URL, or `None` after the skip rule.
+async fn two_nodes_at(test: &str) -> Option<(Node, Node, String)> {
     let url = redis_or_skip(test).await?;
     let prefix = unique_prefix(test);
     Some((node(&url, &prefix).await, node(&url, &prefix).await, url))
 }
 
-/// Poll until `done`, for at most [`BOUND`].
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + BOUND;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {BOUND:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+/// [`two_nodes_at`] without the URL.
+async fn two_nodes(test: &str) -> Option<(Node, Node)> {
+    two_nodes_at(test).await.map(|(a, b, _)| (a, b))
 }
 
-/// Fetch on `n` until one answer comes from memory; assert that it made no store call.
-async fn until_a_hit(n: &Node, cookie: &str) {
-    let deadline = tokio::time::Instant::now() + BOUND;
-    loop {
-        let calls = n.spy.calls();
-        let hits = n.near.stats().hits;
-        assert!(n.cache.fetch(cookie).await.unwrap().is_some(), "signed in");
-        if n.near.stats().hits == hits + 1 {
-            assert_eq!(n.spy.calls(), calls, "a hit makes no store call");
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never a hit");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// After a write on node B: fetch on node A until `changed` says the write is seen, asserting that no
-/// answer after A received the write's message is the old one. Returns how many stale answers came
-/// before the message arrived.
-async fn until_seen_never_stale_after_invalidation(
-    a: &Node,
-    cookie: &str,
-    received_before: u64,
-    changed: impl Fn(Option<&TestUser>) -> bool,
-) -> usize {
-    let deadline = tokio::time::Instant::now() + BOUND;
-    let mut stale_before = 0;
-    loop {
-        let arrived = a.near.channel().received() > received_before;
-        let answer = a.cache.fetch(cookie).await.unwrap();
-        if changed(answer.as_ref().map(|a| &*a.user)) {
-            return stale_before;
-        }
-        assert!(
-            !arrived,
-            "node A answered from a stale entry after the invalidation arrived"
-        );
-        stale_before += 1;
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the write was never seen"
-        );
-        tokio::task::yield_now().await;
-    }
-}
-
-/// Node B signs a user in; node A has received that write and serves the session from memory.
-async fn signed_in_and_warm_on_a(a: &Node, b: &Node, id: u32) -> (String, keycard::SessionId) {
-    let received = a.near.channel().received();
-    let signed = b
-        .cache
-        .create(user(id, "ann"), Default::default())
-        .await
-        .unwrap();
-    until("A receives the sign-in", || {
-        a.near.channel().received() > received
-    })
-    .await;
-    let cookie = signed.cookie.as_str().to_owned();
-    until_a_hit(a, &cookie).await;
-    (cookie, signed.session.session_id)
-}
-
-/// The address Redis lists for a store's own (multiplexed) connection.
-async fn store_addr(store: &RedisStore) -> String {
-    let info: String = redis::cmd("CLIENT")
-        .arg("INFO")
-        .query_async(&mut store.connection())
-        .await
-        .unwrap();
-    info.split_whitespace()
-        .find_map(|f| f.strip_prefix("addr="))
-        .expect("CLIENT INFO has addr=")
-        .to_owned()
+keycard_store_tests::near_two_node_tests! {
+    two_nodes;
+    fn a_revocation_on_node_b_is_never_served_by_node_a_once_received("near_revoke") => a_revocation_on_b_is_never_served_by_a;
+    fn a_put_user_on_node_b_is_never_served_stale_by_node_a_once_received("near_put") => a_put_user_on_b_is_never_served_stale_by_a;
+    fn a_credential_change_on_node_b_ends_the_session_on_node_a_once_received("near_creds") => a_credential_change_on_b_ends_the_session_on_a;
+    /// Node A's subscribers hear node B's revocation as `SessionEvent::Changed` naming the session or
+    /// its user (issue 12, item 3: session events across nodes on one Redis): a session watch on A then
+    /// ends at once instead of at its next liveness check.
+    fn node_a_events_report_a_revocation_made_on_node_b("near_events") => a_events_report_a_revocation_made_on_b;
+    /// The revocation lag between two nodes, measured (printed, not asserted): from node B's revocation
+    /// returning to node A's first answer without the session, over 40 trials, while A serves the
+    /// session in a tight loop; no answer of A after the invalidation arrived is the revoked session.
+    fn revocation_lag_over_forty_trials_is_printed_and_never_stale_after_invalidation("near_lag") => revocation_lag_is_printed_and_never_stale("near_lag (Redis)", 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warm_near_cache_answers_hot_fetches_with_no_command_to_redis() {
-    let Some((a, b, url)) = two_nodes("near_warm").await else {
+    let Some((a, b, url)) = two_nodes_at("near_warm").await else {
         return;
     };
     let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
-    let addr = store_addr(a.spy.inner()).await;
-    let mut monitor = monitor::Monitor::start(&url).await;
+    let addr = client_addr(&mut a.spy.inner().connection()).await;
+    let mut monitor = Monitor::start(&url).await;
     // Nothing of A's store connection before the hot fetches (the CLIENT INFO above came before MONITOR).
     let before = monitor.drain().await;
-    assert!(monitor::from(&before, &addr).is_empty(), "{before:#?}");
+    assert!(monitor::sent_by(&before, &addr).is_empty(), "{before:#?}");
     let calls = a.spy.calls();
     let hits = a.near.stats().hits;
     for _ in 0..100 {
         assert!(a.cache.fetch(&cookie).await.unwrap().is_some());
     }
     let lines = monitor.drain().await;
-    let mine = monitor::from(&lines, &addr);
+    let mine = monitor::sent_by(&lines, &addr);
     assert!(
         mine.is_empty(),
         "a hot fetch sends nothing on A's store connection: {mine:#?}"
@@ -214,22 +128,8 @@ async fn a_warm_near_cache_answers_hot_fetches_with_no_command_to_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revocation_on_node_b_is_never_served_by_node_a_once_received() {
-    let Some((a, b, _)) = two_nodes("near_revoke").await else {
-        return;
-    };
-    let (cookie, sid) = signed_in_and_warm_on_a(&a, &b, 1).await;
-    let received = a.near.channel().received();
-    assert!(b.cache.delete_session(&sid).await.unwrap());
-    let stale =
-        until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
-    println!("near_revoke: {stale} answers from memory before the invalidation arrived");
-    assert!(a.cache.fetch(&cookie).await.unwrap().is_none());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_and_log_out_everywhere_on_node_b_reach_node_a() {
-    let Some((a, b, _)) = two_nodes("near_signout").await else {
+    let Some((a, b)) = two_nodes("near_signout").await else {
         return;
     };
     // Sign-out (delete_by_token) on B.
@@ -252,40 +152,6 @@ async fn sign_out_and_log_out_everywhere_on_node_b_reach_node_a() {
     );
     until_seen_never_stale_after_invalidation(&a, &one, received, |u| u.is_none()).await;
     until_seen_never_stale_after_invalidation(&a, &two, received, |u| u.is_none()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_put_user_on_node_b_is_never_served_stale_by_node_a_once_received() {
-    let Some((a, b, _)) = two_nodes("near_put").await else {
-        return;
-    };
-    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
-    let received = a.near.channel().received();
-    assert_eq!(
-        b.cache.put_user(user(1, "ann-pro")).await.unwrap(),
-        keycard::PutOutcome::Updated
-    );
-    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| {
-        u.is_some_and(|u| u.name == "ann-pro")
-    })
-    .await;
-    until_a_hit(&a, &cookie).await;
-    assert_eq!(
-        a.cache.fetch(&cookie).await.unwrap().unwrap().user.name,
-        "ann-pro"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_credential_change_on_node_b_ends_the_session_on_node_a_once_received() {
-    let Some((a, b, _)) = two_nodes("near_creds").await else {
-        return;
-    };
-    let (cookie, _) = signed_in_and_warm_on_a(&a, &b, 1).await;
-    let received = a.near.channel().received();
-    b.cache.put_user(user_c(1, "ann", 2, 2)).await.unwrap();
-    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
-    assert!(a.cache.fetch(&cookie).await.unwrap().is_none());
 }
 
 /// On a Redis of the test's own (the test changes its ACL): A's subscription is killed while
@@ -345,62 +211,9 @@ async fn a_killed_subscription_serves_from_the_store_until_resubscribed_with_no_
 
     acl("+subscribe").await;
     // Every answer from here on is the new user, from the store or from an entry filled after A
-    // subscribed again.
-    let deadline = tokio::time::Instant::now() + BOUND;
-    loop {
-        let hits = a.near.stats().hits;
-        let answer = a.cache.fetch(&cookie).await.unwrap().expect("signed in");
-        assert_eq!(
-            answer.user.name, "ann-new",
-            "no stale answer after the drop"
-        );
-        if a.near.stats().hits > hits && a.status.subscriptions() >= 2 {
-            break; // resubscribed and serving from memory again
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never resubscribed");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // subscribed again; and the new subscription delivers: B's next write reaches A.
+    near::two_nodes::resubscribed_never_stale(&a, &b, &cookie, || a.status.subscriptions()).await;
     assert_ne!(a.status.client_addr(), Some(addr), "a new connection");
-    assert!(a.near.stats().bypassed > 0 || a.near.stats().misses > 0);
-
-    // And the new subscription delivers: B's next write reaches A.
-    let received = a.near.channel().received();
-    b.cache.put_user(user(1, "ann-newer")).await.unwrap();
-    until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| {
-        u.is_some_and(|u| u.name == "ann-newer")
-    })
-    .await;
-}
-
-/// The revocation lag between two nodes, measured (printed, not asserted): from node B's revocation
-/// returning to node A's first answer without the session, over 40 trials, while A serves the session
-/// in a tight loop; no answer of A after the invalidation arrived is the revoked session.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revocation_lag_over_forty_trials_is_printed_and_never_stale_after_invalidation() {
-    let Some((a, b, _)) = two_nodes("near_lag").await else {
-        return;
-    };
-    const TRIALS: u32 = 40;
-    let mut lags = Vec::new();
-    let mut stale_total = 0;
-    for i in 0..TRIALS {
-        let (cookie, sid) = signed_in_and_warm_on_a(&a, &b, 100 + i).await;
-        let received = a.near.channel().received();
-        assert!(b.cache.delete_session(&sid).await.unwrap());
-        let revoked = std::time::Instant::now();
-        stale_total +=
-            until_seen_never_stale_after_invalidation(&a, &cookie, received, |u| u.is_none()).await;
-        lags.push(revoked.elapsed());
-    }
-    lags.sort();
-    let at = |q: f64| lags[((lags.len() as f64 * q).ceil() as usize).clamp(1, lags.len()) - 1];
-    println!(
-        "near_lag (Redis): revocation on B to A's first answer without the session, {TRIALS} trials: \
-         p50 {:?}, p99 {:?}, max {:?}; {stale_total} answers from memory before the invalidation arrived",
-        at(0.50),
-        at(0.99),
-        lags[lags.len() - 1]
-    );
 }
 
 /// Every write of the store publishes what it changed on `{prefix}near`, and nothing publishes when
@@ -480,32 +293,4 @@ async fn a_cluster_store_refuses_a_near_cache() {
         .expect_err("refused on a cluster");
     assert!(e.to_string().contains("needs one Redis"), "{e}");
     assert!(RedisInvalidations::new(&store).is_err());
-}
-
-/// Node A's subscribers hear node B's revocation as `SessionEvent::Changed` naming the session or its
-/// user (issue 12, item 3: session events across nodes on one Redis): a session watch on A then ends at
-/// once instead of at its next liveness check.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn node_a_events_report_a_revocation_made_on_node_b() {
-    let Some((a, b, _)) = two_nodes("near_events").await else {
-        return;
-    };
-    let (_cookie, sid) = signed_in_and_warm_on_a(&a, &b, 1).await;
-    let mut events = a.cache.events();
-    assert!(b.cache.delete_session(&sid).await.unwrap());
-    let heard = tokio::time::timeout(BOUND, async {
-        loop {
-            match events.recv().await {
-                Ok(e) if e.may_concern(&sid, "u1") => return e,
-                Ok(_) => continue,
-                Err(e) => panic!("events: {e}"),
-            }
-        }
-    })
-    .await
-    .expect("A hears B's revocation");
-    assert!(
-        matches!(heard, keycard::SessionEvent::Changed { .. }),
-        "{heard:?}"
-    );
 }

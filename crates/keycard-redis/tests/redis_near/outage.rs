@@ -2,60 +2,22 @@
 //! subscription drops, or its `PONG`s stop coming back and the lease runs out) and every request is an
 //! error, never "signed in" from a cache Redis can no longer vouch for; when Redis is back, hot fetches
 //! are answered from memory again. Runs against a `redis-server` of the test's own (the kit's
-//! `OwnRedis`). No timed assertion: how long each took is printed.
+//! `OwnRedis`). No timed assertion: how long each took is printed. The waits are the kit's
+//! (`keycard_store_tests::near::outage`), shared with the PostgreSQL store's outage test.
 
 use std::time::{Duration, Instant};
 
 use keycard::store::near::{NearCache, NearConfig};
 use keycard::CredentialsCache;
 use keycard_redis::{RedisConfig, RedisStore};
+use keycard_store_tests::near::outage::{
+    cache_over_confirmed, fails_closed, until_served_from_memory,
+};
+use keycard_store_tests::near::BOUND;
 use keycard_store_tests::services::OwnRedis;
 use keycard_store_tests::{user, TestUser};
 
-use crate::BOUND;
-
 type Near = NearCache<TestUser, RedisStore>;
-
-/// Fetch until the answer is an error; every answer before it must be the signed-in user. Prints how
-/// long it took and how many answers came from memory in the meantime.
-async fn until_an_error(near: &Near, cache: &CredentialsCache<TestUser>, cookie: &str, what: &str) {
-    let start = Instant::now();
-    let hits = near.stats().hits;
-    loop {
-        match cache.fetch(cookie).await {
-            Err(_) => {
-                println!(
-                    "near_outage (Redis): {what}: first error after {:?}, {} answers from memory before it",
-                    start.elapsed(),
-                    near.stats().hits - hits
-                );
-                return;
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("{what}: signed out by an outage"),
-        }
-        assert!(
-            start.elapsed() < BOUND,
-            "{what}: still answering after {BOUND:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Fetch until a hit (answered from memory).
-async fn until_a_hit(near: &Near, cache: &CredentialsCache<TestUser>, cookie: &str) {
-    let start = Instant::now();
-    loop {
-        let hits = near.stats().hits;
-        if let Ok(Some(_)) = cache.fetch(cookie).await {
-            if near.stats().hits > hits {
-                return;
-            }
-        }
-        assert!(start.elapsed() < BOUND, "never served from memory");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// Sign in (again: the test's Redis keeps nothing over a restart) and wait until served from memory.
 async fn signed_in_and_warm(near: &Near, cache: &CredentialsCache<TestUser>) -> String {
@@ -70,7 +32,7 @@ async fn signed_in_and_warm(near: &Near, cache: &CredentialsCache<TestUser>) -> 
             }
         }
     };
-    until_a_hit(near, cache, &cookie).await;
+    until_served_from_memory(near, cache, &cookie).await;
     cookie
 }
 
@@ -86,30 +48,20 @@ async fn a_near_cache_stops_answering_from_memory_when_its_redis_dies_or_hangs()
     let near = store
         .near_cache::<TestUser>(NearConfig::default().with_lease(Duration::from_secs(1)))
         .unwrap();
-    assert!(near.wait_confirmed(BOUND).await);
-    let cache = CredentialsCache::<TestUser>::builder(near.clone())
-        .secret([9u8; 64])
-        .build()
-        .unwrap();
+    let cache = cache_over_confirmed(&near).await;
     let cookie = signed_in_and_warm(&near, &cache).await;
 
     redis.kill();
-    until_an_error(&near, &cache, &cookie, "killed").await;
-    assert!(
-        cache.fetch(&cookie).await.is_err(),
-        "still an error while down"
-    );
+    let killed = "near_outage (Redis): killed";
+    fails_closed(&near, &cache, &cookie, killed, "still an error while down").await;
     assert!(!near.channel().is_confirmed());
 
     redis.restart().await;
     let cookie = signed_in_and_warm(&near, &cache).await;
 
     redis.pause();
-    until_an_error(&near, &cache, &cookie, "hung (lease 1 s)").await;
-    assert!(
-        cache.fetch(&cookie).await.is_err(),
-        "still an error while hung"
-    );
+    let hung = "near_outage (Redis): hung (lease 1 s)";
+    fails_closed(&near, &cache, &cookie, hung, "still an error while hung").await;
     redis.resume();
-    until_a_hit(&near, &cache, &cookie).await;
+    until_served_from_memory(&near, &cache, &cookie).await;
 }

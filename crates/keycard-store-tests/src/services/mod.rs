@@ -13,11 +13,14 @@
 //!
 //! The URLs and the prefix need no client library and are always here. The reachability checks and
 //! helpers are behind the crate's features: `redis` ([`redis_reachable`], [`redis_or_skip`],
-//! [`OwnRedis`], [`RedisKeys`]) and `postgres` ([`postgres_reachable`], [`postgres_or_skip`],
-//! [`ScratchDb`], [`run_database_or_skip`], [`OwnPostgres`]) and `smtp` ([`OwnSmtp`]: an SMTP server of
-//! a test's own, and [`SinkMessage`]: what it received, parsed), so an out-of-tree store that needs none
-//! of them stays light.
+//! [`OwnRedis`], [`RedisKeys`], a `MONITOR` feed: [`monitor`]) and `postgres` ([`postgres_reachable`],
+//! [`postgres_or_skip`], [`ScratchDb`], [`run_database_or_skip`], [`OwnPostgres`]) and `smtp`
+//! ([`OwnSmtp`]: an SMTP server of a test's own, and [`SinkMessage`]: what it received, parsed), so an
+//! out-of-tree store that needs none of them stays light.
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod monitor;
 #[cfg(feature = "postgres")]
 mod own_postgres;
 #[cfg(feature = "redis")]

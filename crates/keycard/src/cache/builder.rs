@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{CredentialsCache, Inner};
 use crate::audit::AuditLog;
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::events::Events;
 use crate::policy::{Policy, PolicyError};
 use crate::remember::{RememberMe, RememberPolicy, RememberStore};
@@ -50,6 +50,26 @@ impl<U: CachedUser> std::fmt::Debug for Builder<U> {
     }
 }
 
+impl<U: CachedUser> CredentialsCache<U> {
+    /// Start building a cache over `store`.
+    pub fn builder(store: impl Store<U>) -> Builder<U> {
+        Self::builder_arc(Arc::new(store))
+    }
+
+    /// Start building a cache over a shared store.
+    pub fn builder_arc(store: Arc<dyn Store<U>>) -> Builder<U> {
+        Builder {
+            store,
+            secret: None,
+            fallbacks: Vec::new(),
+            policy: Policy::default(),
+            clock: Arc::new(SystemClock),
+            remember: None,
+            grace_counter: None,
+        }
+    }
+}
+
 impl<U: CachedUser> Builder<U> {
     /// The app secret the cookie signing key is derived from (at least 64 bytes).
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
@@ -69,7 +89,7 @@ impl<U: CachedUser> Builder<U> {
         self
     }
 
-    /// The clock (default: [`SystemClock`](crate::SystemClock)). Tests pass a [`ManualClock`](crate::ManualClock).
+    /// The clock (default: [`SystemClock`]). Tests pass a [`ManualClock`](crate::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self

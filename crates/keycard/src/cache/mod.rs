@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::audit::AuditLog;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::events::{EndReason, Events, SessionEvent};
 use crate::policy::Policy;
 use crate::remember::RememberMe;
@@ -165,24 +165,6 @@ impl<U: CachedUser> PendingFetch<U> {
 }
 
 impl<U: CachedUser> CredentialsCache<U> {
-    /// Start building a cache over `store`.
-    pub fn builder(store: impl Store<U>) -> Builder<U> {
-        Self::builder_arc(Arc::new(store))
-    }
-
-    /// Start building a cache over a shared store.
-    pub fn builder_arc(store: Arc<dyn Store<U>>) -> Builder<U> {
-        Builder {
-            store,
-            secret: None,
-            fallbacks: Vec::new(),
-            policy: Policy::default(),
-            clock: Arc::new(SystemClock),
-            remember: None,
-            grace_counter: None,
-        }
-    }
-
     /// The audit log, keyed by this cache's secret: the app's own audit events (sign-in, password change)
     /// then name accounts the way the cache's do ([`crate::audit`]).
     pub fn audit(&self) -> &AuditLog {
@@ -313,26 +295,6 @@ impl<U: CachedUser> CredentialsCache<U> {
             hash,
             step,
         })
-    }
-
-    /// A grace answer, if the replaced token has answered fewer than [`Policy::grace_uses`] requests;
-    /// anonymous after.
-    async fn counted_grace(
-        &self,
-        token: &crate::token::TokenHash,
-        found: Authenticated<U>,
-    ) -> Result<Option<Authenticated<U>>, StoreError> {
-        let p = &self.inner.policy;
-        let allowed = self
-            .grace_allowed(
-                grace::GraceKind::Session,
-                token,
-                &found.session.user_key,
-                p.grace_uses,
-                p.grace,
-            )
-            .await?;
-        Ok(allowed.then_some(found))
     }
 
     /// What `fetch` makes of the store's answer.

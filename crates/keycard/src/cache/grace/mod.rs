@@ -13,57 +13,25 @@
 //! - **short**: the session window is [`Policy::grace`](crate::Policy::grace) (60 s), the remember-me one
 //!   [`RememberPolicy::grace`](crate::remember::RememberPolicy::grace) (10 s).
 //!
-//! The count is kept in a [`ThrottleStore`]: one atomic `reserve` per grace answer, on a counter named by
-//! the replaced token's hash and living as long as its window. By default each cache counts in its own
-//! process ([`MemoryThrottle`]); [`Builder::grace_counter`](super::Builder::grace_counter) gives it the
-//! shared store's counters, so the bound holds across nodes.
+//! The count is kept in a [`ThrottleStore`](crate::throttle::ThrottleStore): one atomic `reserve` per
+//! grace answer, on a counter named by the replaced token's hash and living as long as its window
+//! (`count`: the counter and where the counts live). By default each cache counts in its own process
+//! ([`MemoryThrottle`](crate::throttle::MemoryThrottle));
+//! [`Builder::grace_counter`](super::Builder::grace_counter) gives it the shared store's counters, so the
+//! bound holds across nodes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
-use super::CredentialsCache;
+use super::{Authenticated, CredentialsCache};
 use crate::store::StoreError;
-use crate::throttle::{Limit, Reservation, ThrottleKey, ThrottleStore};
+use crate::throttle::{Limit, Reservation};
 use crate::token::TokenHash;
 use crate::user::CachedUser;
 
-const LABEL: &[u8] = b"keycard grace answers v1\0";
+mod count;
 
-/// Which kind of replaced token a grace answer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GraceKind {
-    /// A session token after its renewal.
-    Session,
-    /// A remember-me token after its redemption.
-    Remember,
-}
-
-impl GraceKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            GraceKind::Session => "session",
-            GraceKind::Remember => "remember_me",
-        }
-    }
-}
-
-/// Where grace answers are counted.
-#[derive(Clone)]
-pub(super) struct GraceCounter {
-    pub(super) store: Arc<dyn ThrottleStore>,
-}
-
-/// The counter of one replaced token: a hash of its (already hashed) value, so the counter store never
-/// holds anything a lookup could use.
-fn counter(kind: GraceKind, token: &TokenHash) -> ThrottleKey {
-    let mut h = Sha256::new();
-    h.update(LABEL);
-    h.update([kind as u8]);
-    h.update(token.0);
-    ThrottleKey(h.finalize().into())
-}
+use count::counter;
+pub(super) use count::{GraceCounter, GraceKind};
 
 impl<U: CachedUser> CredentialsCache<U> {
     /// Count one grace answer of the replaced token `token`: `true` while it has answered fewer than
@@ -91,5 +59,25 @@ impl<U: CachedUser> CredentialsCache<U> {
                 Ok(false)
             }
         }
+    }
+
+    /// A grace answer, if the replaced token has answered fewer than
+    /// [`Policy::grace_uses`](crate::Policy::grace_uses) requests; anonymous after.
+    pub(super) async fn counted_grace(
+        &self,
+        token: &TokenHash,
+        found: Authenticated<U>,
+    ) -> Result<Option<Authenticated<U>>, StoreError> {
+        let p = &self.inner.policy;
+        let allowed = self
+            .grace_allowed(
+                GraceKind::Session,
+                token,
+                &found.session.user_key,
+                p.grace_uses,
+                p.grace,
+            )
+            .await?;
+        Ok(allowed.then_some(found))
     }
 }

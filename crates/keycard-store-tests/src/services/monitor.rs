@@ -1,12 +1,14 @@
-//! A `MONITOR` feed on a raw connection (as in `tests/redis/round_trip.rs`), to show which commands a
-//! given client sent.
+//! [`Monitor`]: a Redis `MONITOR` feed on a raw connection (no extra client library needed to read the
+//! stream), to show which commands a given client sent: how the Redis store's tests show one round
+//! trip per request, and a warm near cache sending nothing at all.
 
 use std::time::Duration;
 
+use redis::aio::ConnectionLike;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::common::admin;
-
+/// A `MONITOR` feed: every command the server executes, in execution order, one line each.
+#[derive(Debug)]
 pub struct Monitor {
     url: String,
     lines: tokio::io::Lines<BufReader<tokio::net::TcpStream>>,
@@ -20,10 +22,23 @@ fn resp(args: &[&str]) -> Vec<u8> {
     out
 }
 
+/// A plain connection to `url`, apart from the feed (for the marker).
+async fn admin(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("a Redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("admin connection")
+}
+
 impl Monitor {
+    /// Connect to the Redis at `url` (authenticating as its URL says) and start `MONITOR`.
+    ///
+    /// # Panics
+    /// When `url` is not a TCP Redis URL, Redis cannot be reached, or it refuses `MONITOR`.
     pub async fn start(url: &str) -> Monitor {
         let info = redis::Client::open(url)
-            .unwrap()
+            .expect("a Redis URL")
             .get_connection_info()
             .clone();
         let redis::ConnectionAddr::Tcp(host, port) = &info.addr else {
@@ -31,7 +46,7 @@ impl Monitor {
         };
         let mut stream = tokio::net::TcpStream::connect((host.as_str(), *port))
             .await
-            .unwrap();
+            .expect("connect for MONITOR");
         let mut hello = Vec::new();
         if let Some(password) = &info.redis.password {
             let user = info
@@ -42,10 +57,14 @@ impl Monitor {
             hello.extend(resp(&["AUTH", &user, password]));
         }
         hello.extend(resp(&["MONITOR"]));
-        stream.write_all(&hello).await.unwrap();
+        stream.write_all(&hello).await.expect("send MONITOR");
         let mut lines = BufReader::new(stream).lines();
         loop {
-            let l = lines.next_line().await.unwrap().expect("MONITOR reply");
+            let l = lines
+                .next_line()
+                .await
+                .expect("read MONITOR's reply")
+                .expect("MONITOR reply");
             assert!(l.starts_with('+'), "MONITOR refused: {l}");
             if l == "+OK" {
                 break;
@@ -59,19 +78,22 @@ impl Monitor {
 
     /// Everything the server executed until now: sends a marker from another connection and returns the
     /// lines before it (`MONITOR` reports commands in execution order).
+    ///
+    /// # Panics
+    /// When the feed goes quiet for 30 s before the marker, or closes.
     pub async fn drain(&mut self) -> Vec<String> {
         let marker = format!("keycard-marker-{}", keycard::SessionId::generate().to_hex());
         let _: String = redis::cmd("ECHO")
             .arg(&marker)
             .query_async(&mut admin(&self.url).await)
             .await
-            .unwrap();
+            .expect("ECHO the marker");
         let mut out = Vec::new();
         loop {
             let l = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
                 .await
                 .expect("MONITOR went quiet before the marker")
-                .unwrap()
+                .expect("read the MONITOR feed")
                 .expect("MONITOR connection closed");
             if l.contains(&marker) {
                 return out;
@@ -81,11 +103,29 @@ impl Monitor {
     }
 }
 
-/// The lines sent by the client at `addr` (not the commands its scripts ran: those show as `lua]`).
-pub fn from(lines: &[String], addr: &str) -> Vec<String> {
+/// The lines of a [`Monitor::drain`] sent by the client at `addr` (not the commands its scripts ran:
+/// those show as `lua]`).
+pub fn sent_by(lines: &[String], addr: &str) -> Vec<String> {
     lines
         .iter()
         .filter(|l| l.contains(&format!(" {addr}] ")))
         .cloned()
         .collect()
+}
+
+/// The address Redis lists for the client of `connection` (`CLIENT INFO`'s `addr=`): what
+/// [`sent_by`] filters on.
+///
+/// # Panics
+/// When `CLIENT INFO` fails or has no `addr=`.
+pub async fn client_addr(connection: &mut impl ConnectionLike) -> String {
+    let info: String = redis::cmd("CLIENT")
+        .arg("INFO")
+        .query_async(connection)
+        .await
+        .expect("CLIENT INFO");
+    info.split_whitespace()
+        .find_map(|f| f.strip_prefix("addr="))
+        .expect("CLIENT INFO has addr=")
+        .to_owned()
 }
