@@ -68,9 +68,9 @@ fn minutes(from: keycard::Timestamp, to: keycard::Timestamp) -> u64 {
 
 /// A lifetime in words: "15 minutes", "1 hour", "7 days".
 fn lifetime(mins: u64) -> String {
-    let (n, unit) = if mins >= 24 * 60 && mins % (24 * 60) == 0 {
+    let (n, unit) = if mins >= 24 * 60 && mins.is_multiple_of(24 * 60) {
         (mins / (24 * 60), "day")
-    } else if mins >= 60 && mins % 60 == 0 {
+    } else if mins >= 60 && mins.is_multiple_of(60) {
         (mins / 60, "hour")
     } else {
         (mins, "minute")
@@ -143,7 +143,7 @@ impl Mail {
              this, reset your password at once:\n\n{}/password/reset\n",
             self.origin
         );
-        Ok(Message::new(old, "Your email address was changed", text)?)
+        Message::new(old, "Your email address was changed", text)
     }
 
     /// Hand `message` to the background sender (never awaited; a failure is logged and counted).

@@ -1,11 +1,11 @@
 //! What every accounts-by-email page shares: counting a request for mail, and sending a flow's message
 //! from a background task.
 //!
-//! **Enumeration-safe by construction.** A request for mail (a reset link, a sign-in link, a new
-//! confirmation) is counted per client address and per typed address *before* the account is looked
-//! up, and the message is issued and queued in a spawned task, so the handler does the same work and
-//! answers the same redirect whether or not the address has an account; the response never waits for
-//! the store write, the mail server or a retry.
+//! **Enumeration-safe by construction.** A request for mail (a reset link, a sign-in link) is counted per
+//! client address and per typed address, and then the account is looked up, its token issued and its
+//! message queued in a spawned task ([`send_if_account`]): the handler does exactly the same work and
+//! answers the same redirect whether or not the address has an account, and never waits for the
+//! database, the store write, the mail server or a retry.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -48,6 +48,34 @@ pub async fn count_request(
     }
 }
 
+/// If `email` is an account's, issue `flow`'s token for it and queue its message: all of it, the lookup
+/// included, in a background task, so the handler does exactly the same work for an address with an
+/// account and one without (its answer and its time say nothing about the address).
+pub fn send_if_account(state: &AppState, flow: Flow, email: String) {
+    let (db, inbox, mail, clock) = (
+        state.db.clone(),
+        state.inbox.clone(),
+        state.mail.clone(),
+        state.clock.clone(),
+    );
+    tokio::spawn(async move {
+        let user = match crate::domain::email::find_by_email(&db, &email).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(flow = flow.as_str(), error = %e, "could not look the address up; no mail sent");
+                return;
+            }
+        };
+        match inbox.issue(flow, &user).await {
+            Ok(m) => mail.send(mail.compose(&m, keycard::Clock::now(&clock))),
+            Err(e) => {
+                tracing::warn!(flow = flow.as_str(), error = %e, "could not issue a token; no mail sent")
+            }
+        }
+    });
+}
+
 /// Issue `flow`'s token for `user` and queue its message, in a background task.
 pub fn send(state: &AppState, flow: Flow, user: User) {
     let (inbox, mail, clock) = (state.inbox.clone(), state.mail.clone(), state.clock.clone());
@@ -74,14 +102,12 @@ pub fn send_email_change(state: &AppState, user: User, new_email: String) {
     });
 }
 
+/// What [`loader`] gives back: the user by key, read from the database.
+type Loaded =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<User>, sqlx::Error>> + Send>>;
+
 /// The app's user loader for a redemption: the user as the database has them now.
-pub fn loader(
-    state: &AppState,
-) -> impl FnOnce(
-    String,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<Option<User>, sqlx::Error>> + Send>,
-> {
+pub fn loader(state: &AppState) -> impl FnOnce(String) -> Loaded {
     let db = state.db.clone();
     move |key| Box::pin(async move { crate::domain::users::find(&db, &key).await })
 }

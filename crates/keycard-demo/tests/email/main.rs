@@ -13,6 +13,7 @@ mod dev_mailbox;
 mod enumeration;
 mod reset;
 mod sign_in;
+mod timing;
 
 use std::time::Duration;
 
@@ -24,14 +25,14 @@ use common::{Browser, TestApp};
 const MAIL_WAIT: Duration = Duration::from_secs(30);
 
 /// The demo sending through an SMTP sink of its own.
-pub struct Mailed {
-    pub app: TestApp,
-    pub smtp: OwnSmtp,
+pub(crate) struct Mailed {
+    pub(crate) app: TestApp,
+    pub(crate) smtp: OwnSmtp,
 }
 
 impl Mailed {
     /// Start both, or `None` when the sink cannot run (the skip rule).
-    pub async fn start(suite: &str) -> Option<Mailed> {
+    pub(crate) async fn start(suite: &str) -> Option<Mailed> {
         let smtp = OwnSmtp::start_or_skip(suite, SmtpSinkOptions::new()).await?;
         let url = smtp.url();
         let app = TestApp::start_with(|c| c.smtp_url = Some(url)).await;
@@ -39,7 +40,7 @@ impl Mailed {
     }
 
     /// The `n`th message (from 1) to `to` whose subject is `subject`, waited for.
-    pub async fn nth_mail(&self, to: &str, subject: &str, n: usize) -> SinkMessage {
+    pub(crate) async fn nth_mail(&self, to: &str, subject: &str, n: usize) -> SinkMessage {
         let started = std::time::Instant::now();
         loop {
             let found: Vec<SinkMessage> = self
@@ -65,19 +66,19 @@ impl Mailed {
     }
 
     /// The newest message to `to` with `subject`.
-    pub async fn mail(&self, to: &str, subject: &str) -> SinkMessage {
+    pub(crate) async fn mail(&self, to: &str, subject: &str) -> SinkMessage {
         self.nth_mail(to, subject, 1).await
     }
 
     /// The path of the one link in `m` that starts with the app's origin and `prefix` (`/password/reset/`).
-    pub fn link(&self, m: &SinkMessage, prefix: &str) -> String {
+    pub(crate) fn link(&self, m: &SinkMessage, prefix: &str) -> String {
         let lines = m.text_lines_starting_with(&format!("{}{prefix}", self.app.base));
         assert_eq!(lines.len(), 1, "one link line: {:?}", m.text);
         lines[0][self.app.base.len()..].to_owned()
     }
 
     /// A signed-in browser of a new account.
-    pub async fn registered(&self, email: &str) -> Browser {
+    pub(crate) async fn registered(&self, email: &str) -> Browser {
         let b = self.app.browser();
         b.registered(email).await;
         b

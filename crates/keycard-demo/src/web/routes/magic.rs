@@ -77,9 +77,7 @@ pub async fn create(
         );
         return Ok(([retry_after(secs)], page).into_response());
     }
-    if let Some(user) = email::find_by_email(&state.db, &address).await? {
-        inbox::send(&state, Flow::SignIn, user);
-    }
+    inbox::send_if_account(&state, Flow::SignIn, address);
     Ok(axum::response::Redirect::to("/session/link/sent").into_response())
 }
 

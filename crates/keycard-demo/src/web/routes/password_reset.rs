@@ -84,9 +84,7 @@ pub async fn create(
         )
             .into_response());
     }
-    if let Some(user) = email::find_by_email(&state.db, &address).await? {
-        inbox::send(&state, Flow::ResetPassword, user);
-    }
+    inbox::send_if_account(&state, Flow::ResetPassword, address);
     Ok(state.flash.redirect("/password/reset", SENT))
 }
 
