@@ -262,10 +262,17 @@ async function sessionCookie(context) {
   return cookies.find((c) => c.name === 'keycard_session' || c.name === '__Host-keycard_session')?.value;
 }
 
+/** The sign-in page's password form (the page also has the "Sign in without a password" form, with an
+ * Email field of its own). */
+function passwordForm(page) {
+  return page.locator('form[action="/session"]');
+}
+
 async function signIn(page, email, password, status = 200) {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  return clickThrough(page, page.getByRole('button', { name: 'Sign in' }), status);
+  const form = passwordForm(page);
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('Password', { exact: true }).fill(password);
+  return clickThrough(page, form.getByRole('button', { name: 'Sign in' }), status);
 }
 
 const run = promisify(execFile);
