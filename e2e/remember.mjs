@@ -40,12 +40,14 @@ export async function rememberMeFlows(t) {
   }
 
   async function signInRemembered(page) {
-    await page.getByLabel('Email').fill(t.email);
-    await page.getByLabel('Password', { exact: true }).fill(t.password);
+    // The password form (the page's "Sign in without a password" form has an Email field too).
+    const form = page.locator('form[action="/session"]');
+    await form.getByLabel('Email').fill(t.email);
+    await form.getByLabel('Password', { exact: true }).fill(t.password);
     // The label, not the box: its `for` must tick the checkbox.
-    await page.locator('label', { hasText: 'Remember me' }).click();
-    assert(await page.getByLabel('Remember me').isChecked(), 'clicking the "Remember me" label ticks the box');
-    return clickThrough(page, page.getByRole('button', { name: 'Sign in' }));
+    await form.locator('label', { hasText: 'Remember me' }).click();
+    assert(await form.getByLabel('Remember me').isChecked(), 'clicking the "Remember me" label ticks the box');
+    return clickThrough(page, form.getByRole('button', { name: 'Sign in' }));
   }
 
   const first = await device(t.DESKTOP, 'remembered laptop');

@@ -1,7 +1,9 @@
 // The keycard demo in a real browser: Playwright (playwright-core) driving Debian's Chromium against a demo
-// process that scripts/e2e.sh started. Every flow of issue 14 and "Remember me" (e2e/remember.mjs), a
-// screenshot per step, axe-core and a 375 px overflow check on every page, and a failure on any console
-// error, page error, failed request or unexpected HTTP error status.
+// process that scripts/e2e.sh started. Every flow of issue 14, "Remember me" (e2e/remember.mjs) and accounts
+// by email (e2e/email.mjs: the confirmation link, a password reset, sign-in by link and by code, each read
+// from the mail the demo sent to the script's SMTP sink), a screenshot per step, axe-core and a 375 px
+// overflow check on every page, and a failure on any console error, page error, failed request or
+// unexpected HTTP error status. Tokens of emailed links never reach the output (`redact`).
 //
 //   scripts/e2e.sh            (builds and starts the demo, installs what is missing, then runs this)
 //
@@ -10,6 +12,7 @@
 //   E2E_SCREENSHOTS   where the screenshots go (emptied first)
 //   E2E_DEMO_BIN      the keycard-demo binary, for `users set-plan` (the CLI step)
 //   E2E_DEMO_DIR      the demo's working directory; E2E_DATABASE_URL its database
+//   E2E_MAIL_DIR      where the SMTP sink the demo sends its mail to saves each message (NNNNNN.env/.eml)
 //   E2E_CHROMIUM      the Chromium binary (default /usr/bin/chromium)
 //   E2E_TIMEOUT_SECS  the whole run's budget; past it the run fails (default 240)
 //   E2E_PID_FILE      where to write Chromium's pid, so the script can kill it if this process dies
@@ -22,6 +25,7 @@ import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
+import { emailFlows } from './email.mjs';
 import { rememberMeFlows } from './remember.mjs';
 
 const require = createRequire(import.meta.url);
@@ -32,6 +36,7 @@ const SHOTS = need('E2E_SCREENSHOTS');
 const DEMO_BIN = need('E2E_DEMO_BIN');
 const DEMO_DIR = need('E2E_DEMO_DIR');
 const DATABASE_URL = need('E2E_DATABASE_URL');
+const MAIL_DIR = need('E2E_MAIL_DIR');
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT_SECS = Number(process.env.E2E_TIMEOUT_SECS || 240);
 const MOBILE = { width: 375, height: 740 };
@@ -51,6 +56,15 @@ function need(name) {
     process.exit(2);
   }
   return v;
+}
+
+/** `text` with the token of every emailed link's path replaced by `<token>`: what this run prints (steps'
+ * errors, page paths in reports) never holds a live token. */
+function redact(text) {
+  return String(text).replace(
+    /\/(password\/reset|session\/link|confirm|account\/email)\/(?!sent\b)[^/?#\s"'<>]+/g,
+    '/$1/<token>',
+  );
 }
 
 // ----- bookkeeping: steps, screenshots, problems -----
@@ -74,18 +88,18 @@ class Watch {
       const m = /status of (\d{3})/.exec(msg.text());
       const url = msg.location()?.url;
       if (m && url && this.isExpected(Number(m[1]), url)) return;
-      this.problems.push(`console error: ${msg.text()} (${url || 'no location'})`);
+      this.problems.push(redact(`console error: ${msg.text()} (${url || 'no location'})`));
     });
-    page.on('pageerror', (err) => this.problems.push(`page error: ${err.message}`));
+    page.on('pageerror', (err) => this.problems.push(redact(`page error: ${err.message}`)));
     page.on('requestfailed', (req) => {
       // The profile page's server-sent-events stream is long-lived by design: leaving the page aborts it.
       if (new URL(req.url()).pathname === '/events' && req.failure()?.errorText === 'net::ERR_ABORTED') return;
-      this.problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
+      this.problems.push(redact(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`));
     });
     page.on('response', (res) => {
       const status = res.status();
       if (status >= 400 && !this.isExpected(status, res.url())) {
-        this.problems.push(`unexpected HTTP ${status}: ${res.request().method()} ${res.url()}`);
+        this.problems.push(redact(`unexpected HTTP ${status}: ${res.request().method()} ${res.url()}`));
       }
     });
   }
@@ -145,16 +159,17 @@ async function textOf(page) {
 
 async function assertText(page, text) {
   const body = await textOf(page);
-  assert(body.includes(text), `${page.url()}: expected the text ${JSON.stringify(text)}; the page says:\n${body}`);
+  assert(body.includes(text), `${redact(page.url())}: expected the text ${JSON.stringify(text)}; the page says:\n${body}`);
 }
 
 async function assertNoText(page, text) {
   const body = await textOf(page);
-  assert(!body.includes(text), `${page.url()}: did not expect ${JSON.stringify(text)}; the page says:\n${body}`);
+  assert(!body.includes(text), `${redact(page.url())}: did not expect ${JSON.stringify(text)}; the page says:\n${body}`);
 }
 
+/** The page's path (an emailed link's token redacted). */
 function pathOf(page) {
-  return new URL(page.url()).pathname;
+  return redact(new URL(page.url()).pathname);
 }
 
 // ----- per-page checks: axe-core, 375 px overflow -----
@@ -240,8 +255,8 @@ async function checkPage(page) {
 async function visit(page, watch, path, status = 200) {
   if (status >= 400) watch.expect(status, path);
   const res = await page.goto(BASE + path);
-  assert(res, `no response for ${path}`);
-  assert(res.status() === status, `GET ${path}: status ${res.status()}, expected ${status}`);
+  assert(res, `no response for ${redact(path)}`);
+  assert(res.status() === status, `GET ${redact(path)}: status ${res.status()}, expected ${status}`);
   await checkPage(page);
   return res;
 }
@@ -262,10 +277,17 @@ async function sessionCookie(context) {
   return cookies.find((c) => c.name === 'keycard_session' || c.name === '__Host-keycard_session')?.value;
 }
 
+/** The sign-in page's password form (the page also has the "Sign in without a password" form, with an
+ * Email field of its own). */
+function passwordForm(page) {
+  return page.locator('form[action="/session"]');
+}
+
 async function signIn(page, email, password, status = 200) {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  return clickThrough(page, page.getByRole('button', { name: 'Sign in' }), status);
+  const form = passwordForm(page);
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('Password', { exact: true }).fill(password);
+  return clickThrough(page, form.getByRole('button', { name: 'Sign in' }), status);
 }
 
 const run = promisify(execFile);
@@ -494,6 +516,12 @@ async function main() {
     assert, assertText, assertNoText, pathOf, sessionCookie, email: EMAIL, password: NEW_PASSWORD,
   });
 
+  // Accounts by email (e2e/email.mjs): an account and browsers of their own, the mail read from the sink.
+  await emailFlows({
+    browser, BASE, DESKTOP, MOBILE, ACTION_TIMEOUT_MS, SESSION_ENDED, MAIL_DIR, Watch, step, visit,
+    clickThrough, signIn, assert, assertText, assertNoText, pathOf, redact,
+  });
+
   await step('throttle-after-five-wrong-passwords', [lw], laptop, async () => {
     await visit(laptop, lw, '/session/new');
     for (let i = 1; i <= 5; i++) {
@@ -550,7 +578,7 @@ try {
 } catch (err) {
   clearTimeout(budget);
   report();
-  console.error(`\ne2e: FAILED: ${err.stack || err}`);
+  console.error(`\ne2e: FAILED: ${redact(err.stack || err)}`);
   await closeAll();
   process.exit(1);
 }

@@ -9,11 +9,16 @@
 #   1. installs Debian's `chromium` with apt-get when /usr/bin/chromium is missing (E2E_CHROMIUM: another one),
 #   2. `npm ci` in e2e/ when its node_modules are missing or older than e2e/package-lock.json,
 #   3. `cargo build -p keycard-demo`,
-#   4. starts the demo on a free loopback port (`KEYCARD_ADDR=127.0.0.1:0`, the port read from its log) with a
-#      temporary data directory (SQLite file) and the memory cache (`CACHE_URL=memory`),
-#   5. runs e2e/run.mjs, bounded by E2E_TIMEOUT_SECS (default 300) for the whole browser run.
-# Everything it starts (the demo, node, Chromium) is killed on exit, on failure and on Ctrl-C too; the temporary
-# directory is removed (kept with E2E_KEEP=1). Exits non-zero when a step fails.
+#   4. starts a mail server of its own: the SMTP sink the mail tests use (crates/keycard-store-tests/src/
+#      services/smtp_sink.py, Python's aiosmtpd; scripts/smtp-sink.sh installs it when missing) on a free
+#      loopback port, saving every message it receives to a directory (KEYCARD_TEST_PYTHON: another Python),
+#   5. starts the demo on a free loopback port (`KEYCARD_ADDR=127.0.0.1:0`, the port read from its log) with a
+#      temporary data directory (SQLite file), the memory cache (`CACHE_URL=memory`) and its mail sent to the
+#      sink (`SMTP_URL=smtp://127.0.0.1:PORT`),
+#   6. runs e2e/run.mjs, bounded by E2E_TIMEOUT_SECS (default 300) for the whole browser run; it reads the mail
+#      from the sink's directory (E2E_MAIL_DIR).
+# Everything it starts (the sink, the demo, node, Chromium) is killed on exit, on failure and on Ctrl-C too; the
+# temporary directory is removed (kept with E2E_KEEP=1). Exits non-zero when a step fails.
 #
 # Screenshots: target/e2e-screenshots/NN-step.png (E2E_SCREENSHOTS to change), listed at the end of the run.
 set -euo pipefail
@@ -28,7 +33,9 @@ CHROMIUM=${E2E_CHROMIUM:-/usr/bin/chromium}
 SETTINGS=(KEYCARD_ADDR HEADER_READ_TIMEOUT_SECS MAX_CONNECTIONS DATABASE_URL CACHE_URL CACHE_KEY_PREFIX
   CACHE_NEAR SECRET_KEY SESSION_IDLE_SECS
   SESSION_RENEWAL_SECS SESSION_GRACE_SECS SESSION_ABSOLUTE_SECS CLIENT_IP_SOURCE COOKIE_SECURE PUBLIC_ORIGIN TRIAL_SECS
-  PLAN_JOB_INTERVAL_SECS SUDO_SECS REMEMBER_SECS REMEMBER_GRACE_SECS RUST_LOG)
+  PLAN_JOB_INTERVAL_SECS SUDO_SECS REMEMBER_SECS REMEMBER_GRACE_SECS SMTP_URL MAIL_FROM RUST_LOG)
+PYTHON=${KEYCARD_TEST_PYTHON:-python3}
+SINK_SCRIPT=$ROOT/crates/keycard-store-tests/src/services/smtp_sink.py
 
 say() { echo "e2e: $*"; }
 
@@ -52,6 +59,11 @@ if [ ! -d e2e/node_modules/playwright-core ] || [ ! -d e2e/node_modules/axe-core
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# aiosmtpd for the SMTP sink (pinned by scripts/smtp-sink.sh), when missing
+if ! "$PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+  KEYCARD_TEST_PYTHON=$PYTHON scripts/smtp-sink.sh
+fi
+
 # 3. The demo
 cargo build -q -p keycard-demo --bin keycard-demo
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/keycard-demo
@@ -59,6 +71,7 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/keycard-demo
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/keycard-e2e.XXXXXX")
 DEMO_PID=
 NODE_PID=
+SINK_PID=
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -83,9 +96,18 @@ cleanup() {
     kill -TERM "$DEMO_PID" 2>/dev/null || true
     wait "$DEMO_PID" 2>/dev/null || true
   fi
+  # The sink last: the demo may still be sending when it stops (the sink also exits when this script does).
+  if [ -n "$SINK_PID" ] && kill -0 "$SINK_PID" 2>/dev/null; then
+    kill -TERM "$SINK_PID" 2>/dev/null || true
+    wait "$SINK_PID" 2>/dev/null || true
+  fi
   if [ "$status" -ne 0 ] && [ -s "$WORK/demo.log" ]; then
     say "the demo's log (last 40 lines):"
     tail -n 40 "$WORK/demo.log" | sed 's/^/  /'
+  fi
+  if [ "$status" -ne 0 ] && [ -s "$WORK/sink.log" ]; then
+    say "the SMTP sink's log (last 20 lines):"
+    tail -n 20 "$WORK/sink.log" | sed 's/^/  /'
   fi
   if [ "${E2E_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
   exit "$status"
@@ -94,12 +116,47 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# 4. A mail server of its own: the sink writes each message to $MAIL_DIR (NNNNNN.env: the envelope,
+# NNNNNN.eml: the message, each renamed into place whole) and MAIL_DIR/ready once it listens. A free port is
+# chosen, then bound by the sink: another process may take it in between, so up to three tries.
+MAIL_DIR=$WORK/mail
+mkdir -p "$MAIL_DIR"
+SMTP_PORT=
+for _ in 1 2 3; do
+  port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  rm -f "$MAIL_DIR/ready"
+  # exec: the sink is this script's child, and exits when this script goes away; Ctrl-C reaches it as
+  # the cleanup's SIGTERM (not as a KeyboardInterrupt of its own).
+  (trap "" INT; exec "$PYTHON" "$SINK_SCRIPT" --port "$port" --out "$MAIL_DIR" \
+    </dev/null >/dev/null 2>"$WORK/sink.log") &
+  SINK_PID=$!
+  for _ in $(seq 1 300); do # up to 30 s: Python starts slowly on a loaded machine
+    [ -f "$MAIL_DIR/ready" ] && break
+    kill -0 "$SINK_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -f "$MAIL_DIR/ready" ]; then
+    SMTP_PORT=$port
+    break
+  fi
+  kill -TERM "$SINK_PID" 2>/dev/null || true
+  wait "$SINK_PID" 2>/dev/null || true
+  SINK_PID=
+done
+if [ -z "$SMTP_PORT" ]; then
+  say "the SMTP sink did not start ($PYTHON $SINK_SCRIPT):" >&2
+  tail -n 5 "$WORK/sink.log" 2>/dev/null | sed 's/^/  /' >&2
+  exit 1
+fi
+say "SMTP sink at smtp://127.0.0.1:$SMTP_PORT"
+
 DATABASE_URL="sqlite://$WORK/e2e.db?mode=rwc"
 unset_args=()
 for s in "${SETTINGS[@]}"; do unset_args+=(-u "$s"); done
-# 4. A demo process of its own: plain-HTTP cookies on loopback, the memory cache (in this process).
+# 5. A demo process of its own: plain-HTTP cookies on loopback, the memory cache (in this process), its mail
+# through the sink (MAIL_FROM: the default).
 (cd "$WORK" && exec env "${unset_args[@]}" KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="$DATABASE_URL" CACHE_URL=memory \
-  COOKIE_SECURE=false RUST_LOG=info "$BIN" serve >"$WORK/demo.log" 2>&1) &
+  COOKIE_SECURE=false SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" RUST_LOG=info "$BIN" serve >"$WORK/demo.log" 2>&1) &
 DEMO_PID=$!
 
 BASE=
@@ -118,8 +175,8 @@ if [ -z "$BASE" ]; then
 fi
 say "demo at $BASE (data in $WORK)"
 
-# 5. The browser run, bounded: node's own budget first, then timeout(1) as the backstop.
-export E2E_BASE_URL=$BASE E2E_SCREENSHOTS=$SHOTS E2E_DEMO_BIN=$BIN E2E_DEMO_DIR=$WORK
+# 6. The browser run, bounded: node's own budget first, then timeout(1) as the backstop.
+export E2E_BASE_URL=$BASE E2E_SCREENSHOTS=$SHOTS E2E_DEMO_BIN=$BIN E2E_DEMO_DIR=$WORK E2E_MAIL_DIR=$MAIL_DIR
 export E2E_DATABASE_URL=$DATABASE_URL E2E_CHROMIUM=$CHROMIUM E2E_PID_FILE=$WORK/chromium.pid
 export E2E_TIMEOUT_SECS=$TIMEOUT_SECS
 started=$SECONDS
