@@ -37,6 +37,7 @@ docs! {
     remember_me => "../../../docs/guide/src/remember-me.md",
     sudo => "../../../docs/guide/src/sudo.md",
     events => "../../../docs/guide/src/events.md",
+    accounts_by_email => "../../../docs/guide/src/accounts-by-email.md",
     mail => "../../../docs/guide/src/mail.md",
     security => "../../../docs/guide/src/security/index.md",
     security_layers => "../../../docs/guide/src/security/layers.md",
