@@ -22,7 +22,7 @@ pub struct Received {
 
 /// A mailer for development: keeps the newest messages in memory (100 by default; the oldest go first)
 /// for a page to show (serve such a page on a loopback address only: the messages hold live links and
-/// codes), and logs one line per message (`to` and `subject`, never the body) at INFO, target
+/// codes), and logs one line per message (the recipient's domain and the subject, never the address or the body) at INFO, target
 /// `keycard_mail::dev`.
 ///
 /// Clones share one mailbox. Nothing leaves the process: use it when no `SMTP_URL` is set.
@@ -124,7 +124,7 @@ impl Mailer for DevMailbox {
     async fn send(&self, message: &Message) -> Result<(), MailError> {
         tracing::info!(
             target: "keycard_mail::dev",
-            to = %message.to(),
+            to_domain = message.to().email.domain(),
             subject = message.subject(),
             "mail kept in the development mailbox (not sent)"
         );

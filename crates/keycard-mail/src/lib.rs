@@ -35,7 +35,7 @@
 //! | mailer | for | what it does |
 //! |---|---|---|
 //! | [`SmtpMailer`] | production | a real SMTP server from a URL: `smtp://` (plain), `smtp+starttls://` (STARTTLS required), `smtps://` (TLS); user and password in the URL; lettre's pooled async transport on tokio with rustls |
-//! | [`DevMailbox`] | development | keeps the newest 100 messages in memory for a page to show, logs `to` and `subject` (never the body) |
+//! | [`DevMailbox`] | development | keeps the newest 100 messages in memory for a page to show, logs the recipient's domain and the subject (never the body or the address) |
 //! | [`RecordingMailer`] | tests | records every message, fails the next `n` sends on demand (transient or permanent) |
 //!
 //! A [`MailError`] says what failed ([`MailErrorKind`]) and whether a retry can help
@@ -52,8 +52,8 @@
 //!
 //! # Never a body in a log
 //! Bodies carry tokens and codes. Nothing in this crate logs one: a [`Message`]'s `Debug` shows the
-//! lengths of its parts, the logs name the subject and the recipient's domain (the development mailbox
-//! names the recipient), and a [`MailError`] holds the server's reply, never the message.
+//! lengths of its parts, the logs name the subject and the recipient's domain (never the address: a log
+//! is no place for who has an account), and a [`MailError`] holds the server's reply, never the message.
 //!
 //! # Why lettre
 //! [lettre](https://docs.rs/lettre) is the maintained SMTP client of the Rust ecosystem: async on tokio,
