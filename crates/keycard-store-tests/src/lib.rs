@@ -92,6 +92,7 @@
 //!   needs none of them stays light).
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod factors;
 pub mod fixtures;
 pub mod harness;
 pub mod latency;

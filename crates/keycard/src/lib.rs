@@ -93,6 +93,7 @@ pub mod audit;
 pub mod cache;
 pub mod clock;
 pub mod events;
+pub mod factor;
 pub mod inbox;
 pub mod onetime;
 #[cfg(feature = "password")]

@@ -183,6 +183,10 @@ keycard_store_tests::remember_suite!(|_test: &'static str| async {
     Ok::<_, String>(keycard::remember::MemoryRemember::new())
 });
 
+keycard_store_tests::factor_suite!(|_test: &'static str| async {
+    Ok::<_, String>(keycard::factor::MemoryFactors::new())
+});
+
 keycard_store_tests::one_time_suite!(|_test: &'static str| async {
     Ok::<_, String>(keycard::onetime::MemoryOneTime::new())
 });
