@@ -103,10 +103,36 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX {p}one_time_expires ON {p}one_time (expires_at)",
         ],
     },
+    Migration {
+        version: 5,
+        description: "second factors",
+        statements: &[
+            "CREATE TABLE {p}totp (
+            user_key TEXT PRIMARY KEY,
+            sealed_secret {bytes} NOT NULL,
+            enabled_at {int} NOT NULL,
+            last_step {int}
+        )",
+            "CREATE TABLE {p}recovery_codes (
+            user_key TEXT NOT NULL,
+            code {bytes} NOT NULL,
+            PRIMARY KEY (user_key, code)
+        )",
+            "CREATE TABLE {p}passkeys (
+            id {bytes} PRIMARY KEY,
+            user_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            data {bytes} NOT NULL,
+            created_at {int} NOT NULL,
+            last_used_at {int}
+        )",
+            "CREATE INDEX {p}passkeys_user ON {p}passkeys (user_key, created_at)",
+        ],
+    },
 ];
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The migrations could not be applied.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,7 @@
 //! already excludes every other writer). Every call is bounded by [`SqlConfig::operation_timeout`].
 
 mod access;
+mod factors;
 mod notify;
 mod one_time;
 mod primitives;

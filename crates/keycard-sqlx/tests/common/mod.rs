@@ -31,10 +31,31 @@ pub async fn sqlite_store_reading(
 pub async fn sqlite_store_with(test: &str, config: SqlConfig) -> SqliteStore {
     let dir = std::env::temp_dir().join("keycard-sqlx-tests");
     std::fs::create_dir_all(&dir).expect("temp dir");
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| sweep_old_files(&dir));
     let path = dir.join(format!("{test}-{}.db", random_hex(6)));
     SqliteStore::connect_and_migrate(&format!("sqlite://{}", path.display()), config)
         .await
         .expect("sqlite store")
+}
+
+/// Removes the databases earlier runs left (older than ten minutes), so repeated runs do not fill the
+/// disk: a test's file outlives its process, as a failed test's file should for a look afterwards.
+fn sweep_old_files(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A migrated PostgreSQL store with a table prefix of its own, or why PostgreSQL cannot be reached.
