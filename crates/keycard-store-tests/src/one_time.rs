@@ -5,10 +5,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use keycard::factor::{PendingLogins, PENDING_TTL};
 use keycard::onetime::{CodeRedemption, IssueRequest, OneTimeStore, OneTimeTokens, Purpose};
 use keycard::{ManualClock, Timestamp};
 
-use crate::fixtures::SECRET;
+use crate::fixtures::{user_c, SECRET};
 
 const TTL: Duration = Duration::from_secs(900);
 const RESET: Purpose = Purpose::new("reset_password");
@@ -287,6 +288,77 @@ pub async fn a_right_code_consumes_the_record_once(s: Arc<dyn OneTimeStore>) {
         .is_none());
 }
 
+/// Challenges: a pending login (a right password, the second factor to come) completes once under
+/// sixteen concurrent second steps, each holding the challenge; `peek` does not consume it; what it
+/// carries (whose, "remember me", the credential fingerprint) comes back unchanged, and a password
+/// changed in between makes it no longer valid.
+pub async fn a_pending_login_completes_once_under_concurrent_second_steps(
+    s: Arc<dyn OneTimeStore>,
+) {
+    let clock = clock();
+    let pending = PendingLogins::new(s, &SECRET)
+        .expect("the kit's secret")
+        .with_clock(Arc::new(clock.clone()));
+    let alice = user_c(1, "alice", 1, 7);
+    let challenge = pending.begin(&alice, true).await.expect("begin");
+    let seen = pending
+        .peek(&challenge)
+        .await
+        .expect("peek")
+        .expect("pending");
+    assert_eq!(seen.user_key, "u1");
+    assert!(seen.remember);
+    assert!(seen.still_valid(&alice));
+    assert!(
+        !seen.still_valid(&user_c(1, "alice", 2, 8)),
+        "a new password ends it"
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let pending = pending.clone();
+            let challenge = challenge.clone();
+            tokio::spawn(async move { pending.complete(&challenge).await.expect("complete") })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        if let Some(won) = task.await.expect("task") {
+            assert_eq!(won, seen);
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one second step signs in");
+    assert!(pending.peek(&challenge).await.expect("peek").is_none());
+}
+
+/// Challenges: a pending login lives five minutes ([`PENDING_TTL`]) and then is gone; a forged or
+/// foreign challenge names nobody; two pending logins of one user (two devices) are independent.
+pub async fn a_pending_login_dies_after_five_minutes_and_forged_ones_name_nobody(
+    s: Arc<dyn OneTimeStore>,
+) {
+    let clock = clock();
+    let pending = PendingLogins::new(s.clone(), &SECRET)
+        .expect("the kit's secret")
+        .with_clock(Arc::new(clock.clone()));
+    let bob = user_c(2, "bob", 1, 1);
+    let first = pending.begin(&bob, false).await.expect("begin");
+    let second = pending.begin(&bob, false).await.expect("begin");
+    assert!(pending.complete(&second).await.expect("complete").is_some());
+    assert!(
+        pending.peek(&first).await.expect("peek").is_some(),
+        "another device's pending login lives on"
+    );
+    let forged = crate::fixtures::flip(&first, 3);
+    assert!(pending.peek(&forged).await.expect("forged").is_none());
+    let foreign = PendingLogins::new(s, &[0x77; 64]).expect("secret");
+    assert!(foreign.complete(&first).await.expect("foreign").is_none());
+    clock.advance(PENDING_TTL - Duration::from_millis(1));
+    assert!(pending.peek(&first).await.expect("peek").is_some());
+    clock.advance(Duration::from_millis(1));
+    assert!(pending.peek(&first).await.expect("peek").is_none());
+    assert!(pending.complete(&first).await.expect("complete").is_none());
+}
+
 trait NowTs {
     fn now_ts(&self) -> Timestamp;
 }
@@ -315,6 +387,8 @@ macro_rules! one_time_suite {
             a_new_token_supersedes_the_older_ones_of_its_purpose_and_subject,
             a_code_allows_at_most_its_attempts_under_concurrent_guesses,
             a_right_code_consumes_the_record_once,
+            a_pending_login_completes_once_under_concurrent_second_steps,
+            a_pending_login_dies_after_five_minutes_and_forged_ones_name_nobody,
         );
     };
 }
