@@ -143,6 +143,21 @@ impl CookieWriter {
         })
     }
 
+    /// The same cookie with `SameSite=Strict` (the pending-login cookie: only ever needed on the site's
+    /// own navigations).
+    pub(crate) fn strict(mut self) -> Self {
+        self.suffix = self.suffix.replace("SameSite=Lax", "SameSite=Strict");
+        if let Ok(v) = HeaderValue::try_from(
+            self.clear
+                .to_str()
+                .unwrap_or_default()
+                .replace("SameSite=Lax", "SameSite=Strict"),
+        ) {
+            self.clear = v;
+        }
+        self
+    }
+
     /// The cookie name.
     pub(crate) fn name(&self) -> &str {
         &self.name

@@ -254,6 +254,7 @@ mod headers;
 mod layer;
 mod local_path;
 mod own_sessions;
+mod pending;
 mod rejection;
 mod reload;
 mod remember;
@@ -285,6 +286,7 @@ pub use headers::{
     DEFAULT_CONTENT_SECURITY_POLICY, DEFAULT_HSTS, DEFAULT_REFERRER_POLICY,
 };
 pub use layer::{SessionFuture, SessionLayer, SessionService};
+pub use pending::{PendingLoginCookie, PENDING_COOKIE_NAME};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
 pub use remember::{UserByKey, REMEMBER_COOKIE_NAME};

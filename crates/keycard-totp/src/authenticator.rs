@@ -159,6 +159,41 @@ impl Totp {
         })
     }
 
+    /// The enrolment `ticket` names, shown again (a wrong first code re-renders the page with the same
+    /// QR code, so the app the user just set up stays right). Nothing is spent.
+    ///
+    /// Errors: [`TotpError::EnrolmentExpired`] (unknown, used, expired, another user's), the store's.
+    pub async fn resume_enrolment(
+        &self,
+        user_key: &str,
+        ticket: &str,
+        account_name: &str,
+    ) -> Result<Enrolment, TotpError> {
+        let record = self
+            .tickets
+            .find(ENROLMENT, ticket)
+            .await?
+            .filter(|r| r.subject == user_key)
+            .ok_or(TotpError::EnrolmentExpired)?;
+        let secret = self
+            .sealer
+            .open(user_key, &record.payload)
+            .ok_or(TotpError::EnrolmentExpired)?;
+        let generator = self.generator(&secret, account_name)?;
+        let uri = generator
+            .to_url()
+            .map_err(|e| TotpError::Config(format!("{e:?}")))?;
+        let qr_svg = crate::qr::svg(&uri)
+            .ok_or_else(|| TotpError::Config("the URI is too long for a QR code".into()))?;
+        Ok(Enrolment {
+            ticket: ticket.to_owned(),
+            secret: generator.secret().to_base32(),
+            uri,
+            qr_svg,
+            expires_at: record.expires_at,
+        })
+    }
+
     /// Step 2: the first code, from the app the user just set up. Right: TOTP is on (replacing any
     /// earlier authenticator), the code's step counts as used, the ticket is spent. Wrong: the ticket
     /// stays (the user may try again until it expires). The app then shows new recovery codes, writes an

@@ -132,11 +132,25 @@ async fn enrolment_shows_the_uri_qr_code_and_secret_and_turns_on_with_a_current_
         ),
         "another user's ticket names nothing"
     );
+    let again = f
+        .totp
+        .resume_enrolment("u1", &e.ticket, "ada@example.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        (&again.secret, &again.uri),
+        (&e.secret, &e.uri),
+        "shown again"
+    );
     let code = f.totp.code_at(&secret, f.clock.now_ts()).unwrap();
     f.totp
         .confirm_enrolment("u1", &e.ticket, &code)
         .await
         .unwrap();
+    assert!(matches!(
+        f.totp.resume_enrolment("u1", &e.ticket, "ada").await,
+        Err(TotpError::EnrolmentExpired)
+    ));
     let record = f.factors.totp("u1").await.unwrap().expect("on");
     assert!(
         !record.sealed_secret.windows(20).any(|w| w == secret),
