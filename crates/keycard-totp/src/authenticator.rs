@@ -90,6 +90,23 @@ impl Totp {
         Ok(totp)
     }
 
+    /// Also open secrets sealed under `secret`, an app secret being rotated out (the cookie signer's
+    /// fallbacks). New records are sealed under the current secret; a record sealed under an older one
+    /// keeps working while that secret is listed here, and is sealed anew when the user sets the app up
+    /// again. Remove it only when no such record is left, or those users need a recovery code.
+    ///
+    /// Errors: [`TotpError::Secret`] for a secret shorter than 64 bytes.
+    pub fn with_previous_secret(mut self, secret: &[u8]) -> Result<Totp, TotpError> {
+        if secret.len() < keycard::token::MIN_SECRET_LEN {
+            return Err(TotpError::Secret(keycard::token::SecretError::TooShort {
+                len: secret.len(),
+                min: keycard::token::MIN_SECRET_LEN,
+            }));
+        }
+        self.sealer = self.sealer.with_previous(secret);
+        Ok(self)
+    }
+
     /// Another clock (tests; the app's).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Totp {
         self.tickets = self.tickets.with_clock(clock.clone());

@@ -14,16 +14,26 @@ const VERSION: u8 = 1;
 const NONCE: usize = 24;
 const TAG: usize = 16;
 
-/// Seals and opens TOTP secrets (see the [module docs](self)).
+/// Seals and opens TOTP secrets (see the [module docs](self)): seals with the primary key, opens with it
+/// or a previous one (an app secret being rotated out).
 #[derive(Clone)]
 pub(crate) struct Sealer {
     cipher: XChaCha20Poly1305,
+    previous: Vec<XChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Sealer(<key>)")
     }
+}
+
+fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(None, secret)
+        .expand(INFO, &mut key)
+        .expect("32 bytes is a valid HKDF-SHA-256 output length");
+    XChaCha20Poly1305::new(&key.into())
 }
 
 fn aad(user_key: &str) -> Vec<u8> {
@@ -36,13 +46,16 @@ impl Sealer {
     /// The key is HKDF-SHA-256(`secret`, info = a label of its own): the app secret can be shared with
     /// every other keycard key.
     pub(crate) fn new(secret: &[u8]) -> Sealer {
-        let mut key = [0u8; 32];
-        Hkdf::<Sha256>::new(None, secret)
-            .expand(INFO, &mut key)
-            .expect("32 bytes is a valid HKDF-SHA-256 output length");
         Sealer {
-            cipher: XChaCha20Poly1305::new(&key.into()),
+            cipher: cipher(secret),
+            previous: Vec::new(),
         }
+    }
+
+    /// Also open secrets sealed under `secret` (an older app secret).
+    pub(crate) fn with_previous(mut self, secret: &[u8]) -> Sealer {
+        self.previous.push(cipher(secret));
+        self
     }
 
     pub(crate) fn seal(&self, user_key: &str, secret: &[u8]) -> Vec<u8> {
@@ -74,15 +87,18 @@ impl Sealer {
         }
         let (nonce, ciphertext) = rest.split_at(NONCE);
         let aad = aad(user_key);
-        self.cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: &aad,
-                },
-            )
-            .ok()
+        std::iter::once(&self.cipher)
+            .chain(&self.previous)
+            .find_map(|c| {
+                c.decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: &aad,
+                    },
+                )
+                .ok()
+            })
     }
 }
 
@@ -98,6 +114,12 @@ mod tests {
         assert_eq!(s.open("u1", &sealed).unwrap(), b"0123456789abcdefghij");
         assert!(s.open("u2", &sealed).is_none(), "copied to another user");
         assert!(Sealer::new(&[8u8; 64]).open("u1", &sealed).is_none());
+        let rotated = Sealer::new(&[8u8; 64]).with_previous(&[7u8; 64]);
+        assert_eq!(
+            rotated.open("u1", &sealed).unwrap(),
+            b"0123456789abcdefghij",
+            "a previous secret still opens"
+        );
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
