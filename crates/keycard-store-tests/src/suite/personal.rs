@@ -1,9 +1,7 @@
 //! Personal access tokens (issue 22): a session that never rotates, lives to its own expiry, shares the
 //! cached user, is never fresh for sudo mode, and is not displaced by the per-user cap.
 
-use keycard::{
-    personal_token_value, CredentialsCache, PersonalTokenInfo, PersonalTokenRequest, Policy,
-};
+use keycard::{personal_token_value, CredentialsCache, PersonalTokenInfo, PersonalTokenRequest};
 
 use super::prelude::*;
 
