@@ -246,6 +246,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod bearer;
 mod config;
 mod cookie;
 mod csrf;
@@ -271,6 +272,7 @@ mod watch_slots;
 pub mod __fuzz;
 
 pub use auth::Auth;
+pub use bearer::{BearerRejection, BearerToken, SET_AUTH_TOKEN};
 pub use config::{
     ClientIpSource, CookieConfig, CookieConfigError, DEFAULT_COOKIE_NAME, HOST_PREFIX,
     USER_AGENT_MAX_CHARS,
