@@ -55,7 +55,29 @@ pub struct PersonalTokenRequest<'a> {
     pub ttl: Duration,
 }
 
-/// A token just issued: show `value` **once**.
+/// Personal access tokens: a session of its own kind, for scripts and API clients.
+///
+/// A personal token **is a session**: it names the same cached user every other session of the user
+/// shares (so `put_user` reaches it), it is listed with the user's sessions and ended like one
+/// (`delete_session`, "log out everywhere", a password change, which ends it like any session bound to the
+/// old credentials). What makes it a token:
+///
+/// - **It never rotates.** A script cannot follow a rotation: a value presented with the prefix is fetched
+///   with a renewal plan that is never due ([`RenewalPlan::is_due`](crate::store::RenewalPlan::is_due)),
+///   and its idle deadline is its expiry (it is not "idle" between two runs of a cron job). It resolves
+///   only with its prefix, and only to a personal token's session; a session's cookie value with the
+///   prefix resolves to nothing. (Presenting a personal token's value *without* its prefix as a session
+///   cookie finds nothing too, but may rotate it first, which kills it: send it as it was shown.)
+/// - **It is never fresh for sudo mode** (`authenticated_at` is empty): a leaked token cannot change the
+///   password or the factors.
+/// - **A name, an expiry and scopes** the app defines, kept in the session's metadata fields
+///   ([`PersonalTokenInfo::of`]); the app checks the scopes it needs.
+/// - **A recognisable prefix** ([`PERSONAL_TOKEN_PREFIX`], `kcpat_`) before the signed value, so secret
+///   scanners (GitHub's, trufflehog) can find a leaked one; shown once, the store keeps only its hash.
+/// - It does not count toward [`Policy::max_sessions_per_user`](crate::Policy::max_sessions_per_user)
+///   and is never displaced by a sign-in; a user holds at most [`MAX_PERSONAL_TOKENS_PER_USER`].
+///
+/// This is one just issued: show `value` **once**.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct PersonalToken {
@@ -166,7 +188,7 @@ fn check(request: &PersonalTokenRequest<'_>) -> Result<(), PersonalTokenError> {
 }
 
 impl<U: CachedUser> CredentialsCache<U> {
-    /// Issue a personal token for `user` (see the [module docs](self)): the app checks sudo mode first
+    /// Issue a personal token for `user` (see [`PersonalToken`]): the app checks sudo mode first
     /// (the user proved their password recently), and shows [`PersonalToken::value`] once.
     ///
     /// Errors: [`PersonalTokenError::Invalid`], [`PersonalTokenError::TooMany`], and the sign-in's
