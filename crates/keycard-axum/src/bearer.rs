@@ -1,24 +1,4 @@
-//! Bearer sessions: the same session, presented as `Authorization: Bearer <value>` instead of a cookie,
-//! for API clients (a CLI, a mobile app) — opt-in per router with
-//! [`SessionLayer::accept_bearer`](crate::SessionLayer::accept_bearer).
-//!
-//! On a request that carries `Authorization: Bearer`, the layer resolves that value and ignores the
-//! cookies: no cookie is read, none is ever set, and remember-me is not consulted. Everything after the
-//! door is the same as for a cookie: the one cached user, `put_user`, revocation, events, audit, grace.
-//! What differs:
-//!
-//! - **Renewal** rotates the token as for a cookie; the new value goes out in the
-//!   [`SET_AUTH_TOKEN`] response header (`Set-Auth-Token`), which the client reads and sends from then
-//!   on. The replaced value keeps working for the grace window, read-only, like a replaced cookie.
-//! - **Signing in** from an API: [`Auth::create_bearer`] makes the session and returns its value for the
-//!   response body; nothing is set on the response.
-//! - **No CSRF**: a browser never attaches an `Authorization` header by itself, so a bearer request
-//!   cannot be forged cross-site. Keep bearer routes outside the CSRF layer (they have no cookie to
-//!   protect), or let them through it.
-//! - **Personal access tokens** (`kcpat_…`, [`keycard::PersonalToken`]) are bearer values too: they
-//!   never rotate, and are never fresh for sudo mode.
-//! - **Rejections** for API routes: [`BearerRejection`] answers `401` JSON with
-//!   `WWW-Authenticate: Bearer`.
+//! Bearer sessions (see the crate docs, "Bearer sessions"): the `Authorization` lookup, `Auth::create_bearer`, `BearerRejection`.
 
 use std::sync::Arc;
 

@@ -179,7 +179,7 @@ impl<U: CachedUser> SessionLayer<U> {
     }
 
     /// Also accept the session as `Authorization: Bearer <value>` (API clients: a CLI, a mobile app;
-    /// personal access tokens): see [`crate::bearer`]. Off by default; turn it on for the routers that
+    /// personal access tokens): see the [crate docs](crate#bearer-sessions). Off by default; turn it on for the routers that
     /// serve API clients. A bearer request's cookies are ignored, no cookie is ever set on it, and a
     /// renewed value goes out in [`SET_AUTH_TOKEN`](crate::SET_AUTH_TOKEN).
     pub fn accept_bearer(self) -> Self {

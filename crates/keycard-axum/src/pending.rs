@@ -14,7 +14,13 @@ use crate::cookie::{lookup, CookieWriter, Lookup};
 /// The pending-login cookie's name without prefix (`__Host-keycard_pending` when `Secure`).
 pub const PENDING_COOKIE_NAME: &str = "keycard_pending";
 
-/// Writes and reads the pending-login cookie (see the [module docs](self)).
+/// Writes and reads the pending-login cookie: the short cookie that carries a pending login (a right
+/// password, the second factor still to come) from the password form to the second-step page.
+///
+/// The value is the challenge [`keycard::factor::PendingLogins::begin`] returns: signed, single use,
+/// alive [`keycard::factor::PENDING_TTL`] (5 minutes) in the session store. The cookie lives as long,
+/// `HttpOnly`, `SameSite=Strict`, `Secure` and `__Host-` like the session cookie. It names no session:
+/// while it is pending nobody is signed in, so every extractor that needs a user refuses the request.
 #[derive(Debug, Clone)]
 pub struct PendingLoginCookie {
     writer: CookieWriter,
