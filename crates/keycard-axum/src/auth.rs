@@ -409,7 +409,7 @@ impl<U: CachedUser> Auth<U> {
             .unwrap_or_default()
     }
 
-    async fn sign_in(
+    pub(crate) async fn sign_in(
         &self,
         user: Arc<U>,
         mut metadata: SessionMetadata,

@@ -60,14 +60,20 @@ impl<U: CachedUser> Auth<U> {
     }
 
     /// Sign `user` in for an API client: a new session, its value returned for the response body
-    /// (nothing is set on the response: no cookie, no header). As [`create`](Self::create) on an
-    /// anonymous request: check the password (and second factor) and the sign-in throttle first; the
-    /// session is fresh for sudo mode.
+    /// (nothing is set on the response: no cookie, no header). Check the password (and second factor)
+    /// and the sign-in throttle first; the session is fresh for sudo mode. A session the request's
+    /// cookie names is left as it is.
     ///
     /// Errors: as [`create`](Self::create).
     pub async fn create_bearer(&self, user: impl Into<Arc<U>>) -> Result<BearerToken, AuthError> {
+        let _op = self.lock_ops().await;
+        self.writable("create")?;
+        // A new session of its own: a cookie session the request may also carry is left alone (neither
+        // ended nor turned into this one), and no cookie is set.
         self.state_mut(|s| s.transport = Transport::Bearer);
-        let session = self.create_with(user, SessionMetadata::default()).await?;
+        let session = self
+            .sign_in(user.into(), SessionMetadata::default())
+            .await?;
         let token = self.state_mut(|s| match s.cookie.take() {
             Some(CookieChange::Set(v)) => Some(v.as_str().to_owned()),
             other => {

@@ -33,10 +33,12 @@ pub fn session_layer(
     sudo: std::time::Duration,
 ) -> Result<SessionLayer<User>, keycard_axum::CookieConfigError> {
     let remember = cache.remember().is_some();
+    // API clients (`POST /api/session`, personal tokens) present `Authorization: Bearer`.
     let layer = SessionLayer::new(cache)
         .try_with_config(cookie)?
         .client_ip(client_ip)
-        .sudo_max_age(sudo);
+        .sudo_max_age(sudo)
+        .accept_bearer();
     Ok(if remember {
         layer.remember_me(DbUserLoader::new(db))
     } else {

@@ -3,6 +3,7 @@
 use askama::Template;
 
 use crate::web::layout::Layout;
+use crate::web::time_view::TimeView;
 
 /// `GET /session/two-factor`, and a refused code.
 #[derive(Debug, Template)]
@@ -50,4 +51,45 @@ pub struct RecoveryCodesPage {
     pub notice: &'static str,
     /// The codes, each as text.
     pub codes: Vec<String>,
+}
+
+/// One personal access token.
+#[derive(Debug)]
+pub struct TokenRow {
+    /// Its session id (hex).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its scopes, space-separated.
+    pub scopes: String,
+    /// When it was made.
+    pub created: TimeView,
+    /// When it stops working.
+    pub expires: TimeView,
+}
+
+/// `GET /account/tokens`.
+#[derive(Debug, Template)]
+#[template(path = "account_tokens.html")]
+pub struct TokensPage {
+    /// Frame.
+    pub layout: Layout,
+    /// The user's tokens, oldest first.
+    pub tokens: Vec<TokenRow>,
+    /// What was wrong with the form.
+    pub error: Option<String>,
+}
+
+/// A token just made: its value, shown once.
+#[derive(Debug, Template)]
+#[template(path = "token_created.html")]
+pub struct TokenCreatedPage {
+    /// Frame.
+    pub layout: Layout,
+    /// Its name.
+    pub name: String,
+    /// The value (`kcpat_…`).
+    pub token: String,
+    /// Its lifetime in days.
+    pub days: u64,
 }

@@ -18,8 +18,9 @@ use crate::web::csrf::{CsrfToken, DemoCsrfLayer};
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, assets, confirm, email_change, email_confirm, events, health, home, magic, mailbox,
-    password_reset, plan, pro, profile, refresh, registration, session, sessions, totp, two_factor,
+    account, api, assets, confirm, email_change, email_confirm, events, health, home, magic,
+    mailbox, password_reset, plan, pro, profile, refresh, registration, session, sessions, tokens,
+    totp, two_factor,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -84,6 +85,8 @@ pub fn router(
             crate::web::second_factor::TWO_FACTOR_PATH,
             get(two_factor::show).post(two_factor::create),
         )
+        .route("/account/tokens", get(tokens::index).post(tokens::create))
+        .route("/account/tokens/{id}/delete", post(tokens::delete))
         .route("/account/totp", get(totp::show).post(totp::enable))
         .route("/account/totp/delete", post(totp::disable))
         .route("/account/recovery-codes", post(totp::regenerate))
@@ -103,6 +106,8 @@ pub fn router(
 
     pages
         .route("/me", get(profile::me))
+        // API clients: a bearer token, no cookie, so no CSRF layer.
+        .route("/api/session", post(api::create).delete(api::delete))
         .route("/events", get(events::stream))
         .layer(session_layer)
         .route("/healthz", get(health::show))

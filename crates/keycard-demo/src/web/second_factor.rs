@@ -77,3 +77,56 @@ pub async fn refresh_summary(
         }
     }
 }
+
+/// What a typed second-factor code turned out to be ([`check_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The authenticator app's code for now; its step is used up.
+    Totp,
+    /// One of the recovery codes; it is used up.
+    RecoveryCode,
+    /// Neither (`reason` for the audit log: `wrong_code`, `replayed`, `wrong_recovery_code`).
+    Wrong(&'static str),
+}
+
+/// Check `code` for `user_key`: a recovery code when it looks like one, else the authenticator's code.
+/// Each is claimed atomically (of concurrent uses of one code, one passes). The caller counts the try
+/// in the login throttle first.
+///
+/// Errors: the factor store's (nothing was decided).
+pub async fn check_code(
+    state: &AppState,
+    user_key: &str,
+    code: &str,
+) -> Result<CodeCheck, AppError> {
+    let code = code.trim();
+    if keycard::factor::RecoveryCodes::looks_like_one(code) {
+        let hash = state.second.recovery.hash(user_key, code);
+        return Ok(
+            if state
+                .second
+                .factors
+                .use_recovery_code(user_key, &hash)
+                .await?
+            {
+                CodeCheck::RecoveryCode
+            } else {
+                CodeCheck::Wrong("wrong_recovery_code")
+            },
+        );
+    }
+    use keycard_totp::TotpError;
+    match state.second.totp.verify(user_key, code).await {
+        Ok(()) => Ok(CodeCheck::Totp),
+        Err(TotpError::Replayed) => Ok(CodeCheck::Wrong("replayed")),
+        Err(TotpError::WrongCode | TotpError::NotEnabled) => Ok(CodeCheck::Wrong("wrong_code")),
+        Err(TotpError::Unsealable) => {
+            tracing::error!(user_id = %user_key, "the stored TOTP secret does not open with this app secret; the user can sign in with a recovery code and set the app up again");
+            Ok(CodeCheck::Wrong("wrong_code"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "second-factor check failed");
+            Err(keycard::StoreError::new("keycard-totp", "verify", e.to_string()).into())
+        }
+    }
+}

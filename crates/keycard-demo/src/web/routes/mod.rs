@@ -19,11 +19,14 @@
 //! | `POST /account/email`, `GET/POST /account/email/{token}` | [`email_change`] |
 //! | `GET /session/two-factor`, `POST /session/two-factor` | [`two_factor`] (the second step of a sign-in) |
 //! | `GET/POST /account/totp`, `POST /account/totp/delete`, `POST /account/recovery-codes` | [`totp`] (sudo) |
+//! | `POST /api/session`, `DELETE /api/session` | [`api`] (bearer tokens for API clients; outside CSRF) |
+//! | `GET/POST /account/tokens`, `POST /account/tokens/{id}/delete` | [`tokens`] (personal access tokens) |
 //! | `GET /dev/mailbox` | [`mailbox`] (without `SMTP_URL`, on loopback) |
 //! | `GET /healthz`, `GET /healthz/near` | [`health`] (the near cache's counters) |
 //! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
 
 pub mod account;
+pub mod api;
 pub mod assets;
 pub mod confirm;
 pub mod email_change;
@@ -41,5 +44,6 @@ pub mod refresh;
 pub mod registration;
 pub mod session;
 pub mod sessions;
+pub mod tokens;
 pub mod totp;
 pub mod two_factor;

@@ -21,10 +21,23 @@ pub async fn show(user: PageUser, csrf: CsrfToken, flash: IncomingFlash) -> Resp
     render(StatusCode::OK, &page, Some(&flash))
 }
 
-/// `{"email": …, "plan": …, "confirmed": …, "factors": ["totp", …]}` from the cached user; anonymous: 401 `{"error": "not signed in"}`. Never
+/// `{"email": …, "plan": …, "confirmed": …, "factors": ["totp", …]}` from the cached user, for a
+/// cookie, a bearer token or a personal token (with the `read` scope: 403 without); anonymous: 401 `{"error": "not signed in"}`. Never
 /// cached by the browser or a proxy.
 pub async fn me(auth: AuthUser) -> Response {
     let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+    // A personal token reads `/me` only with the `read` scope (the one scope the demo defines).
+    let scoped_out = auth
+        .session()
+        .and_then(|s| keycard::PersonalTokenInfo::of(&s))
+        .is_some_and(|t| !t.has_scope("read"));
+    if scoped_out {
+        return crate::web::routes::api::json_error(
+            StatusCode::FORBIDDEN,
+            "this token has no \"read\" scope",
+            serde_json::Value::Null,
+        );
+    }
     match auth.current_user() {
         Some(user) => (
             no_store,
@@ -36,11 +49,10 @@ pub async fn me(auth: AuthUser) -> Response {
             })),
         )
             .into_response(),
-        None => (
+        None => crate::web::routes::api::json_error(
             StatusCode::UNAUTHORIZED,
-            no_store,
-            Json(serde_json::json!({ "error": "not signed in" })),
-        )
-            .into_response(),
+            "not signed in",
+            serde_json::Value::Null,
+        ),
     }
 }

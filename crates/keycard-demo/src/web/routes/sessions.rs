@@ -57,7 +57,10 @@ pub async fn index(
             created: TimeView::new(secs(s.created_at), now),
             renewed: TimeView::new(secs(s.renewed_at), now),
             expires: TimeView::new(secs(s.expires_at()), now),
-            device: device_name(s.metadata.user_agent.as_deref()),
+            device: match keycard::PersonalTokenInfo::of(s) {
+                Some(t) => format!("Personal token \u{201c}{}\u{201d}", t.name),
+                None => device_name(s.metadata.user_agent.as_deref()),
+            },
             remembered: s
                 .remember_series
                 .is_some_and(|id| remembered.iter().any(|r| r.series_id == id)),

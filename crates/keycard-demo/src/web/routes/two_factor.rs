@@ -11,8 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use keycard::factor::{Pending, RecoveryCodes};
-use keycard_totp::TotpError;
+use keycard::factor::Pending;
 use serde::Deserialize;
 
 use crate::domain::users;
@@ -24,6 +23,7 @@ use crate::web::error::AppError;
 use crate::web::factor_views::TwoFactorPage;
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::{with_cookie, SignIn};
+use crate::web::second_factor::{check_code, CodeCheck};
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout};
 use keycard_axum::RedirectPath as _;
@@ -94,12 +94,6 @@ pub async fn show(
     }
 }
 
-/// What stood in as the second factor.
-enum Proof {
-    Totp,
-    RecoveryCode,
-}
-
 /// Check a code: 303 to `/profile`, signed in; 401 with [`WRONG_CODE`] (the login stays pending); 429
 /// when the throttle refuses; back to sign in when the login is no longer pending.
 pub async fn create(
@@ -134,43 +128,8 @@ pub async fn create(
         Begun::Refused(res) => return Ok(res),
     };
     let audit = state.cache.audit();
-    let code = form.code.trim();
-    let checked = if RecoveryCodes::looks_like_one(code) {
-        let hash = state.second.recovery.hash(&user_key, code);
-        match state
-            .second
-            .factors
-            .use_recovery_code(&user_key, &hash)
-            .await
-        {
-            Ok(true) => Ok(Proof::RecoveryCode),
-            Ok(false) => Err("wrong_recovery_code"),
-            Err(e) => {
-                attempts::give_back(&state, attempt).await;
-                return Err(e.into());
-            }
-        }
-    } else {
-        match state.second.totp.verify(&user_key, code).await {
-            Ok(()) => Ok(Proof::Totp),
-            Err(TotpError::Replayed) => Err("replayed"),
-            Err(TotpError::WrongCode | TotpError::NotEnabled) => Err("wrong_code"),
-            Err(TotpError::Unsealable) => {
-                tracing::error!(user_id = %user_key, "the stored TOTP secret does not open with this app secret; the user can sign in with a recovery code and set the app up again");
-                Err("wrong_code")
-            }
-            Err(e) => {
-                attempts::give_back(&state, attempt).await;
-                tracing::error!(error = %e, "second-factor check failed");
-                return Err(
-                    keycard::StoreError::new("keycard-totp", "verify", e.to_string()).into(),
-                );
-            }
-        }
-    };
-    let proof = match checked {
-        Ok(proof) => proof,
-        Err(reason) => {
+    let proof = match check_code(&state, &user_key, &form.code).await {
+        Ok(CodeCheck::Wrong(reason)) => {
             drop(attempt); // stays counted: a failure
             audit.second_factor_failed(&user_key, reason);
             return page(
@@ -181,6 +140,11 @@ pub async fn create(
                 Some(WRONG_CODE.to_owned()),
             )
             .await;
+        }
+        Ok(proof) => proof,
+        Err(e) => {
+            attempts::give_back(&state, attempt).await;
+            return Err(e);
         }
     };
     attempts::give_back(&state, attempt).await;
@@ -194,8 +158,8 @@ pub async fn create(
         return Ok(start_over(&state));
     };
     let welcome = match proof {
-        Proof::Totp => format!("Welcome back, {}.", user.email),
-        Proof::RecoveryCode => {
+        CodeCheck::Totp | CodeCheck::Wrong(_) => format!("Welcome back, {}.", user.email),
+        CodeCheck::RecoveryCode => {
             let left = state.second.factors.recovery_codes_left(&user.id).await?;
             audit.recovery_code_used(&user.id, left);
             format!(
