@@ -1,0 +1,3 @@
+//! The checks behind the fuzz targets (feature `fuzzing`; not a supported API).
+
+pub use keycard::__fuzz::replay;
