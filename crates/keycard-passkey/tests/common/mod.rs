@@ -11,6 +11,7 @@ use keycard::onetime::MemoryOneTime;
 use keycard::{ManualClock, Timestamp};
 use keycard_passkey::{BrowserReply, Ceremony, PasskeyConfig, PasskeyUser, Passkeys, Url};
 
+#[allow(unused_imports)]
 pub use authenticator::{AuthenticatorError, SoftAuthenticator};
 
 pub const ORIGIN: &str = "https://example.com";
