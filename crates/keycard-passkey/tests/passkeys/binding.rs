@@ -201,3 +201,35 @@ async fn a_token_this_server_did_not_issue_is_refused() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_new_registration_supersedes_the_unfinished_one() {
+    let site = Site::new();
+    let first = site.start_registration("1").await;
+    let first_credential = SoftAuthenticator::new(ORIGIN)
+        .register(&first.options)
+        .unwrap();
+    let second = site.start_registration("1").await;
+    expired(
+        site.passkeys
+            .finish_registration("1", "Old", reply(&first, &first_credential))
+            .await,
+    );
+    let credential = SoftAuthenticator::new(ORIGIN)
+        .register(&second.options)
+        .unwrap();
+    site.passkeys
+        .finish_registration("1", "New", reply(&second, &credential))
+        .await
+        .unwrap();
+    // Another user's registration is not touched by this one's.
+    let other = site.start_registration("2").await;
+    site.start_registration("1").await;
+    let credential = SoftAuthenticator::new(ORIGIN)
+        .register(&other.options)
+        .unwrap();
+    site.passkeys
+        .finish_registration("2", "Theirs", reply(&other, &credential))
+        .await
+        .unwrap();
+}
