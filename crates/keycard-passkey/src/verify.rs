@@ -18,8 +18,8 @@ use crate::stored::StoredPasskey;
 pub(crate) const MAX_RESPONSE_LEN: usize = 64 * 1024;
 
 fn options_json(options: &impl serde::Serialize) -> Result<Value, PasskeyError> {
-    serde_json::to_value(options).map_err(|_| PasskeyError::Rejected {
-        reason: "the options could not be serialised",
+    serde_json::to_value(options).map_err(|e| PasskeyError::Config {
+        reason: format!("webauthn-rs' options did not serialise: {e}"),
     })
 }
 
