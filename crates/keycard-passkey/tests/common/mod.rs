@@ -7,7 +7,7 @@ pub mod cbor;
 use std::sync::Arc;
 
 use keycard::factor::{FactorStore, MemoryFactors};
-use keycard::onetime::MemoryOneTime;
+use keycard::onetime::{MemoryOneTime, OneTimeStore};
 use keycard::{ManualClock, Timestamp};
 use keycard_passkey::{BrowserReply, Ceremony, PasskeyConfig, PasskeyUser, Passkeys, Url};
 
@@ -22,19 +22,21 @@ pub const SECRET: [u8; 64] = [0x5a; 64];
 pub struct Site {
     pub passkeys: Passkeys,
     pub factors: Arc<dyn FactorStore>,
-    pub one_time: Arc<MemoryOneTime>,
+    pub one_time: Arc<dyn OneTimeStore>,
     pub clock: ManualClock,
 }
 
 impl Site {
-    /// A site over in-memory factors.
+    /// A site over in-memory stores.
     pub fn new() -> Site {
-        Self::over(Arc::new(MemoryFactors::new()))
+        Self::over(
+            Arc::new(MemoryFactors::new()),
+            Arc::new(MemoryOneTime::new()),
+        )
     }
 
-    /// A site over `factors` (any store) with the tests' configuration.
-    pub fn over(factors: Arc<dyn FactorStore>) -> Site {
-        let one_time = Arc::new(MemoryOneTime::new());
+    /// A site over `factors` and `one_time` (any stores) with the tests' configuration.
+    pub fn over(factors: Arc<dyn FactorStore>, one_time: Arc<dyn OneTimeStore>) -> Site {
         let clock = ManualClock::new(Timestamp(1_700_000_000_000));
         let config = PasskeyConfig::new(RP_ID, "Example", Url::parse(ORIGIN).expect("origin"));
         let passkeys = Passkeys::new(config, one_time.clone(), factors.clone(), &SECRET)
