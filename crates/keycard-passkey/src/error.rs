@@ -15,6 +15,7 @@ use webauthn_rs::prelude::WebauthnError;
 /// | [`CounterRegressed`](Self::CounterRegressed) | 401, and tell the user: the passkey may have been copied |
 /// | [`AlreadyRegistered`](Self::AlreadyRegistered) | 409: this authenticator already has a passkey here |
 /// | [`NoPasskeys`](Self::NoPasskeys) | ask for another second factor |
+/// | [`UserWithoutName`](Self::UserWithoutName) | a bug in the app: give the user's email or login as the name |
 /// | [`LastSignInMethod`](Self::LastSignInMethod) | 409: add another way to sign in first |
 /// | [`CorruptRecord`](Self::CorruptRecord), [`Store`](Self::Store) | 503 (fail closed: nobody is signed in) |
 #[derive(Debug, thiserror::Error)]
@@ -66,14 +67,18 @@ pub enum PasskeyError {
     /// This credential is registered already (to this account or another).
     #[error("this passkey is registered already")]
     AlreadyRegistered,
+    /// A registration was asked for a user with no name to show: [`PasskeyUser`](crate::PasskeyUser)'s
+    /// `name` and `display_name` are both empty (one is enough: it stands in for the other).
+    #[error("a passkey needs a user name to show in the authenticator's list")]
+    UserWithoutName,
     /// A second step was asked of a user with no passkey.
     #[error("the account has no passkey")]
     NoPasskeys,
     /// Removing this passkey would leave the account with no way to sign in.
     #[error("this is the account's last way to sign in: add a password or another passkey first")]
     LastSignInMethod,
-    /// A stored passkey (or a ceremony record) could not be decoded: written by an incompatible version,
-    /// or damaged. Nobody is signed in with it.
+    /// A stored passkey could not be decoded (written by an incompatible version, or damaged), or a
+    /// record could not be encoded. Nobody is signed in with it.
     #[error("a stored passkey record could not be decoded")]
     CorruptRecord,
     /// The session store (ceremonies) or the factor store (passkeys) failed.

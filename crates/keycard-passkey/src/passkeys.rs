@@ -180,18 +180,24 @@ impl Passkeys {
     /// account's passkeys as excluded, so an authenticator that has one already says so instead of
     /// making a second. A new registration supersedes the user's unfinished one.
     ///
-    /// Errors: [`PasskeyError::Store`]; [`PasskeyError::CorruptRecord`].
+    /// Errors: [`PasskeyError::UserWithoutName`], [`PasskeyError::Store`].
     pub async fn start_registration(
         &self,
         user: PasskeyUser<'_>,
     ) -> Result<Ceremony, PasskeyError> {
+        let (name, display_name) = match (user.name.trim(), user.display_name.trim()) {
+            ("", "") => return Err(PasskeyError::UserWithoutName),
+            ("", d) => (d, d),
+            (n, "") => (n, n),
+            (n, d) => (n, d),
+        };
         let existing = self.inner.factors.passkeys(user.key).await?;
         let handle = self.user_handle(user.key, &existing);
         let exclude = existing.iter().map(|r| r.id.clone()).collect();
         let (ccr, state) = self
             .inner
             .webauthn
-            .start_passkey_registration(handle, user.name, user.display_name, Some(exclude))
+            .start_passkey_registration(handle, name, display_name, Some(exclude))
             .map_err(|e| PasskeyError::Config {
                 reason: format!("webauthn-rs refused to start a registration: {e}"),
             })?;

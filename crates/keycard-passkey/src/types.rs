@@ -61,7 +61,7 @@ pub struct PasskeyUser<'a> {
     /// The name the user signs in with ("ann@example.com"): the authenticator shows it in its list of
     /// passkeys and keeps it. Never an identifier: it may change.
     pub name: &'a str,
-    /// The name to show ("Ann").
+    /// The name to show ("Ann"). When one of the two is empty, the other stands in for it.
     pub display_name: &'a str,
 }
 

@@ -142,3 +142,33 @@ async fn the_stored_passkey_round_trips_through_the_factor_store() {
     );
     assert_eq!(listed[0].last_used_at, None);
 }
+
+#[tokio::test]
+async fn a_user_needs_a_name_and_one_stands_in_for_the_other() {
+    use keycard_passkey::{PasskeyError, PasskeyUser};
+    let site = Site::new();
+    let start = |name: &'static str, display_name: &'static str| {
+        let passkeys = site.passkeys.clone();
+        async move {
+            passkeys
+                .start_registration(PasskeyUser {
+                    key: "1",
+                    name,
+                    display_name,
+                })
+                .await
+        }
+    };
+    let c = start("ann@example.com", " ").await.unwrap();
+    assert_eq!(
+        c.options["publicKey"]["user"]["displayName"],
+        "ann@example.com"
+    );
+    let c = start("", "Ann").await.unwrap();
+    assert_eq!(c.options["publicKey"]["user"]["name"], "Ann");
+    let none = start(" ", "").await;
+    assert!(
+        matches!(none, Err(PasskeyError::UserWithoutName)),
+        "{none:?}"
+    );
+}
