@@ -108,7 +108,10 @@
 //! | `passkey.removed` | INFO | a passkey was removed |
 //!
 //! A passkey is named by the first six characters of its credential id; no token, challenge, whole
-//! credential id or key material is ever logged, and no [`Debug`] of this crate shows one.
+//! credential id or key material is ever logged, and no [`Debug`] of this crate shows one. webauthn-rs
+//! logs more under its own targets: a ceremony's state (with its challenge) at TRACE, the attested
+//! credential (id and public key) at DEBUG; keep `webauthn_rs_core` at INFO or above in production
+//! (`RUST_LOG=info,webauthn_rs_core=info`).
 //!
 //! # What stays the app's job
 //! - **Sudo mode** before [`start_registration`](Passkeys::start_registration) and
