@@ -1,9 +1,11 @@
 // The keycard demo in a real browser: Playwright (playwright-core) driving Debian's Chromium against a demo
 // process that scripts/e2e.sh started. Every flow of issue 14, "Remember me" (e2e/remember.mjs) and accounts
 // by email (e2e/email.mjs: the confirmation link, a password reset, sign-in by link and by code, each read
-// from the mail the demo sent to the script's SMTP sink), a screenshot per step, axe-core and a 375 px
-// overflow check on every page, and a failure on any console error, page error, failed request or
-// unexpected HTTP error status. Tokens of emailed links never reach the output (`redact`).
+// from the mail the demo sent to the script's SMTP sink), the authenticator app (e2e/totp.mjs: set up from
+// the key the page shows, the second step of a sign-in by its code and by a recovery code, turned off), a
+// screenshot per step, axe-core and a 375 px overflow check on every page, and a failure on any console
+// error, page error, failed request or unexpected HTTP error status. Tokens of emailed links never reach
+// the output (`redact`), nor setup keys and codes (totp.mjs's `hide`).
 //
 //   scripts/e2e.sh            (builds and starts the demo, installs what is missing, then runs this)
 //
@@ -27,6 +29,7 @@ import { chromium } from 'playwright-core';
 
 import { emailFlows } from './email.mjs';
 import { rememberMeFlows } from './remember.mjs';
+import { totpFlows } from './totp.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -520,6 +523,13 @@ async function main() {
   await emailFlows({
     browser, BASE, DESKTOP, MOBILE, ACTION_TIMEOUT_MS, SESSION_ENDED, MAIL_DIR, Watch, step, visit,
     clickThrough, signIn, assert, assertText, assertNoText, pathOf, redact,
+  });
+
+  // The authenticator app and recovery codes (e2e/totp.mjs): an account and browsers of their own, each
+  // code computed from the setup key the page shows.
+  await totpFlows({
+    browser, BASE, DESKTOP, MOBILE, ACTION_TIMEOUT_MS, Watch, step, visit, clickThrough, signIn, assert,
+    assertText, assertNoText, pathOf, sessionCookie, redact,
   });
 
   await step('throttle-after-five-wrong-passwords', [lw], laptop, async () => {

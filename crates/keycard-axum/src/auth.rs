@@ -334,6 +334,19 @@ impl<U: CachedUser> Auth<U> {
         let phase = self.state().phase.clone();
         let cache = &self.shared.cache;
         match phase {
+            // A personal access token never rotates: the new user replaces the cached copy (every
+            // session of the user sees it), the token stays as it is.
+            Phase::SignedIn { session, .. }
+                if session.user_key == user.user_key() && keycard::is_personal_token(&session) =>
+            {
+                cache.put_user(user.clone()).await?;
+                self.state_mut(|s| {
+                    if let Phase::SignedIn { user: current, .. } = &mut s.phase {
+                        *current = user.clone();
+                    }
+                });
+                Ok(session)
+            }
             Phase::SignedIn {
                 session,
                 user: before,
@@ -485,6 +498,9 @@ impl<U: CachedUser> Auth<U> {
         let _op = self.shared.ops.lock().await;
         self.writable("regenerate")?;
         let (user, session) = self.signed_in()?;
+        if keycard::is_personal_token(&session) {
+            return Err(AuthError::PersonalToken);
+        }
         let rotated = self.shared.cache.regenerate(&session.session_id).await?;
         self.take_rotation(user, rotated)
     }
@@ -534,6 +550,7 @@ impl<U: CachedUser> Auth<U> {
     pub(crate) fn take_response_effects(&self) -> ResponseEffects {
         let mut s = self.state();
         ResponseEffects {
+            transport: s.transport,
             session: s.cookie.take(),
             remember: s.remember_cookie.take(),
             depends_on_cookie: s.carried || s.observed,

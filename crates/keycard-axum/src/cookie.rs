@@ -94,7 +94,7 @@ pub(crate) fn remember_shaped(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn well_shaped(v: &str) -> bool {
+pub(crate) fn well_shaped(v: &str) -> bool {
     (v.len() == COOKIE_VALUE_LEN || v.len() == TAGGED_COOKIE_VALUE_LEN)
         // Every byte is looked at (no early exit), so the compiler checks 16 bytes at a time: a fraction of
         // the byte-by-byte `all` on every signed-in request.
@@ -141,6 +141,21 @@ impl CookieWriter {
             name,
             secure: config.secure,
         })
+    }
+
+    /// The same cookie with `SameSite=Strict` (the pending-login cookie: only ever needed on the site's
+    /// own navigations).
+    pub(crate) fn strict(mut self) -> Self {
+        self.suffix = self.suffix.replace("SameSite=Lax", "SameSite=Strict");
+        if let Ok(v) = HeaderValue::try_from(
+            self.clear
+                .to_str()
+                .unwrap_or_default()
+                .replace("SameSite=Lax", "SameSite=Strict"),
+        ) {
+            self.clear = v;
+        }
+        self
     }
 
     /// The cookie name.

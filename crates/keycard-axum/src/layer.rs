@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::config::{ClientIpSource, CookieConfig, CookieConfigError};
 use crate::cookie::{lookup, CookieWriter, Lookup};
 use crate::remember::Loader;
-use crate::state::{CookieChange, LayerConfig, Phase, RequestInfo};
+use crate::state::{CookieChange, LayerConfig, Phase, RequestInfo, Transport};
 
 /// The session layer (Pow's `Pow.Plug.Session`): cookie in, auth handle for the handler, cookie changes out.
 ///
@@ -99,6 +99,7 @@ impl<U: CachedUser> SessionLayer<U> {
                 watches: crate::watch_slots::WatchSlots::new(
                     crate::watch_slots::DEFAULT_MAX_WATCHES_PER_SESSION,
                 ),
+                bearer: false,
             }),
             loader: None,
         }
@@ -175,6 +176,14 @@ impl<U: CachedUser> SessionLayer<U> {
         };
         self.loader = Some(Arc::new(crate::remember::Loader::new(loader)));
         self.reconfigure(|c| c.remember = Some(writer))
+    }
+
+    /// Also accept the session as `Authorization: Bearer <value>` (API clients: a CLI, a mobile app;
+    /// personal access tokens): see the [crate docs](crate#bearer-sessions). Off by default; turn it on for the routers that
+    /// serve API clients. A bearer request's cookies are ignored, no cookie is ever set on it, and a
+    /// renewed value goes out in [`SET_AUTH_TOKEN`](crate::SET_AUTH_TOKEN).
+    pub fn accept_bearer(self) -> Self {
+        self.reconfigure(|c| c.bearer = true)
     }
 
     fn remember_ttl(&self) -> std::time::Duration {
@@ -258,7 +267,21 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let (value, carried) = match lookup(req.headers(), self.config.writer.name()) {
+        // A bearer request (when accepted) presents its session in `Authorization`, never a cookie.
+        let bearer = if self.config.bearer {
+            crate::bearer::lookup(req.headers())
+        } else {
+            None
+        };
+        let transport = match bearer {
+            Some(_) => Transport::Bearer,
+            None => Transport::Cookie,
+        };
+        let presented = match bearer {
+            Some(l) => l,
+            None => lookup(req.headers(), self.config.writer.name()),
+        };
+        let (value, carried) = match presented {
             Lookup::Absent => (None, false),
             Lookup::Refused(why) => {
                 tracing::debug!(
@@ -271,17 +294,22 @@ where
                 // A live session answered from memory (the memory store, a near-cache hit): no boxed
                 // future, the inner service runs as it would without a cookie.
                 Fetch::Ready(Ok(Some(found))) => {
-                    let auth = self.signed_in(found);
-                    auth.remember_presented(self.remember_cookie(req.headers()));
+                    let auth = self.signed_in(found, transport);
+                    if transport == Transport::Cookie {
+                        auth.remember_presented(self.remember_cookie(req.headers()));
+                    }
                     req.extensions_mut().insert(auth.clone());
                     return SessionFuture::direct(self.inner.call(req), auth);
                 }
                 fetch => (Some((fetch, v.to_owned())), true),
             },
         };
-        let remember = self.remember_cookie(req.headers());
+        let remember = match transport {
+            Transport::Cookie => self.remember_cookie(req.headers()),
+            Transport::Bearer => None,
+        };
         if value.is_none() && remember.is_none() {
-            let auth = self.handle(Phase::Anonymous, None, None, carried);
+            let auth = self.handle(Phase::Anonymous, None, None, carried, transport);
             req.extensions_mut().insert(auth.clone());
             return SessionFuture::direct(self.inner.call(req), auth);
         }
@@ -300,7 +328,7 @@ where
         };
         SessionFuture::boxed(Box::pin(async move {
             let resolved = match value {
-                Some((fetch, value)) => this.resolve(fetch, value).await,
+                Some((fetch, value)) => this.resolve(fetch, value, transport).await,
                 None => None,
             };
             let auth = match (resolved, remember, &this.loader) {
@@ -320,7 +348,7 @@ where
                     )
                     .await
                 }
-                (None, _, _) => this.handle(Phase::Anonymous, None, None, carried),
+                (None, _, _) => this.handle(Phase::Anonymous, None, None, carried, transport),
             };
             req.extensions_mut().insert(auth.clone());
             let res = inner.call(req).await?;
@@ -332,13 +360,18 @@ where
 impl<U: CachedUser> SessionService<(), U> {
     /// The handle for a session cookie: signed in, or unavailable (the store failed); `None` when it
     /// names no live session.
-    async fn resolve(&self, fetch: Fetch<U>, value: String) -> Option<Auth<U>> {
+    async fn resolve(
+        &self,
+        fetch: Fetch<U>,
+        value: String,
+        transport: Transport,
+    ) -> Option<Auth<U>> {
         let fetched = match fetch {
             Fetch::Ready(answer) => answer,
             Fetch::Pending(pending) => pending.finish().await,
         };
         match fetched {
-            Ok(Some(found)) => Some(self.signed_in(found)),
+            Ok(Some(found)) => Some(self.signed_in(found, transport)),
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "session store failed; session state unknown for this request");
@@ -347,6 +380,7 @@ impl<U: CachedUser> SessionService<(), U> {
                     Some(value),
                     None,
                     true,
+                    transport,
                 ))
             }
         }
@@ -354,14 +388,14 @@ impl<U: CachedUser> SessionService<(), U> {
 }
 
 impl<S, U: CachedUser> SessionService<S, U> {
-    fn signed_in(&self, found: Authenticated<U>) -> Auth<U> {
+    fn signed_in(&self, found: Authenticated<U>, transport: Transport) -> Auth<U> {
         let cookie = found.renewed.map(CookieChange::Set);
         let phase = Phase::SignedIn {
             user: found.user,
             session: found.session,
             token_use: found.token_use,
         };
-        self.handle(phase, None, cookie, true)
+        self.handle(phase, None, cookie, true, transport)
     }
 
     /// The request's well-shaped remember-me cookie, when the layer redeems them (no header scan
@@ -379,15 +413,20 @@ impl<S, U: CachedUser> SessionService<S, U> {
         presented: Option<String>,
         cookie: Option<CookieChange>,
         carried: bool,
+        transport: Transport,
     ) -> Auth<U> {
-        Auth::new(
+        let auth = Auth::new(
             self.cache.clone(),
             self.config.clone(),
             phase,
             presented,
             cookie,
             carried,
-        )
+        );
+        if transport == Transport::Bearer {
+            auth.state_mut(|s| s.transport = Transport::Bearer);
+        }
+        auth
     }
 }
 
@@ -395,6 +434,24 @@ impl<S, U: CachedUser> SessionService<S, U> {
 fn finish<U: CachedUser, B>(mut res: Response<B>, auth: &Auth<U>) -> Response<B> {
     let effects = auth.take_response_effects();
     let headers = res.headers_mut();
+    if effects.transport == Transport::Bearer {
+        // Never a cookie on a bearer request: a renewed value goes out in `Set-Auth-Token`.
+        if let Some(CookieChange::Set(v)) = &effects.session {
+            match HeaderValue::from_str(v.as_str()) {
+                Ok(v) => {
+                    headers.insert(crate::bearer::SET_AUTH_TOKEN, v);
+                }
+                Err(_) => {
+                    tracing::error!("a renewed bearer value is not a valid header value; not sent")
+                }
+            }
+        }
+        if effects.session.is_some() {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        add_vary(headers, "Authorization");
+        return res;
+    }
     if let Some((writer, remember)) = auth.config().remember.as_ref().zip(effects.remember) {
         if let Some(v) = cookie_header(writer, &remember) {
             headers.append(SET_COOKIE, v);
@@ -431,15 +488,20 @@ fn cookie_header(writer: &CookieWriter, change: &CookieChange) -> Option<HeaderV
 
 /// Add `Cookie` to `Vary` unless it (or `*`) is already there.
 fn add_vary_cookie(headers: &mut HeaderMap) {
+    add_vary(headers, "Cookie");
+}
+
+/// Add `name` to `Vary` unless it (or `*`) is already there.
+fn add_vary(headers: &mut HeaderMap, name: &'static str) {
     let present = headers.get_all(VARY).iter().any(|v| {
         v.to_str().is_ok_and(|s| {
             s.split(',')
                 .map(str::trim)
-                .any(|t| t == "*" || t.eq_ignore_ascii_case("cookie"))
+                .any(|t| t == "*" || t.eq_ignore_ascii_case(name))
         })
     });
     if !present {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+        headers.append(VARY, HeaderValue::from_static(name));
     }
 }
 

@@ -146,7 +146,30 @@
 //! `Set-Cookie: <name>=; HttpOnly; SameSite=Lax; Path=/[; Secure]; Max-Age=0` on sign-out.
 //!
 //! `SameSite=Lax` keeps the cookie off most cross-site requests, but it is not a CSRF defence on its own:
-//! add the [`CsrfLayer`] (next section).
+//! add the [`CsrfLayer`] (see [CSRF](#csrf)).
+//!
+//! ## Bearer sessions
+//!
+//! The same session, presented as `Authorization: Bearer <value>` instead of a cookie, for API clients (a CLI,
+//! a mobile app): opt-in per router with [`SessionLayer::accept_bearer`].
+//!
+//! On a request that carries `Authorization: Bearer`, the layer resolves that value and ignores the
+//! cookies: no cookie is read, none is ever set, and remember-me is not consulted. Everything after the
+//! door is the same as for a cookie: the one cached user, `put_user`, revocation, events, audit, grace.
+//! What differs:
+//!
+//! - **Renewal** rotates the token as for a cookie; the new value goes out in the
+//!   [`SET_AUTH_TOKEN`] response header (`Set-Auth-Token`), which the client reads and sends from then
+//!   on. The replaced value keeps working for the grace window, read-only, like a replaced cookie.
+//! - **Signing in** from an API: [`Auth::create_bearer`] makes the session and returns its value for the
+//!   response body; nothing is set on the response.
+//! - **No CSRF**: a browser never attaches an `Authorization` header by itself, so a bearer request
+//!   cannot be forged cross-site. Keep bearer routes outside the CSRF layer (they have no cookie to
+//!   protect), or let them through it.
+//! - **Personal access tokens** (`kcpat_…`, [`keycard::PersonalToken`]) are bearer values too: they
+//!   never rotate, and are never fresh for sudo mode.
+//! - **Rejections** for API routes: [`BearerRejection`] answers `401` JSON with
+//!   `WWW-Authenticate: Bearer`.
 //!
 //! ## CSRF
 //!
@@ -246,6 +269,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod bearer;
 mod config;
 mod cookie;
 mod csrf;
@@ -254,6 +278,7 @@ mod headers;
 mod layer;
 mod local_path;
 mod own_sessions;
+mod pending;
 mod rejection;
 mod reload;
 mod remember;
@@ -270,6 +295,7 @@ mod watch_slots;
 pub mod __fuzz;
 
 pub use auth::Auth;
+pub use bearer::{BearerRejection, BearerToken, SET_AUTH_TOKEN};
 pub use config::{
     ClientIpSource, CookieConfig, CookieConfigError, DEFAULT_COOKIE_NAME, HOST_PREFIX,
     USER_AGENT_MAX_CHARS,
@@ -285,6 +311,7 @@ pub use headers::{
     DEFAULT_CONTENT_SECURITY_POLICY, DEFAULT_HSTS, DEFAULT_REFERRER_POLICY,
 };
 pub use layer::{SessionFuture, SessionLayer, SessionService};
+pub use pending::{PendingLoginCookie, PENDING_COOKIE_NAME};
 pub use rejection::{AuthError, AuthRejection, RedirectPath, RedirectTo, RETRY_AFTER_SECS};
 pub use reload::{BoxError, ReloadUser, ReloadUserFuture, ReloadUserService, UserLoader};
 pub use remember::{UserByKey, REMEMBER_COOKIE_NAME};

@@ -249,6 +249,11 @@ pub enum AuthError {
     /// changed. Responds `403 Forbidden`; send the user to the re-authentication page first.
     #[error("this needs a recent sign-in: confirm the password first")]
     SudoRequired,
+    /// The request is signed in with a personal access token, which never rotates and is never fresh
+    /// for sudo mode: it cannot [`regenerate`](crate::Auth::regenerate) or
+    /// [`reauthenticate`](crate::Auth::reauthenticate). Nothing changed. Responds `403 Forbidden`.
+    #[error("a personal access token cannot rotate or re-authenticate; sign in with the password")]
+    PersonalToken,
     /// Hashing or checking a password failed: 503 with `Retry-After` when the hasher is at capacity
     /// ([`PasswordError::Busy`](keycard::password::PasswordError::Busy)), 422 for a password too long to
     /// hash, 500 otherwise.
@@ -293,6 +298,11 @@ impl IntoResponse for AuthError {
             AuthError::SudoRequired => {
                 (StatusCode::FORBIDDEN, "re-authentication required").into_response()
             }
+            AuthError::PersonalToken => (
+                StatusCode::FORBIDDEN,
+                "not allowed with a personal access token",
+            )
+                .into_response(),
             #[cfg(feature = "password")]
             AuthError::Password(PasswordError::Busy { retry_after }) => {
                 tracing::warn!(

@@ -22,6 +22,17 @@ pub(crate) struct LayerConfig {
     pub(crate) remember: Option<CookieWriter>,
     /// The open session watches of this layer (`Auth::watch`), bounded per session.
     pub(crate) watches: Arc<crate::watch_slots::WatchSlots>,
+    /// Whether a request's `Authorization: Bearer` value is its session (`SessionLayer::accept_bearer`).
+    pub(crate) bearer: bool,
+}
+
+/// How a request presents its session, and so how a change goes back out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// The session cookie (`Set-Cookie`).
+    Cookie,
+    /// `Authorization: Bearer` (`Set-Auth-Token`; never a cookie).
+    Bearer,
 }
 
 /// What the request resolved to.
@@ -96,6 +107,8 @@ pub(crate) enum CookieChange {
 
 /// What the layer writes on a request's response (`Auth::take_response_effects`).
 pub(crate) struct ResponseEffects {
+    /// Where the session change goes: `Set-Cookie`, or `Set-Auth-Token` for a bearer request.
+    pub(crate) transport: Transport,
     /// The session cookie change.
     pub(crate) session: Option<CookieChange>,
     /// The remember-me cookie change.
@@ -129,6 +142,8 @@ pub(crate) struct State<U> {
     /// cookie just redeemed): read-only for identity, every operation that would sign in, sync, rotate
     /// or sign out is refused.
     pub(crate) read_only: bool,
+    /// Cookie or bearer.
+    pub(crate) transport: Transport,
 }
 
 impl<U> State<U> {
@@ -156,6 +171,7 @@ impl<U> State<U> {
             info: None,
             remember_presented: None,
             remember_cookie: None,
+            transport: Transport::Cookie,
         }
     }
 }

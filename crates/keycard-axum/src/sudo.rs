@@ -225,6 +225,10 @@ impl<U: CachedUser> Auth<U> {
         let _op = self.lock_ops().await;
         self.writable("reauthenticate")?;
         let (user, session) = self.signed_in()?;
+        // A personal access token is never fresh for sudo mode, whatever it is shown.
+        if keycard::is_personal_token(&session) {
+            return Err(AuthError::PersonalToken);
+        }
         let rotated = self.cache().reauthenticate(&session.session_id).await?;
         let session = self.take_rotation(user, rotated)?;
         self.cache()

@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use keycard::factor::{PendingLogins, RecoveryCodes};
 use keycard::inbox::InboxFlows;
 use keycard::password::PasswordHasher;
 use keycard::SweeperHandle;
-use keycard_axum::{CookieConfig, SecurityHeaders};
+use keycard_axum::{CookieConfig, PendingLoginCookie, SecurityHeaders};
+use keycard_totp::{Totp, TotpConfig};
 use tokio::net::TcpListener;
 
 use crate::clock::AppClock;
@@ -21,7 +23,7 @@ use crate::domain::plan_job::{JobHandle, PlanJob};
 use crate::domain::throttle;
 use crate::server::{self, ServerLimits};
 use crate::web::flash::Flash;
-use crate::web::state::AppState;
+use crate::web::state::{AppState, SecondFactors};
 use crate::web::{auth, csrf, router};
 
 /// The app could not start.
@@ -45,6 +47,9 @@ pub enum StartError {
     /// The login throttle refused the secret (too short for its key).
     #[error("cannot set up the login throttle: {0}")]
     Throttle(#[from] keycard::SecretError),
+    /// The TOTP settings are invalid.
+    #[error("cannot set up authenticator-app codes: {0}")]
+    Totp(#[from] keycard_totp::TotpError),
     /// The mail settings (`SMTP_URL`, `MAIL_FROM`) are invalid.
     #[error(transparent)]
     Mail(#[from] MailSetupError),
@@ -60,6 +65,9 @@ pub enum StartError {
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
+
+/// The service name authenticator apps list the account under.
+pub const TOTP_ISSUER: &str = "keycard demo";
 
 /// The running app: its router, its state, and its background tasks (stopped when this is dropped).
 pub struct App {
@@ -88,6 +96,7 @@ impl std::fmt::Debug for App {
 pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartError> {
     let secret = secret::resolve(&config.secret)?;
     let db = db::connect_and_migrate(&config.database_url).await?;
+    let factors = crate::domain::factors::open(&config.database_url).await?;
     let stores = build_stores(config, &secret, clock.clone()).await?;
     let cache = stores.cache;
     let near = stores.near;
@@ -102,8 +111,8 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         throttle::registration_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
     let (mail_per_client, mail_per_address) =
         throttle::mail_limits(counters, secret.as_bytes(), clock.clone())?;
-    let inbox =
-        InboxFlows::new(stores.one_time, secret.as_bytes())?.with_clock(Arc::new(clock.clone()));
+    let inbox = InboxFlows::new(stores.one_time.clone(), secret.as_bytes())?
+        .with_clock(Arc::new(clock.clone()));
     let mail = mail::build(
         config.smtp_url.as_deref(),
         &config.mail_from,
@@ -119,6 +128,25 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
              behind an HTTPS proxy bind another address (cookies are then Secure) and set PUBLIC_ORIGIN"
         );
     }
+    let cookie = if config.cookie_secure {
+        CookieConfig::default()
+    } else {
+        CookieConfig::insecure_for_localhost()
+    };
+    let second = SecondFactors {
+        pending: PendingLogins::new(stores.one_time.clone(), secret.as_bytes())?
+            .with_clock(Arc::new(clock.clone())),
+        cookie: PendingLoginCookie::new(&cookie)?,
+        totp: Totp::new(
+            TotpConfig::new(TOTP_ISSUER),
+            factors.clone(),
+            stores.one_time.clone(),
+            secret.as_bytes(),
+        )?
+        .with_clock(Arc::new(clock.clone())),
+        recovery: RecoveryCodes::new(secret.as_bytes())?,
+        factors,
+    };
     let state = AppState {
         db: db.clone(),
         cache: cache.clone(),
@@ -135,11 +163,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         trial: config.trial,
         client_ip: config.client_ip,
         near,
-    };
-    let cookie = if config.cookie_secure {
-        CookieConfig::default()
-    } else {
-        CookieConfig::insecure_for_localhost()
+        second,
     };
     let session_layer = auth::session_layer(
         cache.clone(),

@@ -179,6 +179,8 @@ macro_rules! conformance_suite {
             limits::session_answers_one_live_session_of_its_user_in_one_store_call,
             limits::a_sign_in_past_the_cap_ends_the_oldest_sessions,
             limits::grace_answers_are_bounded_per_replaced_token,
+            personal::a_personal_token_never_rotates_and_lives_to_its_own_expiry,
+            personal::personal_tokens_are_not_displaced_but_end_with_the_credentials,
         );
     };
 }

@@ -209,3 +209,29 @@ pub struct SampleUser {
     /// Settings.
     pub settings: std::collections::BTreeMap<String, u32>,
 }
+
+/// Target `pending_login`: the record a pending login's challenge carries (a second factor to come),
+/// decoded from the session store's bytes.
+///
+/// - Any input decodes without a panic; if it decodes, it is exactly the encoding of what it decoded to
+///   (one spelling per record: a changed byte is another record or none).
+/// - A record built from the input encodes and decodes back to itself.
+pub fn pending_login(data: &[u8]) {
+    use crate::factor::Pending;
+    if let Some(p) = Pending::decode("u1".to_owned(), data) {
+        assert_eq!(p.encode(), data, "one spelling per record");
+    }
+    let mut u = Unstructured::new(data);
+    let (Ok(remember), Ok(fingerprint)) = (
+        bool::arbitrary(&mut u),
+        Option::<[u8; 16]>::arbitrary(&mut u),
+    ) else {
+        return;
+    };
+    let p = Pending {
+        user_key: "u1".to_owned(),
+        remember,
+        fingerprint: fingerprint.map(Fingerprint),
+    };
+    assert_eq!(Pending::decode("u1".to_owned(), &p.encode()), Some(p));
+}

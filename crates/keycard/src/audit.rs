@@ -26,6 +26,11 @@
 //! | `remember_me.theft` | WARN | a remember-me token replayed after its series moved on: every session and series of the account ended |
 //! | `grace.exhausted` | WARN | a replaced token (`reason`: `session`, `remember_me`) asked for more grace answers than allowed: anonymous from now on |
 //! | `grace.write_refused` | WARN | a request served from a replaced token tried to sign in, sync, rotate or sign out (`reason`: which): refused |
+//! | `second_factor.required` | INFO | a right password for an account with a second factor: a pending login began, nobody is signed in yet |
+//! | `second_factor.failed` | INFO | a wrong or replayed second-factor code (`reason`: `wrong_code`, `replayed`, `wrong_recovery_code`, `passkey`) |
+//! | `recovery_code.used` | WARN | a recovery code stood in for the second factor (`count`: codes left) |
+//! | `factor.added` | INFO | a second factor was turned on (`reason`: `totp`, `passkey`, `recovery_codes`) |
+//! | `factor.removed` | WARN | a second factor was turned off (`reason`: which; `count`: other sessions ended) |
 //!
 //! **Never** a password, a token, a cookie value, a secret or a raw email: the only identifying field is
 //! the salted hash, keyed by the app secret (a label of its own), so it cannot be reversed or matched
@@ -170,6 +175,31 @@ impl AuditLog {
     /// A request served from a replaced token tried to change identity (`reason`: the operation): refused.
     pub fn grace_write_refused(&self, account: &str, reason: &'static str) {
         tracing::warn!(target: TARGET, event = "grace.write_refused", account = %self.account(account), reason);
+    }
+
+    /// A right password for an account with a second factor: a pending login began.
+    pub fn second_factor_required(&self, account: &str) {
+        tracing::info!(target: TARGET, event = "second_factor.required", account = %self.account(account));
+    }
+
+    /// A second-factor step failed (`reason`: `wrong_code`, `replayed`, `wrong_recovery_code`, `passkey`).
+    pub fn second_factor_failed(&self, account: &str, reason: &'static str) {
+        tracing::info!(target: TARGET, event = "second_factor.failed", account = %self.account(account), reason);
+    }
+
+    /// A recovery code stood in for the second factor; `left` remain.
+    pub fn recovery_code_used(&self, account: &str, left: usize) {
+        tracing::warn!(target: TARGET, event = "recovery_code.used", account = %self.account(account), count = left);
+    }
+
+    /// A second factor was turned on (`factor`: `totp`, `passkey`, `recovery_codes`).
+    pub fn factor_added(&self, account: &str, factor: &'static str) {
+        tracing::info!(target: TARGET, event = "factor.added", account = %self.account(account), reason = factor);
+    }
+
+    /// A second factor was turned off; `other_sessions_ended` of the user's other sessions ended.
+    pub fn factor_removed(&self, account: &str, factor: &'static str, other_sessions_ended: usize) {
+        tracing::warn!(target: TARGET, event = "factor.removed", account = %self.account(account), reason = factor, count = other_sessions_ended);
     }
 
     /// A session ended because the user's credentials changed after it was created.

@@ -114,8 +114,11 @@ pub mod __fuzz;
 
 pub use audit::{AccountId, AuditLog};
 pub use cache::{
-    Authenticated, Builder, ConfigError, CreateError, CredentialsCache, Fetch, PendingFetch,
-    RedeemError, Remembered, RememberedSignIn, SignedIn, SweeperHandle,
+    is_personal_token, personal_token_value, Authenticated, Builder, ConfigError, CreateError,
+    CredentialsCache, Fetch, PendingFetch, PersonalToken, PersonalTokenError, PersonalTokenInfo,
+    PersonalTokenRequest, RedeemError, Remembered, RememberedSignIn, SignedIn, SweeperHandle,
+    MAX_PERSONAL_TOKENS_PER_USER, MAX_PERSONAL_TOKEN_NAME, MAX_PERSONAL_TOKEN_TTL,
+    PERSONAL_TOKEN_PREFIX,
 };
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use events::{EndReason, SessionEvent};

@@ -22,3 +22,13 @@ fn the_valid_cookie_seed_verifies() {
     let signer = keycard::CookieSigner::new(&[0x11; 64]).expect("a 64-byte secret");
     assert!(signer.decode(&value).is_ok());
 }
+
+/// Replays `fuzz/regressions/pending_login/` through the pending-login record check.
+#[test]
+fn pending_login_regressions() {
+    keycard::__fuzz::replay(
+        env!("CARGO_MANIFEST_DIR"),
+        "pending_login",
+        keycard::__fuzz::pending_login,
+    );
+}

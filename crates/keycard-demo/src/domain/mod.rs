@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod db;
 pub mod email;
+pub mod factors;
 pub mod mail;
 pub mod plan_admin;
 pub mod plan_job;

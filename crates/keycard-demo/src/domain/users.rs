@@ -77,6 +77,10 @@ pub struct User {
     /// When the user proved they read their address (unix seconds); `None`: not confirmed yet.
     #[serde(default)]
     pub confirmed_at: Option<i64>,
+    /// The second factors that are on (`totp`, `passkey`): the `factors` column, a summary the app
+    /// rewrites after every change ([`crate::domain::factors`]).
+    #[serde(default)]
+    pub factors: Vec<String>,
 }
 
 /// What the `credentials_version` column starts at (and what a cached copy from before the column read).
@@ -106,6 +110,11 @@ impl keycard::inbox::InboxUser for User {
 }
 
 impl User {
+    /// Whether a sign-in with a password (or an emailed link) needs a second step.
+    pub fn has_second_factor(&self) -> bool {
+        !self.factors.is_empty()
+    }
+
     /// Whether the user confirmed their address.
     pub fn is_confirmed(&self) -> bool {
         self.confirmed_at.is_some()
@@ -124,7 +133,7 @@ impl User {
 
 /// The columns every query returns, in the order [`from_row`] reads them.
 pub(crate) const COLUMNS: &str =
-    "id, email, plan, plan_expires_at, version, credentials_version, confirmed_at";
+    "id, email, plan, plan_expires_at, version, credentials_version, confirmed_at, factors";
 
 /// A database row that is not a valid user (a plan the app does not know, a NULL where none belongs).
 pub(crate) fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
@@ -141,6 +150,12 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         version: row.try_get("version")?,
         credentials_version: row.try_get("credentials_version")?,
         confirmed_at: row.try_get("confirmed_at")?,
+        factors: row
+            .try_get::<String, _>("factors")?
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -334,4 +349,26 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
         .execute(db)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Rewrite the user's factor summary (`names`, e.g. `["totp"]`) and bump `version`, so the next sync
+/// replaces every cached copy. `None` if the user is gone.
+pub async fn set_factors(
+    db: &Db,
+    id: &str,
+    names: &[&str],
+    now_secs: i64,
+) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE users SET factors = $1, version = version + 1, updated_at = $2 WHERE id = $3 \
+         RETURNING {COLUMNS}"
+    );
+    sqlx::query(&sql)
+        .bind(names.join(","))
+        .bind(now_secs)
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .map(|r| from_row(&r))
+        .transpose()
 }

@@ -19,7 +19,7 @@ use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
     account, assets, confirm, email_change, email_confirm, events, health, home, magic, mailbox,
-    password_reset, plan, pro, profile, refresh, registration, session, sessions,
+    password_reset, plan, pro, profile, refresh, registration, session, sessions, totp, two_factor,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -80,6 +80,13 @@ pub fn router(
             get(magic::show).post(magic::redeem),
         )
         .route("/session/code", post(magic::code))
+        .route(
+            crate::web::second_factor::TWO_FACTOR_PATH,
+            get(two_factor::show).post(two_factor::create),
+        )
+        .route("/account/totp", get(totp::show).post(totp::enable))
+        .route("/account/totp/delete", post(totp::disable))
+        .route("/account/recovery-codes", post(totp::regenerate))
         .route("/account/email", post(email_change::create))
         .route(
             "/account/email/{token}",

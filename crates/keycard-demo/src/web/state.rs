@@ -49,6 +49,24 @@ pub struct AppState {
     pub client_ip: ClientIpSource,
     /// The near cache in front of the credentials cache, if any (`GET /healthz/near`).
     pub near: Option<NearView>,
+    /// Second factors: their store, the pending logins between password and second step, TOTP,
+    /// recovery codes.
+    pub second: SecondFactors,
+}
+
+/// What the second-factor pages use ([`crate::web::second_factor`]).
+#[derive(Clone)]
+pub struct SecondFactors {
+    /// The factor records, with the users ([`crate::domain::factors`]).
+    pub factors: Arc<dyn keycard::factor::FactorStore>,
+    /// Logins whose password was right, waiting for the second step (in the session store).
+    pub pending: keycard::factor::PendingLogins,
+    /// The cookie that carries a pending login to `/session/two-factor`.
+    pub cookie: keycard_axum::PendingLoginCookie,
+    /// Authenticator-app codes.
+    pub totp: keycard_totp::Totp,
+    /// Recovery codes.
+    pub recovery: keycard::factor::RecoveryCodes,
 }
 
 /// What the flash extractor reads ([`crate::web::flash::IncomingFlash`]).
@@ -62,5 +80,13 @@ impl FromRef<AppState> for Arc<Flash> {
 impl FromRef<AppState> for ClientIpSource {
     fn from_ref(state: &AppState) -> Self {
         state.client_ip
+    }
+}
+
+impl std::fmt::Debug for SecondFactors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondFactors")
+            .field("totp", &self.totp)
+            .finish_non_exhaustive()
     }
 }

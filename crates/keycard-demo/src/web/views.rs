@@ -21,6 +21,10 @@ pub struct UserView {
     pub trial_ends: Option<String>,
     /// Whether the address is confirmed.
     pub confirmed: bool,
+    /// An authenticator app is on.
+    pub totp: bool,
+    /// The account has passkeys.
+    pub passkey: bool,
 }
 
 impl From<&User> for UserView {
@@ -33,6 +37,8 @@ impl From<&User> for UserView {
                 _ => None,
             },
             confirmed: u.is_confirmed(),
+            totp: u.factors.iter().any(|f| f == "totp"),
+            passkey: u.factors.iter().any(|f| f == "passkey"),
         }
     }
 }

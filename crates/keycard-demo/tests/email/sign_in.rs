@@ -120,3 +120,55 @@ async fn a_sign_in_code_works_once_and_five_wrong_guesses_end_it() {
     assert!(p.body.contains("not right"), "{}", p.body);
     assert!(c.me().await.is_none());
 }
+
+#[tokio::test]
+async fn a_sign_in_link_for_an_account_with_an_authenticator_app_leads_to_the_second_step() {
+    let Some(m) = Mailed::start("email::sign_in").await else {
+        return;
+    };
+    let owner = m.registered("twofa@example.com").await;
+    // Turn the authenticator app on (the factors suite covers the pages; here only the link matters).
+    let setup = owner.get("/account/totp").await;
+    let secret = between(&setup.body, r#"id="totp-secret">"#, "<");
+    let ticket = between(&setup.body, r#"name="ticket" value=""#, "\"");
+    let secret = totp_rs::Secret::try_from_base32(&secret)
+        .expect("base32")
+        .as_bytes()
+        .to_vec();
+    let totp = &m.app.app.state.second.totp;
+    let code = totp
+        .code_at(&secret, keycard::Clock::now(&m.app.clock))
+        .expect("code");
+    let on = owner
+        .post("/account/totp", &[("ticket", &ticket), ("code", &code)])
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+
+    let b = m.app.browser();
+    b.post("/session/link", &[("email", "twofa@example.com")])
+        .await;
+    let mail = m.mail("twofa@example.com", SUBJECT).await;
+    let link = m.link(&mail, "/session/link/");
+    let p = b.post(&link, &[]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(
+        p.location(),
+        Some("/session/two-factor"),
+        "an inbox is one factor, not two"
+    );
+    assert!(b.me().await.is_none(), "not signed in before the code");
+    m.app.advance(30);
+    let code = totp
+        .code_at(&secret, keycard::Clock::now(&m.app.clock))
+        .expect("code");
+    let p = b.post("/session/two-factor", &[("code", &code)]).await;
+    assert_eq!(p.location(), Some("/profile"));
+    assert!(b.me().await.is_some());
+}
+
+/// The text between `start` and the next `end` in `html`.
+fn between(html: &str, start: &str, end: &str) -> String {
+    let from = html.find(start).expect("start marker") + start.len();
+    let len = html[from..].find(end).expect("end marker");
+    html[from..from + len].to_owned()
+}

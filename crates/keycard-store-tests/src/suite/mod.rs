@@ -18,6 +18,7 @@ pub mod failures;
 pub mod limits;
 pub mod no_resurrection;
 pub mod one_copy;
+pub mod personal;
 pub mod privilege;
 pub mod races;
 pub mod renewal;

@@ -32,9 +32,10 @@ impl<U: CachedUser> CredentialsCache<U> {
                 return;
             }
         };
-        let others = sessions
-            .iter()
-            .filter(|s| s.session_id != session.session_id);
+        // Personal tokens neither count nor are displaced (they have a limit of their own).
+        let others = sessions.iter().filter(|s| {
+            s.session_id != session.session_id && !super::personal::is_personal_token(s)
+        });
         let (siblings, rest): (Vec<&SessionRecord>, Vec<&SessionRecord>) =
             others.partition(|s| series.is_some() && s.remember_series == series);
         let over = cap.map_or(0, |cap| (rest.len() + 1).saturating_sub(cap));

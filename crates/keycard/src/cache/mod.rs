@@ -21,11 +21,17 @@ use crate::user::{CachedUser, Fingerprint};
 mod builder;
 mod cap;
 mod grace;
+mod personal;
 mod remember;
 mod revoke;
 mod sweep;
 
 pub use builder::{Builder, ConfigError};
+pub use personal::{
+    is_personal_token, personal_token_value, PersonalToken, PersonalTokenError, PersonalTokenInfo,
+    PersonalTokenRequest, MAX_PERSONAL_TOKENS_PER_USER, MAX_PERSONAL_TOKEN_NAME,
+    MAX_PERSONAL_TOKEN_TTL, PERSONAL_TOKEN_PREFIX,
+};
 pub use remember::{RedeemError, Remembered, RememberedSignIn};
 pub use sweep::SweeperHandle;
 
@@ -128,6 +134,8 @@ pub struct PendingFetch<U: CachedUser> {
     cache: CredentialsCache<U>,
     hash: crate::token::TokenHash,
     step: Step<U>,
+    /// Presented as a personal token (`kcpat_…`).
+    personal: bool,
 }
 
 /// What a [`PendingFetch`] still has to await.
@@ -147,11 +155,16 @@ impl<U: CachedUser> PendingFetch<U> {
     ///
     /// Errors: as [`CredentialsCache::fetch`].
     pub async fn finish(self) -> Result<Option<Authenticated<U>>, StoreError> {
-        let PendingFetch { cache, hash, step } = self;
+        let PendingFetch {
+            cache,
+            hash,
+            step,
+            personal,
+        } = self;
         let found = match step {
             Step::Store { now, plan } => {
                 let outcome = cache.inner.store.fetch(&hash, now, &plan).await;
-                cache.fetched(outcome, plan)?
+                cache.fetched(outcome, plan, personal)?
             }
             Step::Grace(found) => Some(found),
         };
@@ -266,6 +279,12 @@ impl<U: CachedUser> CredentialsCache<U> {
     ///
     /// For a caller on a hot path (the axum layer) that wants no future when none is needed.
     pub fn fetch_ready(&self, cookie_value: &str) -> Fetch<U> {
+        // A personal token (`kcpat_…`) never rotates: its plan is never due, and it must name a personal
+        // token's session (and an unprefixed value must not): see `personal`.
+        let (cookie_value, personal) = match personal::personal_token_value(cookie_value) {
+            Some(v) => (v, true),
+            None => (cookie_value, false),
+        };
         let token = match self.inner.signer.decode(cookie_value) {
             Ok(t) => t,
             Err(e) => {
@@ -277,13 +296,17 @@ impl<U: CachedUser> CredentialsCache<U> {
         let now = self.now();
         let p = &self.inner.policy;
         let plan = RenewalPlan {
-            due_if_renewed_at_or_before: now.saturating_sub(p.renewal_interval),
+            due_if_renewed_at_or_before: if personal {
+                crate::Timestamp(0)
+            } else {
+                now.saturating_sub(p.renewal_interval)
+            },
             next_token: NextToken::with_tag(token.tag()),
             idle_deadline: now.saturating_add(p.idle_ttl),
             grace_until: now.saturating_add(p.grace),
         };
         let step = match self.inner.store.fetch_ready(&hash, now, &plan) {
-            Some(outcome) => match self.fetched(outcome, plan) {
+            Some(outcome) => match self.fetched(outcome, plan, personal) {
                 // A grace answer is counted before it is given (a store call): see `Policy::grace_uses`.
                 Ok(Some(found)) if found.token_use == TokenUse::Grace => Step::Grace(found),
                 answer => return Fetch::Ready(answer),
@@ -294,6 +317,7 @@ impl<U: CachedUser> CredentialsCache<U> {
             cache: self.clone(),
             hash,
             step,
+            personal,
         })
     }
 
@@ -302,6 +326,7 @@ impl<U: CachedUser> CredentialsCache<U> {
         &self,
         outcome: Result<FetchOutcome<U>, StoreError>,
         plan: RenewalPlan,
+        personal: bool,
     ) -> Result<Option<Authenticated<U>>, StoreError> {
         match outcome? {
             FetchOutcome::NotFound => Ok(None),
@@ -315,6 +340,12 @@ impl<U: CachedUser> CredentialsCache<U> {
                     user_key,
                     reason: EndReason::CredentialsChanged,
                 });
+                Ok(None)
+            }
+            FetchOutcome::Found { session, .. }
+                if personal::is_personal_token(&session) != personal =>
+            {
+                tracing::debug!(session_id = %session.session_id, personal, "a personal token presented without its prefix, or a session token with it: refused");
                 Ok(None)
             }
             FetchOutcome::Found {

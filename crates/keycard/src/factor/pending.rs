@@ -32,7 +32,7 @@ impl Pending {
         user.user_key() == self.user_key && Fingerprint::of(user) == self.fingerprint
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = vec![1, u8::from(self.remember)];
         if let Some(f) = &self.fingerprint {
             out.extend_from_slice(&f.0);
@@ -40,7 +40,7 @@ impl Pending {
         out
     }
 
-    fn decode(user_key: String, bytes: &[u8]) -> Option<Pending> {
+    pub(crate) fn decode(user_key: String, bytes: &[u8]) -> Option<Pending> {
         let (&version, rest) = bytes.split_first()?;
         let (&remember, rest) = rest.split_first()?;
         if version != 1 || remember > 1 {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::users::User;
 use crate::domain::{email, users};
 use crate::web::attempts::{self, Begun};
-use crate::web::auth::{self, AuthUser};
+use crate::web::auth::AuthUser;
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::email_views::{LinkConfirmPage, LinkInvalidPage, SessionCodePage};
@@ -22,6 +22,7 @@ use crate::web::flash::IncomingFlash;
 use crate::web::inbox;
 use crate::web::respond::retry_after;
 use crate::web::routes::password_reset::EmailForm;
+use crate::web::second_factor::sign_in_or_continue;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout};
 
@@ -120,7 +121,8 @@ pub async fn show(
     Ok(render(StatusCode::OK, &page, None))
 }
 
-/// Sign `user` in (a fresh authentication) after a link or a code, confirming their address.
+/// Sign `user` in (a fresh authentication) after a link or a code, confirming their address; a user
+/// with a second factor goes on to `/session/two-factor` (an inbox is one factor, not two).
 async fn signed_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Response, AppError> {
     let now = state.clock.now_secs();
     let user = match user.is_confirmed() {
@@ -130,7 +132,7 @@ async fn signed_in(state: &AppState, auth: &AuthUser, user: User) -> Result<Resp
             .unwrap_or(user),
     };
     let welcome = format!("Welcome back, {}.", user.email);
-    auth::sign_in(state, auth, user, &welcome, false).await
+    sign_in_or_continue(state, auth, user, &welcome, false).await
 }
 
 /// Use the link: signed in, `303` to the profile.

@@ -17,6 +17,8 @@
 //! | `GET/POST /confirm/{token}`, `POST /confirm/resend` | [`email_confirm`] |
 //! | `POST /session/link`, `GET /session/link/sent`, `GET/POST /session/link/{token}`, `POST /session/code` | [`magic`] (sign in by email) |
 //! | `POST /account/email`, `GET/POST /account/email/{token}` | [`email_change`] |
+//! | `GET /session/two-factor`, `POST /session/two-factor` | [`two_factor`] (the second step of a sign-in) |
+//! | `GET/POST /account/totp`, `POST /account/totp/delete`, `POST /account/recovery-codes` | [`totp`] (sudo) |
 //! | `GET /dev/mailbox` | [`mailbox`] (without `SMTP_URL`, on loopback) |
 //! | `GET /healthz`, `GET /healthz/near` | [`health`] (the near cache's counters) |
 //! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
@@ -39,3 +41,5 @@ pub mod refresh;
 pub mod registration;
 pub mod session;
 pub mod sessions;
+pub mod totp;
+pub mod two_factor;

@@ -21,7 +21,7 @@ pub async fn show(user: PageUser, csrf: CsrfToken, flash: IncomingFlash) -> Resp
     render(StatusCode::OK, &page, Some(&flash))
 }
 
-/// `{"email": …, "plan": …, "confirmed": …}` from the cached user; anonymous: 401 `{"error": "not signed in"}`. Never
+/// `{"email": …, "plan": …, "confirmed": …, "factors": ["totp", …]}` from the cached user; anonymous: 401 `{"error": "not signed in"}`. Never
 /// cached by the browser or a proxy.
 pub async fn me(auth: AuthUser) -> Response {
     let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
@@ -32,6 +32,7 @@ pub async fn me(auth: AuthUser) -> Response {
                 "email": user.email,
                 "plan": user.plan.as_str(),
                 "confirmed": user.is_confirmed(),
+                "factors": user.factors,
             })),
         )
             .into_response(),

@@ -10,13 +10,14 @@ use serde::Deserialize;
 
 use crate::domain::users::{self, normalize_email};
 use crate::web::attempts::{self, Begun};
-use crate::web::auth::{self, AuthUser};
+use crate::web::auth::AuthUser;
 use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::ended_session::{EndedSession, SESSION_ENDED};
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::routes::registration::MAX_EMAIL_LEN as MAX_EMAIL_BYTES;
+use crate::web::second_factor::sign_in_or_continue;
 use crate::web::state::AppState;
 use crate::web::views::{render, Layout, SignInPage};
 
@@ -147,7 +148,7 @@ pub async fn create(
         }
     }
     let welcome = format!("Welcome back, {}.", user.email);
-    match auth::sign_in(&state, &auth, user, &welcome, form.remember()).await {
+    match sign_in_or_continue(&state, &auth, user, &welcome, form.remember()).await {
         // The password was changed while this one was checked: it is the old password now (counted).
         Err(AppError::Auth(AuthError::CredentialsChanged)) => {
             audit.sign_in_failed(&email, "credentials_changed");

@@ -1,0 +1,41 @@
+//! Second factors: where they live, and the summary the cached user carries.
+//!
+//! The factor records (the sealed TOTP secret and its last step, the recovery-code hashes, the passkeys)
+//! live **with the users**, in keycard-sqlx's tables in the users database (`DATABASE_URL`), whatever
+//! the session store is; an in-memory database gets memory factors. The `users.factors` column is a
+//! summary ("totp,passkey") so the cached user shows the factors without a query: the web layer rewrites
+//! it (and bumps the row version) after every change and syncs the user
+//! ([`crate::web::second_factor::refresh_summary`]).
+
+use std::sync::Arc;
+
+use keycard::factor::{FactorStore, MemoryFactors};
+use keycard_sqlx::SqlConfig;
+
+use crate::config::{redact_url, DatabaseKind};
+use crate::domain::db::DbInitError;
+
+/// The factor store over the users database at `url` (its tables migrated).
+pub async fn open(url: &str) -> Result<Arc<dyn FactorStore>, DbInitError> {
+    let failed = |e: keycard_sqlx::ConnectError| DbInitError::Connect {
+        url: redact_url(url),
+        source: sqlx::Error::Configuration(e.to_string().into()),
+    };
+    let kind = DatabaseKind::of(url).map_err(|e| DbInitError::Connect {
+        url: redact_url(url),
+        source: sqlx::Error::Configuration(e.to_string().into()),
+    })?;
+    Ok(match kind {
+        DatabaseKind::SqliteMemory => Arc::new(MemoryFactors::new()),
+        DatabaseKind::SqliteFile(_) => Arc::new(
+            keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
+                .await
+                .map_err(failed)?,
+        ),
+        DatabaseKind::Postgres => Arc::new(
+            keycard_sqlx::PostgresStore::connect_and_migrate(url, SqlConfig::default())
+                .await
+                .map_err(failed)?,
+        ),
+    })
+}
