@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh                               every target, 60 s each (what CI runs)
 #   FUZZ_SECS=600 scripts/fuzz.sh session_cookie  one target, ten minutes
 #
-# Targets: session_cookie cookie_header csrf_token redis_record sql_record pending_login (fuzz/Cargo.toml).
+# Targets: session_cookie cookie_header csrf_token redis_record sql_record pending_login passkey_response
+# passkey_state (fuzz/Cargo.toml).
 #
 # - Toolchain: libFuzzer needs nightly flags (-Z sanitizer, sancov). A nightly toolchain is used when
 #   rustup has one; otherwise the default (stable) one with RUSTC_BOOTSTRAP=1 (a clean machine may have no
@@ -19,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_TARGETS=(session_cookie cookie_header csrf_token redis_record sql_record pending_login)
+ALL_TARGETS=(session_cookie cookie_header csrf_token redis_record sql_record pending_login passkey_response passkey_state)
 secs=${FUZZ_SECS:-60}
 if ! [[ $secs =~ ^[0-9]+$ ]] || ((secs < 1)); then
   echo "fuzz.sh: FUZZ_SECS must be a positive number of seconds, not '$secs'" >&2

@@ -28,6 +28,7 @@ docs! {
     readme_keycard_sqlx => "../../keycard-sqlx/README.md",
     readme_keycard_redis => "../../keycard-redis/README.md",
     readme_keycard_mail => "../../keycard-mail/README.md",
+    readme_keycard_passkey => "../../keycard-passkey/README.md",
     readme_keycard_totp => "../../keycard-totp/README.md",
     readme_keycard_store_tests => "../../keycard-store-tests/README.md",
     readme_keycard_demo => "../../keycard-demo/README.md",
