@@ -34,7 +34,7 @@ impl<U: CachedUser> CredentialsCache<U> {
         };
         // Personal tokens neither count nor are displaced (they have a limit of their own).
         let others = sessions.iter().filter(|s| {
-            s.session_id != session.session_id && !super::personal::is_personal_token(s)
+            s.session_id != session.session_id && !super::personal_record::is_personal_token(s)
         });
         let (siblings, rest): (Vec<&SessionRecord>, Vec<&SessionRecord>) =
             others.partition(|s| series.is_some() && s.remember_series == series);

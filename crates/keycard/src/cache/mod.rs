@@ -22,13 +22,15 @@ mod builder;
 mod cap;
 mod grace;
 mod personal;
+mod personal_record;
 mod remember;
 mod revoke;
 mod sweep;
 
 pub use builder::{Builder, ConfigError};
-pub use personal::{
-    is_personal_token, personal_token_value, PersonalToken, PersonalTokenError, PersonalTokenInfo,
+pub use personal::PersonalTokenError;
+pub use personal_record::{
+    is_personal_token, personal_token_value, PersonalToken, PersonalTokenInfo,
     PersonalTokenRequest, MAX_PERSONAL_TOKENS_PER_USER, MAX_PERSONAL_TOKEN_NAME,
     MAX_PERSONAL_TOKEN_TTL, PERSONAL_TOKEN_PREFIX,
 };
@@ -281,7 +283,7 @@ impl<U: CachedUser> CredentialsCache<U> {
     pub fn fetch_ready(&self, cookie_value: &str) -> Fetch<U> {
         // A personal token (`kcpat_…`) never rotates: its plan is never due, and it must name a personal
         // token's session (and an unprefixed value must not): see `personal`.
-        let (cookie_value, personal) = match personal::personal_token_value(cookie_value) {
+        let (cookie_value, personal) = match personal_record::personal_token_value(cookie_value) {
             Some(v) => (v, true),
             None => (cookie_value, false),
         };
@@ -343,7 +345,7 @@ impl<U: CachedUser> CredentialsCache<U> {
                 Ok(None)
             }
             FetchOutcome::Found { session, .. }
-                if personal::is_personal_token(&session) != personal =>
+                if personal_record::is_personal_token(&session) != personal =>
             {
                 tracing::debug!(session_id = %session.session_id, personal, "a personal token presented without its prefix, or a session token with it: refused");
                 Ok(None)
