@@ -129,7 +129,10 @@
           ? 'The passkey request was cancelled or timed out. Try again.'
           : e && e.name === 'InvalidStateError'
             ? 'This device already has a passkey for your account.'
-            : (e && e.message) || 'The passkey request failed. Try again.');
+            : e && e.name === 'SecurityError'
+              // The page's host is not the site's relying party (an IP address: use localhost).
+              ? 'Passkeys work only at this site\'s own address (in development: http://localhost, not an IP address).'
+              : (e && e.message) || 'The passkey request failed. Try again.');
       });
     });
   }
