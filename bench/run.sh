@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 5's benchmarks in one command: keycard vs bare axum vs axum-login, signed-in GET /me, plus sign-in
 # under load, memory-store scale and put_user cost. Prints the report and writes it to
-# bench/target/bench-run/report.md.
+# bench/target/bench-run/report.md, with its SVG charts beside it (`--charts DIR` to put them elsewhere).
 #
 #   bench/run.sh                 # the full run (5 rounds of 4 s per server; about 5 minutes after the build)
 #   bench/run.sh --quick         # a smoke run (1 round of 2 s, store sizes up to 10^5)

@@ -44,6 +44,9 @@ pub struct RunArgs {
     /// Also write the report to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the SVG charts go [default: beside `--out`, else the work directory].
+    #[arg(long)]
+    pub charts: Option<PathBuf>,
 }
 
 pub struct Config {
@@ -57,6 +60,8 @@ pub struct Config {
     pub kinds: Vec<String>,
     pub work: PathBuf,
     pub out: Option<PathBuf>,
+    /// The directory of the SVG charts.
+    pub charts: PathBuf,
 }
 
 impl Config {
@@ -88,6 +93,12 @@ impl Config {
             } else {
                 args.kinds
             },
+            charts: args.charts.unwrap_or_else(|| {
+                match args.out.as_deref().and_then(Path::parent) {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => args.work.clone().unwrap_or_else(|| default_work.clone()),
+                }
+            }),
             work: args.work.unwrap_or(default_work),
             out: args.out,
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::common::median;
 
+use super::charts::{self, Bars};
 use super::config::Config;
 use super::http::Server;
 use super::procs::{proc_cpu_us, run_json};
@@ -150,6 +151,37 @@ pub fn measure(
     for (k, why) in skipped {
         rep.line(format!("| `{k}` | skipped: {why} | | | | | | | | | |"));
     }
+
+    let order = |f: &dyn Fn(&str) -> Option<f64>| -> Vec<(String, f64)> {
+        servers
+            .iter()
+            .filter_map(|s| f(&s.kind).map(|v| (s.kind.clone(), v)))
+            .collect()
+    };
+    let rps_path = cfg.charts.join("me-requests.svg");
+    charts::bars(
+        &rps_path,
+        &Bars {
+            title: "Signed-in GET /me: requests/s (median of rounds)",
+            y_desc: "requests/s",
+            rows: &order(&|k| stats.get(k).map(|s| s.0)),
+        },
+    )?;
+    let cpu_path = cfg.charts.join("me-cpu.svg");
+    charts::bars(
+        &cpu_path,
+        &Bars {
+            title: "Signed-in GET /me: server CPU per request (+ redis-server's)",
+            y_desc: "µs of CPU per request",
+            rows: &order(&|k| cpu_totals.get(k).copied()),
+        },
+    )?;
+    rep.line(format!(
+        "
+Charts: `{}`, `{}`.",
+        rps_path.display(),
+        cpu_path.display()
+    ));
 
     Ok(MeResult { stats, cpu_totals })
 }

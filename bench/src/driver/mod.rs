@@ -7,10 +7,12 @@
 //!    the servers, and prints requests/s, p50 and p99 per server (medians over the rounds) and the ratio of
 //!    each to `bare`;
 //! 4. sign-in under load, memory-store scale and `put_user` cost (see the issue);
-//! 5. prints every issue-5 target as met or missed.
+//! 5. prints every issue-5 target as met or missed;
+//! 6. draws the `GET /me` side-by-side and the scale curves as SVG charts (`charts`) into `--charts`.
 //!
 //! Servers die with the driver (`PR_SET_PDEATHSIG`) and are killed when it returns; every loop is bounded.
 
+mod charts;
 mod config;
 mod http;
 mod me;
@@ -54,6 +56,8 @@ pub fn main(args: RunArgs) -> Result<(), String> {
 
 fn run(cfg: &Config, exe: &Path, rep: &mut Report) -> Result<(), String> {
     std::fs::create_dir_all(&cfg.work).map_err(|e| format!("mkdir {}: {e}", cfg.work.display()))?;
+    std::fs::create_dir_all(&cfg.charts)
+        .map_err(|e| format!("mkdir {}: {e}", cfg.charts.display()))?;
     let wrk_version = Command::new("wrk").arg("-v").output().map_err(|e| {
         format!("wrk not found ({e}): install it (`apt-get install -y wrk`; bench/run.sh does)")
     })?;

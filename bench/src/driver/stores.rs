@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::charts::{self, Curves};
 use super::config::Config;
 use super::procs::run_json;
 use super::report::{fmt_ns, mib, Report};
@@ -60,6 +61,7 @@ pub fn store_scale(cfg: &Config, exe: &Path, rep: &mut Report) -> Result<Vec<Sca
         ));
         out.push(r);
     }
+    scale_charts(cfg, &out, rep)?;
     rep.line("\n`Store::fetch` next to the cost of one dependent memory access at that size (a random pointer chase through a buffer as large as the store):\n");
     rep.line("| live sessions | `Store::fetch` p50 | one dependent memory access |");
     rep.line("|---:|---:|---:|");
@@ -118,5 +120,58 @@ pub fn put_user(exe: &Path, redis: bool, redis_url: &str, rep: &mut Report) -> R
             "| redis | skipped: no Redis at 127.0.0.1:6379 (or built without `redis`) | | | |",
         );
     }
+    Ok(())
+}
+
+/// The memory store's curves: resident memory, and `fetch` latency, per live-session count.
+fn scale_charts(cfg: &Config, runs: &[ScaleRun], rep: &mut Report) -> Result<(), String> {
+    let points = |f: &dyn Fn(&ScaleRun) -> f64| -> Vec<(u64, f64)> {
+        runs.iter().map(|r| (r.sessions, f(r))).collect()
+    };
+    let mem = cfg.charts.join("memory-store-rss.svg");
+    charts::curves(
+        &mem,
+        &Curves {
+            title: "Memory store: resident memory per live-session count",
+            y_desc: "MiB",
+            series: &[
+                (
+                    "process VmRSS".to_owned(),
+                    points(&|r| r.rss_kib as f64 / 1024.0),
+                ),
+                (
+                    "the store (VmRSS − VmRSS before)".to_owned(),
+                    points(&|r| r.rss_kib.saturating_sub(r.rss_before_kib) as f64 / 1024.0),
+                ),
+            ],
+        },
+    )?;
+    let lat = cfg.charts.join("memory-store-fetch.svg");
+    charts::curves(
+        &lat,
+        &Curves {
+            title: "Memory store: fetch latency per live-session count",
+            y_desc: "ns",
+            series: &[
+                (
+                    "CredentialsCache::fetch p50".to_owned(),
+                    points(&|r| r.fetch.p50_ns as f64),
+                ),
+                (
+                    "CredentialsCache::fetch p99".to_owned(),
+                    points(&|r| r.fetch.p99_ns as f64),
+                ),
+                (
+                    "Store::fetch p50".to_owned(),
+                    points(&|r| r.store_fetch.p50_ns as f64),
+                ),
+            ],
+        },
+    )?;
+    rep.line(format!(
+        "\nCharts: `{}`, `{}`.",
+        mem.display(),
+        lat.display()
+    ));
     Ok(())
 }
