@@ -39,6 +39,9 @@ pub struct RedisStore {
     mode: Arc<str>,
     /// The client of one Redis (`None` on a cluster): what a near cache opens its subscription with.
     client: Option<redis::Client>,
+    /// The seed nodes of a cluster URL (`redis://…` each, credentials included; empty on one Redis): what
+    /// a cluster near cache discovers the masters from.
+    seeds: Arc<[String]>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -94,19 +97,21 @@ impl RedisStore {
                 "the key prefix must not contain `{` or `}`: keycard puts each user's hash tag after it",
             ));
         }
-        let (conn, server, client) = match cluster_nodes(url) {
+        let (conn, server, client, seeds) = match cluster_nodes(url) {
             Some(nodes) => {
                 let nodes =
                     nodes.map_err(|m| err(OP, format!("invalid Redis Cluster URL: {m}")))?;
+                let seeds: Arc<[String]> = nodes.clone().into();
                 let (conn, server) = connect_cluster(url, nodes, &config).await?;
-                (conn, server, None)
+                (conn, server, None, seeds)
             }
             None => {
                 let (conn, server, client) = connect_single(url, &config).await?;
-                (conn, server, Some(client))
+                (conn, server, Some(client), Arc::from(Vec::new()))
             }
         };
         let mode = match &client {
+            None if config.publish_invalidations => format!("c{}", crate::config::NEAR_SUFFIX),
             None => "c".to_owned(),
             Some(_) if config.publish_invalidations => format!("s{}", config.near_channel()),
             Some(_) => "s".to_owned(),
@@ -118,6 +123,7 @@ impl RedisStore {
             server: server.into(),
             mode: mode.into(),
             client,
+            seeds,
         };
         if let Err(e) = store.check_eviction_policy().await {
             tracing::warn!(
@@ -226,6 +232,18 @@ impl RedisStore {
     /// The client of one Redis (`None` on a cluster), for the near cache's subscription.
     pub(crate) fn client(&self) -> Option<&redis::Client> {
         self.client.as_ref()
+    }
+
+    /// On a cluster whose writes publish invalidations: the shard channel of a key base `{prefix}{tt}`
+    /// is `{prefix}{tt}` followed by this suffix (`near`). `None` on one Redis, or when writes do not
+    /// publish ([`RedisConfig::publish_invalidations`] off).
+    pub fn shard_channel_suffix(&self) -> Option<&str> {
+        self.mode.strip_prefix('c').filter(|c| !c.is_empty())
+    }
+
+    /// The seed nodes of a cluster URL, as `redis://` URLs (empty on one Redis).
+    pub(crate) fn seeds(&self) -> &[String] {
+        &self.seeds
     }
 
     /// The longest any store call may take.

@@ -275,6 +275,11 @@ mod layout;
 #[cfg(feature = "near")]
 #[cfg_attr(docsrs, doc(cfg(feature = "near")))]
 pub mod near;
+#[cfg(feature = "near")]
+#[cfg_attr(docsrs, doc(cfg(feature = "near")))]
+pub mod near_cluster;
+#[cfg(feature = "near")]
+mod near_message;
 mod one_time;
 mod remember;
 mod scripts;
@@ -287,6 +292,8 @@ pub use connect::RedisStore;
 pub use layout::hash_tag;
 #[cfg(feature = "near")]
 pub use near::RedisInvalidations;
+#[cfg(feature = "near")]
+pub use near_cluster::ClusterInvalidations;
 
 use keycard::StoreError;
 
