@@ -116,7 +116,7 @@ impl RedisStore {
             Some(_) if config.publish_invalidations => format!("s{}", config.near_channel()),
             Some(_) => "s".to_owned(),
         };
-        let store = RedisStore {
+        let mut store = RedisStore {
             conn,
             prefix: config.key_prefix.into(),
             response_timeout: config.response_timeout,
@@ -134,6 +134,14 @@ impl RedisStore {
             );
         }
         store.check_legacy_layout().await;
+        if store.shard_channel_suffix().is_some() && !store.has_sharded_pubsub().await {
+            tracing::warn!(
+                server = %store.server,
+                "this Redis Cluster has no sharded pub/sub (SPUBLISH: Redis 7 or later): writes do not \
+                 publish invalidations, and a near cache over this store is refused"
+            );
+            store.mode = "c".into();
+        }
         tracing::debug!(server = %store.server, cluster = store.is_cluster(), key_prefix = %store.prefix, "redis credentials store connected");
         Ok(store)
     }
@@ -158,6 +166,24 @@ impl RedisStore {
                  tags): they are not read, so their users are signed out once and sign in again; the old \
                  keys expire by themselves"
             );
+        }
+    }
+
+    /// Whether the cluster knows `SPUBLISH` (Redis 7 or later; `COMMAND INFO` answers nil for an unknown
+    /// command). An error counts as yes: the scripts then fail loudly rather than publish nothing silently.
+    async fn has_sharded_pubsub(&self) -> bool {
+        let mut conn = self.conn.connection();
+        let mut cmd = redis::cmd("COMMAND");
+        cmd.arg("INFO").arg("SPUBLISH");
+        match bounded(
+            "connect",
+            self.response_timeout,
+            cmd.query_async::<Value>(&mut conn),
+        )
+        .await
+        {
+            Ok(Value::Array(items)) => !matches!(items.first(), None | Some(Value::Nil)),
+            _ => true,
         }
     }
 

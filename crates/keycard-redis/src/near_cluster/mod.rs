@@ -79,8 +79,9 @@ impl ClusterInvalidations {
     ///
     /// Errors: [`StoreError`] when `store` is not on a cluster (use
     /// [`RedisInvalidations`](crate::RedisInvalidations)), or its writes do not publish
-    /// ([`RedisConfig::publish_invalidations`](crate::RedisConfig::publish_invalidations) off: the
-    /// subscriptions would hear nothing), or a seed URL is invalid.
+    /// ([`RedisConfig::publish_invalidations`](crate::RedisConfig::publish_invalidations) off, or a
+    /// cluster older than Redis 7, which has no `SPUBLISH`: the subscriptions would hear nothing), or a
+    /// seed URL is invalid.
     pub fn new(store: &RedisStore) -> Result<Self, StoreError> {
         if !store.is_cluster() {
             return Err(err(
@@ -91,8 +92,8 @@ impl ClusterInvalidations {
         let Some(suffix) = store.shard_channel_suffix() else {
             return Err(err(
                 "near cache",
-                "a cluster near cache needs writes that publish (RedisConfig::publish_invalidations): \
-                 otherwise no node would hear another's writes",
+                "a cluster near cache needs writes that publish (RedisConfig::publish_invalidations on, \
+                 and Redis 7 or later for SPUBLISH): otherwise no node would hear another's writes",
             ));
         };
         let seeds = store
