@@ -2,7 +2,9 @@
 // process that scripts/e2e.sh started. Every flow of issue 14, "Remember me" (e2e/remember.mjs) and accounts
 // by email (e2e/email.mjs: the confirmation link, a password reset, sign-in by link and by code, each read
 // from the mail the demo sent to the script's SMTP sink), the authenticator app (e2e/totp.mjs: set up from
-// the key the page shows, the second step of a sign-in by its code and by a recovery code, turned off), a
+// the key the page shows, the second step of a sign-in by its code and by a recovery code, turned off),
+// passkeys (e2e/passkey.mjs: added, signed in with, the second step, removed; Chromium's virtual
+// authenticator over the DevTools protocol), a
 // screenshot per step, axe-core and a 375 px overflow check on every page, and a failure on any console
 // error, page error, failed request or unexpected HTTP error status. Tokens of emailed links never reach
 // the output (`redact`), nor setup keys and codes (totp.mjs's `hide`).
@@ -29,6 +31,7 @@ import { chromium } from 'playwright-core';
 
 import { emailFlows } from './email.mjs';
 import { rememberMeFlows } from './remember.mjs';
+import { passkeyFlows } from './passkey.mjs';
 import { totpFlows } from './totp.mjs';
 
 const require = createRequire(import.meta.url);
@@ -254,10 +257,11 @@ async function checkPage(page) {
 
 // ----- navigation -----
 
-/** Go to `path`; the final response must have `status` (its path is then allowed that status). */
+/** Go to `path` (on BASE, or a whole URL: the passkey flow's http://localhost:PORT); the final response
+ * must have `status` (its path is then allowed that status). */
 async function visit(page, watch, path, status = 200) {
-  if (status >= 400) watch.expect(status, path);
-  const res = await page.goto(BASE + path);
+  if (status >= 400) watch.expect(status, new URL(path, BASE).pathname);
+  const res = await page.goto(new URL(path, BASE).href);
   assert(res, `no response for ${redact(path)}`);
   assert(res.status() === status, `GET ${redact(path)}: status ${res.status()}, expected ${status}`);
   await checkPage(page);
@@ -530,6 +534,13 @@ async function main() {
   await totpFlows({
     browser, BASE, DESKTOP, MOBILE, ACTION_TIMEOUT_MS, Watch, step, visit, clickThrough, signIn, assert,
     assertText, assertNoText, pathOf, sessionCookie, redact,
+  });
+
+  // Passkeys (e2e/passkey.mjs): an account and a browser of their own at http://localhost:PORT (the demo's
+  // relying party), Chromium's virtual authenticator over the DevTools protocol.
+  await passkeyFlows({
+    browser, BASE, DESKTOP, ACTION_TIMEOUT_MS, Watch, step, visit, clickThrough, signIn, assert, assertText,
+    assertNoText, pathOf,
   });
 
   await step('throttle-after-five-wrong-passwords', [lw], laptop, async () => {

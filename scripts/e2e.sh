@@ -16,7 +16,10 @@
 #      temporary data directory (SQLite file), the memory cache (`CACHE_URL=memory`) and its mail sent to the
 #      sink (`SMTP_URL=smtp://127.0.0.1:PORT`),
 #   6. runs e2e/run.mjs, bounded by E2E_TIMEOUT_SECS (default 300) for the whole browser run; it reads the mail
-#      from the sink's directory (E2E_MAIL_DIR).
+#      from the sink's directory (E2E_MAIL_DIR). run.mjs runs the flows of e2e/remember.mjs, e2e/email.mjs,
+#      e2e/totp.mjs and e2e/passkey.mjs (passkeys with Chromium's virtual authenticator over the DevTools
+#      protocol, at http://localhost:PORT: the demo's relying party on a loopback address is `localhost`,
+#      never the IP address).
 # Everything it starts (the sink, the demo, node, Chromium) is killed on exit, on failure and on Ctrl-C too; the
 # temporary directory is removed (kept with E2E_KEEP=1). Exits non-zero when a step fails.
 #

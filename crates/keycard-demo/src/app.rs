@@ -19,6 +19,7 @@ use crate::config::{redact_url, Config};
 use crate::domain::cache::{build_stores, CacheInitError};
 use crate::domain::db::{self, DbInitError};
 use crate::domain::mail::{self, MailSetupError};
+use crate::domain::passkeys;
 use crate::domain::plan_job::{JobHandle, PlanJob};
 use crate::domain::throttle;
 use crate::server::{self, ServerLimits};
@@ -50,6 +51,9 @@ pub enum StartError {
     /// The TOTP settings are invalid.
     #[error("cannot set up authenticator-app codes: {0}")]
     Totp(#[from] keycard_totp::TotpError),
+    /// The passkey settings (the relying party, from `PUBLIC_ORIGIN` or the loopback address).
+    #[error("cannot set up passkeys: {0}")]
+    Passkey(#[from] keycard_passkey::PasskeyError),
     /// The mail settings (`SMTP_URL`, `MAIL_FROM`) are invalid.
     #[error(transparent)]
     Mail(#[from] MailSetupError),
@@ -109,6 +113,8 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
     )?;
     let registration_limit =
         throttle::registration_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
+    let passkey_starts =
+        throttle::passkey_start_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
     let (mail_per_client, mail_per_address) =
         throttle::mail_limits(counters, secret.as_bytes(), clock.clone())?;
     let inbox = InboxFlows::new(stores.one_time.clone(), secret.as_bytes())?
@@ -145,6 +151,14 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         )?
         .with_clock(Arc::new(clock.clone())),
         recovery: RecoveryCodes::new(secret.as_bytes())?,
+        passkeys: passkeys::build(
+            &config.passkey_origin(),
+            stores.one_time.clone(),
+            factors.clone(),
+            secret.as_bytes(),
+            clock.clone(),
+        )?,
+        passkey_starts,
         factors,
     };
     let state = AppState {

@@ -41,6 +41,7 @@ docs! {
     events => "../../../docs/guide/src/events.md",
     accounts_by_email => "../../../docs/guide/src/accounts-by-email.md",
     second_factors => "../../../docs/guide/src/second-factors.md",
+    api_clients => "../../../docs/guide/src/api-clients.md",
     mail => "../../../docs/guide/src/mail.md",
     security => "../../../docs/guide/src/security/index.md",
     security_layers => "../../../docs/guide/src/security/layers.md",

@@ -147,6 +147,11 @@ mod verify;
 #[doc(hidden)]
 pub mod __fuzz;
 
+// A software authenticator for tests (this crate's, an app's HTTP tests). Behind the `testing` feature:
+// not part of the supported API.
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use config::{PasskeyConfig, CEREMONY_TTL};
 pub use error::PasskeyError;
 pub use manage::can_remove;

@@ -316,6 +316,16 @@ impl Config {
         }
     }
 
+    /// The origin passkeys are bound to (their relying party): `PUBLIC_ORIGIN`, or `http://localhost:PORT`
+    /// on a loopback address without it (browsers offer passkeys on `http://localhost`, never on an IP
+    /// address; `http://localhost:PORT` is one of [`allowed_origins`](Self::allowed_origins) too).
+    pub fn passkey_origin(&self) -> String {
+        match &self.public_origin {
+            Some(origin) => origin.trim_end_matches('/').to_owned(),
+            None => format!("http://localhost:{}", self.addr.port()),
+        }
+    }
+
     /// The origins forms may come from (the CSRF check's `Origin`): `PUBLIC_ORIGIN`, or on a loopback
     /// address without it `http://ADDR` and `http://localhost:PORT`.
     pub fn allowed_origins(&self) -> Vec<String> {

@@ -117,6 +117,22 @@ pub fn mail_limits(
     ))
 }
 
+/// Passkey sign-ins begun per client address: 60 per 10 minutes (each writes a ceremony record to the
+/// session store, for anybody who asks).
+pub const PASSKEY_STARTS_PER_CLIENT: Limit = Limit::new(60, Duration::from_secs(600));
+
+/// The limit on passkey sign-ins begun, per client address, over `store` ([`counters`]).
+pub fn passkey_start_limit(
+    store: Arc<dyn ThrottleStore>,
+    secret: &[u8],
+    clock: AppClock,
+) -> Result<RateLimit, SecretError> {
+    Ok(
+        RateLimit::new(store, secret, "passkey_start", PASSKEY_STARTS_PER_CLIENT)?
+            .with_clock(Arc::new(clock)),
+    )
+}
+
 /// The message of a refused registration: the same whatever was typed.
 pub fn too_many_registrations_message(retry_after_secs: u64) -> String {
     let minutes = retry_after_secs.div_ceil(60);

@@ -19,6 +19,8 @@ pub mod factor_views;
 pub mod flash;
 pub mod inbox;
 pub mod layout;
+pub mod passkey_reply;
+pub mod passkey_views;
 pub mod respond;
 pub mod router;
 pub mod routes;

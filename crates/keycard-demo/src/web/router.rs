@@ -19,8 +19,8 @@ use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
     account, api, assets, confirm, email_change, email_confirm, events, health, home, magic,
-    mailbox, password_reset, plan, pro, profile, refresh, registration, session, sessions, tokens,
-    totp, two_factor,
+    mailbox, passkey_sign_in, passkey_step, passkeys, password_reset, plan, pro, profile, refresh,
+    registration, session, sessions, tokens, totp, two_factor,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -85,6 +85,20 @@ pub fn router(
             crate::web::second_factor::TWO_FACTOR_PATH,
             get(two_factor::show).post(two_factor::create),
         )
+        .route("/session/passkey/options", post(passkey_sign_in::options))
+        .route("/session/passkey", post(passkey_sign_in::create))
+        .route(
+            "/session/two-factor/passkey/options",
+            post(passkey_step::options),
+        )
+        .route("/session/two-factor/passkey", post(passkey_step::create))
+        .route(
+            "/account/passkeys",
+            get(passkeys::index).post(passkeys::create),
+        )
+        .route("/account/passkeys/options", post(passkeys::options))
+        .route("/account/passkeys/{id}/rename", post(passkeys::rename))
+        .route("/account/passkeys/{id}/delete", post(passkeys::delete))
         .route("/account/tokens", get(tokens::index).post(tokens::create))
         .route("/account/tokens/{id}/delete", post(tokens::delete))
         .route("/account/totp", get(totp::show).post(totp::enable))
@@ -115,6 +129,10 @@ pub fn router(
         .route("/static/app.css", get(assets::stylesheet))
         .route("/static/favicon.svg", get(assets::favicon))
         .route("/static/session-events.js", get(assets::session_events_js))
+        .route(
+            crate::web::passkey_reply::SCRIPT_PATH,
+            get(assets::passkeys_js),
+        )
         .route("/favicon.ico", get(assets::favicon))
         .layer(headers)
         .with_state(state)

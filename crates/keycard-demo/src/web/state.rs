@@ -67,6 +67,10 @@ pub struct SecondFactors {
     pub totp: keycard_totp::Totp,
     /// Recovery codes.
     pub recovery: keycard::factor::RecoveryCodes,
+    /// Passkeys: registration, sign-in with no email typed, the second step ([`crate::domain::passkeys`]).
+    pub passkeys: keycard_passkey::Passkeys,
+    /// Passkey sign-ins begun per client address ([`crate::domain::throttle::passkey_start_limit`]).
+    pub passkey_starts: RateLimit,
 }
 
 /// What the flash extractor reads ([`crate::web::flash::IncomingFlash`]).

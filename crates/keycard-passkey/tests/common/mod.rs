@@ -1,8 +1,8 @@
 //! What the passkey tests share: a site with its stores and clock, and the software authenticator.
 #![allow(dead_code)] // each test binary uses a part
 
-pub mod authenticator;
-pub mod cbor;
+// The software authenticator lives in the crate (feature `testing`) so an app's tests can use it too.
+pub use keycard_passkey::testing as authenticator;
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
-//! `GET /static/app.css`, `GET /static/favicon.svg` and `GET /favicon.ico`: the demo's one stylesheet and
-//! its icon, embedded in the binary (no CDN, nothing read from disk at run time). Served outside the session
+//! `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/passkeys.js`,
+//! `GET /static/favicon.svg` and `GET /favicon.ico`: the demo's one stylesheet, its two scripts and its
+//! icon, embedded in the binary (no CDN, nothing read from disk at run time). Served outside the session
 //! layer, like `/healthz`: no cookie work.
 
 use axum::http::{header, HeaderValue};
@@ -9,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 pub const STYLESHEET: &str = include_str!("../../../static/app.css");
 /// The profile page's listener for `/events`.
 pub const SESSION_EVENTS_JS: &str = include_str!("../../../static/session-events.js");
+/// The passkey pages' ceremonies (`crate::web::passkey_reply::SCRIPT_PATH`).
+pub const PASSKEYS_JS: &str = include_str!("../../../static/passkeys.js");
 /// The icon.
 pub const FAVICON: &str = include_str!("../../../static/favicon.svg");
 
@@ -23,6 +26,11 @@ pub async fn stylesheet() -> Response {
 /// `text/javascript`.
 pub async fn session_events_js() -> Response {
     asset("text/javascript; charset=utf-8", SESSION_EVENTS_JS)
+}
+
+/// `text/javascript`: the passkey ceremonies.
+pub async fn passkeys_js() -> Response {
+    asset("text/javascript; charset=utf-8", PASSKEYS_JS)
 }
 
 /// `image/svg+xml`, also at `/favicon.ico` (where browsers look when a page names no icon).

@@ -19,11 +19,14 @@
 //! | `POST /account/email`, `GET/POST /account/email/{token}` | [`email_change`] |
 //! | `GET /session/two-factor`, `POST /session/two-factor` | [`two_factor`] (the second step of a sign-in) |
 //! | `GET/POST /account/totp`, `POST /account/totp/delete`, `POST /account/recovery-codes` | [`totp`] (sudo) |
+//! | `POST /session/passkey/options`, `POST /session/passkey` | [`passkey_sign_in`] ("Sign in with a passkey", no email typed) |
+//! | `POST /session/two-factor/passkey/options`, `POST /session/two-factor/passkey` | [`passkey_step`] (a passkey as the second step) |
+//! | `GET /account/passkeys`, `POST /account/passkeys/options`, `POST /account/passkeys`, `POST /account/passkeys/{id}/rename`, `POST /account/passkeys/{id}/delete` | [`passkeys`] (adding and removing: sudo) |
 //! | `POST /api/session`, `DELETE /api/session` | [`api`] (bearer tokens for API clients; outside CSRF) |
 //! | `GET/POST /account/tokens`, `POST /account/tokens/{id}/delete` | [`tokens`] (personal access tokens) |
 //! | `GET /dev/mailbox` | [`mailbox`] (without `SMTP_URL`, on loopback) |
 //! | `GET /healthz`, `GET /healthz/near` | [`health`] (the near cache's counters) |
-//! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
+//! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/passkeys.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
 
 pub mod account;
 pub mod api;
@@ -36,6 +39,9 @@ pub mod health;
 pub mod home;
 pub mod magic;
 pub mod mailbox;
+pub mod passkey_sign_in;
+pub mod passkey_step;
+pub mod passkeys;
 pub mod password_reset;
 pub mod plan;
 pub mod pro;

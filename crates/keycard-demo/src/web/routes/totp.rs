@@ -146,7 +146,11 @@ fn timed_out(state: &AppState) -> Response {
     )
 }
 
-async fn new_recovery_codes(state: &AppState, user: &User) -> Result<Vec<String>, AppError> {
+/// Ten new recovery codes for `user`, voiding the old ones: the codes, to show once.
+pub(crate) async fn new_recovery_codes(
+    state: &AppState,
+    user: &User,
+) -> Result<Vec<String>, AppError> {
     let (codes, hashes) = state.second.recovery.generate(&user.id);
     state
         .second
@@ -156,7 +160,13 @@ async fn new_recovery_codes(state: &AppState, user: &User) -> Result<Vec<String>
     Ok(codes)
 }
 
-fn codes_page(csrf: &CsrfToken, user: &User, notice: &'static str, codes: Vec<String>) -> Response {
+/// The page that shows new recovery codes once, `notice` above them.
+pub(crate) fn codes_page(
+    csrf: &CsrfToken,
+    user: &User,
+    notice: &'static str,
+    codes: Vec<String>,
+) -> Response {
     let page = RecoveryCodesPage {
         layout: Layout::new(csrf, Some(user), &IncomingFlash::default()).at(PATH),
         notice,

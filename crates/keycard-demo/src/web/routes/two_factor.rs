@@ -31,7 +31,8 @@ use keycard_axum::RedirectPath as _;
 /// The one message for a refused code.
 pub const WRONG_CODE: &str =
     "That code is not right. Type the code your app shows now, or one of your recovery codes.";
-const EXPIRED: &str = "Your sign-in timed out or was already finished. Please sign in again.";
+/// The one message for a pending login that is gone (timed out, finished, or never begun).
+pub const EXPIRED: &str = "Your sign-in timed out or was already finished. Please sign in again.";
 
 /// The second-step form.
 #[derive(Debug, Default, Deserialize)]
@@ -42,7 +43,7 @@ pub struct CodeForm {
 }
 
 /// The pending login the request carries, with its challenge, if it is still pending.
-async fn pending(
+pub(crate) async fn pending(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(String, Pending)>, AppError> {
@@ -58,14 +59,15 @@ async fn pending(
 }
 
 /// Back to the sign-in page, the pending cookie cleared.
-fn start_over(state: &AppState) -> Response {
+pub(crate) fn start_over(state: &AppState) -> Response {
     with_cookie(
         state.flash.redirect(SignIn::PATH, EXPIRED),
         state.second.cookie.clear(),
     )
 }
 
-async fn page(
+/// The second step's form (what `user_key` has: a code field, a passkey button), with `error`.
+pub(crate) async fn page(
     state: &AppState,
     csrf: &CsrfToken,
     user_key: &str,

@@ -1,7 +1,13 @@
-//! A software authenticator and the browser around it: it reads the options a ceremony's start sent,
-//! makes or uses a P-256 credential, and writes the JSON a browser's `credential.toJSON()` would post
-//! (client data, attestation object or authenticator data, an ECDSA signature). Real ceremonies, driven
-//! from Rust, with knobs the tests turn: the origin the browser reports, the sign counter, the flags.
+//! **Tests only** (feature `testing`; not a supported API): a software authenticator and the browser
+//! around it. It reads the options a ceremony's start sent, makes or uses a P-256 credential, and writes
+//! the JSON a browser's `credential.toJSON()` would post (client data, attestation object or
+//! authenticator data, an ECDSA signature). Real ceremonies, driven from Rust, with knobs the tests
+//! turn: the origin the browser reports, the sign counter, the flags.
+//!
+//! This crate's tests use it, and so do an app's HTTP tests (keycard-demo's `tests/passkeys/`): add
+//! `keycard-passkey = { …, features = ["testing"] }` to the app's `[dev-dependencies]`.
+//!
+//! Its methods panic on options that are not a ceremony's (a test failure, never input to handle).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -10,7 +16,9 @@ use p256::ecdsa::{Signature, SigningKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::cbor::Cbor;
+mod cbor;
+
+use cbor::Cbor;
 
 const UP: u8 = 0x01;
 const UV: u8 = 0x04;
@@ -19,10 +27,14 @@ const BS: u8 = 0x10;
 const AT: u8 = 0x40;
 
 /// One credential the authenticator holds.
+#[derive(Debug)]
 pub struct Credential {
+    /// The credential id.
     pub id: Vec<u8>,
     key: SigningKey,
+    /// The relying party id it was made for.
     pub rp_id: String,
+    /// The WebAuthn user handle the site gave it.
     pub user_handle: Vec<u8>,
     /// The signature counter: the next assertion signs `counter + 1` (when the authenticator counts).
     pub counter: u32,
@@ -38,9 +50,11 @@ pub enum AuthenticatorError {
 }
 
 /// A software authenticator behind a browser at `origin`.
+#[derive(Debug)]
 pub struct SoftAuthenticator {
     /// The origin the browser writes in the client data.
     pub origin: String,
+    /// The credentials it holds, oldest first.
     pub credentials: Vec<Credential>,
     /// A synced passkey (backup eligible and backed up), as iCloud Keychain or Google Password Manager
     /// make; such passkeys keep no signature counter.
@@ -51,6 +65,7 @@ pub struct SoftAuthenticator {
     pub next_id: Option<Vec<u8>>,
 }
 
+/// Base64url without padding, as WebAuthn's JSON writes bytes.
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
