@@ -5,8 +5,8 @@
 //! browser's requests land on either node, as behind a load balancer; every test runs one scenario.
 //!
 //! On PostgreSQL and on one Redis the nodes run their near cache (`CACHE_NEAR=on`, the default) in one
-//! test and none (`CACHE_NEAR=off`) in another; on the Redis Cluster there is none (not supported
-//! there). Without a near cache a write on one node is seen by the other on its very next request, and
+//! test and none (`CACHE_NEAR=off`) in another; on the Redis Cluster they run it (the default: one
+//! `SSUBSCRIBE` connection per master). Without a near cache a write on one node is seen by the other on its very next request, and
 //! the scenario asserts exactly that. With one, the other node sees it once the write's `NOTIFY` or
 //! `PUBLISH` has reached it (well under a millisecond on loopback, a scheduling delay more on a busy
 //! machine): the scenario's first read after a write on the other node polls until the write is seen
@@ -90,11 +90,7 @@ fn cluster(
     cache: &'static str,
     cache_env: Vec<(&'static str, String)>,
 ) -> (Cluster, String) {
-    let on_cluster = cache_env
-        .iter()
-        .any(|(k, v)| *k == "CACHE_URL" && v.starts_with("redis+cluster://"));
     let near = matches!(cache, "postgres" | "redis")
-        && !on_cluster
         && !cache_env.contains(&("CACHE_NEAR", "off".to_owned()));
     let secret = random_hex(48);
     let mut env = vec![
@@ -240,7 +236,7 @@ async fn two_nodes_on_redis_without_a_near_cache_see_each_write_on_the_next_requ
 }
 
 /// The same scenario with the sessions on a Redis Cluster (`CACHE_URL=redis+cluster://…`,
-/// `scripts/redis-cluster.sh start`).
+/// `scripts/redis-cluster.sh start`), each node with its near cache (sharded pub/sub).
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_sessions_on_a_redis_cluster() {
@@ -259,6 +255,10 @@ async fn two_nodes_share_sessions_on_a_redis_cluster() {
             ("CACHE_URL", cluster_url.clone()),
             ("CACHE_KEY_PREFIX", prefix.clone()),
         ],
+    );
+    assert!(
+        cluster.near,
+        "the near cache is on by default on a Redis Cluster too"
     );
     run(TEST, &cluster, &secret).await;
 }

@@ -15,7 +15,9 @@
 //! `KEYCARD_BENCH_CLUSTER_URL` (a `redis+cluster://` URL: the same loops on that Redis Cluster, in the
 //! same run; unset: no cluster row), `KEYCARD_BENCH_SECS` (measured seconds per row, default 10; 1 s of
 //! warm-up before each). The 1,000 users spread over the cluster's masters (256 hash tags); a cluster's
-//! keys are left to expire.
+//! keys are left to expire. On the cluster a second row, `redis-cluster-near`, runs the same loops
+//! through `RedisStore::near_cache` (sharded pub/sub, confirmed on every master before it starts): the
+//! hot `fetch` from memory.
 //! Arguments cargo passes (`--bench`) are ignored. Needs Redis; without it the bench says so and exits 0.
 
 use std::sync::Arc;
@@ -49,7 +51,10 @@ fn main() {
         if let Ok(cluster_url) = std::env::var("KEYCARD_BENCH_CLUSTER_URL") {
             let config = RedisConfig::with_prefix(format!("keycard-bench-fetch:{nonce}:"));
             match RedisStore::connect(&cluster_url, config).await {
-                Ok(cluster) => bench.run("redis-cluster", Arc::new(cluster)).await,
+                Ok(cluster) => {
+                    bench.run("redis-cluster", Arc::new(cluster.clone())).await;
+                    near_row(&bench, &cluster).await;
+                }
                 Err(e) => println!("cluster row skipped: cannot connect to {cluster_url}: {e}"),
             }
         }
@@ -57,4 +62,26 @@ fn main() {
         bench.footer();
         delete_redis_prefix(&url, store.key_prefix()).await;
     });
+}
+
+/// The cluster row again through the cluster near cache, once every master's subscription is confirmed.
+async fn near_row(bench: &FetchBench, cluster: &RedisStore) {
+    let near = match cluster.near_cache(keycard::store::near::NearConfig::default()) {
+        Ok(n) => n,
+        Err(e) => return println!("cluster near-cache row skipped: {e}"),
+    };
+    if !near
+        .wait_confirmed(std::time::Duration::from_secs(30))
+        .await
+    {
+        return println!("cluster near-cache row skipped: never confirmed");
+    }
+    bench
+        .run("redis-cluster-near", Arc::new(near.clone()))
+        .await;
+    let stats = near.stats();
+    println!(
+        "redis-cluster-near: {} hits, {} misses, {} bypassed",
+        stats.hits, stats.misses, stats.bypassed
+    );
 }

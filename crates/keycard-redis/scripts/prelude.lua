@@ -1,8 +1,10 @@
 -- Helpers every script starts with (concatenated in front of it). ARGV[1] is always the key base: the
 -- prefix and the hash tag of the user slot the script was routed to (`keycard:{a3}`). Every key a script
 -- touches is named from it, so all of them share one Redis Cluster slot; KEYS lists those known up front.
--- ARGV[2] is the deployment: 'c' on a Redis Cluster, 's' on one Redis, followed on one Redis by the
--- near-cache invalidation channel when writes publish to it (`skeycard:near`; see src/near.rs).
+-- ARGV[2] is the deployment: 'c' on a Redis Cluster, 's' on one Redis, followed when writes publish
+-- invalidations: on one Redis by the channel (`skeycard:near`; see src/near.rs), on a cluster by the
+-- suffix of the user's shard channel, which is ARGV[1] .. suffix (`cnear`: `SPUBLISH keycard:{a3}near`,
+-- in the script's own slot; see src/near_cluster/).
 local p = ARGV[1]
 local CLUSTER = string.sub(ARGV[2], 1, 1) == 'c'
 local NEAR = string.sub(ARGV[2], 2)
@@ -198,7 +200,13 @@ local function prune_index(uk, now_s, dead)
 end
 
 -- tell every node's near cache what this write changed ('u:' .. user key, 's:' .. session id hex, or
--- '*'), in the write's own atomic step, so every subscriber hears it before any later reply
+-- '*'), in the write's own atomic step, so every subscriber hears it before any later reply; on a
+-- cluster on the shard channel of this script's slot (the tag's), which only that slot's master serves
 local function near(msg)
-  if NEAR ~= '' then redis.call('PUBLISH', NEAR, msg) end
+  if NEAR == '' then return end
+  if CLUSTER then
+    redis.call('SPUBLISH', p .. NEAR, msg)
+  else
+    redis.call('PUBLISH', NEAR, msg)
+  end
 end

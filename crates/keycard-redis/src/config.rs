@@ -38,7 +38,9 @@ pub struct RedisConfig {
     /// process that writes (app nodes, CLIs, jobs) as soon as one node runs a near cache: a write that
     /// does not publish is seen by other nodes' near caches only when their entries are refilled. It
     /// costs one `PUBLISH` per write inside the script (reads never publish; with no subscriber Redis
-    /// does nothing more). Ignored on a Redis Cluster, where the near cache is not supported.
+    /// does nothing more). On a Redis Cluster each write publishes with `SPUBLISH` on its user's shard
+    /// channel, `{prefix}{tt}near`, in the script's own slot (the cluster near cache,
+    /// [`near_cluster`](crate::near_cluster)).
     pub publish_invalidations: bool,
 }
 
@@ -93,6 +95,10 @@ impl RedisConfig {
     /// The near-cache invalidation channel of this configuration: the key prefix followed by `near`
     /// (`keycard:near` by default).
     pub fn near_channel(&self) -> String {
-        format!("{}near", self.key_prefix)
+        format!("{}{NEAR_SUFFIX}", self.key_prefix)
     }
 }
+
+/// What follows the key prefix in the invalidation channel on one Redis (`{prefix}near`), and the key base
+/// in a shard channel on a cluster (`{prefix}{tt}near`).
+pub(crate) const NEAR_SUFFIX: &str = "near";

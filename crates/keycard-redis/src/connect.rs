@@ -39,6 +39,9 @@ pub struct RedisStore {
     mode: Arc<str>,
     /// The client of one Redis (`None` on a cluster): what a near cache opens its subscription with.
     client: Option<redis::Client>,
+    /// The seed nodes of a cluster URL (`redis://…` each, credentials included; empty on one Redis): what
+    /// a cluster near cache discovers the masters from.
+    seeds: Arc<[String]>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -94,30 +97,33 @@ impl RedisStore {
                 "the key prefix must not contain `{` or `}`: keycard puts each user's hash tag after it",
             ));
         }
-        let (conn, server, client) = match cluster_nodes(url) {
+        let (conn, server, client, seeds) = match cluster_nodes(url) {
             Some(nodes) => {
                 let nodes =
                     nodes.map_err(|m| err(OP, format!("invalid Redis Cluster URL: {m}")))?;
+                let seeds: Arc<[String]> = nodes.clone().into();
                 let (conn, server) = connect_cluster(url, nodes, &config).await?;
-                (conn, server, None)
+                (conn, server, None, seeds)
             }
             None => {
                 let (conn, server, client) = connect_single(url, &config).await?;
-                (conn, server, Some(client))
+                (conn, server, Some(client), Arc::from(Vec::new()))
             }
         };
         let mode = match &client {
+            None if config.publish_invalidations => format!("c{}", crate::config::NEAR_SUFFIX),
             None => "c".to_owned(),
             Some(_) if config.publish_invalidations => format!("s{}", config.near_channel()),
             Some(_) => "s".to_owned(),
         };
-        let store = RedisStore {
+        let mut store = RedisStore {
             conn,
             prefix: config.key_prefix.into(),
             response_timeout: config.response_timeout,
             server: server.into(),
             mode: mode.into(),
             client,
+            seeds,
         };
         if let Err(e) = store.check_eviction_policy().await {
             tracing::warn!(
@@ -128,6 +134,14 @@ impl RedisStore {
             );
         }
         store.check_legacy_layout().await;
+        if store.shard_channel_suffix().is_some() && !store.has_sharded_pubsub().await {
+            tracing::warn!(
+                server = %store.server,
+                "this Redis Cluster has no sharded pub/sub (SPUBLISH: Redis 7 or later): writes do not \
+                 publish invalidations, and a near cache over this store is refused"
+            );
+            store.mode = "c".into();
+        }
         tracing::debug!(server = %store.server, cluster = store.is_cluster(), key_prefix = %store.prefix, "redis credentials store connected");
         Ok(store)
     }
@@ -152,6 +166,24 @@ impl RedisStore {
                  tags): they are not read, so their users are signed out once and sign in again; the old \
                  keys expire by themselves"
             );
+        }
+    }
+
+    /// Whether the cluster knows `SPUBLISH` (Redis 7 or later; `COMMAND INFO` answers nil for an unknown
+    /// command). An error counts as yes: the scripts then fail loudly rather than publish nothing silently.
+    async fn has_sharded_pubsub(&self) -> bool {
+        let mut conn = self.conn.connection();
+        let mut cmd = redis::cmd("COMMAND");
+        cmd.arg("INFO").arg("SPUBLISH");
+        match bounded(
+            "connect",
+            self.response_timeout,
+            cmd.query_async::<Value>(&mut conn),
+        )
+        .await
+        {
+            Ok(Value::Array(items)) => !matches!(items.first(), None | Some(Value::Nil)),
+            _ => true,
         }
     }
 
@@ -226,6 +258,18 @@ impl RedisStore {
     /// The client of one Redis (`None` on a cluster), for the near cache's subscription.
     pub(crate) fn client(&self) -> Option<&redis::Client> {
         self.client.as_ref()
+    }
+
+    /// On a cluster whose writes publish invalidations: the shard channel of a key base `{prefix}{tt}`
+    /// is `{prefix}{tt}` followed by this suffix (`near`). `None` on one Redis, or when writes do not
+    /// publish ([`RedisConfig::publish_invalidations`] off).
+    pub fn shard_channel_suffix(&self) -> Option<&str> {
+        self.mode.strip_prefix('c').filter(|c| !c.is_empty())
+    }
+
+    /// The seed nodes of a cluster URL, as `redis://` URLs (empty on one Redis).
+    pub(crate) fn seeds(&self) -> &[String] {
+        &self.seeds
     }
 
     /// The longest any store call may take.

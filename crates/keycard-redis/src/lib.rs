@@ -227,12 +227,16 @@
 //! window ends.
 //!
 //! # Near cache
-//! On one Redis, [`RedisStore::near_cache`] puts a [`NearCache`](keycard::store::near::NearCache) in
-//! front of the store: hot fetches are answered from process memory, and every write of every node
-//! reaches every node's near cache at once, because each write script publishes what it changed on
-//! `{prefix}near` ([`RedisConfig::publish_invalidations`], on by default) and each node subscribes
-//! ([`near`], behind the default `near` feature). A node whose subscription is down or unconfirmed serves
-//! from Redis. Not supported on a Redis Cluster (refused with an error; see [`near`]).
+//! [`RedisStore::near_cache`] puts a [`NearCache`](keycard::store::near::NearCache) in front of the
+//! store: hot fetches are answered from process memory, and every write of every node reaches every
+//! node's near cache at once, because each write script publishes what it changed
+//! ([`RedisConfig::publish_invalidations`], on by default) and each node subscribes (behind the default
+//! `near` feature). On one Redis: `PUBLISH {prefix}near`, one subscription per node ([`near`]). On a
+//! Redis Cluster (Redis 7): `SPUBLISH {prefix}{tt}near` on the user's shard channel, in the script's own
+//! slot, and one subscription per master per node, each confirmed by a `PING` and a `CLUSTER NODES`
+//! through it ([`near_cluster`]). A node whose subscription (on a cluster: any master's) is down or
+//! unconfirmed serves from Redis; a failover, a resharding or a topology change flushes and
+//! resubscribes.
 //!
 //! # Switching layouts
 //! Sessions written by keycard-redis before the per-user hash tags (`{prefix}t:…`, `{prefix}s:…`, a
@@ -246,8 +250,9 @@
 //!   `EVALSHA`, `SCRIPT LOAD`, `EXISTS` and `CONFIG GET` at connect (the latter optional: a managed Redis
 //!   that forbids it only loses the start-up policy check), and inside scripts `GET SET DEL EXISTS HGET
 //!   HMGET HSET HDEL PTTL PEXPIRE ZADD ZREM ZSCORE ZCARD ZRANGE ZREVRANGE ZRANGEBYSCORE ZREMRANGEBYSCORE`, and
-//!   `PUBLISH` (one Redis, [`RedisConfig::publish_invalidations`]); a near cache adds one connection per
-//!   node with `SUBSCRIBE` and `PING`.
+//!   `PUBLISH` (one Redis) or `SPUBLISH` (a cluster; [`RedisConfig::publish_invalidations`]); a near cache
+//!   adds one connection per node with `SUBSCRIBE` and `PING`, on a cluster one per master per node with
+//!   `SSUBSCRIBE`, `PING` and `CLUSTER NODES` (and `CLUSTER SLOTS` when it reads the masters).
 //! - On one Redis, after a failover to a replica that had not yet received the last writes, recently
 //!   created or rotated sessions may be lost (the user signs in again); nobody is signed in as somebody
 //!   else.
@@ -257,7 +262,8 @@
 //! ([`RedisConnection`], the cluster URL, the connection rebuild after a failover), `layout` (hash tags
 //! and key names), `codec` (record encoding and reply parsing), `store` (the
 //! [`Store`](keycard::Store) primitives), `throttle` and `remember` (the login-throttle counters and the
-//! remember-me series), [`near`] (the near cache's subscription), and one Lua file per script in
+//! remember-me series), [`near`] (the near cache's subscription), [`near_cluster`] (its subscriptions on
+//! a cluster), `near_message` (the invalidation payloads), and one Lua file per script in
 //! `scripts/` (each prefixed with `scripts/prelude.lua`; the remember-me ones also with
 //! `scripts/remember_prelude.lua`).
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -275,6 +281,11 @@ mod layout;
 #[cfg(feature = "near")]
 #[cfg_attr(docsrs, doc(cfg(feature = "near")))]
 pub mod near;
+#[cfg(feature = "near")]
+#[cfg_attr(docsrs, doc(cfg(feature = "near")))]
+pub mod near_cluster;
+#[cfg(feature = "near")]
+mod near_message;
 mod one_time;
 mod remember;
 mod scripts;
@@ -287,6 +298,8 @@ pub use connect::RedisStore;
 pub use layout::hash_tag;
 #[cfg(feature = "near")]
 pub use near::RedisInvalidations;
+#[cfg(feature = "near")]
+pub use near_cluster::ClusterInvalidations;
 
 use keycard::StoreError;
 

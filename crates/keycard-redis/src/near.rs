@@ -53,13 +53,13 @@
 //! the same model, and the same messages, as the PostgreSQL store's `NOTIFY`.
 //!
 //! # Redis Cluster
-//! Not supported: [`RedisStore::near_cache`] and [`RedisInvalidations::new`] refuse a cluster store
-//! with an error, and a cluster store's writes do not publish. On a cluster `PUBLISH` is broadcast over
-//! the cluster bus, so one subscription would hear every master's writes, but a `PING` on that
-//! connection only orders the messages of the node it is connected to: it cannot prove that another
-//! master's earlier writes have arrived, so the lease could not be confirmed soundly without a ping
-//! through every master and a view of the current masters across failovers. Run a cluster store
-//! without a near cache (every fetch one round trip to its slot's master).
+//! Not with this subscription: [`RedisInvalidations::new`] refuses a cluster store. On a cluster
+//! `PUBLISH` is broadcast over the cluster bus, so one subscription would hear every master's writes,
+//! but a `PING` on it only orders the messages of the node it is connected to: it cannot prove that
+//! another master's earlier writes have arrived. So a cluster store's writes `SPUBLISH` to their user's
+//! shard channel instead, and [`RedisStore::near_cache`] subscribes on every master and pings through
+//! each ([`ClusterInvalidations`](crate::ClusterInvalidations); see
+//! [`near_cluster`](crate::near_cluster)).
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -68,11 +68,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt as _, StreamExt as _};
-use keycard::store::near::{Invalidation, NearCache, NearChannel, NearConfig};
-use keycard::{CachedUser, SessionId, StoreError};
+use keycard::store::near::{NearCache, NearChannel, NearConfig};
+use keycard::{CachedUser, StoreError};
 use redis::aio::{PubSub, PubSubSink, PubSubStream};
 use redis::{ConnectionAddr, ProtocolVersion, RedisResult, Value};
 
+use crate::near_message::parse;
 use crate::{err, RedisStore};
 
 /// What the subscription is doing, for tests and health checks.
@@ -132,14 +133,13 @@ impl Drop for InvalidationsGuard {
     }
 }
 
-/// Why a cluster store gets no near cache.
-const CLUSTER_REFUSED: &str = "the near cache needs one Redis: on a Redis Cluster a PING on one \
-    subscription cannot prove that other masters' invalidations have arrived (see keycard_redis::near); \
-    run a cluster store without a near cache";
+/// Why a cluster store gets no single-Redis subscription.
+const CLUSTER_REFUSED: &str = "RedisInvalidations subscribes on one Redis: on a Redis Cluster use \
+    ClusterInvalidations (sharded pub/sub, one subscription per master; RedisStore::near_cache picks it)";
 
 impl RedisInvalidations {
-    /// Subscribe to `store`'s channel. Fails on a Redis Cluster store (not supported: see the
-    /// [module docs](self)).
+    /// Subscribe to `store`'s channel. Fails on a Redis Cluster store, whose subscriptions are
+    /// [`ClusterInvalidations`](crate::ClusterInvalidations)'.
     ///
     /// Errors: [`StoreError`] for a Redis Cluster store.
     pub fn new(store: &RedisStore) -> Result<Self, StoreError> {
@@ -187,14 +187,23 @@ impl RedisStore {
     /// A [`NearCache`] over this store, subscribed to its invalidation channel
     /// ([`RedisInvalidations`]). Call it on a tokio runtime; the subscription stops when the last clone
     /// of the cache is dropped. Nothing is served from memory until the subscription is confirmed
-    /// ([`NearCache::wait_confirmed`]). Fails on a Redis Cluster store (not supported: see
-    /// [`near`](crate::near)).
+    /// ([`NearCache::wait_confirmed`]). On a Redis Cluster the subscriptions are
+    /// [`ClusterInvalidations`](crate::ClusterInvalidations) (sharded pub/sub, one per master; see
+    /// [`near_cluster`](crate::near_cluster)): nothing is served from memory until every master's is
+    /// confirmed.
     ///
-    /// Errors: [`StoreError`] for a Redis Cluster store.
+    /// Errors: [`StoreError`] on a cluster store whose writes do not publish
+    /// ([`RedisConfig::publish_invalidations`](crate::RedisConfig::publish_invalidations) off).
     pub fn near_cache<U: CachedUser>(
         &self,
         config: NearConfig,
     ) -> Result<NearCache<U, RedisStore>, StoreError> {
+        if self.is_cluster() {
+            let source = crate::near_cluster::ClusterInvalidations::new(self)?;
+            let near = NearCache::new(self.clone(), config);
+            let guard = source.start(near.channel());
+            return Ok(near.with_source_guard(guard));
+        }
         let source = RedisInvalidations::new(self)?;
         let near = NearCache::new(self.clone(), config);
         let guard = source.start(near.channel());
@@ -343,22 +352,6 @@ fn on_message(msg: &redis::Msg, channel: &NearChannel) {
     channel.invalidate(parse(msg.get_payload_bytes()));
 }
 
-/// What a write's message names; anything unreadable evicts everything.
-fn parse(payload: &[u8]) -> Invalidation {
-    if let Some(key) = payload.strip_prefix(b"u:") {
-        if let Ok(key) = std::str::from_utf8(key) {
-            return Invalidation::User(key.to_owned());
-        }
-    }
-    if let Some(hex) = payload.strip_prefix(b"s:") {
-        let mut id = [0u8; 16];
-        if hex::decode_to_slice(hex, &mut id).is_ok() {
-            return Invalidation::Session(SessionId(id));
-        }
-    }
-    Invalidation::All
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,20 +363,5 @@ mod tests {
         assert!(!subscribed_pong(&Value::SimpleString("PONG".into())));
         assert!(!subscribed_pong(&Value::Array(vec![pong("message")])));
         assert!(!subscribed_pong(&Value::Nil));
-    }
-
-    #[test]
-    fn messages_name_a_user_a_session_or_everything() {
-        assert_eq!(parse(b"u:42"), Invalidation::User("42".into()));
-        assert_eq!(parse(b"u:"), Invalidation::User(String::new()));
-        let id = SessionId([7; 16]);
-        assert_eq!(
-            parse(format!("s:{}", id.to_hex()).as_bytes()),
-            Invalidation::Session(id)
-        );
-        assert_eq!(parse(b"s:nothex"), Invalidation::All);
-        assert_eq!(parse(b"u:\xff"), Invalidation::All);
-        assert_eq!(parse(b"*"), Invalidation::All);
-        assert_eq!(parse(b"something new"), Invalidation::All);
     }
 }

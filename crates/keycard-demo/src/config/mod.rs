@@ -8,7 +8,7 @@
 //! | `--database-url` | `DATABASE_URL` | `sqlite://data/keycard-demo.db?mode=rwc` | the users database: `sqlite:…` or `postgres://…` |
 //! | `--cache-url` | `CACHE_URL` | `database` | the credentials cache: `database` (the users database: its SQLite file, or its PostgreSQL), `memory` (in this process, lost on restart), `sqlite:PATH`, `postgres://…` `redis://[:PASSWORD@]HOST:PORT[/DB]` or `redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT…]` (a Redis Cluster) (shared by every node) |
 //! | `--cache-key-prefix` | `CACHE_KEY_PREFIX` | `keycard-demo:` | prefix of every Redis key (one per app sharing a Redis) |
-//! | `--cache-near` | `CACHE_NEAR` | `on` | `on`: with a PostgreSQL or Redis cache, hot sessions are answered from this process's memory, invalidated by PostgreSQL `NOTIFY` or Redis `PUBLISH` from every node's writes (not on a Redis Cluster: ignored there); `off`: every request asks the store |
+//! | `--cache-near` | `CACHE_NEAR` | `on` | `on`: with a PostgreSQL or Redis cache, hot sessions are answered from this process's memory, invalidated by PostgreSQL `NOTIFY` or Redis `PUBLISH` (on a Redis Cluster `SPUBLISH`, one subscription per master) from every node's writes; `off`: every request asks the store |
 //! | `--secret-key` | `SECRET_KEY` | generated, kept beside the SQLite file | app secret, at least 64 bytes; required with PostgreSQL or Redis |
 //! | `--session-idle-secs` | `SESSION_IDLE_SECS` | `1800` | a session not renewed for this long dies |
 //! | `--session-renewal-secs` | `SESSION_RENEWAL_SECS` | `900` | the first request after this long rotates the token |

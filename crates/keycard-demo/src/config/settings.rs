@@ -24,7 +24,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/keycard-demo.db?mode=rwc";
 pub const DEFAULT_CACHE_URL: &str = "database";
 /// Default prefix of the demo's Redis keys.
 pub const DEFAULT_CACHE_KEY_PREFIX: &str = "keycard-demo:";
-/// Default `CACHE_NEAR`: a near cache wherever the credentials cache has one (PostgreSQL, one Redis).
+/// Default `CACHE_NEAR`: a near cache wherever the credentials cache has one (PostgreSQL, Redis, Redis Cluster).
 pub const DEFAULT_CACHE_NEAR: &str = "on";
 /// Longest accepted `CACHE_KEY_PREFIX`, in bytes.
 pub const MAX_CACHE_KEY_PREFIX_LEN: usize = 64;

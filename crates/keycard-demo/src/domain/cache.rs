@@ -2,12 +2,12 @@
 //! store (a file: survives restarts, shared with the CLI), the PostgreSQL store or the Redis store (shared
 //! by every node and the CLI). Adding a backend is one arm here (and one in [`CacheBackend`]).
 //!
-//! With PostgreSQL every process (node or CLI) makes its writes notify the store's channel, and with one
-//! Redis every write script publishes on the store's channel (`RedisConfig::publish_invalidations`, on by
-//! default), whatever the process's own `CACHE_NEAR` says, so every node that runs a near cache hears
-//! every write; a server with `CACHE_NEAR=on` (the default) puts a near cache in front of the store. On
-//! a Redis Cluster there is no near cache (keycard-redis does not support one there): the server logs
-//! that and asks the cluster on every request.
+//! With PostgreSQL every process (node or CLI) makes its writes notify the store's channel, and with
+//! Redis every write script publishes what it changed (`RedisConfig::publish_invalidations`, on by
+//! default: on one Redis on the store's channel, on a Redis Cluster with `SPUBLISH` on the user's shard
+//! channel), whatever the process's own `CACHE_NEAR` says, so every node that runs a near cache hears
+//! every write; a server with `CACHE_NEAR=on` (the default) puts a near cache in front of the store, on
+//! one Redis and on a Redis Cluster alike (there it subscribes on every master).
 
 use std::sync::Arc;
 
@@ -190,12 +190,6 @@ pub async fn build_stores(
                 })?;
             let near_cache = if !config.cache_near {
                 None
-            } else if store.is_cluster() {
-                tracing::warn!(
-                    "CACHE_NEAR=on is ignored on a Redis Cluster (keycard-redis has a near cache for \
-                     one Redis only): every request asks the cluster; set CACHE_NEAR=off to silence this"
-                );
-                None
             } else {
                 let cache = store
                     .near_cache::<User>(NearConfig::default())
@@ -209,6 +203,7 @@ pub async fn build_stores(
             tracing::info!(
                 cache = %config.cache.display_url(),
                 key_prefix = %store.key_prefix(),
+                cluster = store.is_cluster(),
                 near = near_cache.is_some(),
                 "credentials cache: redis connected"
             );

@@ -13,10 +13,15 @@
 //!   read, created and revoked in a loop: no answer is wrong (a store error is the only other outcome,
 //!   and is counted), nothing is lost, nothing revoked comes back.
 //!
+//! - **near cache** (`near.rs`): the failover and the resharding again with a near cache on node A
+//!   and the writes on node B: no revoked session served past one lease after the acknowledged
+//!   revocation; the revocation lag printed.
+//!
 //! The figures (`--nocapture`) are in the guide (Redis Cluster) and the crate docs. Needs `redis-server`
 //! and `redis-cli` on `PATH`; without them each test skips by the test kit's rule (a
 //! failure under `KEYCARD_REQUIRE_SERVICES=1`).
 
+mod near;
 mod own;
 
 use std::collections::BTreeMap;
@@ -407,6 +412,8 @@ const SCRIPT_COMMANDS: &[&str] = &[
     "zrangebyscore",
     "zrevrangebyscore",
     "zremrangebyscore",
+    // The invalidation a renewal publishes on its user's shard channel (`RedisConfig::publish_invalidations`).
+    "spublish",
 ];
 
 /// One round trip per signed-in request on the cluster too: N fetches (plain reads and a renewal) of

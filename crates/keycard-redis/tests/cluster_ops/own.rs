@@ -64,7 +64,12 @@ impl OwnCluster {
     /// A store on this cluster with a fresh prefix and a 1 s response timeout (so a request for a dead
     /// master answers 503 quickly).
     pub async fn store(&self, test: &str) -> RedisStore {
-        let config = RedisConfig::with_prefix(unique_prefix(test))
+        self.store_with_prefix(&unique_prefix(test)).await
+    }
+
+    /// [`store`](Self::store) with the key prefix given: two app nodes of one deployment share it.
+    pub async fn store_with_prefix(&self, prefix: &str) -> RedisStore {
+        let config = RedisConfig::with_prefix(prefix)
             .response_timeout(Duration::from_secs(1))
             .reconnect_max_delay(Duration::from_millis(200));
         RedisStore::connect(&self.url(), config)

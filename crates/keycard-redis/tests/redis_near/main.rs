@@ -273,9 +273,11 @@ async fn writes_publish_on_the_channel_and_only_when_configured() {
     );
 }
 
-/// A Redis Cluster store gets no near cache: refused with a clear error (see `keycard_redis::near`).
+/// On a Redis Cluster the single-Redis subscription is refused (the cluster's is
+/// `ClusterInvalidations`, `tests/cluster_near/`), and so is a cluster near cache over writes that do not
+/// publish: no node would hear another's writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_store_refuses_a_near_cache() {
+async fn a_cluster_store_refuses_the_single_redis_subscription_and_a_silent_near_cache() {
     const TEST: &str = "near_cluster_refused";
     let Some(url) = redis_cluster_or_skip(TEST).await else {
         return;
@@ -283,14 +285,19 @@ async fn a_cluster_store_refuses_a_near_cache() {
     let store = RedisStore::connect(&url, RedisConfig::with_prefix(unique_prefix(TEST)))
         .await
         .unwrap();
-    assert_eq!(
-        store.invalidation_channel(),
-        None,
-        "cluster writes do not publish"
-    );
-    let e = store
+    assert_eq!(store.invalidation_channel(), None, "no single channel");
+    assert_eq!(store.shard_channel_suffix(), Some("near"), "shard channels");
+    let e = RedisInvalidations::new(&store).expect_err("one Redis only");
+    assert!(e.to_string().contains("ClusterInvalidations"), "{e}");
+    let silent = RedisStore::connect(
+        &url,
+        RedisConfig::with_prefix(unique_prefix(TEST)).publish_invalidations(false),
+    )
+    .await
+    .unwrap();
+    assert_eq!(silent.shard_channel_suffix(), None);
+    let e = silent
         .near_cache::<TestUser>(near_config())
-        .expect_err("refused on a cluster");
-    assert!(e.to_string().contains("needs one Redis"), "{e}");
-    assert!(RedisInvalidations::new(&store).is_err());
+        .expect_err("refused: its writes do not publish");
+    assert!(e.to_string().contains("publish"), "{e}");
 }
