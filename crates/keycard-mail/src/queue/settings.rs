@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// What a [`MailQueue`] did so far ([`MailQueue::stats`]).
+/// What a [`MailQueue`](super::MailQueue) did so far ([`MailQueue::stats`](super::MailQueue::stats)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MailStats {
@@ -14,7 +14,7 @@ pub struct MailStats {
     /// Messages given up on: a permanent error, or a transient one after the last retry.
     pub failed: u64,
     /// Messages never sent: the queue was full or closed when they were handed to it, or still waiting
-    /// when [`MailQueue::close`]'s deadline passed.
+    /// when [`MailQueue::close`](super::MailQueue::close)'s deadline passed.
     pub dropped: u64,
     /// Messages accepted and not finished yet (waiting, being sent, or waiting for a retry).
     pub pending: u64,
@@ -48,7 +48,7 @@ impl Counters {
     }
 }
 
-/// Settings of a [`MailQueue`] ([`MailQueue::builder`]).
+/// Settings of a [`MailQueue`](super::MailQueue) ([`MailQueue::builder`](super::MailQueue::builder)).
 #[derive(Debug, Clone)]
 pub struct MailQueueBuilder {
     pub(super) capacity: usize,
@@ -73,7 +73,7 @@ impl Default for MailQueueBuilder {
 }
 
 impl MailQueueBuilder {
-    /// How many messages may wait (default 1024; at least 1). Past that, [`MailQueue::send`] drops.
+    /// How many messages may wait (default 1024; at least 1). Past that, [`MailQueue::send`](super::MailQueue::send) drops.
     #[must_use]
     pub fn capacity(mut self, messages: usize) -> Self {
         self.capacity = messages.max(1);
