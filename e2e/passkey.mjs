@@ -1,7 +1,8 @@
 // Passkeys in the browser (issue 21's WebAuthn flows, crates/keycard-demo/tests/passkeys/): a passkey added
 // from the profile on the account's passkeys page (the recovery codes of a first second factor shown
 // once), "Sign in with a passkey" with no email typed, the passkey as the second step of a password sign-in,
-// the list showing its last use, and the passkey removed. Imported by run.mjs, whose helpers (`t`) it uses:
+// the same passkey offered by the browser's autofill on the sign-in page, the list showing its last use,
+// and the passkey removed. Imported by run.mjs, whose helpers (`t`) it uses:
 // each step goes through `t.step`, each page through `t.visit`/`t.clickThrough` (axe-core, the 375 px
 // overflow check, no inline script), so the screenshots number on from run.mjs's.
 //
@@ -48,6 +49,20 @@ export async function passkeyFlows(t) {
       },
     });
     const credentials = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+
+    // The sign-in page also offers the passkeys in the browser's autofill (a conditional WebAuthn request
+    // made as the page loads). Chromium's virtual authenticator answers such a request at once with the
+    // passkey it holds, where a person would first pick it from the email field's suggestions: so on
+    // every visit here the page would sign in by itself. The autofill is hidden from the page (as in a
+    // browser without it) except in the one step that checks it, which turns it on in localStorage.
+    await page.addInitScript(() => {
+      let on = false;
+      try { on = localStorage.getItem('e2e-passkey-autofill') === 'on'; } catch (e) { /* about:blank */ }
+      if (window.PublicKeyCredential && !on) {
+        Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable', { value: undefined });
+      }
+    });
+    const autofill = (on) => page.evaluate((v) => localStorage.setItem('e2e-passkey-autofill', v), on ? 'on' : 'off');
 
     /** `GET /me` by the page's own `fetch` (its cookies): the body of a 200. */
     async function me() {
@@ -111,6 +126,21 @@ export async function passkeyFlows(t) {
       assert((await me()).email === EMAIL, `/me is ${EMAIL}`);
     });
 
+    // The same passkey from the browser's autofill: the page asks for it as it loads (the virtual
+    // authenticator picks it at once), and the answer signs in as the button's does.
+    await step('passkey-autofill-signs-in', [watch], page, async () => {
+      await signOut();
+      await autofill(true);
+      try {
+        await page.goto(`${LOCAL}/session/new`);
+        await page.waitForURL((url) => url.pathname === '/profile');
+      } finally {
+        await autofill(false);
+      }
+      await assertText(page, `Welcome back, ${EMAIL}. Signed in with a passkey.`);
+      assert((await me()).email === EMAIL, `/me is ${EMAIL}`);
+    });
+
     // The password alone is not enough any more: the passkey answers the second step.
     await step('passkey-second-step-page', [watch], page, async () => {
       await signOut();
@@ -118,7 +148,10 @@ export async function passkeyFlows(t) {
       await t.signIn(page, EMAIL, PASSWORD);
       assert(pathOf(page) === '/session/two-factor', `the password leads to ${page.url()}`);
       await assertNoText(page, 'Signed in as');
-      await assertText(page, 'Or use your passkey');
+      // A passkey is this account's only second factor: the page leads with it, a recovery code after.
+      await assertText(page, 'Or use a recovery code');
+      const first = await page.locator('main form').first().getAttribute('action');
+      assert(first === '/session/two-factor/passkey', `the page's first form posts to ${first}`);
     });
 
     await step('passkey-second-step-signs-in', [watch], page, async () => {

@@ -1,4 +1,5 @@
 // The passkey ceremonies of the demo's pages: every <form data-passkey="register|sign-in|second-step">.
+// A sign-in form marked data-passkey-autofill also offers its passkeys in the browser's autofill.
 // On submit: ask the server for options (POST data-options, with the form's CSRF token as X-CSRF-Token),
 // hand them to the browser's WebAuthn call, put the ceremony token and the credential's JSON into the
 // form's hidden fields, and submit the form (the server checks the answer and answers as a form does).
@@ -73,6 +74,56 @@
     });
   }
 
+  // The browser's autofill offer of passkeys ("conditional mediation"): where the browser has it, the
+  // sign-in page asks for a ceremony as it loads and lets the browser list this site's passkeys among the
+  // email field's suggestions (its autocomplete says `webauthn`); choosing one submits the form below as
+  // the button would. The ceremony record lives 5 minutes: the request is made again a few times, then
+  // left to the button. The button's own request aborts this one first (one WebAuthn call at a time).
+  var CONDITIONAL_RENEW_MS = 4 * 60 * 1000;
+  var CONDITIONAL_ROUNDS = 3;
+
+  function conditional(form, options) {
+    var state = { controller: null, timer: null, stopped: false };
+    function stop() {
+      state.stopped = true;
+      form.removeAttribute('data-passkey-autofill-state');
+      if (state.timer) clearTimeout(state.timer);
+      if (state.controller) state.controller.abort();
+    }
+    function round(left) {
+      if (state.stopped || left <= 0) return;
+      var controller = new AbortController();
+      state.controller = controller;
+      options().then(function (ceremony) {
+        if (!ceremony || state.stopped) return null;
+        state.timer = setTimeout(function () {
+          controller.abort();
+          round(left - 1);
+        }, CONDITIONAL_RENEW_MS);
+        // Scripts and tests can tell that the browser's autofill now offers the passkeys.
+        form.setAttribute('data-passkey-autofill-state', 'offered');
+        return navigator.credentials.get({
+          mediation: 'conditional',
+          publicKey: requestOptions(ceremony.options.publicKey),
+          signal: controller.signal,
+        }).then(function (cred) {
+          if (!cred || state.stopped) return;
+          stop();
+          form.elements.token.value = ceremony.token;
+          form.elements.credential.value = credentialJson(cred);
+          form.submit();
+        });
+      }).catch(function () {
+        // Aborted (renewed, or the button took over), refused or limited: the button still works.
+      });
+    }
+    if (!PublicKeyCredential.isConditionalMediationAvailable) return stop;
+    PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+      if (available) round(CONDITIONAL_ROUNDS);
+    }, function () {});
+    return stop;
+  }
+
   function setup(form) {
     var kind = form.getAttribute('data-passkey');
     var button = form.querySelector('button[type=submit]');
@@ -90,12 +141,10 @@
         error.hidden = false;
       }
     }
-    form.addEventListener('submit', function (event) {
-      event.preventDefault();
-      if (error) error.hidden = true;
-      if (button) button.disabled = true;
+    // Ask the server for a ceremony: its options and token (null when the page must go elsewhere).
+    function options() {
       var csrf = form.elements._csrf_token ? form.elements._csrf_token.value : '';
-      fetch(form.getAttribute('data-options'), {
+      return fetch(form.getAttribute('data-options'), {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'X-CSRF-Token': csrf, Accept: 'application/json' },
@@ -110,7 +159,20 @@
           if (!res.ok) throw new Error(body.error || 'The server could not start the passkey request.');
           return body;
         });
-      }).then(function (ceremony) {
+      });
+    }
+    var stopConditional = form.hasAttribute('data-passkey-autofill')
+      ? conditional(form, function () {
+        // A refusal here (the client's limit) is not shown: the button still works.
+        return options().catch(function () { return null; });
+      })
+      : function () {};
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      stopConditional();
+      if (error) error.hidden = true;
+      if (button) button.disabled = true;
+      options().then(function (ceremony) {
         if (!ceremony) return null;
         var pk = ceremony.options.publicKey;
         var call = kind === 'register'

@@ -76,6 +76,14 @@ async fn a_recovery_code_still_answers_the_second_step_of_a_passkey_account() {
     let b = password_step(&app, "ada@example.com").await;
     let page = b.get("/session/two-factor").await;
     assert!(page.body.contains("Recovery code"), "{}", page.body);
+    // The passkey is this account's only second factor: the page leads with it.
+    let passkey_form = page.body.find(r#"action="/session/two-factor/passkey""#);
+    let code_form = page.body.find(r#"action="/session/two-factor""#);
+    assert!(
+        passkey_form.is_some() && passkey_form < code_form,
+        "the passkey comes before the recovery code: {}",
+        page.body
+    );
     let done = b.post("/session/two-factor", &[("code", &codes[0])]).await;
     assert_eq!(done.location(), Some("/profile"), "{}", done.body);
     assert!(b.me().await.is_some());
