@@ -102,11 +102,13 @@ impl IntoResponse for OidcRejection {
             tracing::error!(error = %e, "identity provider flow: the store failed");
         }
         let status = StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        // The stable code, for the user to quote and the tests to match on.
+        let message = format!("{} (Error code: {}.)", self.message(), self.error.code());
         let mut res = framed_error_page(
             self.layout.clone(),
             status,
             "Sign-in with your identity provider failed",
-            self.message(),
+            &message,
         );
         res.headers_mut()
             .append(header::SET_COOKIE, clear_cookie(self.secure));
