@@ -59,3 +59,17 @@ pub struct IdentitiesPage {
     /// An identity may be unlinked (another way to sign in is left).
     pub can_remove: bool,
 }
+
+/// The page a form that starts a flow answers with: the browser goes on to the provider by a meta
+/// refresh (or the link), a navigation of its own, because the pages' CSP (`form-action 'self'`)
+/// forbids a form's redirect to another origin.
+#[derive(Debug, Template)]
+#[template(path = "oidc_continue.html")]
+pub struct ContinuePage {
+    /// Frame.
+    pub layout: Layout,
+    /// The provider's name.
+    pub name: String,
+    /// Its authorization URL.
+    pub url: String,
+}

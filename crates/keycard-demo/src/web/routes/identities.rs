@@ -96,7 +96,7 @@ pub async fn index(
     page(&state, &user, &csrf, &flash, sudo).await
 }
 
-/// Begin linking the provider `key` (sudo): the flow cookie and 303 to the provider.
+/// Begin linking the provider `key` (sudo): the flow cookie and a page that goes on to the provider.
 pub async fn link(
     State(state): State<AppState>,
     SudoUser { user, .. }: SudoUser,
@@ -108,7 +108,8 @@ pub async fn link(
     let intent = Intent::Link {
         user_key: user.id.clone(),
     };
-    crate::web::routes::oidc::begin(&state, ip, &key, intent, layout).await
+    use crate::web::routes::oidc::{begin, Started};
+    begin(&state, ip, &key, intent, Started::ByForm, layout).await
 }
 
 /// Unlink one (sudo): 303 to the list; the last way to sign in: 409.

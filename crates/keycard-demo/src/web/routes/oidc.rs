@@ -31,11 +31,12 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::oidc_flow::{clear_cookie, read_cookie, set_cookie, OidcRejection};
+use crate::web::oidc_views::ContinuePage;
 use crate::web::respond::{retry_after, with_cookie};
 use crate::web::routes::identities::IDENTITIES_PATH;
 use crate::web::second_factor::sign_in_or_continue;
 use crate::web::state::AppState;
-use crate::web::views::{framed_error_page, Layout};
+use crate::web::views::{framed_error_page, render, Layout};
 
 /// The provider's redirect back.
 #[derive(Debug, Default, Deserialize)]
@@ -56,12 +57,14 @@ pub const PASSWORD_FIRST: &str =
     an account, sign in with your password, then link the provider from your account's \"Linked \
     accounts\" page. Otherwise, register first and link it from there.";
 
-/// Begin a flow for `intent` with the provider `key`: the flow cookie and 303 to the provider.
+/// Begin a flow for `intent` with the provider `key`: the flow cookie and 303 to the provider (a link
+/// started it), or a page that goes on there (a form started it: see [`ContinuePage`]).
 pub(crate) async fn begin(
     state: &AppState,
     ip: std::net::IpAddr,
     key: &str,
     intent: Intent,
+    intent_kind: Started,
     layout: Layout,
 ) -> Result<Response, AppError> {
     let secure = state.oidc.cookie_secure;
@@ -104,10 +107,29 @@ pub(crate) async fn begin(
         )
         .into());
     };
-    Ok(with_cookie(
-        Redirect::to(&started.authorize_url).into_response(),
-        cookie,
-    ))
+    let res = match intent_kind {
+        Started::ByLink => Redirect::to(&started.authorize_url).into_response(),
+        Started::ByForm => render(
+            StatusCode::OK,
+            &ContinuePage {
+                layout,
+                name: provider_name(state, key),
+                url: started.authorize_url,
+            },
+            None,
+        ),
+    };
+    Ok(with_cookie(res, cookie))
+}
+
+/// What started a flow: a link (a GET: a redirect may go to the provider) or a form (a POST: the
+/// pages' CSP lets a form's navigation end on this origin only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Started {
+    /// `GET /auth/oidc/{key}`.
+    ByLink,
+    /// `POST /account/identities/{key}/link`.
+    ByForm,
 }
 
 /// "Sign in with {name}": 303 to the provider (404 page for an unknown provider).
@@ -120,7 +142,7 @@ pub async fn start(
 ) -> Result<Response, AppError> {
     let user = auth.current_user();
     let layout = Layout::new(&csrf, user.as_deref(), &IncomingFlash::default());
-    begin(&state, ip, &key, Intent::SignIn, layout).await
+    begin(&state, ip, &key, Intent::SignIn, Started::ByLink, layout).await
 }
 
 /// The provider's redirect back: signed in (303 to `/profile`, or to the second step), linked (303 to
