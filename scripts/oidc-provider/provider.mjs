@@ -5,7 +5,8 @@
 //   node scripts/oidc-provider/provider.mjs [PORT]      (PORT 0 or none: a free port)
 //
 // Prints one JSON line on stdout once it listens: {"issuer":"http://127.0.0.1:PORT"}. Exits when its stdin
-// closes (the test process that started it is gone), on SIGTERM, or on SIGINT.
+// closes (the test process that started it is gone; not with OIDC_PROVIDER_KEEP_STDIN=1, for a script that
+// kills it by pid), on SIGTERM, or on SIGINT.
 //
 // Clients (static; `application_type: native`, so any loopback port matches the registered redirect URI, as
 // RFC 8252 section 7.3 says):
@@ -183,6 +184,10 @@ async function json(req) {
 server.on('request', async (req, res) => {
   try {
     const url = new URL(req.url, issuer);
+    if (url.pathname === '/favicon.ico') {
+      res.statusCode = 204;
+      return res.end();
+    }
     const m = url.pathname.match(/^\/interaction\/([\w-]+)$/);
     if (m) return await interaction(req, res, m[1]);
     if (req.method === 'POST' && url.pathname === '/dev/tamper') {
@@ -206,8 +211,10 @@ server.on('request', async (req, res) => {
 
 process.stdout.write(JSON.stringify({ issuer }) + '\n');
 const stop = () => { server.close(); process.exit(0); };
-process.stdin.on('end', stop);
-process.stdin.on('close', stop);
-process.stdin.resume();
+if (process.env.OIDC_PROVIDER_KEEP_STDIN !== '1') {
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.resume();
+}
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
