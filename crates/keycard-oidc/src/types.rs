@@ -65,6 +65,30 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// A verified identity made by hand, for tests of the code that acts on one (the linking policy,
+    /// an app's callback handling): what [`Oidc::finish`](crate::Oidc::finish) returns after it
+    /// verified an ID token. Behind the `testing` feature: nothing here was verified.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn for_tests(
+        provider: &str,
+        subject: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        provider_trusted_for_email: bool,
+        intent: Intent,
+    ) -> Verified {
+        Verified {
+            provider: provider.to_owned(),
+            subject: subject.to_owned(),
+            email: email.map(str::to_owned),
+            email_verified,
+            provider_trusted_for_email,
+            name: None,
+            intent,
+        }
+    }
+
     /// The email the app may act on: given, verified by the provider, and the provider trusted for it.
     pub fn trusted_email(&self) -> Option<&str> {
         match (

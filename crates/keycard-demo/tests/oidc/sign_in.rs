@@ -45,6 +45,15 @@ async fn a_trusted_verified_identity_signs_up_then_signs_in_again_as_the_same_us
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     let refused = other.sign_in("new-by-provider@example.com", PASSWORD).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    // Nor is there a password to confirm for sudo mode: the page says how instead.
+    let confirm = b
+        .post(
+            "/session/confirm",
+            &[("password", ""), ("return_to", "/profile")],
+        )
+        .await;
+    assert_eq!(confirm.status, StatusCode::CONFLICT, "{}", confirm.body);
+    assert!(confirm.body.contains("has no password"));
 
     // Again, in another browser: the same user, nothing new.
     let again = app.browser();
