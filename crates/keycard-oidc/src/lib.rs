@@ -90,8 +90,7 @@
 //! hash): `oidc.signed_in`, `oidc.linked` (`how`: `sign_up`, `email`, `settings`), `oidc.unlinked`,
 //! `oidc.password_first` (`reason`), `oidc.refused` (`reason`: [`OidcError::code`]; WARN for what an
 //! attacker causes). No code, token, `state`, nonce, PKCE verifier or client secret is ever logged,
-//! and no [`Debug`] of this crate shows one. openidconnect logs through the `log` crate, not these
-//! events.
+//! and no [`Debug`] of this crate shows one. openidconnect and oauth2 write no logs of their own.
 //!
 //! # What stays the app's job
 //! - **The cookie** of [`Started::browser_binding`]: `HttpOnly`, `Secure`, `SameSite=Lax` (it must come

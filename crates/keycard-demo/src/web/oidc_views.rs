@@ -5,6 +5,9 @@ use askama::Template;
 use crate::web::time_view::TimeView;
 use crate::web::views::Layout;
 
+/// The account's linked identities page ([`crate::web::routes::identities`]).
+pub const IDENTITIES_PATH: &str = "/account/identities";
+
 /// "Sign in with {name}": a configured provider.
 #[derive(Debug, Clone)]
 pub struct ProviderButton {

@@ -22,13 +22,10 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
 use crate::web::oidc_flow::OidcRejection;
-use crate::web::oidc_views::{IdentitiesPage, IdentityRow, ProviderButton};
+use crate::web::oidc_views::{IdentitiesPage, IdentityRow, ProviderButton, IDENTITIES_PATH};
 use crate::web::state::AppState;
 use crate::web::time_view::TimeView;
 use crate::web::views::{render, Layout};
-
-/// The page's path.
-pub const IDENTITIES_PATH: &str = "/account/identities";
 
 /// The unlink form.
 #[derive(Debug, Default, Deserialize)]
