@@ -28,8 +28,9 @@ pub struct Oidc {
     pub(crate) inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 pub(crate) struct Inner {
-    pub(crate) providers: Vec<Provider>,
+    pub(crate) providers: Arc<Vec<Provider>>,
     pub(crate) tokens: OneTimeTokens,
     pub(crate) identities: Arc<dyn IdentityStore>,
     pub(crate) http: reqwest::Client,
@@ -96,7 +97,7 @@ impl Oidc {
         }
         Ok(Oidc {
             inner: Arc::new(Inner {
-                providers: built,
+                providers: Arc::new(built),
                 tokens: OneTimeTokens::new(one_time, secret).map_err(secret_error)?,
                 identities,
                 http: http_client()?,
@@ -110,28 +111,11 @@ impl Oidc {
 
     /// Another clock (tests; the app's): the flows' lifetimes and the identities' times. (ID tokens'
     /// `exp` is checked against the system clock, as openidconnect does.)
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        let Inner {
-            providers,
-            tokens,
-            identities,
-            http,
-            clock: _,
-            events,
-        } = match Arc::try_unwrap(self.inner) {
-            Ok(inner) => inner,
-            Err(shared) => return Oidc { inner: shared },
-        };
-        Oidc {
-            inner: Arc::new(Inner {
-                providers,
-                tokens: tokens.with_clock(clock.clone()),
-                identities,
-                http,
-                clock,
-                events,
-            }),
-        }
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.tokens = inner.tokens.clone().with_clock(clock.clone());
+        inner.clock = clock;
+        self
     }
 
     /// The configured providers, in configuration order (the sign-in page's buttons).
