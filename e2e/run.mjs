@@ -4,7 +4,8 @@
 // from the mail the demo sent to the script's SMTP sink), the authenticator app (e2e/totp.mjs: set up from
 // the key the page shows, the second step of a sign-in by its code and by a recovery code, turned off),
 // passkeys (e2e/passkey.mjs: added, signed in with, the second step, removed; Chromium's virtual
-// authenticator over the DevTools protocol), a
+// authenticator over the DevTools protocol), sign-in with an OpenID provider (e2e/oidc.mjs: through the
+// real provider scripts/e2e.sh started, signed up, the linked accounts page, signed in again), a
 // screenshot per step, axe-core and a 375 px overflow check on every page, and a failure on any console
 // error, page error, failed request or unexpected HTTP error status. Tokens of emailed links never reach
 // the output (`redact`), nor setup keys and codes (totp.mjs's `hide`).
@@ -31,6 +32,7 @@ import { chromium } from 'playwright-core';
 
 import { emailFlows } from './email.mjs';
 import { rememberMeFlows } from './remember.mjs';
+import { oidcFlows } from './oidc.mjs';
 import { passkeyFlows } from './passkey.mjs';
 import { totpFlows } from './totp.mjs';
 
@@ -540,6 +542,13 @@ async function main() {
   // relying party), Chromium's virtual authenticator over the DevTools protocol.
   await passkeyFlows({
     browser, BASE, DESKTOP, ACTION_TIMEOUT_MS, Watch, step, visit, clickThrough, signIn, assert, assertText,
+    assertNoText, pathOf,
+  });
+
+  // Sign in with an OpenID provider (e2e/oidc.mjs): the provider scripts/e2e.sh started, browsers of
+  // their own, an account the provider makes.
+  await oidcFlows({
+    browser, BASE, DESKTOP, ACTION_TIMEOUT_MS, Watch, step, visit, clickThrough, assert, assertText,
     assertNoText, pathOf,
   });
 

@@ -14,12 +14,14 @@
 #      loopback port, saving every message it receives to a directory (KEYCARD_TEST_PYTHON: another Python),
 #   5. starts the demo on a free loopback port (`KEYCARD_ADDR=127.0.0.1:0`, the port read from its log) with a
 #      temporary data directory (SQLite file), the memory cache (`CACHE_URL=memory`) and its mail sent to the
-#      sink (`SMTP_URL=smtp://127.0.0.1:PORT`),
+#      sink (`SMTP_URL=smtp://127.0.0.1:PORT`), and signing in with the test OpenID provider it starts first
+#      (scripts/oidc-provider/provider.mjs on a free loopback port; `OIDC_ISSUER`, `OIDC_NAME=Test`…;
+#      scripts/oidc-provider.sh installs it when missing),
 #   6. runs e2e/run.mjs, bounded by E2E_TIMEOUT_SECS (default 300) for the whole browser run; it reads the mail
 #      from the sink's directory (E2E_MAIL_DIR). run.mjs runs the flows of e2e/remember.mjs, e2e/email.mjs,
 #      e2e/totp.mjs and e2e/passkey.mjs (passkeys with Chromium's virtual authenticator over the DevTools
 #      protocol, at http://localhost:PORT: the demo's relying party on a loopback address is `localhost`,
-#      never the IP address).
+#      never the IP address) and e2e/oidc.mjs (sign in with the provider, through its own sign-in form).
 # Everything it starts (the sink, the demo, node, Chromium) is killed on exit, on failure and on Ctrl-C too; the
 # temporary directory is removed (kept with E2E_KEEP=1). Exits non-zero when a step fails.
 #
@@ -36,7 +38,8 @@ CHROMIUM=${E2E_CHROMIUM:-/usr/bin/chromium}
 SETTINGS=(KEYCARD_ADDR HEADER_READ_TIMEOUT_SECS MAX_CONNECTIONS DATABASE_URL CACHE_URL CACHE_KEY_PREFIX
   CACHE_NEAR SECRET_KEY SESSION_IDLE_SECS
   SESSION_RENEWAL_SECS SESSION_GRACE_SECS SESSION_ABSOLUTE_SECS CLIENT_IP_SOURCE COOKIE_SECURE PUBLIC_ORIGIN TRIAL_SECS
-  PLAN_JOB_INTERVAL_SECS SUDO_SECS REMEMBER_SECS REMEMBER_GRACE_SECS SMTP_URL MAIL_FROM RUST_LOG)
+  PLAN_JOB_INTERVAL_SECS SUDO_SECS REMEMBER_SECS REMEMBER_GRACE_SECS SMTP_URL MAIL_FROM RUST_LOG
+  OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET OIDC_NAME OIDC_TRUST_EMAIL)
 PYTHON=${KEYCARD_TEST_PYTHON:-python3}
 SINK_SCRIPT=$ROOT/crates/keycard-store-tests/src/services/smtp_sink.py
 
@@ -67,6 +70,9 @@ if ! "$PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
   KEYCARD_TEST_PYTHON=$PYTHON scripts/smtp-sink.sh
 fi
 
+# The test OpenID provider (oidc-provider, pinned by scripts/oidc-provider/package-lock.json), when missing
+scripts/oidc-provider.sh --install
+
 # 3. The demo
 cargo build -q -p keycard-demo --bin keycard-demo
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/keycard-demo
@@ -75,6 +81,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/keycard-e2e.XXXXXX")
 DEMO_PID=
 NODE_PID=
 SINK_PID=
+PROVIDER_PID=
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -98,6 +105,10 @@ cleanup() {
   if [ -n "$DEMO_PID" ] && kill -0 "$DEMO_PID" 2>/dev/null; then
     kill -TERM "$DEMO_PID" 2>/dev/null || true
     wait "$DEMO_PID" 2>/dev/null || true
+  fi
+  if [ -n "$PROVIDER_PID" ] && kill -0 "$PROVIDER_PID" 2>/dev/null; then
+    kill -TERM "$PROVIDER_PID" 2>/dev/null || true
+    wait "$PROVIDER_PID" 2>/dev/null || true
   fi
   # The sink last: the demo may still be sending when it stops (the sink also exits when this script does).
   if [ -n "$SINK_PID" ] && kill -0 "$SINK_PID" 2>/dev/null; then
@@ -153,13 +164,35 @@ if [ -z "$SMTP_PORT" ]; then
 fi
 say "SMTP sink at smtp://127.0.0.1:$SMTP_PORT"
 
+# The test OpenID provider, on a free loopback port: its issuer is the first line it prints.
+(OIDC_PROVIDER_KEEP_STDIN=1 exec node scripts/oidc-provider/provider.mjs 0 </dev/null \
+  >"$WORK/provider.out" 2>"$WORK/provider.log") &
+PROVIDER_PID=$!
+ISSUER=
+for _ in $(seq 1 600); do # up to 60 s
+  if ! kill -0 "$PROVIDER_PID" 2>/dev/null; then
+    say "the test OpenID provider exited before listening:" >&2
+    tail -n 5 "$WORK/provider.log" | sed 's/^/  /' >&2
+    exit 1
+  fi
+  ISSUER=$(sed -n 's|.*"issuer":"\(http://[0-9.:]*\)".*|\1|p' "$WORK/provider.out" | head -n 1)
+  [ -n "$ISSUER" ] && break
+  sleep 0.1
+done
+if [ -z "$ISSUER" ]; then
+  say "the test OpenID provider did not listen within 60 s" >&2
+  exit 1
+fi
+say "OpenID provider at $ISSUER"
+
 DATABASE_URL="sqlite://$WORK/e2e.db?mode=rwc"
 unset_args=()
 for s in "${SETTINGS[@]}"; do unset_args+=(-u "$s"); done
 # 5. A demo process of its own: plain-HTTP cookies on loopback, the memory cache (in this process), its mail
 # through the sink (MAIL_FROM: the default).
 (cd "$WORK" && exec env "${unset_args[@]}" KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="$DATABASE_URL" CACHE_URL=memory \
-  COOKIE_SECURE=false SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" RUST_LOG=info "$BIN" serve >"$WORK/demo.log" 2>&1) &
+  COOKIE_SECURE=false SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" OIDC_ISSUER="$ISSUER" OIDC_CLIENT_ID=keycard-demo \
+  OIDC_CLIENT_SECRET=keycard-demo-secret OIDC_NAME=Test OIDC_TRUST_EMAIL=on RUST_LOG=info "$BIN" serve >"$WORK/demo.log" 2>&1) &
 DEMO_PID=$!
 
 BASE=

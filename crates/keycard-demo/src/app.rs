@@ -54,6 +54,9 @@ pub enum StartError {
     /// The passkey settings (the relying party, from `PUBLIC_ORIGIN` or the loopback address).
     #[error("cannot set up passkeys: {0}")]
     Passkey(#[from] keycard_passkey::PasskeyError),
+    /// The identity provider settings (`OIDC_*`).
+    #[error("cannot set up identity providers: {0}")]
+    Oidc(#[from] keycard_oidc::OidcError),
     /// The mail settings (`SMTP_URL`, `MAIL_FROM`) are invalid.
     #[error(transparent)]
     Mail(#[from] MailSetupError),
@@ -100,7 +103,8 @@ impl std::fmt::Debug for App {
 pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartError> {
     let secret = secret::resolve(&config.secret)?;
     let db = db::connect_and_migrate(&config.database_url).await?;
-    let factors = crate::domain::factors::open(&config.database_url).await?;
+    let records = crate::domain::factors::open_records(&config.database_url).await?;
+    let factors = records.factors.clone();
     let stores = build_stores(config, &secret, clock.clone()).await?;
     let cache = stores.cache;
     let near = stores.near;
@@ -115,6 +119,8 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         throttle::registration_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
     let passkey_starts =
         throttle::passkey_start_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
+    let oidc_starts =
+        throttle::oidc_start_limit(counters.clone(), secret.as_bytes(), clock.clone())?;
     let (mail_per_client, mail_per_address) =
         throttle::mail_limits(counters, secret.as_bytes(), clock.clone())?;
     let inbox = InboxFlows::new(stores.one_time.clone(), secret.as_bytes())?
@@ -161,7 +167,20 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         passkey_starts,
         factors,
     };
+    let oidc = crate::domain::oidc::build(
+        config,
+        stores.one_time.clone(),
+        records.identities.clone(),
+        secret.as_bytes(),
+        clock.clone(),
+    )?;
     let state = AppState {
+        oidc: crate::web::state::Providers {
+            oidc,
+            identities: records.identities,
+            cookie_secure: config.cookie_secure,
+            starts: oidc_starts,
+        },
         db: db.clone(),
         cache: cache.clone(),
         hasher: PasswordHasher::new(),

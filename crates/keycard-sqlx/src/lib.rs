@@ -97,6 +97,12 @@
 //! one conditional `UPDATE … WHERE current_token = $presented … RETURNING`; indexes `(user_key,
 //! expires_at)` and `expires_at` (`sweep_series`).
 //!
+//! **`keycard_identities`** (migration 6): linked identities
+//! ([`IdentityStore`](keycard::identity::IdentityStore), the accounts at identity providers that sign in
+//! as a user): `(provider, subject)` (primary key: one user per identity, so of concurrent links exactly
+//! one inserts), `user_key` (index `(user_key, created_at)`: the settings page's list), `email` (as the
+//! provider gave it when linked, `''` for none), `created_at`, `last_used_at`.
+//!
 //! **`keycard_schema_migrations`** records the applied migrations (this
 //! crate's own table; it never touches sqlx's `_sqlx_migrations`).
 //!

@@ -129,10 +129,26 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX {p}passkeys_user ON {p}passkeys (user_key, created_at)",
         ],
     },
+    Migration {
+        version: 6,
+        description: "keycard_identities: linked identities",
+        statements: &[
+            "CREATE TABLE {p}identities (
+            provider TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            created_at {int} NOT NULL,
+            last_used_at {int},
+            PRIMARY KEY (provider, subject)
+        )",
+            "CREATE INDEX {p}identities_user ON {p}identities (user_key, created_at)",
+        ],
+    },
 ];
 
 /// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The migrations could not be applied.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@ keycard_store_tests::throttle_suite!(postgres_store);
 keycard_store_tests::remember_suite!(postgres_store);
 keycard_store_tests::one_time_suite!(postgres_store);
 keycard_store_tests::factor_suite!(postgres_store);
+keycard_store_tests::identity_suite!(postgres_store);
 keycard_store_tests::remember_sessions_suite!(|test: &'static str| async move {
     postgres_store(test)
         .await

@@ -11,6 +11,7 @@ keycard_store_tests::throttle_suite!(sqlite_store);
 keycard_store_tests::remember_suite!(sqlite_store);
 keycard_store_tests::one_time_suite!(sqlite_store);
 keycard_store_tests::factor_suite!(sqlite_store);
+keycard_store_tests::identity_suite!(sqlite_store);
 keycard_store_tests::remember_sessions_suite!(|test: &'static str| async move {
     sqlite_store(test)
         .await

@@ -79,6 +79,7 @@
 //! - [`remember_suite!`]: the remember-me suite, for a [`keycard::remember::RememberStore`]: 9 behaviours.
 //! - [`remember_sessions_suite!`]: remember-me through the cache, over a session store and a
 //!   `RememberStore` together (series and the sessions they make): 10 behaviours.
+//! - [`identity_suite!`]: the linked-identity suite, for a [`keycard::identity::IdentityStore`]: 2 behaviours.
 //! - [`SpyStore`]: the one generic wrapper for tests that need to count, break or watch a store.
 //! - [`Harness`]: the suites' cache + clock + spy, for a store's own extra tests.
 //! - [`latency`]: the `fetch` latency harness the stores' benchmarks share (and its user, session
@@ -95,6 +96,7 @@
 pub mod factors;
 pub mod fixtures;
 pub mod harness;
+pub mod identities;
 pub mod latency;
 pub mod model;
 #[cfg(feature = "near")]

@@ -56,6 +56,7 @@
 //! | throttle sign-ins | [`throttle`] |
 //! | remember a browser across sessions | [`remember`] |
 //! | learn when a session ends (live pages) | [`events`], [`CredentialsCache::events`] |
+//! | sign in with an identity provider: the linked identities | [`identity`] (the flow: keycard-oidc) |
 //! | a security log | [`audit`] |
 //! | tokens, cookies, secrets and their rotation | [`token`], [`Builder::fallback_secret`] |
 //!
@@ -94,6 +95,7 @@ pub mod cache;
 pub mod clock;
 pub mod events;
 pub mod factor;
+pub mod identity;
 pub mod inbox;
 pub mod onetime;
 #[cfg(feature = "password")]

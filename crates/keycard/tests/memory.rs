@@ -230,3 +230,7 @@ async fn the_memory_store_answers_fetch_ready_at_once_renewal_included() {
     ));
     assert_eq!(h.spy.calls(), calls, "a refused cookie reaches no store");
 }
+
+keycard_store_tests::identity_suite!(|_test: &'static str| async {
+    Ok::<_, String>(keycard::identity::MemoryIdentities::new())
+});

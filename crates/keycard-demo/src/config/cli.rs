@@ -103,12 +103,14 @@ fn invocation(matches: &ArgMatches) -> Result<Invocation, clap::Error> {
     Ok(match cli.command {
         None => Invocation::Serve(Settings {
             origins: Origins::from_matches(matches),
+            oidc_env: oidc_env(),
             ..cli.settings
         }),
         Some(Command::Serve { settings }) => {
             let sub = matches.subcommand_matches("serve").unwrap_or(matches);
             Invocation::Serve(Settings {
                 origins: Origins::from_matches(sub),
+                oidc_env: oidc_env(),
                 ..*settings
             })
         }
@@ -124,10 +126,18 @@ fn invocation(matches: &ArgMatches) -> Result<Invocation, clap::Error> {
                     server: ServerSettings::default(),
                     store,
                     origins: Origins::from_matches(sub),
+                    oidc_env: Vec::new(),
                 },
                 email,
                 plan,
             }
         }
     })
+}
+
+/// The `OIDC_*` variables of the environment (identity providers, [`crate::config::oidc`]).
+fn oidc_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("OIDC_"))
+        .collect()
 }

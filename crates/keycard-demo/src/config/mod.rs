@@ -23,6 +23,7 @@
 //! | `--remember-secs` | `REMEMBER_SECS` | `2592000` (30 days) | "Remember me": a remembered browser is signed back in this long after its last visit |
 //! | `--smtp-url` | `SMTP_URL` | none | mail through this SMTP server (`smtp://`, `smtp+starttls://`, `smtps://`, user and password in the URL); without it mail stays in the development mailbox (`GET /dev/mailbox` on loopback) |
 //! | `--mail-from` | `MAIL_FROM` | `keycard demo <no-reply@keycard-demo.invalid>` | the sender of the demo's mail |
+//! | | `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_NAME`, `OIDC_TRUST_EMAIL` (and `OIDC_2_…` to `OIDC_9_…`) | none | identity providers: "Sign in with {name}" ([`oidc`]) |
 //! | `--remember-grace-secs` | `REMEMBER_GRACE_SECS` | `10` | a just-redeemed remember-me cookie still serves other tabs this long (read-only, at most 16 requests); `0`: never |
 //!
 //! Every setting is read as text and checked here, so a bad value is one line that names the setting as the
@@ -45,6 +46,7 @@ mod cache;
 pub mod cli;
 mod database;
 mod error;
+pub mod oidc;
 mod origin;
 mod private_dir;
 mod redact;
@@ -120,6 +122,8 @@ pub struct Config {
     pub mail_from: String,
     /// Interval of the expired-session sweeper.
     pub sweep_interval: Duration,
+    /// Identity providers (`OIDC_*`, [`oidc`]); none by default.
+    pub oidc: Vec<oidc::OidcProvider>,
 }
 
 impl fmt::Debug for Config {
@@ -143,6 +147,7 @@ impl fmt::Debug for Config {
             .field("remember_grace", &self.remember_grace)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -276,6 +281,7 @@ impl Config {
                 .map(str::to_owned),
             mail_from: server.mail_from.trim().to_owned(),
             sweep_interval: sweep_interval_for(&policy),
+            oidc: oidc::providers(&s.oidc_env)?,
         })
     }
 
@@ -302,6 +308,7 @@ impl Config {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             sweep_interval: sweep_interval_for(&policy),
+            oidc: Vec::new(),
         }
     }
 }
@@ -330,6 +337,14 @@ impl Config {
     /// address without it `http://ADDR` and `http://localhost:PORT`.
     pub fn allowed_origins(&self) -> Vec<String> {
         transport::allowed_origins(self.addr, self.public_origin.as_deref())
+    }
+}
+
+impl Config {
+    /// The redirect URI of the identity provider `key`: `{PUBLIC_ORIGIN}/auth/oidc/{key}/callback`
+    /// (`http://ADDR/…` on a loopback address without it).
+    pub fn oidc_redirect_uri(&self, key: &str) -> String {
+        format!("{}/auth/oidc/{key}/callback", self.link_origin())
     }
 }
 

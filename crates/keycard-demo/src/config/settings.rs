@@ -62,6 +62,10 @@ pub struct Settings {
     /// Where each value came from (filled in by [`super::cli::parse`]; all defaults otherwise).
     #[arg(skip)]
     pub origins: Origins,
+    /// The `OIDC_*` environment variables (identity providers: [`super::oidc`]), read by
+    /// [`super::cli::parse`]; none otherwise.
+    #[arg(skip)]
+    pub oidc_env: Vec<(String, String)>,
 }
 
 /// What every command that touches the data needs: the users database, the credentials cache, the app

@@ -10,13 +10,30 @@
 use std::sync::Arc;
 
 use keycard::factor::{FactorStore, MemoryFactors};
+use keycard::identity::{IdentityStore, MemoryIdentities};
 use keycard_sqlx::SqlConfig;
 
 use crate::config::{redact_url, DatabaseKind};
 use crate::domain::db::DbInitError;
 
-/// The factor store over the users database at `url` (its tables migrated).
-pub async fn open(url: &str) -> Result<Arc<dyn FactorStore>, DbInitError> {
+/// What lives with the users besides their row: second factors and linked identities (keycard-sqlx's
+/// tables in the users database, or memory for an in-memory database).
+#[derive(Clone)]
+pub struct UserRecords {
+    /// Second factors.
+    pub factors: Arc<dyn FactorStore>,
+    /// Linked identities (identity providers).
+    pub identities: Arc<dyn IdentityStore>,
+}
+
+impl std::fmt::Debug for UserRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecords").finish_non_exhaustive()
+    }
+}
+
+/// The factor and identity stores over the users database at `url` (their tables migrated).
+pub async fn open_records(url: &str) -> Result<UserRecords, DbInitError> {
     let failed = |e: keycard_sqlx::ConnectError| DbInitError::Connect {
         url: redact_url(url),
         source: sqlx::Error::Configuration(e.to_string().into()),
@@ -26,16 +43,31 @@ pub async fn open(url: &str) -> Result<Arc<dyn FactorStore>, DbInitError> {
         source: sqlx::Error::Configuration(e.to_string().into()),
     })?;
     Ok(match kind {
-        DatabaseKind::SqliteMemory => Arc::new(MemoryFactors::new()),
-        DatabaseKind::SqliteFile(_) => Arc::new(
-            keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
-                .await
-                .map_err(failed)?,
-        ),
-        DatabaseKind::Postgres => Arc::new(
-            keycard_sqlx::PostgresStore::connect_and_migrate(url, SqlConfig::default())
-                .await
-                .map_err(failed)?,
-        ),
+        DatabaseKind::SqliteMemory => UserRecords {
+            factors: Arc::new(MemoryFactors::new()),
+            identities: Arc::new(MemoryIdentities::new()),
+        },
+        DatabaseKind::SqliteFile(_) => {
+            let store = Arc::new(
+                keycard_sqlx::SqliteStore::connect_and_migrate(url, SqlConfig::default())
+                    .await
+                    .map_err(failed)?,
+            );
+            UserRecords {
+                factors: store.clone(),
+                identities: store,
+            }
+        }
+        DatabaseKind::Postgres => {
+            let store = Arc::new(
+                keycard_sqlx::PostgresStore::connect_and_migrate(url, SqlConfig::default())
+                    .await
+                    .map_err(failed)?,
+            );
+            UserRecords {
+                factors: store.clone(),
+                identities: store,
+            }
+        }
     })
 }

@@ -6,6 +6,7 @@ pub mod db;
 pub mod email;
 pub mod factors;
 pub mod mail;
+pub mod oidc;
 pub mod passkeys;
 pub mod plan_admin;
 pub mod plan_job;

@@ -150,3 +150,19 @@ pub fn try_again_message(retry_after_secs: u64) -> String {
         if minutes == 1 { "" } else { "s" }
     )
 }
+
+/// Identity-provider sign-ins begun per client address: 60 per 10 minutes (each writes a flow record
+/// to the session store, for anybody who asks).
+pub const OIDC_STARTS_PER_CLIENT: Limit = Limit::new(60, Duration::from_secs(600));
+
+/// The limit on identity-provider sign-ins begun, per client address, over `store` ([`counters`]).
+pub fn oidc_start_limit(
+    store: Arc<dyn ThrottleStore>,
+    secret: &[u8],
+    clock: AppClock,
+) -> Result<RateLimit, SecretError> {
+    Ok(
+        RateLimit::new(store, secret, "oidc_start", OIDC_STARTS_PER_CLIENT)?
+            .with_clock(Arc::new(clock)),
+    )
+}

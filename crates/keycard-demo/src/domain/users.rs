@@ -183,6 +183,10 @@ pub enum CreateUserError {
     Db(#[from] sqlx::Error),
 }
 
+/// The `password_hash` of an account with no password (made by an identity provider sign-in): no
+/// password matches it; the sign-in pages treat it as a wrong password, without an error.
+pub const NO_PASSWORD: &str = "";
+
 /// Insert a user on the `free` plan.
 pub async fn create(
     db: &Db,

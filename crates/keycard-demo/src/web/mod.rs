@@ -19,6 +19,8 @@ pub mod factor_views;
 pub mod flash;
 pub mod inbox;
 pub mod layout;
+pub mod oidc_flow;
+pub mod oidc_views;
 pub mod passkey_reply;
 pub mod passkey_views;
 pub mod respond;

@@ -18,9 +18,9 @@ use crate::web::csrf::{CsrfToken, DemoCsrfLayer};
 use crate::web::flash::IncomingFlash;
 use crate::web::respond::SignIn;
 use crate::web::routes::{
-    account, api, assets, confirm, email_change, email_confirm, events, health, home, magic,
-    mailbox, passkey_sign_in, passkey_step, passkeys, password_reset, plan, pro, profile, refresh,
-    registration, session, sessions, tokens, totp, two_factor,
+    account, api, assets, confirm, email_change, email_confirm, events, health, home, identities,
+    magic, mailbox, oidc, passkey_sign_in, passkey_step, passkeys, password_reset, plan, pro,
+    profile, refresh, registration, session, sessions, tokens, totp, two_factor,
 };
 use crate::web::state::AppState;
 use crate::web::views::{self, Layout, Viewer};
@@ -99,6 +99,11 @@ pub fn router(
         .route("/account/passkeys/options", post(passkeys::options))
         .route("/account/passkeys/{id}/rename", post(passkeys::rename))
         .route("/account/passkeys/{id}/delete", post(passkeys::delete))
+        .route("/auth/oidc/{key}", get(oidc::start))
+        .route("/auth/oidc/{key}/callback", get(oidc::callback))
+        .route("/account/identities", get(identities::index))
+        .route("/account/identities/{key}/link", post(identities::link))
+        .route("/account/identities/unlink", post(identities::unlink))
         .route("/account/tokens", get(tokens::index).post(tokens::create))
         .route("/account/tokens/{id}/delete", post(tokens::delete))
         .route("/account/totp", get(totp::show).post(totp::enable))

@@ -52,6 +52,21 @@ pub struct AppState {
     /// Second factors: their store, the pending logins between password and second step, TOTP,
     /// recovery codes.
     pub second: SecondFactors,
+    /// Identity providers (`OIDC_*`) and the linked identities.
+    pub oidc: Providers,
+}
+
+/// What the identity-provider pages use ([`crate::web::routes::oidc`]).
+#[derive(Clone)]
+pub struct Providers {
+    /// The providers and the flows (keycard-oidc).
+    pub oidc: keycard_oidc::Oidc,
+    /// The linked identities, with the users.
+    pub identities: Arc<dyn keycard::identity::IdentityStore>,
+    /// Whether the flow cookie is `Secure`.
+    pub cookie_secure: bool,
+    /// Flows begun per client address ([`crate::domain::throttle::oidc_start_limit`]).
+    pub starts: RateLimit,
 }
 
 /// What the second-factor pages use ([`crate::web::second_factor`]).
@@ -91,6 +106,14 @@ impl std::fmt::Debug for SecondFactors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecondFactors")
             .field("totp", &self.totp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Providers")
+            .field("oidc", &self.oidc)
             .finish_non_exhaustive()
     }
 }

@@ -111,6 +111,8 @@ pub struct SignInPage {
     pub error: Option<String>,
     /// Why the visitor is signed out, when the app can tell ([`crate::web::ended_session`]).
     pub notice: Option<&'static str>,
+    /// "Sign in with {name}": the configured identity providers.
+    pub providers: Vec<crate::web::oidc_views::ProviderButton>,
 }
 
 /// Field messages of the password-change form.
@@ -344,6 +346,7 @@ mod tests {
             email: "<script>alert(1)</script>".into(),
             error: None,
             notice: None,
+            providers: Vec::new(),
         };
         let html = page.render().unwrap();
         assert!(!html.contains("<script>alert(1)"));

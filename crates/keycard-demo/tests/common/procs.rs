@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub use keycard_store_tests::services::OwnRedis;
 
 /// Every setting the binary reads: cleared before a node starts, so the test's environment never leaks in.
-pub const SETTINGS: [&str; 16] = [
+pub const SETTINGS: [&str; 21] = [
     "KEYCARD_ADDR",
     "DATABASE_URL",
     "CACHE_URL",
@@ -30,6 +30,11 @@ pub const SETTINGS: [&str; 16] = [
     "TRIAL_SECS",
     "PLAN_JOB_INTERVAL_SECS",
     "RUST_LOG",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_NAME",
+    "OIDC_TRUST_EMAIL",
 ];
 
 /// Debug logs from the crates that handle cookies and sessions, so the "no secret in a log" checks look at

@@ -16,6 +16,7 @@
 
 mod access;
 mod factors;
+mod identities;
 mod notify;
 mod one_time;
 mod primitives;

@@ -86,6 +86,18 @@ pub async fn change_password(
             .flash
             .redirect(SignIn::PATH, "Your account no longer exists."));
     };
+    if stored == users::NO_PASSWORD {
+        // Made by an identity provider: no current password to check (not an attempt).
+        attempts::give_back(&state, attempt).await;
+        let errors = PasswordErrors {
+            current_password: Some(
+                "cannot be checked: your account has no password (set one with \"Forgot your password?\")",
+            ),
+            password: None,
+            password_confirmation: None,
+        };
+        return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, errors));
+    }
     let mut errors = PasswordErrors {
         current_password: None,
         password: password_error(&form.password, &user.email),

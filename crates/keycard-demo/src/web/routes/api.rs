@@ -79,7 +79,10 @@ pub async fn create(
             return Err(e.into());
         }
     };
-    let stored = found.as_ref().map(|(_, hash)| hash.as_str());
+    let stored = found
+        .as_ref()
+        .map(|(_, hash)| hash.as_str())
+        .filter(|h| *h != users::NO_PASSWORD);
     let verified = match state.hasher.verify(&form.password, stored).await {
         Ok(v) => v,
         Err(PasswordError::MalformedHash(_) | PasswordError::UnsupportedParams(_)) => {

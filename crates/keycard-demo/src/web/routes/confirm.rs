@@ -57,6 +57,11 @@ fn local_or_default(p: &str) -> String {
     }
 }
 
+/// What an account with no password (made by an identity provider) is told.
+pub const NO_PASSWORD: &str = "Your account has no password. Sign out and sign in again with your \
+    identity provider (a new sign-in counts as a confirmation), or set a password with \
+    \"Forgot your password?\".";
+
 /// The form.
 pub async fn new(
     PageUser { user, .. }: PageUser,
@@ -113,6 +118,11 @@ pub async fn create(
         auth.delete().await?;
         return Ok(to_sign_in());
     };
+    if stored == users::NO_PASSWORD {
+        // Made by an identity provider: there is no password to confirm (not an attempt).
+        attempts::give_back(&state, attempt).await;
+        return Ok(page(StatusCode::CONFLICT, NO_PASSWORD.to_owned()));
+    }
     match state.hasher.verify(&form.password, Some(&stored)).await {
         Ok(Verified::Valid { .. }) => {}
         Ok(Verified::Invalid) => {

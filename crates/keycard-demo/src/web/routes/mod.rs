@@ -24,6 +24,8 @@
 //! | `GET /account/passkeys`, `POST /account/passkeys/options`, `POST /account/passkeys`, `POST /account/passkeys/{id}/rename`, `POST /account/passkeys/{id}/delete` | [`passkeys`] (adding and removing: sudo) |
 //! | `POST /api/session`, `DELETE /api/session` | [`api`] (bearer tokens for API clients; outside CSRF) |
 //! | `GET/POST /account/tokens`, `POST /account/tokens/{id}/delete` | [`tokens`] (personal access tokens) |
+//! | `GET /auth/oidc/{key}`, `GET /auth/oidc/{key}/callback` | [`oidc`] ("Sign in with {name}": identity providers) |
+//! | `GET /account/identities`, `POST /account/identities/{key}/link`, `POST /account/identities/unlink` | [`identities`] (linked identities; linking and unlinking: sudo) |
 //! | `GET /dev/mailbox` | [`mailbox`] (without `SMTP_URL`, on loopback) |
 //! | `GET /healthz`, `GET /healthz/near` | [`health`] (the near cache's counters) |
 //! | `GET /static/app.css`, `GET /static/session-events.js`, `GET /static/passkeys.js`, `GET /static/favicon.svg`, `GET /favicon.ico` | [`assets`] |
@@ -37,8 +39,10 @@ pub mod email_confirm;
 pub mod events;
 pub mod health;
 pub mod home;
+pub mod identities;
 pub mod magic;
 pub mod mailbox;
+pub mod oidc;
 pub mod passkey_sign_in;
 pub mod passkey_step;
 pub mod passkeys;

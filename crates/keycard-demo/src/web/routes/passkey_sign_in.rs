@@ -22,6 +22,7 @@ use crate::web::client_ip::ClientIp;
 use crate::web::csrf::CsrfToken;
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
+use crate::web::oidc_views::ProviderButton;
 use crate::web::passkey_reply::{ceremony_json, failure, refusal_message, AnswerForm};
 use crate::web::respond::retry_after;
 use crate::web::routes::api::json_error;
@@ -80,6 +81,7 @@ pub async fn create(
             email: String::new(),
             error: Some(message.to_owned()),
             notice: None,
+            providers: ProviderButton::all(&state.oidc.oidc),
         };
         render(StatusCode::UNAUTHORIZED, &page, None)
     };

@@ -8,7 +8,7 @@
 //! hands them to `navigator.credentials.create`, and posts the answer to `POST /account/passkeys` (a
 //! form: `name`, `token`, `credential`). The first second factor of an account also makes its recovery
 //! codes (shown once), as TOTP does. Removing one needs sudo mode too, follows keycard-passkey's
-//! `can_remove` (never the account's last way to sign in; every demo account has a password), ends the
+//! `can_remove` (never the account's last way to sign in: a password or a linked identity must remain), ends the
 //! user's other sessions, and drops the recovery codes when no second factor is left. Every change
 //! rewrites the cached user's factor summary ([`crate::web::second_factor::refresh_summary`]); the
 //! audit log gets keycard-passkey's `passkey.*` events and the demo's `factor.added` / `factor.removed`.
@@ -55,11 +55,13 @@ pub struct RenameForm {
     pub name: String,
 }
 
-/// Whether `user` can sign in without a passkey (a password: every demo account has one).
+/// Whether `user` can sign in without a passkey: a password, or a linked identity (an account made by
+/// an identity provider has no password).
 async fn has_password(state: &AppState, user: &User) -> Result<bool, AppError> {
-    Ok(users::password_hash(&state.db, &user.id)
+    let password = users::password_hash(&state.db, &user.id)
         .await?
-        .is_some_and(|h| !h.is_empty()))
+        .is_some_and(|h| !h.is_empty());
+    Ok(password || !state.oidc.identities.identities(&user.id).await?.is_empty())
 }
 
 async fn page(

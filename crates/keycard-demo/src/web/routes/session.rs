@@ -16,6 +16,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::ended_session::{EndedSession, SESSION_ENDED};
 use crate::web::error::AppError;
 use crate::web::flash::IncomingFlash;
+use crate::web::oidc_views::ProviderButton;
 use crate::web::routes::registration::MAX_EMAIL_LEN as MAX_EMAIL_BYTES;
 use crate::web::second_factor::sign_in_or_continue;
 use crate::web::state::AppState;
@@ -47,6 +48,7 @@ impl SignInForm {
 /// The form page. A visitor whose session ended (the request still carries its cookie) is told why, once:
 /// the dead cookie is cleared.
 pub async fn new(
+    State(state): State<AppState>,
     auth: AuthUser,
     EndedSession(ended): EndedSession,
     csrf: CsrfToken,
@@ -62,6 +64,7 @@ pub async fn new(
         email: String::new(),
         error: None,
         notice: ended.then_some(SESSION_ENDED),
+        providers: ProviderButton::all(&state.oidc.oidc),
     };
     Ok(render(StatusCode::OK, &page, Some(&flash)))
 }
@@ -92,6 +95,7 @@ pub async fn create(
             },
             error: Some(message),
             notice: None,
+            providers: ProviderButton::all(&state.oidc.oidc),
         };
         render(status, &page, None)
     };
@@ -108,7 +112,12 @@ pub async fn create(
             return Err(e.into());
         }
     };
-    let stored = found.as_ref().map(|(_, hash)| hash.as_str());
+    // An account with no password (made by an identity provider) is checked like an unknown email:
+    // against the dummy hash, so it costs the same and fails the same.
+    let stored = found
+        .as_ref()
+        .map(|(_, hash)| hash.as_str())
+        .filter(|h| *h != users::NO_PASSWORD);
     let verified = match state.hasher.verify(&form.password, stored).await {
         Ok(v) => v,
         Err(e @ (PasswordError::MalformedHash(_) | PasswordError::UnsupportedParams(_))) => {
