@@ -1,6 +1,6 @@
 -- `redeem`. KEYS: the series. ARGV: base, mode, series id, presented token hash, next token hash, now,
--- grace until, new expires_at, a retry cookie's alternate token hash ('' for none; it counts as presented
--- too). Returns {0} unknown (absent, or expired: then deleted), {-1, reason} undecodable, {1, series...}
+-- grace until, new expires_at, a retry cookie's alternate token hashes, comma-separated ('' for none; they
+-- count as presented too). Returns {0} unknown (absent, or expired: then deleted), {-1, reason} undecodable, {1, series...}
 -- rotated (the token that was current becomes the previous), {2, series...} grace (nothing written),
 -- {3, user key} theft (the series deleted). `series...` is {id, v, uk, ca, ua, ea, ct, pt, pu, af}.
 local id, tok, now_s, alt = ARGV[3], ARGV[4], ARGV[6], ARGV[9]
@@ -26,7 +26,9 @@ if now >= tonumber(s[5]) then
   drop_series(id, uk)
   return {0}
 end
-local function presented(h) return h == tok or (alt ~= '' and h == alt) end
+local function presented(h)
+  return h == tok or (alt ~= '' and string.find(',' .. alt .. ',', ',' .. h .. ',', 1, true) ~= nil)
+end
 if not presented(s[6]) then
   if presented(s[7]) and now < tonumber(s[8]) then return reply(2) end
   require_here(set)

@@ -139,9 +139,14 @@ impl RememberStore for RedisStore {
             ts_arg(plan.now),
             ts_arg(plan.grace_until),
             ts_arg(plan.expires_at),
-            plan.alternate
-                .map(|t| t.to_hex().into_bytes())
-                .unwrap_or_default(),
+            // The alternates as one argument, comma-separated ('' for none).
+            plan.alternates
+                .iter()
+                .flatten()
+                .map(|t| t.to_hex())
+                .collect::<Vec<_>>()
+                .join(",")
+                .into_bytes(),
         ];
         let reply = self
             .run(OP, &SCRIPTS.remember_redeem, &b, &keys, args)

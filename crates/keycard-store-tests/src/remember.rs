@@ -285,7 +285,7 @@ pub async fn a_retry_cookie_redeems_whether_or_not_the_failed_write_happened(
     }
 }
 
-/// A retry cookie that failed again gives the retry cookie of its successor: a paused store runs both
+/// A retry cookie that failed again gives a retry cookie of the next depth: a paused store runs both
 /// queued redemptions in turn, and the browser still gets back in. Concurrent tabs presenting one retry
 /// cookie have one winner, the rest are grace. A retry cookie signed by another key is unknown.
 pub async fn retry_cookies_chain_have_one_winner_and_are_signed(s: Arc<dyn RememberStore>) {
@@ -336,6 +336,61 @@ pub async fn retry_cookies_chain_have_one_winner_and_are_signed(s: Arc<dyn Remem
     ));
 }
 
+/// Issue 24 (found by the soak): a chain of failed redemptions, whichever of them wrote, still signs
+/// the browser back in. Each attempt of the chain either reached the store (and rotated the series, its
+/// answer lost) or never did (a dropped link); the browser holds the retry cookie of the last failure.
+/// Every combination of up to `MAX_RETRY_CHAIN` failures redeems, long after any grace window, and is
+/// never taken for theft; the new cookie redeems again.
+pub async fn a_chain_of_failed_redemptions_redeems_whichever_of_them_wrote(
+    s: Arc<dyn RememberStore>,
+) {
+    let clock = clock();
+    let r = remember(s, &clock);
+    let depth = keycard::remember::MAX_RETRY_CHAIN;
+    let mut id = 0;
+    for pattern in 0..(1u32 << depth) {
+        for failures in 1..=depth {
+            let wrote: Vec<bool> = (0..failures).map(|i| pattern & (1 << i) != 0).collect();
+            if pattern >> failures != 0 {
+                continue; // each pattern once per length
+            }
+            id += 1;
+            let who = format!("u{id}");
+            let (mut cookie, _) = r.issue(&user(id, "ann")).await.expect("issue");
+            for &w in &wrote {
+                if w {
+                    // The attempt reached the store; its answer (the new cookie) was lost.
+                    let got = r.redeem(cookie.as_str()).await.expect("a written attempt");
+                    assert!(
+                        matches!(got, Redeemed::Rotated { .. }),
+                        "{who} {wrote:?}: a written attempt rotates, got {got:?}"
+                    );
+                }
+                cookie = r
+                    .retry_cookie(cookie.as_str())
+                    .expect("a well-signed cookie");
+            }
+            clock.advance(GRACE * 3);
+            let next = match r.redeem(cookie.as_str()).await.expect("the retry") {
+                Redeemed::Rotated { cookie, series } => {
+                    assert_eq!(series.user_key, who);
+                    cookie
+                }
+                other => {
+                    panic!("{who} (attempts wrote: {wrote:?}): expected Rotated, got {other:?}")
+                }
+            };
+            assert!(
+                matches!(
+                    r.redeem(next.as_str()).await.expect("next"),
+                    Redeemed::Rotated { .. }
+                ),
+                "{who} {wrote:?}: the retry's new cookie redeems"
+            );
+        }
+    }
+}
+
 trait NowTs {
     fn now_ts(&self) -> Timestamp;
 }
@@ -367,6 +422,7 @@ macro_rules! remember_suite {
             forged_cookies_are_unknown_and_series_carry_the_credentials,
             a_retry_cookie_redeems_whether_or_not_the_failed_write_happened,
             retry_cookies_chain_have_one_winner_and_are_signed,
+            a_chain_of_failed_redemptions_redeems_whichever_of_them_wrote,
         );
     };
 }

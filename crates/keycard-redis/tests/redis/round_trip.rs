@@ -121,7 +121,7 @@ async fn redeem_is_exactly_one_round_trip() {
     let mut foreign = series.series_id;
     foreign.0[0] = 0xff;
     let plan = keycard::remember::RedeemPlan {
-        alternate: None,
+        alternates: [None; keycard::remember::MAX_RETRY_CHAIN],
         next_token: series.current_token,
         now: keycard::Clock::now(&clock),
         grace_until: keycard::Clock::now(&clock),

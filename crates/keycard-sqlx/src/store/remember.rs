@@ -1,6 +1,6 @@
 //! Remember-me series in SQL ([`RememberStore`]): one row per series in `{prefix}remember`. A rotation is
 //! one conditional `UPDATE … WHERE current_token = $presented … RETURNING`, so of any number of concurrent
-//! redemptions exactly one changes the row (a retry cookie's alternate token matches too); the others read it back and find their token as the grace
+//! redemptions exactly one changes the row (a retry cookie's alternate tokens match too); the others read it back and find their token as the grace
 //! token. Tokens only move forward, so a token that is neither current nor the grace token stays so:
 //! deleting the series for it (theft) is right even if another redemption ran in between.
 
@@ -15,11 +15,13 @@ use crate::schema::render;
 
 const COLS: &str = "series_id, user_key, created_at, used_at, expires_at, current_token, \
                     previous_token, previous_until, auth_fingerprint";
-/// $1 series id, $2 presented, $3 next, $4 now, $5 grace until, $6 new deadline, $7 a retry cookie's
-/// alternate (NULL: none, and `current_token = NULL` is never true).
+/// $1 series id, $2 presented, $3 next, $4 now, $5 grace until, $6 new deadline, $7-$9 a retry cookie's
+/// alternates (NULL: none, and `current_token = NULL` is never true; as many as
+/// [`MAX_RETRY_CHAIN`](keycard::remember::MAX_RETRY_CHAIN)).
 const ROTATE: &str = "UPDATE {p}remember SET previous_token = current_token, previous_until = $5, \
     current_token = $3, used_at = $4, expires_at = $6 \
-    WHERE series_id = $1 AND (current_token = $2 OR current_token = $7) AND expires_at > $4 \
+    WHERE series_id = $1 AND (current_token = $2 OR current_token = $7 OR current_token = $8 \
+    OR current_token = $9) AND expires_at > $4 \
     RETURNING {cols}";
 /// $1 series id, $2 now.
 const LIVE: &str = "SELECT {cols} FROM {p}remember WHERE series_id = $1 AND expires_at > $2";
@@ -143,7 +145,9 @@ impl<B: Backend> RememberStore for SqlStore<B> {
                         at(plan.now),
                         at(plan.grace_until),
                         at(plan.expires_at),
-                        Arg::OptBytes(plan.alternate.as_ref().map(|t| &t.0[..])),
+                        Arg::OptBytes(plan.alternates[0].as_ref().map(|t| &t.0[..])),
+                        Arg::OptBytes(plan.alternates[1].as_ref().map(|t| &t.0[..])),
+                        Arg::OptBytes(plan.alternates[2].as_ref().map(|t| &t.0[..])),
                     ],
                 )
                 .await?;
@@ -164,7 +168,7 @@ impl<B: Backend> RememberStore for SqlStore<B> {
             };
             match s.previous_token {
                 Some((prev, until))
-                    if (&prev == presented || Some(prev) == plan.alternate) && plan.now < until =>
+                    if (&prev == presented || plan.is_alternate(&prev)) && plan.now < until =>
                 {
                     Ok(Redemption::Grace(s))
                 }

@@ -47,7 +47,7 @@ impl RememberStore for MemoryRemember {
             all.remove(series_id);
             return Ok(Redemption::Unknown);
         }
-        let matches = |t: &TokenHash| t == presented || Some(*t) == plan.alternate;
+        let matches = |t: &TokenHash| t == presented || plan.is_alternate(t);
         if matches(&s.current_token) {
             s.previous_token = Some((s.current_token, plan.grace_until));
             s.current_token = plan.next_token;

@@ -35,9 +35,14 @@
 //! (an HMAC of the token they replace, under the cookie key), and a failed redemption answers a
 //! **retry cookie** ([`RememberMe::retry_cookie`]): the same token, signed as "my redemption may have
 //! been written". Redeeming it presents both the successor that write would have made and the token
-//! itself ([`RedeemPlan::alternate`]), so the retry rotates whichever of the two the series holds, and
-//! a store stall is never mistaken for theft (issue 18, W13). Only a response to a request that
-//! presented the token ever carries its retry cookie.
+//! itself ([`RedeemPlan::alternates`]), so the retry rotates whichever of the two the series holds, and
+//! a store stall is never mistaken for theft (issue 18, W13). A retry that fails again answers a retry
+//! cookie of the next depth: still the first token, signed with how many attempts may have written
+//! (up to [`MAX_RETRY_CHAIN`]), whose redemption presents that token and each successor those attempts
+//! could have made, so a chain of failures, whichever of them wrote, still signs the browser back in
+//! (issue 24: the soak found that two failures in a row that never reached the store were taken for
+//! theft). Past that depth the retry cookie stays as it is. Only a response to a request that presented
+//! the token ever carries its retry cookie.
 //!
 //! Stores: [`MemoryRemember`], the SQL stores (keycard-sqlx, table `keycard_remember`), each through
 //! `keycard-store-tests`' `remember_suite!` and `remember_sessions_suite!`.
@@ -50,5 +55,5 @@ pub use memory::MemoryRemember;
 pub use service::{Redeemed, RememberMe, REMEMBER_COOKIE_LEN};
 pub use store::{
     RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord,
-    DEFAULT_REMEMBER_GRACE, DEFAULT_REMEMBER_GRACE_USES,
+    DEFAULT_REMEMBER_GRACE, DEFAULT_REMEMBER_GRACE_USES, MAX_RETRY_CHAIN,
 };

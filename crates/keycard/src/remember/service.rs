@@ -8,7 +8,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::store::{RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord};
+use super::store::{
+    RedeemPlan, Redemption, RememberPolicy, RememberStore, SeriesId, SeriesRecord, MAX_RETRY_CHAIN,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::store::StoreError;
 use crate::token::{labeled_key, CookieValue, SecretError, TokenHash};
@@ -17,7 +19,8 @@ use crate::user::{CachedUser, Fingerprint};
 const KEY_LABEL: &[u8] = b"keycard remember-me cookie key v1";
 /// Domain of the successor derivation (a successor is never a cookie MAC).
 const SUCCESSOR: &[u8] = b"keycard remember-me successor\0";
-/// Domain of a retry cookie's MAC (a retry cookie never verifies as a plain one, nor the reverse).
+/// Domain of a retry cookie's MAC (a retry cookie never verifies as a plain one, nor the reverse); past
+/// the first depth, the depth follows as one byte (a cookie verifies at one depth only).
 const RETRY: &[u8] = b"keycard remember-me retry\0";
 const SERIES_LEN: usize = 16;
 const TOKEN_LEN: usize = 32;
@@ -90,11 +93,17 @@ fn fresh_token() -> [u8; TOKEN_LEN] {
     t
 }
 
-/// Which kind of cookie a value is: a plain one, or a retry cookie (see the [module docs](super)).
+/// Which kind of cookie a value is: a plain one, or a retry cookie covering that many failed
+/// redemptions (1 to [`MAX_RETRY_CHAIN`]; see the [module docs](super)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Plain,
-    Retry,
+    Retry(u8),
+}
+
+/// The retry depths, 1 to [`MAX_RETRY_CHAIN`].
+fn retry_depths() -> impl Iterator<Item = u8> {
+    (1..=MAX_RETRY_CHAIN).filter_map(|d| u8::try_from(d).ok())
 }
 
 /// What a well-signed cookie carries.
@@ -132,8 +141,13 @@ impl RememberMe {
 
     fn mac(&self, kind: Kind, message: &[u8]) -> [u8; MAC_LEN] {
         let mut m = self.key.clone();
-        if kind == Kind::Retry {
-            m.update(RETRY);
+        match kind {
+            Kind::Plain => {}
+            Kind::Retry(1) => m.update(RETRY),
+            Kind::Retry(depth) => {
+                m.update(RETRY);
+                m.update(&[depth]);
+            }
         }
         m.update(message);
         m.finalize().into_bytes().into()
@@ -164,15 +178,14 @@ impl RememberMe {
             _ => return None,
         }
         let (message, sig) = raw.split_at(SERIES_LEN + TOKEN_LEN);
-        let plain = self.mac(Kind::Plain, message).ct_eq(sig);
-        let retry = self.mac(Kind::Retry, message).ct_eq(sig);
-        let kind = if bool::from(plain) {
-            Kind::Plain
-        } else if bool::from(retry) {
-            Kind::Retry
-        } else {
-            return None;
-        };
+        // Every kind is checked (constant time each), whichever matches.
+        let mut kind = None;
+        for k in std::iter::once(Kind::Plain).chain(retry_depths().map(Kind::Retry)) {
+            if bool::from(self.mac(k, message).ct_eq(sig)) {
+                kind = Some(k);
+            }
+        }
+        let kind = kind?;
         let mut series = [0u8; SERIES_LEN];
         series.copy_from_slice(&message[..SERIES_LEN]);
         let mut token = [0u8; TOKEN_LEN];
@@ -197,15 +210,17 @@ impl RememberMe {
     /// The cookie to send when a redemption of `cookie` failed in a way that may have written (the store
     /// call erred or timed out): a retry cookie, whose next redemption rotates the series whether or not
     /// that write happened (see the [module docs](super)). For a retry cookie that failed again, the
-    /// retry cookie of its successor (a paused store runs both queued redemptions in turn). `None` for a
+    /// retry cookie one depth further (same first token), whose redemption covers every combination of
+    /// the failed attempts having written or not: a paused store runs queued redemptions in turn, a
+    /// dropped link runs none. Past [`MAX_RETRY_CHAIN`] failures in a row, the same cookie. `None` for a
     /// value that is not a well-signed remember-me cookie.
     pub fn retry_cookie(&self, cookie: &str) -> Option<CookieValue> {
         let d = self.decode(cookie)?;
-        let token = match d.kind {
-            Kind::Plain => d.token,
-            Kind::Retry => self.successor(&d.series, &d.token),
+        let depth = match d.kind {
+            Kind::Plain => 1,
+            Kind::Retry(depth) => retry_depths().find(|&n| n > depth).unwrap_or(depth),
         };
-        Some(self.encode_as(Kind::Retry, &d.series, &token))
+        Some(self.encode_as(Kind::Retry(depth), &d.series, &d.token))
     }
 
     /// Start a series for `user` (the sign-in ticked "remember me"): its cookie and record.
@@ -240,20 +255,22 @@ impl RememberMe {
             return Ok(Redeemed::Unknown);
         };
         let series_id = d.series;
-        // A plain cookie presents its token; a retry cookie presents the successor its earlier attempt
-        // may have written, with the token itself as the alternate.
-        let (presented, alternate) = match d.kind {
-            Kind::Plain => (d.token, None),
-            Kind::Retry => (
-                self.successor(&series_id, &d.token),
-                Some(token_hash(&d.token)),
-            ),
-        };
+        // A plain cookie presents its token; a retry cookie of depth `n` presents the successor its `n`
+        // failed attempts may have written in turn, with every token before it in that chain as the
+        // alternates.
+        let mut alternates = [None; MAX_RETRY_CHAIN];
+        let mut presented = d.token;
+        if let Kind::Retry(depth) = d.kind {
+            for slot in alternates.iter_mut().take(usize::from(depth)) {
+                *slot = Some(token_hash(&presented));
+                presented = self.successor(&series_id, &presented);
+            }
+        }
         let next = self.successor(&series_id, &presented);
         let presented = token_hash(&presented);
         let now = self.clock.now();
         let plan = RedeemPlan {
-            alternate,
+            alternates,
             next_token: token_hash(&next),
             now,
             grace_until: now.saturating_add(self.policy.grace),

@@ -49,17 +49,22 @@ pub enum Redemption {
     },
 }
 
+/// How many failed redemptions in a row one retry cookie covers ([`RememberMe::retry_cookie`](super::RememberMe::retry_cookie)):
+/// its redemption presents the token it started from and each successor those attempts may have written.
+pub const MAX_RETRY_CHAIN: usize = 3;
+
 /// What a redemption may write: the successor token and the deadlines it sets.
 ///
-/// `alternate` is set for a **retry cookie** only ([`RememberMe::retry_cookie`](super::RememberMe::retry_cookie)):
-/// a browser whose earlier redemption failed after its store write may have happened presents the
-/// successor that write would have made (`presented`) together with the token it replaced
-/// (`alternate`); the series' current token matching either is a rotation, the previous one matching
-/// either (inside the window) is grace. For every other cookie it is `None`.
+/// `alternates` are set for a **retry cookie** only ([`RememberMe::retry_cookie`](super::RememberMe::retry_cookie)):
+/// a browser whose earlier redemptions failed (each may or may not have written its rotation) presents
+/// the successor the last of those writes would have made (`presented`) together with every token before
+/// it in the chain (`alternates`, oldest first); the series' current token matching any of them is a
+/// rotation, the previous one matching any of them (inside the window) is grace. For every other cookie
+/// they are all `None`.
 #[derive(Debug, Clone, Copy)]
 pub struct RedeemPlan {
-    /// The token a retried redemption replaced, which also counts as presented (see above).
-    pub alternate: Option<TokenHash>,
+    /// The tokens a retried redemption may have replaced, which also count as presented (see above).
+    pub alternates: [Option<TokenHash>; MAX_RETRY_CHAIN],
     /// The next token's hash.
     pub next_token: TokenHash,
     /// The caller's now.
@@ -68,6 +73,13 @@ pub struct RedeemPlan {
     pub grace_until: Timestamp,
     /// The series' new deadline.
     pub expires_at: Timestamp,
+}
+
+impl RedeemPlan {
+    /// Whether `token` is one of the [`alternates`](Self::alternates).
+    pub fn is_alternate(&self, token: &TokenHash) -> bool {
+        self.alternates.iter().flatten().any(|t| t == token)
+    }
 }
 
 /// Remember-me series, kept where every node sees them.
