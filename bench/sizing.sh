@@ -4,7 +4,7 @@
 # the cluster's keys and commands per master. Prints the tables, writes the raw results
 # (sizing-runs.jsonl) and the report to the work directory, and the SVG charts to --charts.
 #
-#   bench/sizing.sh                                        # everything (about half an hour after the build)
+#   bench/sizing.sh                                        # everything (about 45 minutes on a busy 2-core machine)
 #   bench/sizing.sh --stores memory,redis --sizes 10000    # a subset
 #   bench/sizing.sh --charts ../docs/guide/src/img --out target/sizing-run/report.md
 #   bench/sizing.sh --help                                 # every flag (`keycard-bench sizing --help`)
