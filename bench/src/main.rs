@@ -8,6 +8,8 @@
 //! | `store-scale --sessions N` | memory store RSS, `fetch` latency and `sweep` with N sessions |
 //! | `put-user --store memory\|redis` | `put_user` for a user with 1 vs 10,000 sessions |
 //! | `layer-cost --db PATH` | in-process ns per `GET /me` through the `bare` and `keycard-memory` routers |
+//! | `store-size --store S --sessions N` | one store (memory, sqlite, postgres, redis, cluster) with N sessions: bytes per session, latencies, load, sweep |
+//! | `sizing` | issue 23's sizing runs: `store-size` per store and size, tables and SVG charts (`bench/sizing.sh`) |
 //!
 //! `keycard-bench --help` (and `keycard-bench COMMAND --help`) lists every flag. Start it with `bench/run.sh`.
 
@@ -17,8 +19,10 @@ mod driver;
 mod init_db;
 mod keycard_srv;
 mod layer_cost;
+mod resp;
 mod server;
 mod serving;
+mod sizing;
 mod store_bench;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +52,10 @@ enum Command {
     PutUser(store_bench::PutUserArgs),
     /// In-process ns per `GET /me` through the `bare` and `keycard-memory` routers.
     LayerCost(layer_cost::LayerCostArgs),
+    /// One store with N live sessions: bytes per session, sign-in, `fetch`, `put_user`, load, sweep.
+    StoreSize(sizing::SizeArgs),
+    /// Issue 23's sizing runs: `store-size` per store and session count, tables, charts.
+    Sizing(driver::sizing::SizingArgs),
 }
 
 impl Command {
@@ -59,6 +67,8 @@ impl Command {
             Command::StoreScale(_) => "store-scale",
             Command::PutUser(_) => "put-user",
             Command::LayerCost(_) => "layer-cost",
+            Command::StoreSize(_) => "store-size",
+            Command::Sizing(_) => "sizing",
         }
     }
 }
@@ -74,6 +84,8 @@ fn main() {
         Command::StoreScale(args) => store_bench::scale(&args),
         Command::PutUser(args) => store_bench::put_user(&args),
         Command::LayerCost(args) => layer_cost::main(&args),
+        Command::StoreSize(args) => sizing::main(&args),
+        Command::Sizing(args) => driver::sizing::main(args),
     };
     if let Err(e) = result {
         eprintln!("keycard-bench {name}: {e}");

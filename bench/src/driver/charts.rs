@@ -1,12 +1,15 @@
 //! The run's pictures: SVG charts drawn from the same figures the report's tables print, by the same
 //! command, into the charts directory (`--charts`, default: beside `--out`, else the work directory).
 //!
-//! Two shapes only: bars (one value per server: req/s, server CPU per request) and curves over a
-//! logarithmic x axis (a value per session count: memory, `fetch` latency). Drawn with `plotters`' SVG
-//! backend and its built-in text metrics, so no font library is needed: the viewer renders the text.
+//! Two shapes only: bars (one value per server: req/s, server CPU per request; per cluster master: users,
+//! round trips) and curves over a logarithmic x axis (a value per session count: memory, `fetch` latency),
+//! with a logarithmic y axis too when asked (latencies that span orders of magnitude across stores). Drawn
+//! with `plotters`' SVG backend and its built-in text metrics, so no font library is needed: the viewer
+//! renders the text. `keycard-bench run` and `keycard-bench sizing` draw with it.
 
 use std::path::Path;
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -23,6 +26,10 @@ pub struct Curves<'a> {
     pub title: &'a str,
     pub y_desc: &'a str,
     pub series: &'a [(String, Vec<(u64, f64)>)],
+    /// A logarithmic y axis too (for values that span orders of magnitude: latency across stores).
+    pub log_y: bool,
+    /// The legend in the upper right corner instead of the upper left (where the curves start high).
+    pub legend_right: bool,
 }
 
 const SIZE: (u32, u32) = (900, 420);
@@ -106,11 +113,29 @@ pub fn curves(path: &Path, curves: &Curves<'_>) -> Result<(), String> {
     else {
         return Ok(());
     };
-    let y_max = points()
-        .map(|p| p.1)
-        .filter(|v| v.is_finite())
-        .fold(0.0_f64, f64::max);
-    let (x_lo, x_hi) = (x_min.max(1) as f64 / 2.0, x_max.max(1) as f64 * 2.0);
+    let ys = || points().map(|p| p.1).filter(|v| v.is_finite() && *v > 0.0);
+    let y_max = ys().fold(0.0_f64, f64::max);
+    let x = (x_min.max(1) as f64 / 2.0..x_max.max(1) as f64 * 2.0).log_scale();
+    if curves.log_y {
+        let y_min = ys().fold(f64::INFINITY, f64::min);
+        let (lo, hi) = if y_min.is_finite() {
+            (y_min / 2.0, y_max * 2.0)
+        } else {
+            (0.1, 10.0)
+        };
+        draw_curves(path, curves, x, (lo..hi).log_scale())
+    } else {
+        draw_curves(path, curves, x, 0.0..(y_max * 1.15).max(1.0))
+    }
+}
+
+fn draw_curves<X, Y>(path: &Path, curves: &Curves<'_>, x: X, y: Y) -> Result<(), String>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
     let mut chart = ChartBuilder::on(&root)
@@ -118,7 +143,7 @@ pub fn curves(path: &Path, curves: &Curves<'_>) -> Result<(), String> {
         .margin(12)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..(y_max * 1.15).max(1.0))
+        .build_cartesian_2d(x, y)
         .map_err(|e| err(path, e))?;
     chart
         .configure_mesh()
@@ -133,7 +158,7 @@ pub fn curves(path: &Path, curves: &Curves<'_>) -> Result<(), String> {
         let color = PALETTE[i % PALETTE.len()];
         let pts: Vec<(f64, f64)> = pts
             .iter()
-            .filter(|p| p.1.is_finite())
+            .filter(|p| p.1.is_finite() && (!curves.log_y || p.1 > 0.0))
             .map(|(x, y)| (*x as f64, *y))
             .collect();
         chart
@@ -151,7 +176,11 @@ pub fn curves(path: &Path, curves: &Curves<'_>) -> Result<(), String> {
         .configure_series_labels()
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(if curves.legend_right {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::UpperLeft
+        })
         .draw()
         .map_err(|e| err(path, e))?;
     root.present().map_err(|e| err(path, e))
@@ -215,6 +244,8 @@ mod tests {
                 title: "memory",
                 y_desc: "MiB",
                 series: &[("VmRSS".into(), vec![(1_000, 6.0), (1_000_000, 512.0)])],
+                log_y: false,
+                legend_right: false,
             },
         )
         .unwrap();

@@ -1,19 +1,17 @@
 //! The bench's Redis (db 13 on 127.0.0.1:6379): is it up, how much CPU it used, and cleaning up what the
-//! Redis rows wrote. Just enough RESP for that, over a plain socket.
+//! Redis rows wrote (through `crate::resp`).
 
-use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-const REDIS_ADDR: (Ipv4Addr, u16) = (Ipv4Addr::LOCALHOST, 6379);
+use crate::resp::{Resp, RespReply};
+
+const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub const REDIS_DB: &str = "13";
 pub const KEYCARD_PREFIX: &str = "keycard-bench:";
 
 /// CPU time redis-server has used so far (INFO cpu), in microseconds.
 pub fn redis_cpu_us() -> Option<f64> {
-    let mut r = Resp::connect().ok()?;
+    let mut r = Resp::connect(REDIS_ADDR).ok()?;
     let RespReply::Bulk(Some(info)) = r.cmd(&["INFO", "cpu"]).ok()? else {
         return None;
     };
@@ -27,7 +25,7 @@ pub fn redis_cpu_us() -> Option<f64> {
 
 /// Is a Redis answering PING at 127.0.0.1:6379?
 pub fn redis_ping() -> bool {
-    let Ok(mut r) = Resp::connect() else {
+    let Ok(mut r) = Resp::connect(REDIS_ADDR) else {
         return false;
     };
     matches!(r.cmd(&["PING"]), Ok(RespReply::Simple(s)) if s == "PONG")
@@ -44,7 +42,9 @@ pub fn leftovers_file(work: &Path) -> PathBuf {
 /// every key under keycard's bench prefix.
 pub fn cleanup_redis(work: &Path) {
     let listed = std::fs::read_to_string(leftovers_file(work)).unwrap_or_default();
-    let Ok(mut r) = Resp::connect() else { return };
+    let Ok(mut r) = Resp::connect(REDIS_ADDR) else {
+        return;
+    };
     if r.cmd(&["SELECT", REDIS_DB]).is_err() {
         return;
     }
@@ -78,80 +78,4 @@ pub fn cleanup_redis(work: &Path) {
         }
     }
     eprintln!("[bench] redis cleanup: {deleted} keycard keys deleted from db {REDIS_DB}");
-}
-
-#[derive(Debug)]
-enum RespReply {
-    Simple(String),
-    Error(String),
-    Int,
-    Bulk(Option<String>),
-    Array(Vec<RespReply>),
-}
-
-/// Just enough RESP to PING, SELECT, SCAN and DEL.
-struct Resp {
-    r: std::io::BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Resp {
-    fn connect() -> std::io::Result<Resp> {
-        let s =
-            TcpStream::connect_timeout(&SocketAddr::from(REDIS_ADDR), Duration::from_millis(500))?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        Ok(Resp {
-            r: std::io::BufReader::new(s.try_clone()?),
-            w: s,
-        })
-    }
-
-    fn cmd(&mut self, args: &[&str]) -> Result<RespReply, String> {
-        let mut m = format!("*{}\r\n", args.len());
-        for a in args {
-            let _ = write!(m, "${}\r\n{a}\r\n", a.len());
-        }
-        self.w.write_all(m.as_bytes()).map_err(|e| e.to_string())?;
-        match self.read()? {
-            RespReply::Error(e) => Err(e),
-            ok => Ok(ok),
-        }
-    }
-
-    fn read(&mut self) -> Result<RespReply, String> {
-        use std::io::BufRead;
-        let mut line = String::new();
-        self.r.read_line(&mut line).map_err(|e| e.to_string())?;
-        let line = line.trim_end_matches("\r\n");
-        let (t, rest) = line.split_at_checked(1).ok_or("empty RESP reply")?;
-        let n = || rest.parse::<i64>().map_err(|e| e.to_string());
-        Ok(match t {
-            "+" => RespReply::Simple(rest.to_owned()),
-            "-" => RespReply::Error(rest.to_owned()),
-            ":" => {
-                n()?;
-                RespReply::Int
-            }
-            "$" => {
-                let len = n()?;
-                if len < 0 {
-                    RespReply::Bulk(None)
-                } else {
-                    let mut buf = vec![0u8; len as usize + 2];
-                    self.r.read_exact(&mut buf).map_err(|e| e.to_string())?;
-                    buf.truncate(len as usize);
-                    RespReply::Bulk(Some(String::from_utf8_lossy(&buf).into_owned()))
-                }
-            }
-            "*" => {
-                let len = n()?;
-                let mut v = Vec::new();
-                for _ in 0..len.max(0) {
-                    v.push(self.read()?);
-                }
-                RespReply::Array(v)
-            }
-            other => return Err(format!("unexpected RESP type {other:?}")),
-        })
-    }
 }

@@ -144,6 +144,8 @@ fn scale_charts(cfg: &Config, runs: &[ScaleRun], rep: &mut Report) -> Result<(),
                     points(&|r| r.rss_kib.saturating_sub(r.rss_before_kib) as f64 / 1024.0),
                 ),
             ],
+            log_y: false,
+            legend_right: false,
         },
     )?;
     let lat = cfg.charts.join("memory-store-fetch.svg");
@@ -166,6 +168,8 @@ fn scale_charts(cfg: &Config, runs: &[ScaleRun], rep: &mut Report) -> Result<(),
                     points(&|r| r.store_fetch.p50_ns as f64),
                 ),
             ],
+            log_y: false,
+            legend_right: false,
         },
     )?;
     rep.line(format!(

@@ -65,6 +65,7 @@ docs! {
     stores_redis => "../../../docs/guide/src/stores/redis.md",
     stores_cluster => "../../../docs/guide/src/stores/cluster.md",
     stores_near_cache => "../../../docs/guide/src/stores/near-cache.md",
+    stores_sizing => "../../../docs/guide/src/stores/sizing.md",
     stores_your_own => "../../../docs/guide/src/stores/your-own.md",
     demo => "../../../docs/guide/src/demo.md",
     operating => "../../../docs/guide/src/operating/index.md",
