@@ -454,7 +454,10 @@ async fn fetch_is_one_command_on_the_cluster_too() {
     for (b, a) in before.iter().zip(&after) {
         for (name, calls) in a {
             let d = calls - b.get(name).unwrap_or(&0);
-            if d > 0 && name != "info" {
+            // `info` is this test's own reading; `replconf`, `psync`, `sync` and `ping` are the replicas'
+            // (a new cluster's replicas may still be finishing their handshake under a loaded machine).
+            let not_the_client = ["info", "replconf", "psync", "sync", "ping"];
+            if d > 0 && !not_the_client.contains(&name.as_str()) {
                 *delta.entry(name.clone()).or_default() += d;
             }
         }
