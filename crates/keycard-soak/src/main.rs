@@ -1,0 +1,3 @@
+//! `keycard-soak`: see the crate's README.
+
+fn main() {}
