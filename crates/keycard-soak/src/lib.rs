@@ -9,6 +9,22 @@
 //! |---|---|
 //! | [`history`] | the operations, faults and memory samples; the JSON-lines file; the run's clock |
 //! | [`checker`] | the rules, each over the whole history, and the report |
+//! | [`client`] | the workload: clients, browsers with their cookies, the operations and probes |
+//! | [`services`] | the run's own stores: a scratch database, a redis-server, a Redis Cluster |
+//! | [`proxy`] | the fault-injecting TCP proxy (latency, a dropped link) |
+//! | [`nodes`] | the demo nodes as processes: start, SIGKILL, memory |
+//! | [`faults`] | the fault schedule and each fault's injection and healing; the memory sampler |
+//! | [`run`] | one run, start to finish |
+//! | [`report`] | the figures, as text and JSON |
+//! | [`rng`] | the seeded generator |
 
 pub mod checker;
+pub mod client;
+pub mod faults;
 pub mod history;
+pub mod nodes;
+pub mod proxy;
+pub mod report;
+pub mod rng;
+pub mod run;
+pub mod services;

@@ -251,6 +251,10 @@ pub struct NearChannel {
 impl NearChannel {
     /// Evict what `what` names (a message received from the channel).
     pub fn invalidate(&self, what: Invalidation) {
+        #[cfg(feature = "soak-faults")]
+        if super::soak_faults::ignores(&what) {
+            return;
+        }
         self.shared.invalidate(&what);
         self.shared.counters.received.fetch_add(1, SeqCst);
         self.shared.report(&what);

@@ -1,0 +1,514 @@
+//! The operations, each recorded as it runs.
+
+use super::actor::{Account, Actor};
+use super::browser::{csrf_token, session_id_of, Answer, Browser, Failure, Send};
+use super::cli;
+use super::record::{judge_form, judge_me, Draft, Target, Verdict};
+use crate::history::{OpKind, OpResult};
+
+const PLANS: [&str; 3] = ["free", "pro", "pro-trial"];
+
+impl Actor {
+    fn new_browser(&mut self) -> Option<Browser> {
+        let n = self.labels + 1;
+        let ua = format!("keycard-soak c{} b{n} {}", self.id, self.rng.hex(3));
+        match Browser::new(self.ip, &ua, self.ctx.timeout) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build an HTTP client");
+                None
+            }
+        }
+    }
+
+    /// An anonymous CSRF token (the sign-in page sets the cookie); not recorded: no session involved.
+    async fn anonymous_csrf(&mut self, browser: &mut Browser, node: usize) -> bool {
+        let base = self.ctx.nodes[node].clone();
+        match browser.get(&base, "/session/new", Send::Anonymous).await {
+            Ok(a) if a.status == 200 => {
+                browser.csrf_token = csrf_token(&a.body);
+                browser.csrf_token.is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// The session's CSRF token, fetched (and recorded: the read may renew the token) when missing.
+    async fn session_csrf(&mut self, browser: &mut Browser, email: &str, node: usize) -> bool {
+        if browser.csrf_token.is_some() {
+            return true;
+        }
+        let draft = self.draft(OpKind::Csrf, email, browser, Some(node));
+        let base = self.ctx.nodes[node].clone();
+        let out = browser.get(&base, "/session/new", Send::Session).await;
+        draft.finish(&self.ctx.rec, &out, |a| Verdict {
+            took_effect: Some(a.status == 200),
+            ..Verdict::default()
+        });
+        if let Ok(a) = &out {
+            browser.csrf_token = (a.status == 200).then(|| csrf_token(&a.body)).flatten();
+        }
+        browser.csrf_token.is_some()
+    }
+
+    fn draft(&self, kind: OpKind, email: &str, browser: &Browser, node: Option<usize>) -> Draft {
+        Draft::start(
+            &self.ctx.rec,
+            kind,
+            Target {
+                client: self.id,
+                user: email,
+                session: browser.label.as_deref(),
+                node,
+            },
+        )
+    }
+
+    /// `GET /me` with `browser`'s session on `node`; whether it answered as signed out.
+    pub(super) async fn me_of(&mut self, browser: &mut Browser, email: &str, node: usize) -> bool {
+        let draft = self.draft(OpKind::Me, email, browser, Some(node));
+        let base = self.ctx.nodes[node].clone();
+        let out = browser.get(&base, "/me", Send::Session).await;
+        draft.finish(&self.ctx.rec, &out, judge_me);
+        browser.warm_on = node;
+        matches!(&out, Ok(a) if a.status == 401)
+    }
+
+    fn take_browser(&mut self, which: Option<usize>) -> Option<(Browser, String)> {
+        let account = self.account.as_mut()?;
+        if account.browsers.is_empty() {
+            return None;
+        }
+        let i = which.unwrap_or(0).min(account.browsers.len() - 1);
+        Some((account.browsers.remove(i), account.email.clone()))
+    }
+
+    fn put_back(&mut self, browser: Browser) {
+        if let Some(a) = self.account.as_mut() {
+            a.browsers.push(browser);
+        }
+    }
+
+    fn random_browser(&mut self) -> Option<(Browser, String)> {
+        let n = self.account.as_ref().map_or(0, |a| a.browsers.len());
+        let i = self.rng.below(n);
+        self.take_browser(Some(i))
+    }
+
+    /// A browser signed in with the password (sudo mode), taken out of the account.
+    fn password_browser(&mut self) -> Option<(Browser, String)> {
+        let i = self
+            .account
+            .as_ref()?
+            .browsers
+            .iter()
+            .position(|b| b.by_password)?;
+        self.take_browser(Some(i))
+    }
+
+    pub(super) async fn me(&mut self) {
+        let Some((mut b, email)) = self.random_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.me_of(&mut b, &email, node).await {
+            self.put_back(b);
+        }
+    }
+
+    pub(super) async fn plan(&mut self) {
+        let Some((mut b, email)) = self.random_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.session_csrf(&mut b, &email, node).await {
+            self.put_back(b);
+            return;
+        }
+        let plan = PLANS[self.rng.below(PLANS.len())];
+        let draft = self.draft(OpKind::Plan, &email, &b, Some(node));
+        let base = self.ctx.nodes[node].clone();
+        let out = b
+            .post(&base, "/plan", &[("plan", plan)], Send::Session)
+            .await;
+        draft.finish(&self.ctx.rec, &out, |a| judge_form(a, "/profile", &email));
+        self.keep_unless_signed_out(b, &out);
+    }
+
+    pub(super) async fn put_user(&mut self) {
+        let Some(email) = self.account.as_ref().map(|a| a.email.clone()) else {
+            return;
+        };
+        let plan = PLANS[self.rng.below(PLANS.len())];
+        cli::set_plan(&self.ctx.rec, &self.ctx.cli, self.id, &email, plan).await;
+    }
+
+    /// Keep a browser unless the answer said its session is gone; a refused CSRF token is fetched again.
+    fn keep_unless_signed_out(&mut self, mut b: Browser, out: &Result<Answer, Failure>) {
+        if let Ok(a) = out {
+            if a.status == 403 {
+                b.csrf_token = None;
+            }
+            let to_sign_in = a
+                .location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("/session/new"));
+            if a.status == 401 || (a.status == 303 && to_sign_in) {
+                return;
+            }
+        }
+        self.put_back(b);
+    }
+
+    pub(super) async fn sign_up(&mut self) {
+        let Some(mut b) = self.new_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.anonymous_csrf(&mut b, node).await {
+            return;
+        }
+        self.sign_ups += 1;
+        let email = format!(
+            "c{}-u{}-{}@soak.test",
+            self.id, self.sign_ups, self.ctx.run_tag
+        );
+        let password = format!("soak-{}", self.rng.hex(12));
+        let label = self.label();
+        let draft = Draft::start(
+            &self.ctx.rec,
+            OpKind::SignUp,
+            Target {
+                client: self.id,
+                user: &email,
+                session: None,
+                node: Some(node),
+            },
+        );
+        let base = self.ctx.nodes[node].clone();
+        let form = [
+            ("email", email.as_str()),
+            ("password", password.as_str()),
+            ("password_confirmation", password.as_str()),
+        ];
+        let out = b.post(&base, "/registration", &form, Send::Anonymous).await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| created(a, &label, &email));
+        if result == OpResult::Fail {
+            return;
+        }
+        let mut account = Account {
+            email: email.clone(),
+            password,
+            other_password: None,
+            browsers: Vec::new(),
+            closed: None,
+            ops: 0,
+        };
+        if result == OpResult::Ok {
+            signed_in(&mut b, label, &email, node, true);
+            account.browsers.push(b);
+        }
+        self.account = Some(account);
+    }
+
+    pub(super) async fn sign_in(&mut self, remember: bool) {
+        let Some((email, password)) = self
+            .account
+            .as_ref()
+            .map(|a| (a.email.clone(), a.password.clone()))
+        else {
+            return;
+        };
+        let Some(mut b) = self.new_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.anonymous_csrf(&mut b, node).await {
+            return;
+        }
+        let label = self.label();
+        let draft = Draft::start(
+            &self.ctx.rec,
+            OpKind::SignIn,
+            Target {
+                client: self.id,
+                user: &email,
+                session: None,
+                node: Some(node),
+            },
+        );
+        let base = self.ctx.nodes[node].clone();
+        let mut form = vec![("email", email.as_str()), ("password", password.as_str())];
+        if remember {
+            form.push(("remember_me", "on"));
+        }
+        let out = b.post(&base, "/session", &form, Send::Anonymous).await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| created(a, &label, &email));
+        match result {
+            OpResult::Ok => {
+                signed_in(&mut b, label, &email, node, true);
+                self.put_back(b);
+            }
+            OpResult::Fail if matches!(&out, Ok(a) if a.status == 401) => {
+                // After a password change whose answer was lost the password is one of two.
+                if let Some(a) = self.account.as_mut() {
+                    if let Some(other) = a.other_password.take() {
+                        a.other_password = Some(std::mem::replace(&mut a.password, other));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) async fn sign_out(&mut self) {
+        let Some((mut b, email)) = self.random_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.session_csrf(&mut b, &email, node).await {
+            self.put_back(b);
+            return;
+        }
+        let ends: Vec<String> = b.label.iter().cloned().collect();
+        let draft = self
+            .draft(OpKind::SignOut, &email, &b, Some(node))
+            .ends(ends);
+        let base = self.ctx.nodes[node].clone();
+        let dead = b.clone();
+        let out = b.post(&base, "/session/delete", &[], Send::Session).await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| Verdict {
+            // Signed in or not, the answer is the same redirect: it tells nothing of who it served.
+            took_effect: Some(a.status == 303 && a.location.as_deref() == Some("/")),
+            ..Verdict::default()
+        });
+        match result {
+            OpResult::Fail => self.put_back(b),
+            _ => self.ended(dead).await,
+        }
+    }
+
+    /// A session ended (or may have): read it at once where it was warm, and later again.
+    pub(super) async fn ended(&mut self, mut dead: Browser) {
+        let email = dead.owner.clone().unwrap_or_default();
+        let warm = dead.warm_on;
+        self.me_of(&mut dead, &email, warm).await;
+        self.probe_later(&dead);
+    }
+
+    /// A password browser ends `target` from another node, after warming it where it will be read.
+    pub(super) async fn revoke_one(&mut self) {
+        let Some((mut actor, email)) = self.password_browser() else {
+            return;
+        };
+        let Some((mut target, _)) = self.random_browser() else {
+            self.put_back(actor);
+            return;
+        };
+        let warm = self.node();
+        if self.me_of(&mut target, &email, warm).await {
+            self.put_back(actor);
+            return; // already gone
+        }
+        let node = self.other_node(warm);
+        if !self.session_csrf(&mut actor, &email, node).await {
+            self.put_back(actor);
+            self.put_back(target);
+            return;
+        }
+        let base = self.ctx.nodes[node].clone();
+        let draft = self.draft(OpKind::RevokeOne, &email, &actor, Some(node));
+        let listing = actor.get(&base, "/sessions", Send::Session).await;
+        let id = match &listing {
+            Ok(a) if a.status == 200 => session_id_of(&a.body, &target.user_agent),
+            _ => None,
+        };
+        let Some(id) = id else {
+            draft.finish(&self.ctx.rec, &listing, |a| Verdict {
+                took_effect: Some(false),
+                anonymous: a.status == 303
+                    && a.location
+                        .as_deref()
+                        .is_some_and(|l| l.starts_with("/session/new")),
+                ..Verdict::default()
+            });
+            self.keep_unless_signed_out(actor, &listing);
+            self.put_back(target);
+            return;
+        };
+        let draft = draft.ends(target.label.iter().cloned().collect());
+        let out = actor
+            .post(&base, &format!("/sessions/{id}/delete"), &[], Send::Session)
+            .await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| judge_form(a, "/sessions", &email));
+        self.keep_unless_signed_out(actor, &out);
+        match result {
+            OpResult::Fail => self.put_back(target),
+            _ => self.ended(target).await,
+        }
+    }
+
+    /// "Sign out everywhere else" from a password browser.
+    pub(super) async fn revoke_all(&mut self) {
+        let Some((mut actor, email)) = self.password_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.session_csrf(&mut actor, &email, node).await {
+            self.put_back(actor);
+            return;
+        }
+        let others = self.others();
+        let draft = self
+            .draft(OpKind::RevokeAll, &email, &actor, Some(node))
+            .ends(others.iter().filter_map(|b| b.label.clone()).collect());
+        let base = self.ctx.nodes[node].clone();
+        let out = actor
+            .post(&base, "/sessions/delete-others", &[], Send::Session)
+            .await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| judge_form(a, "/sessions", &email));
+        self.settle_others(result, others).await;
+        self.keep_unless_signed_out(actor, &out);
+    }
+
+    /// A password change from a password browser: every other session ends.
+    pub(super) async fn password(&mut self) {
+        let Some((mut actor, email)) = self.password_browser() else {
+            return;
+        };
+        let node = self.node();
+        if !self.session_csrf(&mut actor, &email, node).await {
+            self.put_back(actor);
+            return;
+        }
+        let current = self
+            .account
+            .as_ref()
+            .map(|a| a.password.clone())
+            .unwrap_or_default();
+        let new = format!("soak-{}", self.rng.hex(12));
+        let others = self.others();
+        let draft = self
+            .draft(OpKind::Password, &email, &actor, Some(node))
+            .ends(others.iter().filter_map(|b| b.label.clone()).collect());
+        let base = self.ctx.nodes[node].clone();
+        let form = [
+            ("current_password", current.as_str()),
+            ("password", new.as_str()),
+            ("password_confirmation", new.as_str()),
+        ];
+        let out = actor
+            .post(&base, "/account/password", &form, Send::Session)
+            .await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| judge_form(a, "/profile", &email));
+        if let Some(account) = self.account.as_mut() {
+            match result {
+                OpResult::Ok => {
+                    account.password = new;
+                    account.other_password = None;
+                }
+                OpResult::Info => {
+                    account.other_password = Some(std::mem::replace(&mut account.password, new))
+                }
+                OpResult::Fail => {
+                    if matches!(&out, Ok(a) if a.status == 422) {
+                        if let Some(other) = account.other_password.take() {
+                            account.other_password =
+                                Some(std::mem::replace(&mut account.password, other));
+                        }
+                    }
+                }
+            }
+        }
+        self.settle_others(result, others).await;
+        self.keep_unless_signed_out(actor, &out);
+    }
+
+    /// Every open browser but the one taken out, and the closed one (whose series ends too).
+    fn others(&mut self) -> Vec<Browser> {
+        match self.account.as_mut() {
+            Some(a) => {
+                a.closed = None;
+                std::mem::take(&mut a.browsers)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    async fn settle_others(&mut self, result: OpResult, others: Vec<Browser>) {
+        if result == OpResult::Fail {
+            if let Some(a) = self.account.as_mut() {
+                a.browsers.extend(others);
+            }
+            return;
+        }
+        for b in others {
+            self.ended(b).await;
+        }
+    }
+
+    /// Reopen the closed browser: only its remember-me cookie, on any node.
+    pub(super) async fn reopen(&mut self) {
+        let Some(mut b) = self.account.as_mut().and_then(|a| a.closed.take()) else {
+            return;
+        };
+        let email = b.owner.clone().unwrap_or_default();
+        let node = self.node();
+        let label = self.label();
+        let old = b.clone();
+        let draft = Draft::start(
+            &self.ctx.rec,
+            OpKind::Reopen,
+            Target {
+                client: self.id,
+                user: &email,
+                session: None,
+                node: Some(node),
+            },
+        )
+        .ends(old.label.iter().cloned().collect());
+        let base = self.ctx.nodes[node].clone();
+        let out = b.get(&base, "/me", Send::Remember).await;
+        let result = draft.finish(&self.ctx.rec, &out, |a| {
+            let mut v = judge_me(a);
+            v.took_effect = Some(a.status == 200 && a.new_session);
+            v.creates = (a.status == 200 && a.new_session).then(|| label.clone());
+            v.anonymous = false; // no session was sent: a 401 says the series is gone
+            v
+        });
+        match (result, &out) {
+            (OpResult::Ok, _) => {
+                signed_in(&mut b, label, &email, node, false);
+                self.put_back(b);
+                self.ended(old).await;
+            }
+            // A 5xx carries a retry cookie (already taken): try again later.
+            (OpResult::Info, Ok(_)) => {
+                if let Some(a) = self.account.as_mut() {
+                    a.closed = Some(b);
+                }
+            }
+            // No answer: the remember-me cookie is in doubt; never presented again.
+            _ => {}
+        }
+    }
+}
+
+/// A sign-up or sign-in that answered 303 with a new session cookie created `label`.
+fn created(answer: &Answer, label: &str, email: &str) -> Verdict {
+    let ok = answer.status == 303 && answer.new_session;
+    Verdict {
+        took_effect: Some(ok),
+        as_user: ok.then(|| email.to_owned()),
+        creates: ok.then(|| label.to_owned()),
+        ..Verdict::default()
+    }
+}
+
+fn signed_in(b: &mut Browser, label: String, email: &str, node: usize, by_password: bool) {
+    b.label = Some(label);
+    b.owner = Some(email.to_owned());
+    b.by_password = by_password;
+    b.csrf_token = None;
+    b.warm_on = node;
+}
