@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use keycard_soak::checker::{self, CheckConfig};
+use keycard_soak::checker::{self, CheckConfig, Rule};
 use keycard_soak::history::History;
 use keycard_soak::report;
 use keycard_soak::run::{self, RunOptions};
@@ -63,6 +63,10 @@ struct RunArgs {
     /// The run is of a broken build: succeed only when the checker finds violations.
     #[arg(long)]
     expect_violations: bool,
+    /// The run is of a broken build: succeed only when the checker finds violations of this rule
+    /// (implies --expect-violations).
+    #[arg(long, value_enum)]
+    expect_rule: Option<Rule>,
     /// Where the history, the report and the logs go.
     #[arg(long)]
     out: PathBuf,
@@ -180,8 +184,11 @@ fn run_soak(args: RunArgs) -> ExitCode {
     if let Err(e) = report::write(&args.out, &outcome.report, &text) {
         eprintln!("keycard-soak: {e}");
     }
-    let found = outcome.report.violations.len();
-    match (args.expect_violations, found) {
+    let found = match args.expect_rule {
+        Some(rule) => outcome.report.by_rule().get(&rule).copied().unwrap_or(0),
+        None => outcome.report.violations.len(),
+    };
+    match (args.expect_violations || args.expect_rule.is_some(), found) {
         (false, 0) => ExitCode::SUCCESS,
         (true, n) if n > 0 => {
             println!("expected violations from the broken build: {n} found (caught)");

@@ -157,7 +157,7 @@ impl Actor {
             if open > 0 { 40 } else { 0 },                    // 0 me
             if open > 0 { 10 } else { 0 },                    // 1 plan
             if open > 0 { 3 } else { 0 },                     // 2 put_user (CLI)
-            if open < MAX_BROWSERS { 8 } else { 0 },          // 3 sign in
+            if open < MAX_BROWSERS { 12 } else { 0 },         // 3 sign in
             if open >= 2 && by_password { 7 } else { 0 },     // 4 revoke one
             if open >= 2 && by_password { 2 } else { 0 },     // 5 revoke all
             if by_password { 2 } else { 0 },                  // 6 password

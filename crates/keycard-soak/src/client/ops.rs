@@ -116,23 +116,64 @@ impl Actor {
         }
     }
 
+    /// A plan change (a sync: the user's version + 1, the token rotates) on a node other than the one
+    /// where another browser of the user is warm; that browser reads `/me` there once the bound has
+    /// passed, and must see the new version (a near cache that kept the old user is caught).
     pub(super) async fn plan(&mut self) {
         let Some((mut b, email)) = self.random_browser() else {
             return;
         };
-        let node = self.node();
-        if !self.session_csrf(&mut b, &email, node).await {
+        let witness = self.take_browser(None);
+        let node = match &witness {
+            Some((w, _)) => self.other_node(w.warm_on),
+            None => self.node(),
+        };
+        let (result, gone) = self.plan_on(&mut b, &email, node).await;
+        if !gone {
             self.put_back(b);
-            return;
+        }
+        if let Some((mut w, _)) = witness {
+            if result == Some(OpResult::Ok) {
+                tokio::time::sleep(self.ctx.bound + std::time::Duration::from_millis(300)).await;
+                let warm = w.warm_on;
+                if self.me_of(&mut w, &email, warm).await {
+                    return;
+                }
+            }
+            self.put_back(w);
+        }
+    }
+
+    /// `POST /plan` with `b` on `node`: the result (`None`: not sent) and whether `b` was answered as
+    /// signed out.
+    async fn plan_on(
+        &mut self,
+        b: &mut Browser,
+        email: &str,
+        node: usize,
+    ) -> (Option<OpResult>, bool) {
+        if !self.session_csrf(b, email, node).await {
+            return (None, false);
         }
         let plan = PLANS[self.rng.below(PLANS.len())];
-        let draft = self.draft(OpKind::Plan, &email, &b, Some(node));
+        let draft = self.draft(OpKind::Plan, email, b, Some(node));
         let base = self.ctx.nodes[node].clone();
         let out = b
             .post(&base, "/plan", &[("plan", plan)], Send::Session)
             .await;
-        draft.finish(&self.ctx.rec, &out, |a| judge_form(a, "/profile", &email));
-        self.keep_unless_signed_out(b, &out);
+        let result = draft.finish(&self.ctx.rec, &out, |a| judge_form(a, "/profile", email));
+        let mut gone = false;
+        if let Ok(a) = &out {
+            if a.status == 403 {
+                b.csrf_token = None;
+            }
+            let to_sign_in = a
+                .location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("/session/new"));
+            gone = a.status == 401 || (a.status == 303 && to_sign_in);
+        }
+        (Some(result), gone)
     }
 
     pub(super) async fn put_user(&mut self) {
