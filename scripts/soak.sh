@@ -3,7 +3,7 @@
 # workload and scheduled faults, every operation recorded, the history checked against docs/DESIGN.md's
 # invariants; then the checker's own check: demo builds with a deliberately broken near cache must be caught.
 #
-#   scripts/soak.sh short     # CI: each configuration for SOAK_SECS (default 100 s), then the broken runs
+#   scripts/soak.sh short     # CI: each configuration for SOAK_SECS (default 90 s), then the broken runs
 #   scripts/soak.sh long      # 600 s per configuration (30 min of soak), then the broken runs
 #   scripts/soak.sh broken    # only the broken runs
 #   scripts/soak.sh short redis-near   # one configuration (postgres-near, redis-near, redis-cluster)
@@ -26,7 +26,7 @@ shift || true
 SETUPS=("$@")
 [ ${#SETUPS[@]} -eq 0 ] && SETUPS=(postgres-near redis-near redis-cluster)
 case "$MODE" in
-  short) SECS=${SOAK_SECS:-100} ;;
+  short) SECS=${SOAK_SECS:-90} ;;
   long) SECS=${SOAK_SECS:-600} ;;
   broken) SECS=0 ;;
   *) echo "usage: $0 short|long|broken [postgres-near|redis-near|redis-cluster ...]" >&2; exit 2 ;;
@@ -52,6 +52,17 @@ build -p keycard-demo
 cp "$TARGET/debug/keycard-demo" "$BIN/soak-node"
 SOAK="$TARGET/debug/keycard-soak"
 
+# Whatever happens to a run (a timeout, a signal), none of its own Redis processes is left behind.
+cleanup() {
+  local p base=${SOAK_CLUSTER_BASE:-7100}
+  for p in "${SOAK_REDIS_PORT:-6390}" $((base)) $((base + 1)) $((base + 2)) $((base + 3)) $((base + 4)) $((base + 5)); do
+    timeout 5 redis-cli -h 127.0.0.1 -p "$p" ping >/dev/null 2>&1 \
+      && timeout 5 redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >/dev/null 2>&1
+  done
+  return 0
+}
+trap cleanup EXIT
+
 failed=()
 soak() { # name, extra arguments…
   local name=$1 started=$SECONDS
@@ -75,7 +86,7 @@ if [ "$MODE" != broken ]; then
   done
 fi
 # The checker's own check: each broken near cache must be caught (short runs, no faults needed).
-SECS=${SOAK_BROKEN_SECS:-25}
+SECS=${SOAK_BROKEN_SECS:-20}
 soak broken-session-invalidations --setup postgres-near --secs "$SECS" --nodes 3 --clients 4 --fault-every 0 \
   --demo-bin "$BIN/soak-node-broken" --soak-fault near-ignore-session-invalidations \
   --expect-rule served-after-revocation

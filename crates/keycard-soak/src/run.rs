@@ -95,6 +95,10 @@ async fn with_services(opts: &RunOptions, rec: &Recorder, services: Services) ->
             ("SESSION_ABSOLUTE_SECS", "7200"),
             ("SUDO_SECS", "7200"),
             ("RUST_LOG", "warn"),
+            // Each argon2 hash allocates 19 MiB; glibc gives every blocking thread an arena of its own
+            // that keeps one, so without a cap RSS climbs in 19 MiB steps to a plateau (~400 MiB in the
+            // first runs): not a leak, but it hides one. Two arenas make RSS follow live memory.
+            ("MALLOC_ARENA_MAX", "2"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );

@@ -1,6 +1,6 @@
-//! Memory ([`Rule::MemoryGrowth`]): each node process's resident memory after the warm-up may not grow
-//! past the bound over its first sample after the warm-up (a restarted node is a new process, a new
-//! series).
+//! Memory ([`Rule::MemoryGrowth`]): each node process's resident memory may not grow past the bound over
+//! its first sample after the warm-up, counted from the process's own first sample (a restarted node is
+//! a new process, a new series, with a warm-up of its own).
 
 use std::collections::BTreeMap;
 
@@ -19,15 +19,18 @@ pub(crate) fn check(history: &History, config: &CheckConfig, found: &mut Vec<Fin
     let mut rss = Rss::default();
     for s in &history.rss {
         rss.peak_kib = rss.peak_kib.max(s.rss_kib);
-        if s.at_us >= config.warmup_us {
-            series
-                .entry((s.node, s.pid))
-                .or_default()
-                .push((s.at_us, s.rss_kib));
-        }
+        series
+            .entry((s.node, s.pid))
+            .or_default()
+            .push((s.at_us, s.rss_kib));
     }
     for ((node, pid), mut samples) in series {
         samples.sort_unstable();
+        // Each process warms up from its own first sample (a restarted node starts again).
+        let Some(&(first, _)) = samples.first() else {
+            continue;
+        };
+        samples.retain(|&(at, _)| at >= first.saturating_add(config.warmup_us));
         let Some(&(_, baseline)) = samples.first() else {
             continue;
         };

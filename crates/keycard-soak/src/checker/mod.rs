@@ -48,7 +48,7 @@ pub struct CheckConfig {
     /// (the replica's lag: on a loaded 2-core machine writes acknowledged 0.8 s before the kill were seen
     /// lost; 3 s by default).
     pub failover_slack_us: u64,
-    /// Samples before this (µs since the run began) are the warm-up: not a memory baseline.
+    /// A node process's samples in this long after its first one are its warm-up: not a baseline, in µs.
     pub warmup_us: u64,
     /// The most a node's resident memory may grow after its warm-up, in KiB.
     pub rss_growth_kib: u64,

@@ -10,6 +10,7 @@
 mod actor;
 mod browser;
 mod cli;
+mod ending;
 mod ops;
 mod record;
 

@@ -136,9 +136,17 @@ fn memory_growth_past_the_bound_after_the_warm_up_is_a_violation() {
     assert_eq!(count(&report, Rule::MemoryGrowth), 0);
     assert_eq!(report.largest_rss_growth_kib, 100 * 1024);
     assert_eq!(report.peak_rss_kib, 400 * 1024);
-    // 200 MiB is not; a restarted process (another pid) starts its own series.
+    // 200 MiB is not; a restarted process (another pid) starts its own series and its own warm-up,
+    // so its climb from 10 MiB right after its start is not growth.
     let past = History {
-        rss: vec![sample(10, 21, 30), sample(10, 60, 230), sample(11, 70, 500)],
+        rss: vec![
+            sample(10, 1, 10),
+            sample(10, 21, 30),
+            sample(10, 60, 230),
+            sample(11, 70, 10),
+            sample(11, 80, 500),
+            sample(11, 95, 500),
+        ],
         ..History::default()
     };
     let report = check(&past, &config);

@@ -4,8 +4,6 @@
 
 use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
 
-use super::Invalidation;
-
 /// A broken near cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -29,11 +27,12 @@ pub fn activate(fault: SoakFault) {
     ACTIVE.store(code, SeqCst);
 }
 
-/// Whether the active fault drops this invalidation.
-pub(super) fn ignores(what: &Invalidation) -> bool {
-    match ACTIVE.load(SeqCst) {
-        1 => matches!(what, Invalidation::Session(_)),
-        2 => matches!(what, Invalidation::User(_)),
-        _ => false,
-    }
+/// Whether the active fault drops `Session` invalidations.
+pub(super) fn ignores_sessions() -> bool {
+    ACTIVE.load(SeqCst) == 1
+}
+
+/// Whether the active fault drops `User` invalidations.
+pub(super) fn ignores_users() -> bool {
+    ACTIVE.load(SeqCst) == 2
 }
