@@ -13,9 +13,10 @@
 # (SOAK_REDIS_PORT) and its OWN Redis Cluster on 127.0.0.1:7100-7105 (SOAK_CLUSTER_BASE) with
 # scripts/redis-cluster.sh; it never pauses, kills or flushes the shared 6379 or the 7000-7005 cluster.
 #
-# Builds (debug, the profile `cargo test` already built): keycard-soak, and keycard-demo twice, copied
-# out of the way as target/soak-bin/soak-node-broken (`--features soak-faults`) and target/soak-bin/soak-node
-# (default features, built last so target/debug/keycard-demo stays the default build).
+# Builds (debug): keycard-soak, and keycard-demo twice, copied out of the way as target/soak-bin/keycard-soak,
+# target/soak-bin/soak-node-broken (`--features soak-faults`) and target/soak-bin/soak-node (default features,
+# built last so target/debug/keycard-demo stays the default build, which scripts/e2e.sh then finds built).
+# SOAK_SKIP_BUILD=1 runs the binaries already in target/soak-bin as they are.
 # Every run's history, report and node logs: target/soak/<mode>-<configuration>/. Exit status: non-zero when a
 # configuration has a violation, or when a broken build is not caught.
 set -euo pipefail
@@ -32,6 +33,7 @@ case "$MODE" in
   *) echo "usage: $0 short|long|broken [postgres-near|redis-near|redis-cluster ...]" >&2; exit 2 ;;
 esac
 TARGET=${CARGO_TARGET_DIR:-target}
+case "$TARGET" in /*) ;; *) TARGET="$(pwd)/$TARGET" ;; esac
 BIN="$TARGET/soak-bin"
 OUT="$TARGET/soak"
 mkdir -p "$BIN" "$OUT"
@@ -45,12 +47,15 @@ build() { # cargo build, tried again when something outside kills it (a shared m
   done
   return 1
 }
-build -p keycard-soak
-build -p keycard-demo --features soak-faults
-cp "$TARGET/debug/keycard-demo" "$BIN/soak-node-broken"
-build -p keycard-demo
-cp "$TARGET/debug/keycard-demo" "$BIN/soak-node"
-SOAK="$TARGET/debug/keycard-soak"
+if [ -z "${SOAK_SKIP_BUILD:-}" ]; then
+  build -p keycard-soak
+  cp "$TARGET/debug/keycard-soak" "$BIN/keycard-soak"
+  build -p keycard-demo --features soak-faults
+  cp "$TARGET/debug/keycard-demo" "$BIN/soak-node-broken"
+  build -p keycard-demo
+  cp "$TARGET/debug/keycard-demo" "$BIN/soak-node"
+fi
+SOAK="$BIN/keycard-soak"
 
 # Whatever happens to a run (a timeout, a signal), none of its own Redis processes is left behind.
 cleanup() {

@@ -130,7 +130,17 @@ fn check(path: &std::path::Path, bound_ms: u64) -> ExitCode {
     }
 }
 
-fn run_soak(args: RunArgs) -> ExitCode {
+fn run_soak(mut args: RunArgs) -> ExitCode {
+    // The nodes and the Redis servers run in the run's directory: every path they get is absolute.
+    for path in [&mut args.out, &mut args.demo_bin, &mut args.cluster_script] {
+        match std::path::absolute(&*path) {
+            Ok(p) => *path = p,
+            Err(e) => {
+                eprintln!("keycard-soak: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     let seed = args.seed.unwrap_or_else(random_seed);
     let tag = format!("{}-{:x}", args.setup.name(), seed & 0xff_ffff);
     let opts = RunOptions {
