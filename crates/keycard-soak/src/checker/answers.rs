@@ -7,7 +7,7 @@
 //! has already ended, 409 for a state-changing request served from a renewal's grace window (invariant
 //! 3), 422 for a password form whose current password is in doubt after an unanswered change.
 
-use super::{Finding, Rule, Violation};
+use super::model::{Finding, Rule, Violation};
 use crate::history::{History, Op, OpKind};
 
 /// Whether `status` is an answer `op` may get.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckConfig, Finding, Rule, Violation};
+use super::model::{CheckConfig, Finding, Rule, Violation};
 use crate::history::History;
 
 /// The memory figures.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{CheckConfig, Finding, Rule, Violation};
+use super::model::{CheckConfig, Finding, Rule, Violation};
 use crate::history::{History, Op, OpResult};
 
 /// The revocation lag figures.

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::{CheckConfig, Finding, Rule, Violation};
+use super::model::{CheckConfig, Finding, Rule, Violation};
 use crate::history::{History, Op, OpResult};
 
 pub(crate) fn check(history: &History, config: &CheckConfig, found: &mut Vec<Finding>) {

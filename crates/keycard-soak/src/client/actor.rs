@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::browser::Browser;
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::rng::Rng;
 
 /// The most users one client signs up in a run (the demo allows 10 registrations per address an hour).

@@ -3,8 +3,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use super::ctx::CliCommand;
 use super::record::{Draft, Target};
-use super::CliCommand;
 use crate::history::{OpKind, OpResult, Recorder};
 
 /// How long the CLI may take (it starts, connects, updates one row and one cached user).
