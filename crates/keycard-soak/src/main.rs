@@ -92,6 +92,10 @@ struct RunArgs {
     /// scripts/redis-cluster.sh.
     #[arg(long, default_value = "scripts/redis-cluster.sh")]
     cluster_script: PathBuf,
+    /// A browser whose remember-me retry failed again presents the next retry cookie (by default it
+    /// gives up after one retry): reproduces a known keycard bug (see the crate's README).
+    #[arg(long)]
+    remember_retry_chains: bool,
 }
 
 fn main() -> ExitCode {
@@ -161,6 +165,7 @@ fn run_soak(mut args: RunArgs) -> ExitCode {
             dir: args.out.clone(),
             tag,
         },
+        remember_retry_chains: args.remember_retry_chains,
         check: CheckConfig {
             // The first quarter of a run (at least 30 s) is warm-up: caches, pools and the hashing
             // lanes reach their working size; from then on growth past 128 MiB is a violation.

@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub services: ServiceOptions,
     /// What the checker allows.
     pub check: CheckConfig,
+    /// Browsers follow retry cookies of retry cookies (see [`Ctx::remember_retry_chains`]).
+    pub remember_retry_chains: bool,
 }
 
 /// A run's outcome.
@@ -184,6 +186,7 @@ async fn drive(
         deadline,
         run_tag: opts.services.tag.clone(),
         seed: opts.seed,
+        remember_retry_chains: opts.remember_retry_chains,
     });
     let memory = tokio::spawn(faults::sample_memory(
         rec.clone(),

@@ -71,6 +71,8 @@ pub struct Browser {
     pub warm_on: usize,
     /// The user it is signed in as (an email).
     pub owner: Option<String>,
+    /// Failed (5xx) redemptions of its remember-me cookie in a row.
+    pub remember_retries: u32,
 }
 
 impl Browser {
@@ -94,6 +96,7 @@ impl Browser {
             by_password: false,
             warm_on: 0,
             owner: None,
+            remember_retries: 0,
         })
     }
 

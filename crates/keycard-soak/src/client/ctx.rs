@@ -24,6 +24,9 @@ pub struct Ctx {
     pub run_tag: String,
     /// The seed the clients' generators start from.
     pub seed: u64,
+    /// Present the retry cookie of a retry cookie (a second failed remember-me redemption in a row):
+    /// reproduces issue 24's finding (taken for theft); off, a browser gives up after one retry.
+    pub remember_retry_chains: bool,
 }
 
 /// The demo binary and the environment its CLI runs with.

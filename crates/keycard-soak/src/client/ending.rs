@@ -229,9 +229,15 @@ impl Actor {
                 self.put_back(b);
                 self.ended(old).await;
             }
-            // A 5xx carries a retry cookie (already taken): try again later.
+            // A 5xx carries a retry cookie (already taken): try again later. A retry cookie whose own
+            // redemption failed gives the retry cookie of its successor, which keycard takes for theft
+            // (every session of the user ended) when neither failed attempt wrote: a known bug (issue
+            // 24's finding), so by default a browser retries once and then gives up, unless the run
+            // asks for the chains (`--remember-retry-chains`), which reproduces it.
             (OpResult::Info, Ok(_)) => {
-                if let Some(a) = self.account.as_mut() {
+                b.remember_retries += 1;
+                let give_up = b.remember_retries > 1 && !self.ctx.remember_retry_chains;
+                if let Some(a) = self.account.as_mut().filter(|_| !give_up) {
                     a.closed = Some(b);
                 }
             }

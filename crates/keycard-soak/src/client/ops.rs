@@ -337,4 +337,5 @@ pub(super) fn signed_in(
     b.by_password = by_password;
     b.csrf_token = None;
     b.warm_on = node;
+    b.remember_retries = 0;
 }
