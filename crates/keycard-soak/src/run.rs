@@ -97,10 +97,14 @@ async fn with_services(opts: &RunOptions, rec: &Recorder, services: Services) ->
             ("SESSION_ABSOLUTE_SECS", "7200"),
             ("SUDO_SECS", "7200"),
             ("RUST_LOG", "warn"),
-            // Each argon2 hash allocates 19 MiB; glibc gives every blocking thread an arena of its own
-            // that keeps one, so without a cap RSS climbs in 19 MiB steps to a plateau (~400 MiB in the
-            // first runs): not a leak, but it hides one. Two arenas make RSS follow live memory.
+            // Each argon2 hash allocates 19 MiB. glibc gives every blocking thread an arena of its own,
+            // and after the first such buffer is freed it raises its mmap threshold past 19 MiB, so the
+            // next ones come from the arenas and stay there: RSS climbs in 19 MiB steps to a plateau
+            // (~400 MiB with one arena a thread, ~560 MiB with two arenas in the long run): not a
+            // leak, but it hides one. A fixed 1 MiB threshold maps every large buffer and gives it
+            // back when freed, and two arenas bound the rest: RSS follows live memory.
             ("MALLOC_ARENA_MAX", "2"),
+            ("MALLOC_MMAP_THRESHOLD_", "1048576"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
