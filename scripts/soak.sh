@@ -13,9 +13,10 @@
 # (SOAK_REDIS_PORT) and its OWN Redis Cluster on 127.0.0.1:7100-7105 (SOAK_CLUSTER_BASE) with
 # scripts/redis-cluster.sh; it never pauses, kills or flushes the shared 6379 or the 7000-7005 cluster.
 #
-# Builds (debug): keycard-soak, and keycard-demo twice, copied out of the way as target/soak-bin/keycard-soak,
-# target/soak-bin/soak-node-broken (`--features soak-faults`) and target/soak-bin/soak-node (default features,
-# built last so target/debug/keycard-demo stays the default build, which scripts/e2e.sh then finds built).
+# Binaries (debug): the sound runs use what `cargo test --workspace` builds (CI's step 2: nothing is compiled
+# again for them), target/debug/keycard-soak (its integration test makes cargo build it) and keycard-demo,
+# copied out as target/soak-bin/keycard-soak and target/soak-bin/soak-node. Only the broken build is compiled
+# here: `cargo build -p keycard-demo --features soak-faults`, copied out as target/soak-bin/soak-node-broken.
 # SOAK_SKIP_BUILD=1 runs the binaries already in target/soak-bin as they are.
 # Every run's history, report and node logs: target/soak/<mode>-<configuration>/. Exit status: non-zero when a
 # configuration has a violation, or when a broken build is not caught.
@@ -48,12 +49,22 @@ build() { # cargo build, tried again when something outside kills it (a shared m
   return 1
 }
 if [ -z "${SOAK_SKIP_BUILD:-}" ]; then
-  build -p keycard-soak
+  build_tests() { # the workspace's test build (a no-op right after `cargo test --workspace`)
+    local i
+    for i in 1 2 3; do
+      cargo test -q --workspace --no-run && return 0
+      echo "soak: cargo test --workspace --no-run failed (try $i)" >&2
+      sleep 2
+    done
+    return 1
+  }
+  build_tests
   cp "$TARGET/debug/keycard-soak" "$BIN/keycard-soak"
+  cp "$TARGET/debug/keycard-demo" "$BIN/soak-node"
   build -p keycard-demo --features soak-faults
   cp "$TARGET/debug/keycard-demo" "$BIN/soak-node-broken"
-  build -p keycard-demo
-  cp "$TARGET/debug/keycard-demo" "$BIN/soak-node"
+  # Leave target/debug/keycard-demo the sound build the test suites expect.
+  rm -f "$TARGET/debug/keycard-demo" && cp "$BIN/soak-node" "$TARGET/debug/keycard-demo"
 fi
 SOAK="$BIN/keycard-soak"
 
