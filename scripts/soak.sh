@@ -102,12 +102,12 @@ if [ "$MODE" != broken ]; then
   done
 fi
 # The checker's own check: each broken near cache must be caught (short runs, no faults needed).
-SECS=${SOAK_BROKEN_SECS:-20}
+SECS=${SOAK_BROKEN_SECS:-25}
 soak broken-session-invalidations --setup postgres-near --secs "$SECS" --nodes 3 --clients 4 --fault-every 0 \
-  --demo-bin "$BIN/soak-node-broken" --soak-fault near-ignore-session-invalidations \
+  --demo-bin "$BIN/soak-node-broken" --soak-fault near-ignore-session-invalidations --renewal-secs 600 \
   --expect-rule served-after-revocation
 soak broken-user-invalidations --setup redis-near --secs "$SECS" --nodes 3 --clients 4 --fault-every 0 \
-  --demo-bin "$BIN/soak-node-broken" --soak-fault near-ignore-user-invalidations \
+  --demo-bin "$BIN/soak-node-broken" --soak-fault near-ignore-user-invalidations --renewal-secs 600 \
   --expect-rule stale-user
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -96,6 +96,11 @@ struct RunArgs {
     /// gives up after one retry): reproduces a known keycard bug (see the crate's README).
     #[arg(long)]
     remember_retry_chains: bool,
+    /// The nodes' renewal interval, in seconds (at least 6: the grace window is 5 s). A due renewal
+    /// always asks the store, so the broken-build runs use a long one: their revoked sessions stay
+    /// in the near caches.
+    #[arg(long, default_value_t = 15)]
+    renewal_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -166,6 +171,7 @@ fn run_soak(mut args: RunArgs) -> ExitCode {
             tag,
         },
         remember_retry_chains: args.remember_retry_chains,
+        renewal_secs: args.renewal_secs,
         check: CheckConfig {
             // The first quarter of a run (at least 30 s) is warm-up: caches, pools and the hashing
             // lanes reach their working size; from then on growth past 128 MiB is a violation.

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub check: CheckConfig,
     /// Browsers follow retry cookies of retry cookies (see [`Ctx::remember_retry_chains`]).
     pub remember_retry_chains: bool,
+    /// `SESSION_RENEWAL_SECS` of the nodes (a due renewal always asks the store).
+    pub renewal_secs: u64,
 }
 
 /// A run's outcome.
@@ -87,12 +89,13 @@ type Stopped = Result<Vec<String>, (Vec<String>, String)>;
 /// Nodes, clients and faults on running services; the services are stopped whatever happens.
 async fn with_services(opts: &RunOptions, rec: &Recorder, services: Services) -> Stopped {
     let secret = Rng::new(opts.seed ^ 0x5ec7e7).hex(48);
+    let renewal = opts.renewal_secs.max(6).to_string();
     let mut env = services.env.clone();
     env.extend(
         [
             ("SECRET_KEY", secret.as_str()),
             ("SESSION_IDLE_SECS", "3600"),
-            ("SESSION_RENEWAL_SECS", "15"),
+            ("SESSION_RENEWAL_SECS", renewal.as_str()),
             ("SESSION_GRACE_SECS", "5"),
             ("SESSION_ABSOLUTE_SECS", "7200"),
             ("SUDO_SECS", "7200"),
