@@ -106,40 +106,25 @@ impl Services {
         let db = ScratchDb::create(&opts.postgres_url, &name)
             .await
             .map_err(|e| format!("scratch database {name}: {e}"))?;
-        let direct = db.url_at(&pg.to_string());
-        let mut redis = None;
-        let mut cluster = None;
-        let prefix = format!("soak-{}:", opts.tag);
-        let (proxy, proxied, database_url, cache_url) = match setup {
-            Setup::PostgresNear => {
-                let proxy = FaultProxy::start(pg).await.map_err(|e| e.to_string())?;
-                let url = db.url_at(&proxy.listen.to_string());
-                (proxy, "postgres", url, "database".to_owned())
-            }
-            Setup::RedisNear => {
-                let own = OwnRedis::start(opts.redis_port, &opts.dir).await?;
-                let upstream = SocketAddr::from(([127, 0, 0, 1], own.port));
-                let proxy = FaultProxy::start(upstream)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                redis = Some(own);
-                let cache = format!("redis://{}", proxy.listen);
-                (proxy, "redis", direct.clone(), cache)
-            }
-            Setup::RedisCluster => {
-                let own = OwnCluster::start(
-                    &opts.cluster_script,
-                    opts.cluster_base,
-                    &opts.dir.join("cluster"),
-                )
-                .await?;
-                let proxy = FaultProxy::start(pg).await.map_err(|e| e.to_string())?;
-                let url = db.url_at(&proxy.listen.to_string());
-                let cache = own.url();
-                cluster = Some(own);
-                (proxy, "postgres", url, cache)
+        let links = match Links::start(setup, opts, &db, pg).await {
+            Ok(links) => links,
+            Err(e) => {
+                // Nothing is left behind by a run that could not start.
+                if let Err(drop) = db.drop_db().await {
+                    tracing::warn!(database = %db.name, error = %drop, "scratch database not dropped");
+                }
+                return Err(e);
             }
         };
+        let Links {
+            redis,
+            cluster,
+            proxy,
+            proxied,
+            database_url,
+            cache_url,
+        } = links;
+        let prefix = format!("soak-{}:", opts.tag);
         let env = vec![
             ("DATABASE_URL".to_owned(), database_url),
             ("CACHE_URL".to_owned(), cache_url),
@@ -173,5 +158,66 @@ impl Services {
             problems.push(format!("drop database {}: {e}", self.db.name));
         }
         problems
+    }
+}
+
+/// The links of a configuration: its own Redis or cluster, the proxy, the URLs the nodes get.
+struct Links {
+    redis: Option<OwnRedis>,
+    cluster: Option<OwnCluster>,
+    proxy: FaultProxy,
+    proxied: &'static str,
+    database_url: String,
+    cache_url: String,
+}
+
+impl Links {
+    async fn start(
+        setup: Setup,
+        opts: &ServiceOptions,
+        db: &ScratchDb,
+        pg: SocketAddr,
+    ) -> Result<Links, String> {
+        let direct = db.url_at(&pg.to_string());
+        let mut redis = None;
+        let mut cluster = None;
+        let (proxy, proxied, database_url, cache_url) = match setup {
+            Setup::PostgresNear => {
+                let proxy = FaultProxy::start(pg).await.map_err(|e| e.to_string())?;
+                let url = db.url_at(&proxy.listen.to_string());
+                (proxy, "postgres", url, "database".to_owned())
+            }
+            Setup::RedisNear => {
+                let own = OwnRedis::start(opts.redis_port, &opts.dir).await?;
+                let upstream = SocketAddr::from(([127, 0, 0, 1], own.port));
+                let proxy = FaultProxy::start(upstream)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                redis = Some(own);
+                let cache = format!("redis://{}", proxy.listen);
+                (proxy, "redis", direct.clone(), cache)
+            }
+            Setup::RedisCluster => {
+                let own = OwnCluster::start(
+                    &opts.cluster_script,
+                    opts.cluster_base,
+                    &opts.dir.join("cluster"),
+                )
+                .await?;
+                let proxy = FaultProxy::start(pg).await.map_err(|e| e.to_string())?;
+                let url = db.url_at(&proxy.listen.to_string());
+                let cache = own.url();
+                cluster = Some(own);
+                (proxy, "postgres", url, cache)
+            }
+        };
+        Ok(Links {
+            redis,
+            cluster,
+            proxy,
+            proxied,
+            database_url,
+            cache_url,
+        })
     }
 }
