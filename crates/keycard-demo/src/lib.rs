@@ -15,6 +15,7 @@
 //! | [`app`] | putting them together, and serving |
 //! | [`server`] | the HTTP server loop: the header-read timeout, the connection limit, graceful shutdown |
 //! | [`clock`] | the one clock everything reads |
+//! | [`soak_faults`] | `KEYCARD_SOAK_FAULT`: a deliberately broken near cache (feature `soak-faults` only), for the soak |
 //!
 //! Dependencies point one way, `app` → `web` → `domain` → `config`, with `clock` and `server` leaves;
 //! `scripts/module-cycles.py crates/keycard-demo/src` checks there is no import cycle.
@@ -24,4 +25,5 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod server;
+pub mod soak_faults;
 pub mod web;

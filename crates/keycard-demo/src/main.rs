@@ -19,6 +19,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match keycard_demo::soak_faults::from_env() {
+        Ok(None) => {}
+        Ok(Some(fault)) => {
+            tracing::warn!(%fault, "SOAK FAULT ACTIVE: this process's near cache is deliberately broken")
+        }
+        Err(e) => {
+            eprintln!("keycard-demo: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -28,7 +28,7 @@ async fn me_is_json_from_the_cached_user_or_a_401_json() {
     assert_eq!(res.headers["cache-control"], "no-store");
     assert_eq!(
         res.json(),
-        serde_json::json!({"email": "alice@example.com", "plan": "free", "confirmed": false, "factors": []})
+        serde_json::json!({"email": "alice@example.com", "plan": "free", "version": 1, "confirmed": false, "factors": []})
     );
     app.stop().await;
 }

@@ -21,7 +21,8 @@ pub async fn show(user: PageUser, csrf: CsrfToken, flash: IncomingFlash) -> Resp
     render(StatusCode::OK, &page, Some(&flash))
 }
 
-/// `{"email": …, "plan": …, "confirmed": …, "factors": ["totp", …]}` from the cached user, for a
+/// `{"email": …, "plan": …, "version": …, "confirmed": …, "factors": ["totp", …]}` from the cached user
+/// (`version`: the user row's, bumped by every change of it, so a client can tell an older copy), for a
 /// cookie, a bearer token or a personal token (with the `read` scope: 403 without); anonymous: 401 `{"error": "not signed in"}`. Never
 /// cached by the browser or a proxy.
 pub async fn me(auth: AuthUser) -> Response {
@@ -44,6 +45,7 @@ pub async fn me(auth: AuthUser) -> Response {
             Json(serde_json::json!({
                 "email": user.email,
                 "plan": user.plan.as_str(),
+                "version": user.version,
                 "confirmed": user.is_confirmed(),
                 "factors": user.factors,
             })),

@@ -251,6 +251,12 @@ pub struct NearChannel {
 impl NearChannel {
     /// Evict what `what` names (a message received from the channel).
     pub fn invalidate(&self, what: Invalidation) {
+        #[cfg(feature = "soak-faults")]
+        match &what {
+            Invalidation::Session(_) if super::soak_faults::ignores_sessions() => return,
+            Invalidation::User(_) if super::soak_faults::ignores_users() => return,
+            _ => {}
+        }
         self.shared.invalidate(&what);
         self.shared.counters.received.fetch_add(1, SeqCst);
         self.shared.report(&what);

@@ -50,6 +50,8 @@
 //! ```
 
 mod channel;
+#[cfg(feature = "soak-faults")]
+pub mod soak_faults;
 mod store;
 
 use std::sync::Arc;
