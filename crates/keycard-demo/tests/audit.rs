@@ -4,41 +4,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
 
+use common::log::Captured;
 use common::{TestApp, PASSWORD};
 use keycard_demo::domain::throttle::MAX_FAILURES;
 use reqwest::StatusCode;
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// The audit lines that name `account` and are the event `event`.
 fn events<'a>(log: &'a str, event: &str, account: &str) -> Vec<&'a str> {

@@ -10,6 +10,7 @@
 //! A service asked for this way must be reachable: the test fails otherwise.
 #![allow(dead_code)]
 
+pub mod log;
 pub mod procs;
 pub mod remembered;
 pub mod services;
@@ -338,7 +339,8 @@ pub fn csrf_from(html: &str) -> Option<String> {
     Some(html[start..start + end].to_owned())
 }
 
-async fn read(res: reqwest::Response) -> Page {
+/// A response read whole: its status, headers and body.
+pub async fn read(res: reqwest::Response) -> Page {
     let status = res.status();
     let headers = res.headers().clone();
     let body = res.text().await.expect("response body");

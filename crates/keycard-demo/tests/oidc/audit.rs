@@ -1,34 +1,11 @@
 //! What a provider sign-in writes to the logs: keycard-oidc's `oidc.*` audit events, the account as its
 //! salted hash; never the authorization code, the `state`, an ID token or the client secret.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use reqwest::StatusCode;
-use tracing_subscriber::fmt::MakeWriter;
 
+use crate::common::log::Captured;
 use crate::provider::provider;
 use crate::{app, through_provider, Account, CLIENT_SECRET};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("the log").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 fn query_value(url: &str, name: &str) -> String {
     url.split(['?', '&'])
@@ -66,7 +43,7 @@ async fn sign_ins_and_refusals_are_audited_without_codes_states_or_secrets() {
     let replay = ok.get(&back).await;
     assert_eq!(replay.status, StatusCode::BAD_REQUEST);
 
-    let log = String::from_utf8(captured.0.lock().expect("log").clone()).expect("utf-8");
+    let log = captured.text();
     let audit: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("keycard::audit"))

@@ -21,7 +21,7 @@ mod sign_in;
 use keycard_demo::config::oidc::OidcProvider;
 use reqwest::StatusCode;
 
-use common::{random_hex, Browser, Page, TestApp};
+use common::{random_hex, read, Browser, Page, TestApp};
 use provider::TestProvider;
 
 /// The demo's client at the test provider (provider.mjs registers it).
@@ -78,17 +78,6 @@ impl Account {
     pub fn without_email(mut self) -> Account {
         self.email = None;
         self
-    }
-}
-
-async fn read(res: reqwest::Response) -> Page {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.text().await.expect("response body");
-    Page {
-        status,
-        headers,
-        body,
     }
 }
 

@@ -1,35 +1,11 @@
 //! What the passkey pages write to the audit log: keycard-passkey's `passkey.*` events and the demo's
 //! `factor.*`, the account as its salted hash; never a ceremony token, a whole credential id or an email.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use reqwest::StatusCode;
-use tracing_subscriber::fmt::MakeWriter;
 
+use crate::common::log::Captured;
 use crate::common::TestApp;
 use crate::{answer, ceremony, passkey_id, with_passkey};
-
-/// Everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("the log").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// The audit lines of `event` that name `account`.
 fn events<'a>(log: &'a str, event: &str, account: &str) -> Vec<&'a str> {
@@ -80,7 +56,7 @@ async fn passkey_events_reach_the_audit_log_without_tokens_or_credential_ids() {
     let account = app.app.state.cache.audit().account(&user_id).to_string();
     app.stop().await;
 
-    let log = String::from_utf8_lossy(&captured.0.lock().expect("the log")).into_owned();
+    let log = captured.text();
     for (event, detail) in [
         ("passkey.registered", ""),
         ("passkey.verified", "sign_in"),
