@@ -125,10 +125,13 @@ fn refused_reads(session: &str, ops: &[&Op], ends: &[&Op], found: &mut Vec<Findi
         if ended || in_doubt {
             continue;
         }
+        // The acknowledged writes a failover may have lost, and the read itself (a read served by a
+        // restarted master that has not learnt of its failover yet finds nothing: see `Failovers`).
         let acknowledged: Vec<u64> = ops
             .iter()
             .filter(|x| x.result == OpResult::Ok && x.end_us < read.start_us)
             .map(|x| x.end_us)
+            .chain(std::iter::once(read.start_us))
             .collect();
         found.push(Finding {
             violation: Violation {

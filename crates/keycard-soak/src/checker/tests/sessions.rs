@@ -126,3 +126,22 @@ fn a_failover_excuses_what_it_may_have_lost_and_counts_it_apart() {
     assert_eq!(count(&report, Rule::ServedAfterRevocation), 1);
     assert!(report.excused.is_empty());
 }
+
+#[test]
+fn a_session_refused_by_a_read_just_after_a_failover_is_excused_and_later_is_not() {
+    // Signed in long before the kill (its write was replicated): only the restarted master, which
+    // serves its old slots empty until it learns of the failover, can answer "signed out", and only
+    // within the slack after the fault ended (old master rejoined as a replica at 15 s).
+    let mut h = history(vec![sign_in(1, "s1", 0), me_401(2, "s1", 16_000)]);
+    h.faults.push(master_kill(10_000, 15_000));
+    let report = run(&h);
+    assert_eq!(report.violations, Vec::new(), "{report:?}");
+    assert_eq!(report.excused.len(), 1);
+    assert_eq!(report.excused[0].rule, Rule::LiveSessionRefused);
+    // Long after the slack: a violation.
+    let mut late = history(vec![sign_in(1, "s1", 0), me_401(2, "s1", 25_000)]);
+    late.faults.push(master_kill(10_000, 15_000));
+    let report = run(&late);
+    assert_eq!(count(&report, Rule::LiveSessionRefused), 1, "{report:?}");
+    assert!(report.excused.is_empty());
+}
