@@ -27,6 +27,7 @@ if now >= tonumber(s[5]) then
   return {0}
 end
 local function presented(h)
+  if not h then return false end -- a series never rotated has no previous token (HMGET's false)
   return h == tok or (alt ~= '' and string.find(',' .. alt .. ',', ',' .. h .. ',', 1, true) ~= nil)
 end
 if not presented(s[6]) then

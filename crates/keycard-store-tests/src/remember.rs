@@ -391,6 +391,30 @@ pub async fn a_chain_of_failed_redemptions_redeems_whichever_of_them_wrote(
     }
 }
 
+/// A redemption whose presented token and alternates all miss a series that was never rotated (no
+/// previous token) is theft, not a store error (the Redis script once compared a missing field).
+pub async fn alternates_that_miss_a_never_rotated_series_are_theft(s: Arc<dyn RememberStore>) {
+    let clock = clock();
+    let r = remember(s.clone(), &clock);
+    let (_, series) = r.issue(&user(1, "ann")).await.expect("issue");
+    let now = clock.now_ts();
+    let plan = keycard::remember::RedeemPlan {
+        alternates: [Some(keycard::token::TokenHash([8; 32])), None, None],
+        next_token: keycard::token::TokenHash([7; 32]),
+        now,
+        grace_until: now,
+        expires_at: now,
+    };
+    let got = s
+        .redeem(&series.series_id, &keycard::token::TokenHash([9; 32]), plan)
+        .await
+        .expect("an answer, not a store error");
+    assert!(
+        matches!(got, keycard::remember::Redemption::Theft { .. }),
+        "got {got:?}"
+    );
+}
+
 trait NowTs {
     fn now_ts(&self) -> Timestamp;
 }
@@ -423,6 +447,7 @@ macro_rules! remember_suite {
             a_retry_cookie_redeems_whether_or_not_the_failed_write_happened,
             retry_cookies_chain_have_one_winner_and_are_signed,
             a_chain_of_failed_redemptions_redeems_whichever_of_them_wrote,
+            alternates_that_miss_a_never_rotated_series_are_theft,
         );
     };
 }
