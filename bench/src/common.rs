@@ -158,3 +158,26 @@ pub fn median(v: &[f64]) -> f64 {
         (s[n / 2 - 1] + s[n / 2]) / 2.0
     }
 }
+
+/// Live sessions per bench user, in `store-scale` and the sizing runs.
+pub const SESSIONS_PER_USER: u64 = 10;
+
+/// Bench user `id` on `plan`.
+pub fn bench_user(id: u64, plan: &str) -> BenchUser {
+    BenchUser {
+        id: id as i64,
+        email: email_of(id),
+        plan: plan.to_owned(),
+    }
+}
+
+/// A latency summary in nanoseconds: count, p50, p99, max.
+pub fn latency_summary(mut ns: Vec<u64>) -> serde_json::Value {
+    ns.sort_unstable();
+    serde_json::json!({
+        "n": ns.len(),
+        "p50_ns": quantile(&ns, 0.50),
+        "p99_ns": quantile(&ns, 0.99),
+        "max_ns": ns.last(),
+    })
+}

@@ -12,35 +12,18 @@ use std::time::{Duration, Instant};
 use keycard::{CredentialsCache, ManualClock, MemoryStore, PutOutcome, SessionMetadata, Store};
 use serde_json::json;
 
-use crate::common::{self, quantile, vm_rss_kib, BenchUser, Rng};
+use crate::common::{
+    self, bench_user as user, latency_summary as summary, quantile, vm_rss_kib, BenchUser, Rng,
+    SESSIONS_PER_USER,
+};
 
 const SECRET: [u8; 64] = [7u8; 64];
-const SESSIONS_PER_USER: u64 = 10;
-
-fn user(id: u64, plan: &str) -> BenchUser {
-    BenchUser {
-        id: id as i64,
-        email: common::email_of(id),
-        plan: plan.to_owned(),
-    }
-}
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))
-}
-
-/// Latency summary in nanoseconds.
-fn summary(mut ns: Vec<u64>) -> serde_json::Value {
-    ns.sort_unstable();
-    json!({
-        "n": ns.len(),
-        "p50_ns": quantile(&ns, 0.50),
-        "p99_ns": quantile(&ns, 0.99),
-        "max_ns": ns.last(),
-    })
 }
 
 /// Median cost of one `Instant::now()` pair, to read the latency numbers against.
@@ -144,20 +127,7 @@ pub fn scale(args: &ScaleArgs) -> Result<(), String> {
         let (n_sessions, n_tokens, n_users) = store.len();
 
         // fetch: random sampled sessions, timed one by one.
-        let mut lat = Vec::with_capacity(fetches);
-        for _ in 0..fetches {
-            let cookie = &sample[rng.below(sample.len() as u64) as usize];
-            let t = Instant::now();
-            let got = cache.fetch(cookie).await;
-            let dt = t.elapsed().as_nanos() as u64;
-            match got {
-                Ok(Some(a)) if a.renewed.is_none() => {}
-                Ok(Some(_)) => return Err("fetch renewed a session: the clock is off".to_owned()),
-                Ok(None) => return Err("fetch: a live session was not found".to_owned()),
-                Err(e) => return Err(format!("fetch: {e}")),
-            }
-            lat.push(dt);
-        }
+        let fetch = crate::sizing::fetches(&cache, &sample, fetches, &mut rng).await?;
 
         // The store alone (`Store::fetch` with the token hash precomputed): what scales with the session count,
         // without the cookie's HMAC check and SHA-256, which cost the same at any size.
@@ -215,7 +185,7 @@ pub fn scale(args: &ScaleArgs) -> Result<(), String> {
             "rss_kib": rss_full,
             "rss_after_sweep_kib": rss_swept,
             "sample_cookies": sample.len(),
-            "fetch": summary(lat),
+            "fetch": fetch,
             "store_fetch": summary(store_lat),
             "timer_overhead_ns": timer_overhead_ns(),
             "sweep_ms": sweep_ms,

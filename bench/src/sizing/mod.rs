@@ -16,7 +16,6 @@ mod nodes;
 mod ops;
 mod populate;
 mod target;
-mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,9 +25,10 @@ use keycard::{CredentialsCache, ManualClock};
 use serde_json::json;
 
 use crate::common::Rng;
+use crate::common::SESSIONS_PER_USER;
+pub use ops::fetches;
 pub use target::KINDS;
 use target::{Kind, Places, Target};
-use users::SESSIONS_PER_USER;
 
 const SECRET: [u8; 64] = [9u8; 64];
 

@@ -8,15 +8,8 @@ use std::time::{Duration, Instant};
 use keycard::{CredentialsCache, PutOutcome, SessionMetadata};
 use serde_json::json;
 
-use super::users::user;
-use crate::common::{self, quantile, BenchUser, Rng};
+use crate::common::{self, bench_user as user, latency_summary as summary, BenchUser, Rng};
 use crate::driver::procs::proc_cpu_us;
-
-/// Latency summary in nanoseconds.
-fn summary(mut ns: Vec<u64>) -> serde_json::Value {
-    ns.sort_unstable();
-    json!({"n": ns.len(), "p50_ns": quantile(&ns, 0.50), "p99_ns": quantile(&ns, 0.99), "max_ns": ns.last()})
-}
 
 /// `n` `CredentialsCache::fetch`es of random sampled cookies, one at a time.
 pub async fn fetches(

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use keycard::{CredentialsCache, ManualClock, SessionMetadata};
 use serde_json::json;
 
-use super::users::{user, SESSIONS_PER_USER};
 use crate::common::{self, BenchUser};
+use crate::common::{bench_user as user, SESSIONS_PER_USER};
 
 /// The cookie slots of the sample, allocated (and written to, so resident) up front: `tasks` chunks.
 pub fn sample_slots(sample: usize, tasks: usize) -> Vec<Vec<String>> {
