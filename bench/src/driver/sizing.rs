@@ -12,7 +12,7 @@ use clap::builder::PossibleValuesParser;
 use super::procs::run_json;
 use super::report::Report;
 use super::sizing_report;
-use crate::sizing::KINDS;
+use crate::sizing::{Services, KINDS};
 
 /// The flags of `keycard-bench sizing`.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,24 +29,9 @@ pub struct SizingArgs {
     /// Seconds of concurrent load per run.
     #[arg(long, default_value_t = 5.0)]
     pub load_secs: f64,
-    /// PostgreSQL for the `postgres` rows (a database of the run's own).
-    #[arg(
-        long,
-        default_value = "postgres://postgres@127.0.0.1:5432/keycard_sizing"
-    )]
-    pub postgres_url: String,
-    /// A Redis of the run's own (flushed before each run).
-    #[arg(long, default_value = "redis://127.0.0.1:6395")]
-    pub redis_url: String,
-    /// A Redis Cluster of the run's own (every master flushed before each run).
-    #[arg(
-        long,
-        default_value = "redis+cluster://127.0.0.1:7200,127.0.0.1:7201,127.0.0.1:7202"
-    )]
-    pub cluster_url: String,
-    /// The SQL stores' operation timeout, seconds (the library's default: 2).
-    #[arg(long, default_value_t = 2.0)]
-    pub sql_timeout_s: f64,
+    /// Where the shared stores are (each Redis flushed before each run).
+    #[command(flatten)]
+    pub services: Services,
     /// Work directory (the SQLite file, the raw results) [default: target/sizing-run beside the binary].
     #[arg(long)]
     pub work: Option<PathBuf>,
@@ -110,8 +95,9 @@ fn measure(args: &SizingArgs, exe: &Path, work: &Path) -> Result<Vec<serde_json:
                 if memory { "200000" } else { "20000" },
             );
             let load = args.load_secs.to_string();
-            let sql_timeout = args.sql_timeout_s.to_string();
-            let argv = [
+            let sqlite_path = sqlite.to_string_lossy();
+            let services = args.services.args();
+            let mut argv = vec![
                 "store-size",
                 "--store",
                 store,
@@ -124,17 +110,10 @@ fn measure(args: &SizingArgs, exe: &Path, work: &Path) -> Result<Vec<serde_json:
                 "--load-secs",
                 &load,
                 "--sqlite-path",
-                &sqlite.to_string_lossy(),
-                "--postgres-url",
-                &args.postgres_url,
-                "--redis-url",
-                &args.redis_url,
-                "--cluster-url",
-                &args.cluster_url,
-                "--sql-timeout-s",
-                &sql_timeout,
+                &sqlite_path,
                 "--flush",
             ];
+            argv.extend(services.iter().map(String::as_str));
             eprintln!("[sizing] {store} with {n} sessions");
             let t = Instant::now();
             let v = match run_json(exe, &argv, Duration::from_secs(3600)) {

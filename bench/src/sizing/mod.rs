@@ -27,6 +27,7 @@ use serde_json::json;
 use crate::common::Rng;
 use crate::common::SESSIONS_PER_USER;
 pub use ops::fetches;
+
 pub use target::KINDS;
 use target::{Kind, Places, Target};
 
@@ -62,16 +63,29 @@ pub struct SizeArgs {
     /// The SQLite file (removed before and after).
     #[arg(long, default_value = "keycard-sizing.db")]
     pub sqlite_path: PathBuf,
-    /// PostgreSQL (tables prefixed `kcsize_`, emptied before and after).
+    /// Where the shared stores are.
+    #[command(flatten)]
+    pub services: Services,
+    /// `FLUSHALL` the Redis (every master) first, so that `used_memory` holds this run's keys only. Only
+    /// for a Redis of one's own (refused on port 6379).
+    #[arg(long)]
+    pub flush: bool,
+}
+
+/// The shared stores of a sizing run (a run's own: `bench/sizing.sh` starts them), and the SQL stores'
+/// timeout; `keycard-bench sizing` passes its own to every `store-size` ([`Services::args`]).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Services {
+    /// PostgreSQL, a database of the run's own (tables prefixed `kcsize_`, emptied before and after).
     #[arg(
         long,
         default_value = "postgres://postgres@127.0.0.1:5432/keycard_sizing"
     )]
     pub postgres_url: String,
-    /// Redis (keys prefixed `kcsize:`).
+    /// A Redis of the run's own (keys prefixed `kcsize:`).
     #[arg(long, default_value = "redis://127.0.0.1:6395")]
     pub redis_url: String,
-    /// Redis Cluster.
+    /// A Redis Cluster of the run's own.
     #[arg(
         long,
         default_value = "redis+cluster://127.0.0.1:7200,127.0.0.1:7201,127.0.0.1:7202"
@@ -81,10 +95,21 @@ pub struct SizeArgs {
     /// default is 2 s).
     #[arg(long, default_value_t = 2.0)]
     pub sql_timeout_s: f64,
-    /// `FLUSHALL` the Redis (every master) first, so that `used_memory` holds this run's keys only. Only
-    /// for a Redis of one's own (refused on port 6379).
-    #[arg(long)]
-    pub flush: bool,
+}
+
+impl Services {
+    /// These settings as `store-size` flags.
+    pub fn args(&self) -> Vec<String> {
+        [
+            ("--postgres-url", self.postgres_url.clone()),
+            ("--redis-url", self.redis_url.clone()),
+            ("--cluster-url", self.cluster_url.clone()),
+            ("--sql-timeout-s", self.sql_timeout_s.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_owned(), value])
+        .collect()
+    }
 }
 
 fn loadavg() -> String {
@@ -102,11 +127,11 @@ pub fn main(args: &SizeArgs) -> Result<(), String> {
     }
     let places = Places {
         sqlite_path: args.sqlite_path.clone(),
-        postgres_url: args.postgres_url.clone(),
-        redis_url: args.redis_url.clone(),
-        cluster_url: args.cluster_url.clone(),
+        postgres_url: args.services.postgres_url.clone(),
+        redis_url: args.services.redis_url.clone(),
+        cluster_url: args.services.cluster_url.clone(),
         flush: args.flush,
-        sql_timeout: Duration::from_secs_f64(args.sql_timeout_s),
+        sql_timeout: Duration::from_secs_f64(args.services.sql_timeout_s),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
