@@ -257,7 +257,7 @@ impl<U: CachedUser> Auth<U> {
             return Ok(());
         }
         let account = match (&s.phase, &s.assigned) {
-            (Phase::SignedIn { session, .. }, _) => Some(session.user_key.clone()),
+            (Phase::SignedIn { session, .. }, _) => Some(session.user_key.to_string()),
             (_, Some(user)) => Some(user.user_key()),
             _ => None,
         };
@@ -337,7 +337,7 @@ impl<U: CachedUser> Auth<U> {
             // A personal access token never rotates: the new user replaces the cached copy (every
             // session of the user sees it), the token stays as it is.
             Phase::SignedIn { session, .. }
-                if session.user_key == user.user_key() && keycard::is_personal_token(&session) =>
+                if *session.user_key == user.user_key() && keycard::is_personal_token(&session) =>
             {
                 cache.put_user(user.clone()).await?;
                 self.state_mut(|s| {
@@ -351,7 +351,7 @@ impl<U: CachedUser> Auth<U> {
                 session,
                 user: before,
                 ..
-            } if session.user_key == user.user_key() => {
+            } if *session.user_key == user.user_key() => {
                 match cache.sync(&session.session_id, user.clone()).await? {
                     Some(signed) => {
                         tracing::debug!(session_id = %signed.session.session_id, "session synced and token rotated");

@@ -136,7 +136,7 @@ impl<U: CachedUser> crate::Auth<U> {
         let mut watch = crate::SessionWatch::new(
             self.cache().clone(),
             session.session_id,
-            session.user_key.clone(),
+            session.user_key.to_string(),
         );
         watch._slot = Some(slot);
         Ok(watch)

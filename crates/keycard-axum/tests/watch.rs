@@ -22,7 +22,7 @@ async fn a_sign_out_on_this_node_ends_the_watch_at_once() {
     let watch = SessionWatch::new(
         cache.clone(),
         s.session.session_id,
-        s.session.user_key.clone(),
+        s.session.user_key.to_string(),
     )
     .every(Duration::from_secs(3600));
     let ended = tokio::spawn(watch.ended());
@@ -53,7 +53,7 @@ async fn a_revocation_by_another_node_ends_the_watch_at_the_next_check() {
     let watch = SessionWatch::new(
         node_a.clone(),
         s.session.session_id,
-        s.session.user_key.clone(),
+        s.session.user_key.to_string(),
     )
     .every(Duration::from_millis(20));
     let ended = tokio::spawn(watch.ended());

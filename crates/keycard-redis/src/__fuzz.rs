@@ -105,7 +105,7 @@ fn stored_fields(s: &SessionRecord) -> Vec<Value> {
     vec![
         bulk(s.session_id.to_hex().into_bytes()),
         bulk(b"1".to_vec()),
-        bulk(s.user_key.clone().into_bytes()),
+        bulk(s.user_key.as_bytes().to_vec()),
         bulk(ts_arg(s.created_at)),
         bulk(ts_arg(s.renewed_at)),
         bulk(ts_arg(s.idle_deadline)),

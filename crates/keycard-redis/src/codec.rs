@@ -141,7 +141,7 @@ pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> 
     if text(&f[1]) != Some(SESSION_FORMAT) {
         return Err("unknown session format version");
     }
-    let user_key = text(&f[2]).ok_or("malformed user key")?.to_owned();
+    let user_key = text(&f[2]).ok_or("malformed user key")?;
     let previous_token = match (&f[8], &f[9]) {
         (h, _) if is_nil(h) => None,
         (h, until) => Some((parse_hash(h)?, parse_ts(until)?)),
@@ -149,14 +149,14 @@ pub(crate) fn parse_session(f: &[Value]) -> Result<SessionRecord, &'static str> 
     let metadata: SessionMetadata = decode(bytes(&f[10]).ok_or("missing metadata")?)?;
     Ok(SessionRecord {
         session_id,
-        user_key,
+        user_key: user_key.into(),
         created_at: parse_ts(&f[3])?,
         renewed_at: parse_ts(&f[4])?,
         idle_deadline: parse_ts(&f[5])?,
         absolute_deadline: parse_ts(&f[6])?,
         current_token: parse_hash(&f[7])?,
         previous_token,
-        metadata,
+        metadata: metadata.into_shared(),
         auth_fingerprint: parse_fingerprint(&f[11])?,
         authenticated_at: if is_nil(&f[12]) {
             None

@@ -362,7 +362,7 @@ impl<U: CachedUser> Store<U> for RedisStore {
                 continue;
             }
             match parse_session(&fields) {
-                Ok(s) if s.user_key == user_key && s.is_live(now) => out.push(s),
+                Ok(s) if *s.user_key == *user_key && s.is_live(now) => out.push(s),
                 Ok(_) => {}
                 Err(reason) => warn_session(OP, text(&fields[0]), reason),
             }
@@ -399,7 +399,7 @@ impl<U: CachedUser> Store<U> for RedisStore {
             return Ok(None);
         }
         match parse_session(&fields) {
-            Ok(s) if s.user_key == user_key && s.is_live(now) => Ok(Some(s)),
+            Ok(s) if *s.user_key == *user_key && s.is_live(now) => Ok(Some(s)),
             Ok(_) => Ok(None),
             Err(reason) => {
                 warn_session(OP, text(&fields[0]), reason);

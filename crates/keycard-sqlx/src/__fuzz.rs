@@ -170,7 +170,7 @@ fn stored_row(s: &SessionRecord) -> FakeRow {
     let prev = s.previous_token.as_ref();
     FakeRow(vec![
         Col::Bytes(s.session_id.0.to_vec()),
-        Col::Text(s.user_key.clone()),
+        Col::Text(s.user_key.to_string()),
         Col::Int(ts(s.created_at)),
         Col::Int(ts(s.renewed_at)),
         Col::Int(ts(s.idle_deadline)),

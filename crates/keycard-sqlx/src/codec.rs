@@ -86,14 +86,14 @@ pub(crate) fn session_from_row(row: &impl Row) -> Result<SessionRecord, &'static
     let metadata: SessionMetadata = decode(row.text(9).map_err(|_| "metadata is not text")?)?;
     Ok(SessionRecord {
         session_id: read_session_id(row, 0)?,
-        user_key: row.text(1).map_err(|_| "user_key is not text")?.to_owned(),
+        user_key: row.text(1).map_err(|_| "user_key is not text")?.into(),
         created_at: read_ts(row, 2)?,
         renewed_at: read_ts(row, 3)?,
         idle_deadline: read_ts(row, 4)?,
         absolute_deadline: read_ts(row, 5)?,
         current_token: token(row.bytes(6).map_err(|_| "current_token is not bytes")?)?,
         previous_token: previous,
-        metadata,
+        metadata: metadata.into_shared(),
         auth_fingerprint: read_fingerprint(row, 10)?,
         authenticated_at: match row
             .opt_int(11)

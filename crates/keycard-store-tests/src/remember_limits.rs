@@ -132,7 +132,7 @@ pub async fn a_redemption_that_failed_after_writing_answers_a_retry_cookie_that_
     f.clock.advance(REMEMBER_GRACE * 3);
     match f.redeem(retry.as_str(), Some(user(1, "ann"))).await {
         Remembered::SignedIn { signed_in, .. } => {
-            assert_eq!(signed_in.session.user_key, "u1");
+            assert_eq!(&*signed_in.session.user_key, "u1");
             assert_eq!(
                 f.live("u1").await.len(),
                 1,

@@ -172,14 +172,14 @@ pub fn arbitrary_session(u: &mut Unstructured<'_>) -> Result<SessionRecord> {
     let authenticated_at = if u.arbitrary()? { Some(ts(u)?) } else { None };
     Ok(SessionRecord {
         session_id: SessionId(u.arbitrary()?),
-        user_key: String::arbitrary(u)?,
+        user_key: String::arbitrary(u)?.into(),
         created_at: ts(u)?,
         renewed_at: ts(u)?,
         idle_deadline: ts(u)?,
         absolute_deadline: ts(u)?,
         current_token: TokenHash(u.arbitrary()?),
         previous_token,
-        metadata,
+        metadata: metadata.into_shared(),
         auth_fingerprint,
         authenticated_at,
         remember_series: if u.arbitrary()? {

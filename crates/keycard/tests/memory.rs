@@ -133,14 +133,14 @@ async fn sweep_of_a_large_store_yields_to_other_tasks_while_it_works() {
     for i in 0..SESSIONS {
         let session = SessionRecord {
             session_id: SessionId::generate(),
-            user_key: key(i % 1_000),
+            user_key: key(i % 1_000).into(),
             created_at: t0,
             renewed_at: t0,
             idle_deadline: t0.saturating_add(IDLE),
             absolute_deadline: t0.saturating_add(IDLE * 2),
             current_token: Token::generate().hash(),
             previous_token: None,
-            metadata: SessionMetadata::default(),
+            metadata: SessionMetadata::empty(),
             auth_fingerprint: None,
             authenticated_at: Some(t0),
             remember_series: None,

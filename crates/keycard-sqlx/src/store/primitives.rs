@@ -94,7 +94,7 @@ impl<U: CachedUser, B: Backend> Store<U> for SqlStore<B> {
                     .await?;
                 return Ok(FetchOutcome::Ended {
                     session_id: session.session_id,
-                    user_key: session.user_key,
+                    user_key: session.user_key.to_string(),
                 });
             }
             if !plan.is_due(&session, token_use) {

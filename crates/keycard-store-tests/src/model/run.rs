@@ -300,7 +300,7 @@ impl Run {
                     let s = &self.model.sessions[&self.session_index(&r.session_id)];
                     assert_eq!(r.renewed_at, Timestamp(s.renewed));
                     assert_eq!(r.idle_deadline, Timestamp(s.idle));
-                    assert_eq!(r.user_key, user_key(*user));
+                    assert_eq!(&*r.user_key, user_key(*user));
                 }
             }
             Op::Users => {

@@ -32,7 +32,7 @@ pub async fn session_answers_one_live_session_of_its_user_in_one_store_call(h: H
         .expect("live");
     assert_eq!(h.spy.calls(), before + 1, "one store call");
     assert_eq!(found.session_id, a.session.session_id);
-    assert_eq!(found.user_key, key(1));
+    assert_eq!(&*found.user_key, key(1));
     let read = |uid: u32, id: SessionId| {
         let cache = h.cache.clone();
         async move { cache.session(&key(uid), &id).await.expect("session") }

@@ -116,12 +116,12 @@ pub async fn sessions_lists_live_sessions_oldest_first_with_metadata(h: Harness)
     assert_eq!(list[0].session_id, s1.session.session_id);
     assert_eq!(list[1].session_id, s2.session.session_id);
     assert!(list.windows(2).all(|w| w[0].created_at <= w[1].created_at));
-    assert_eq!(list[0].metadata, m1);
+    assert_eq!(*list[0].metadata, m1);
     assert_eq!(list[0].created_at, t0);
     assert_eq!(list[0].renewed_at, h.now());
     assert_eq!(list[1].metadata.user_agent.as_deref(), Some("Safari/17"));
     assert_eq!(list[1].metadata.ip.as_deref(), Some("192.0.2.2"));
-    assert!(list.iter().all(|r| r.user_key == key(1)));
+    assert!(list.iter().all(|r| *r.user_key == key(1)));
 
     assert!(h
         .cache

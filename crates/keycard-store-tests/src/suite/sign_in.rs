@@ -9,7 +9,7 @@ pub async fn sign_in_creates_a_session_with_a_current_token_and_policy_deadlines
     let s = h
         .sign_in_with(user(1, "ann"), meta("Firefox/128", "192.0.2.1"))
         .await;
-    assert_eq!(s.session.user_key, key(1));
+    assert_eq!(&*s.session.user_key, key(1));
     assert_eq!(s.session.created_at, t0);
     assert_eq!(s.session.renewed_at, t0);
     assert_eq!(s.session.idle_deadline, t0.saturating_add(IDLE));

@@ -227,14 +227,14 @@ impl<U: CachedUser> CredentialsCache<U> {
         let absolute_deadline = now.saturating_add(p.absolute_ttl);
         let session = SessionRecord {
             session_id: SessionId::generate_tagged(tag),
-            user_key: user.user_key(),
+            user_key: user.user_key().into(),
             created_at: now,
             renewed_at: now,
             idle_deadline: now.saturating_add(p.idle_ttl).min(absolute_deadline),
             absolute_deadline,
             current_token: token.hash(),
             previous_token: None,
-            metadata,
+            metadata: metadata.into_shared(),
             auth_fingerprint: Fingerprint::of(&*user),
             authenticated_at: proof.then_some(now),
             remember_series: series,
@@ -398,7 +398,7 @@ impl<U: CachedUser> CredentialsCache<U> {
             .await?;
         Ok(synced.map(|(cookie, session)| {
             self.inner.events.emit(SessionEvent::UserUpdated {
-                user_key: session.user_key.clone(),
+                user_key: session.user_key.to_string(),
             });
             SignedIn {
                 cookie,

@@ -123,14 +123,14 @@ impl<U: CachedUser> CredentialsCache<U> {
         let token = Token::generate_tagged(tag);
         let session = SessionRecord {
             session_id: SessionId::generate_tagged(tag),
-            user_key: key,
+            user_key: key.into(),
             created_at: now,
             renewed_at: now,
             idle_deadline: expires_at,
             absolute_deadline: expires_at,
             current_token: token.hash(),
             previous_token: None,
-            metadata,
+            metadata: metadata.into_shared(),
             auth_fingerprint: Fingerprint::of(&*user),
             // Never fresh for sudo mode.
             authenticated_at: None,

@@ -56,13 +56,38 @@ pub struct SessionMetadata {
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
+impl SessionMetadata {
+    /// The one shared copy of empty metadata (no user agent, no address, no field), so that the sessions
+    /// created without metadata cost one pointer each.
+    pub fn empty() -> Arc<SessionMetadata> {
+        static EMPTY: std::sync::LazyLock<Arc<SessionMetadata>> =
+            std::sync::LazyLock::new(|| Arc::new(SessionMetadata::default()));
+        EMPTY.clone()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.user_agent.is_none() && self.ip.is_none() && self.fields.is_empty()
+    }
+
+    /// Shared: [`SessionMetadata::empty`] when it holds nothing, a new `Arc` otherwise.
+    pub fn into_shared(self) -> Arc<SessionMetadata> {
+        if self.is_empty() {
+            Self::empty()
+        } else {
+            Arc::new(self)
+        }
+    }
+}
+
 /// One session, as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionRecord {
     /// The stable public handle of this sign-in.
     pub session_id: SessionId,
-    /// Whose session this is ([`CachedUser::user_key`]).
-    pub user_key: String,
+    /// Whose session this is ([`CachedUser::user_key`]). Shared: the memory store gives every session of
+    /// a user the one copy its user slot holds.
+    pub user_key: Arc<str>,
     /// When the user signed in. Kept across renewals and `sync`.
     pub created_at: Timestamp,
     /// When the token was last rotated (sign-in, renewal or `sync`).
@@ -75,8 +100,9 @@ pub struct SessionRecord {
     pub current_token: TokenHash,
     /// Hash of the token before the last renewal and the instant its grace window ends.
     pub previous_token: Option<(TokenHash, Timestamp)>,
-    /// User agent, ip, app fields.
-    pub metadata: SessionMetadata,
+    /// User agent, ip, app fields. Shared: a renewal's record points at the same metadata, and every
+    /// session created with empty metadata at one [`SessionMetadata::empty`].
+    pub metadata: Arc<SessionMetadata>,
     /// The [`Fingerprint`] of the user's credentials this session was signed in with (`None`: the user
     /// type has none). The session lives only while it is the cached user's.
     pub auth_fingerprint: Option<Fingerprint>,

@@ -23,7 +23,7 @@ impl<U: CachedUser> MemoryStore<U> {
         });
         FetchOutcome::Ended {
             session_id: rec.session_id,
-            user_key: rec.user_key.clone(),
+            user_key: rec.user_key.to_string(),
         }
     }
 
@@ -35,11 +35,9 @@ impl<U: CachedUser> MemoryStore<U> {
         now: Timestamp,
         plan: &RenewalPlan,
     ) -> FetchOutcome<U> {
-        let Some((until, mut rec, (mut user, fp))) = self
-            .tokens
-            .get(token)
-            .map(|e| (e.until, e.session.clone(), e.user.load_with_fingerprint()))
-        else {
+        let Some((until, mut rec, (mut user, fp))) = self.tokens.get(token, |e| {
+            (e.until, e.session.clone(), e.user.load_with_fingerprint())
+        }) else {
             return FetchOutcome::NotFound;
         };
         if now >= until || !rec.is_live(now) {
@@ -54,61 +52,55 @@ impl<U: CachedUser> MemoryStore<U> {
         let mut renewed = false;
         if plan.is_due(&rec, token_use) {
             // Renewal: decide again under the session's write lock, so exactly one caller rotates.
-            let session_id = rec.session_id;
-            let Some(mut guard) = self.sessions.get_mut(&session_id) else {
-                return FetchOutcome::NotFound;
-            };
-            let cur = guard.value().clone();
-            if !cur.is_live(now) {
-                return FetchOutcome::NotFound;
-            }
-            match cur.token_use(token, now) {
-                None => return FetchOutcome::NotFound,
-                Some(TokenUse::Grace) => {
+            let step = self.sessions.update(&rec.session_id, |current| {
+                let cur = current.clone();
+                if !cur.is_live(now) {
+                    return None;
+                }
+                match cur.token_use(token, now)? {
                     // Somebody else rotated first.
-                    token_use = TokenUse::Grace;
-                    rec = cur;
-                }
-                Some(TokenUse::Current) if !plan.is_due(&cur, TokenUse::Current) => {
-                    rec = cur;
-                }
-                Some(TokenUse::Current) => {
-                    let Some(cell) = self.tokens.get(token).map(|e| e.user.clone()) else {
-                        return FetchOutcome::NotFound;
-                    };
-                    let next = plan.next_token.hash();
-                    let mut new_rec = (*cur).clone();
-                    new_rec.renewed_at = now;
-                    new_rec.idle_deadline = plan.idle_deadline.min(cur.absolute_deadline);
-                    new_rec.current_token = next;
-                    new_rec.previous_token = Some((*token, plan.grace_until));
-                    if let Some((older, _)) = cur.previous_token {
-                        self.tokens.remove(&older);
+                    TokenUse::Grace => Some((cur, TokenUse::Grace, None)),
+                    TokenUse::Current if !plan.is_due(&cur, TokenUse::Current) => {
+                        Some((cur, TokenUse::Current, None))
                     }
-                    let new_rec = Arc::new(new_rec);
-                    self.tokens.insert(
-                        next,
-                        TokenEntry {
+                    TokenUse::Current => {
+                        let cell = self.tokens.get(token, |e| e.user.clone())?;
+                        let next = plan.next_token.hash();
+                        let mut new_rec = (*cur).clone();
+                        new_rec.renewed_at = now;
+                        new_rec.idle_deadline = plan.idle_deadline.min(cur.absolute_deadline);
+                        new_rec.current_token = next;
+                        new_rec.previous_token = Some((*token, plan.grace_until));
+                        if let Some((older, _)) = cur.previous_token {
+                            self.tokens.remove(&older);
+                        }
+                        let new_rec = Arc::new(new_rec);
+                        // The successor's entry, and the presented token's, now a grace entry (its key is
+                        // the new record's previous token).
+                        self.tokens.insert(TokenEntry {
                             session: new_rec.clone(),
                             user: cell.clone(),
                             until: FOREVER,
-                        },
-                    );
-                    self.tokens.insert(
-                        *token,
-                        TokenEntry {
+                        });
+                        self.tokens.insert(TokenEntry {
                             session: new_rec.clone(),
                             user: cell.clone(),
                             until: plan.grace_until,
-                        },
-                    );
-                    *guard = new_rec.clone();
-                    drop(guard);
-                    self.bump_live_until(&new_rec.user_key, new_rec.expires_at());
-                    rec = new_rec;
-                    user = cell.load();
-                    renewed = true;
+                        });
+                        *current = new_rec.clone();
+                        Some((new_rec, TokenUse::Current, Some(cell)))
+                    }
                 }
+            });
+            let Some(Some((now_rec, now_use, renewed_with))) = step else {
+                return FetchOutcome::NotFound;
+            };
+            rec = now_rec;
+            token_use = now_use;
+            if let Some(cell) = renewed_with {
+                self.bump_live_until(&rec.user_key, rec.expires_at());
+                user = cell.load();
+                renewed = true;
             }
         }
         FetchOutcome::Found {

@@ -8,7 +8,12 @@
 //! | `sessions` | [`SessionId`] | `Arc<SessionRecord>` (replaced, never mutated in place): the authority for writes, listing and revoking by id |
 //! | `users` | user key | the user's cell (the one cached `Arc<U>`) + its version + the index of the user's session ids + until when any of them lives |
 //!
-//! The maps are sharded ([`DashMap`]). The read path is **one** shard read lock on `tokens` and the user
+//! The maps are sharded. `tokens` and `sessions` are tables whose entries carry their own keys (`table`:
+//! a token entry's key is its record's current or previous token hash, a session's its id), so no bucket
+//! holds a key a second time; `users` is a [`DashMap`] keyed by the one `Arc<str>` copy of the user key that
+//! every session record of the user shares, as sessions created without metadata share one
+//! [`SessionMetadata::empty`]. At 10^6 sessions that is about 390 bytes per session (BENCHMARKS.md,
+//! "Compact records"). The read path is **one** shard read lock on `tokens` and the user
 //! cell's read lock: the token entry carries the session record and the user's cell, so a fetch never hashes
 //! a session id or a user key, and returns the stored `Arc`s (no copy, no serialization). `put_user` swaps
 //! the one cell that all of a user's token entries point at: O(1) in the number of sessions. Writes that touch
@@ -36,10 +41,11 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 
 use keys::RandomKeyState;
+use table::{Keyed, Table};
 
 use super::{
-    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, Rotation, SessionRecord,
-    Store, StoreError, SweepStats,
+    CreateOutcome, FetchOutcome, NewSession, PutOutcome, RenewalPlan, Rotation, SessionMetadata,
+    SessionRecord, Store, StoreError, SweepStats,
 };
 use crate::clock::Timestamp;
 use crate::token::{SessionId, TokenHash};
@@ -48,6 +54,7 @@ use crate::user::{credentials_match, may_replace, CachedUser, Fingerprint};
 mod fetch;
 mod keys;
 mod sweep;
+mod table;
 
 /// What a token resolves to. The read path needs nothing else: the session record and the user's cell are
 /// right here, so a fetch is one map lookup (plus the cell's read lock), not three.
@@ -61,13 +68,22 @@ struct TokenEntry<U> {
     until: Timestamp,
 }
 
-impl<U> Clone for TokenEntry<U> {
-    fn clone(&self) -> Self {
-        TokenEntry {
-            session: self.session.clone(),
-            user: self.user.clone(),
-            until: self.until,
+impl<U> Keyed for TokenEntry<U> {
+    type Key = TokenHash;
+    /// The entry of a current token is valid until [`FOREVER`]; any other is the grace entry of the token
+    /// its session record names as the previous one (a renewal rewrites both, a rotation removes both).
+    fn key(&self) -> &TokenHash {
+        match &self.session.previous_token {
+            Some((prev, _)) if self.until != FOREVER => prev,
+            _ => &self.session.current_token,
         }
+    }
+}
+
+impl Keyed for Arc<SessionRecord> {
+    type Key = SessionId;
+    fn key(&self) -> &SessionId {
+        &self.session_id
     }
 }
 
@@ -122,16 +138,16 @@ enum Which {
 
 /// The in-process store. See the [module docs](self).
 pub struct MemoryStore<U> {
-    tokens: DashMap<TokenHash, TokenEntry<U>, RandomKeyState>,
-    sessions: DashMap<SessionId, Arc<SessionRecord>, RandomKeyState>,
-    users: DashMap<String, UserSlot<U>>,
+    tokens: Table<TokenEntry<U>>,
+    sessions: Table<Arc<SessionRecord>>,
+    users: DashMap<Arc<str>, UserSlot<U>>,
 }
 
 impl<U> Default for MemoryStore<U> {
     fn default() -> Self {
         MemoryStore {
-            tokens: DashMap::with_hasher(RandomKeyState),
-            sessions: DashMap::with_hasher(RandomKeyState),
+            tokens: Table::default(),
+            sessions: Table::default(),
             users: DashMap::new(),
         }
     }
@@ -185,7 +201,7 @@ impl<U: CachedUser> MemoryStore<U> {
         only_if: impl Fn(&SessionRecord) -> bool,
     ) -> (usize, usize, usize) {
         let (mut s, mut t, mut u) = (0, 0, 0);
-        match self.users.entry(user_key.to_owned()) {
+        match self.users.entry(Arc::from(user_key)) {
             Entry::Occupied(mut slot) => {
                 let ids: Vec<SessionId> = match &which {
                     Which::These(ids) => ids.clone(),
@@ -198,15 +214,15 @@ impl<U: CachedUser> MemoryStore<U> {
                         .collect(),
                 };
                 for id in ids {
-                    match self.sessions.remove_if(&id, |_, r| only_if(r)) {
-                        Some((_, rec)) => {
+                    match self.sessions.remove_if(&id, |r| only_if(r)) {
+                        Some(rec) => {
                             slot.get_mut().sessions.remove(&id);
                             s += 1;
                             t += self.remove_tokens_of(&rec);
                         }
                         None => {
                             // Either kept by `only_if`, or already gone: prune the dangling index entry.
-                            if !self.sessions.contains_key(&id) {
+                            if !self.sessions.contains(&id) {
                                 slot.get_mut().sessions.remove(&id);
                             }
                         }
@@ -222,7 +238,7 @@ impl<U: CachedUser> MemoryStore<U> {
                     slot.live_until = slot
                         .sessions
                         .iter()
-                        .filter_map(|id| self.sessions.get(id).map(|r| r.expires_at()))
+                        .filter_map(|id| self.sessions.get(id, |r| r.expires_at()))
                         .max()
                         .unwrap_or(Timestamp(0));
                 }
@@ -234,7 +250,7 @@ impl<U: CachedUser> MemoryStore<U> {
                     Which::AllExcept(_) => Vec::new(),
                 };
                 for id in named {
-                    if let Some((_, rec)) = self.sessions.remove_if(&id, |_, r| only_if(r)) {
+                    if let Some(rec) = self.sessions.remove_if(&id, |r| only_if(r)) {
                         s += 1;
                         t += self.remove_tokens_of(&rec);
                     }
@@ -257,9 +273,8 @@ impl<U: CachedUser> MemoryStore<U> {
 #[async_trait::async_trait]
 impl<U: CachedUser> Store<U> for MemoryStore<U> {
     async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError> {
-        let NewSession { session, user } = new;
+        let NewSession { mut session, user } = new;
         let sid = session.session_id;
-        let token = session.current_token;
         let expires = session.expires_at();
         let version = user.version();
         // Lock order: users -> sessions -> tokens.
@@ -283,16 +298,19 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
             slot.live_until = expires;
         }
         slot.sessions.insert(sid);
+        // Every session of the user points at the slot's one copy of the key and, when the metadata is
+        // empty, at the one shared empty metadata.
+        session.user_key = slot.key().clone();
+        if session.metadata.is_empty() {
+            session.metadata = SessionMetadata::empty();
+        }
         let session = Arc::new(session);
-        self.sessions.insert(sid, session.clone());
-        self.tokens.insert(
-            token,
-            TokenEntry {
-                session,
-                user: slot.cell.clone(),
-                until: FOREVER,
-            },
-        );
+        self.sessions.insert(session.clone());
+        self.tokens.insert(TokenEntry {
+            session,
+            user: slot.cell.clone(),
+            until: FOREVER,
+        });
         drop(slot);
         Ok(CreateOutcome::Created)
     }
@@ -327,7 +345,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
             idle_deadline,
             authenticated_at,
         } = rotation;
-        let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
+        let Some(user_key) = self.sessions.get(session_id, |r| r.user_key.clone()) else {
             return Ok(None);
         };
         let Some(mut slot) = self.users.get_mut(&user_key) else {
@@ -336,56 +354,65 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         if !slot.sessions.contains(session_id) {
             return Ok(None);
         }
-        let Some(mut guard) = self.sessions.get_mut(session_id) else {
-            return Ok(None);
-        };
-        let cur = guard.value().clone();
-        if !cur.is_live(now) {
-            return Ok(None);
+        /// What the rotation did under the session's lock.
+        enum Step {
+            Gone,
+            CredentialsChanged(Arc<SessionRecord>),
+            Rotated(Arc<SessionRecord>),
         }
-        if !credentials_match(cur.auth_fingerprint, slot.cell.fingerprint()) {
-            // Already ended by a credential change: it does not get to adopt the new credentials.
-            drop(guard);
-            drop(slot);
-            self.end_for_credentials::<U>(&cur);
-            return Ok(None);
-        }
-        self.remove_tokens_of(&cur);
-        let mut new_rec = (*cur).clone();
-        new_rec.renewed_at = now;
-        new_rec.idle_deadline = idle_deadline.min(cur.absolute_deadline);
-        new_rec.current_token = *new_token;
-        new_rec.previous_token = None;
-        if authenticated_at.is_some() {
-            new_rec.authenticated_at = authenticated_at;
-        }
-        if let Some(u) = user {
-            let v = u.version();
-            if may_replace(slot.version, v) {
-                // The session that changes the credentials takes them; every other session ends.
-                new_rec.auth_fingerprint = slot.cell.store(u);
-                slot.version = v;
+        let step = self.sessions.update(session_id, |current| {
+            let cur = current.clone();
+            if !cur.is_live(now) {
+                return Step::Gone;
             }
-        }
-        let new_rec = Arc::new(new_rec);
-        self.tokens.insert(
-            *new_token,
-            TokenEntry {
+            if !credentials_match(cur.auth_fingerprint, slot.cell.fingerprint()) {
+                return Step::CredentialsChanged(cur);
+            }
+            self.remove_tokens_of(&cur);
+            let mut new_rec = (*cur).clone();
+            new_rec.renewed_at = now;
+            new_rec.idle_deadline = idle_deadline.min(cur.absolute_deadline);
+            new_rec.current_token = *new_token;
+            new_rec.previous_token = None;
+            if authenticated_at.is_some() {
+                new_rec.authenticated_at = authenticated_at;
+            }
+            if let Some(u) = user {
+                let v = u.version();
+                if may_replace(slot.version, v) {
+                    // The session that changes the credentials takes them; every other session ends.
+                    new_rec.auth_fingerprint = slot.cell.store(u);
+                    slot.version = v;
+                }
+            }
+            let new_rec = Arc::new(new_rec);
+            self.tokens.insert(TokenEntry {
                 session: new_rec.clone(),
                 user: slot.cell.clone(),
                 until: FOREVER,
-            },
-        );
-        *guard = new_rec.clone();
-        drop(guard);
-        if slot.live_until < new_rec.expires_at() {
-            slot.live_until = new_rec.expires_at();
+            });
+            *current = new_rec.clone();
+            Step::Rotated(new_rec)
+        });
+        match step {
+            None | Some(Step::Gone) => Ok(None),
+            Some(Step::CredentialsChanged(cur)) => {
+                // Already ended by a credential change: it does not get to adopt the new credentials.
+                drop(slot);
+                self.end_for_credentials::<U>(&cur);
+                Ok(None)
+            }
+            Some(Step::Rotated(new_rec)) => {
+                if slot.live_until < new_rec.expires_at() {
+                    slot.live_until = new_rec.expires_at();
+                }
+                Ok(Some(new_rec))
+            }
         }
-        Ok(Some(new_rec))
     }
 
     async fn put_user(&self, user: Arc<U>, now: Timestamp) -> Result<PutOutcome, StoreError> {
-        let Some(mut slot) = self.users.get_mut(&user.user_key()) else {
+        let Some(mut slot) = self.users.get_mut(user.user_key().as_str()) else {
             return Ok(PutOutcome::NotCached);
         };
         if now >= slot.live_until || slot.sessions.is_empty() {
@@ -405,8 +432,7 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         token: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<(SessionId, String)>, StoreError> {
-        let Some((until, rec)) = self.tokens.get(token).map(|e| (e.until, e.session.clone()))
-        else {
+        let Some((until, rec)) = self.tokens.get(token, |e| (e.until, e.session.clone())) else {
             return Ok(None);
         };
         if now >= until || !rec.is_live(now) || rec.token_use(token, now).is_none() {
@@ -417,12 +443,12 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
     }
 
     async fn delete_session(&self, session_id: &SessionId) -> Result<Option<String>, StoreError> {
-        let Some(user_key) = self.sessions.get(session_id).map(|r| r.user_key.clone()) else {
+        let Some(user_key) = self.sessions.get(session_id, |r| r.user_key.clone()) else {
             return Ok(None);
         };
         let id = *session_id;
         let (s, _, _) = self.remove_sessions(&user_key, Which::These(vec![id]), |_| true);
-        Ok((s > 0).then_some(user_key))
+        Ok((s > 0).then(|| user_key.to_string()))
     }
 
     async fn delete_user_sessions(
@@ -450,8 +476,8 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         let mut live = Vec::with_capacity(ids.len());
         let mut dead = Vec::new();
         for id in ids {
-            match self.sessions.get(&id) {
-                Some(r) if alive(&r) => live.push((**r).clone()),
+            match self.sessions.get(&id, |r| alive(r).then(|| (**r).clone())) {
+                Some(Some(r)) => live.push(r),
                 _ => dead.push(id),
             }
         }
@@ -472,14 +498,19 @@ impl<U: CachedUser> Store<U> for MemoryStore<U> {
         let Some(fp) = self.users.get(user_key).map(|slot| slot.cell.fingerprint()) else {
             return Ok(None);
         };
-        Ok(self.sessions.get(session_id).and_then(|r| {
-            (r.user_key == user_key && r.is_live(now) && credentials_match(r.auth_fingerprint, fp))
+        Ok(self
+            .sessions
+            .get(session_id, |r| {
+                (*r.user_key == *user_key
+                    && r.is_live(now)
+                    && credentials_match(r.auth_fingerprint, fp))
                 .then(|| (**r).clone())
-        }))
+            })
+            .flatten())
     }
 
     async fn users(&self, now: Timestamp) -> Result<Vec<Arc<U>>, StoreError> {
-        let keys: Vec<String> = self
+        let keys: Vec<Arc<str>> = self
             .users
             .iter()
             .filter(|s| now < s.live_until)

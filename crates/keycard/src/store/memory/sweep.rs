@@ -1,6 +1,7 @@
 //! The memory store's sweep: what expired goes, a chunk at a time, yielding to the runtime in between.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{MemoryStore, Which};
 use crate::clock::Timestamp;
@@ -19,17 +20,12 @@ impl<U: CachedUser> MemoryStore<U> {
         // between chunks with no lock held, so a sweep of a large store never holds a worker for long.
         let mut stats = SweepStats::default();
         // 1. Expired sessions, grouped by user within a chunk so each user's lock is taken once per chunk.
-        let expired: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|r| !r.is_live(now))
-            .map(|r| *r.key())
-            .collect();
+        let expired: Vec<SessionId> = self.sessions.keys_where(|r| !r.is_live(now));
         for chunk in expired.chunks(SWEEP_CHUNK) {
-            let mut by_user: HashMap<String, Vec<SessionId>> = HashMap::new();
+            let mut by_user: HashMap<Arc<str>, Vec<SessionId>> = HashMap::new();
             for id in chunk {
-                if let Some(r) = self.sessions.get(id) {
-                    by_user.entry(r.user_key.clone()).or_default().push(*id);
+                if let Some(user_key) = self.sessions.get(id, |r| r.user_key.clone()) {
+                    by_user.entry(user_key).or_default().push(*id);
                 }
             }
             for (user_key, ids) in by_user {
@@ -42,22 +38,17 @@ impl<U: CachedUser> MemoryStore<U> {
             tokio::task::yield_now().await;
         }
         // 2. Replaced tokens past their grace deadline (current tokens leave with their session).
-        let candidates: Vec<TokenHash> = self
-            .tokens
-            .iter()
-            .filter(|e| now >= e.until)
-            .map(|e| *e.key())
-            .collect();
+        let candidates: Vec<TokenHash> = self.tokens.keys_where(|e| now >= e.until);
         for chunk in candidates.chunks(SWEEP_CHUNK) {
             for hash in chunk {
-                if self.tokens.remove_if(hash, |_, v| now >= v.until).is_some() {
+                if self.tokens.remove_if(hash, |v| now >= v.until).is_some() {
                     stats.tokens += 1;
                 }
             }
             tokio::task::yield_now().await;
         }
         // 3. User slots with no live session (e.g. every session dropped without a sweep in between).
-        let stale: Vec<String> = self
+        let stale: Vec<Arc<str>> = self
             .users
             .iter()
             .filter(|s| now >= s.live_until || s.sessions.is_empty())

@@ -15,7 +15,7 @@ use crate::Timestamp;
 #[async_trait::async_trait]
 impl<U: CachedUser, S: Store<U>> Store<U> for NearCache<U, S> {
     async fn create(&self, new: NewSession<U>) -> Result<CreateOutcome, StoreError> {
-        let user_key = new.session.user_key.clone();
+        let user_key = new.session.user_key.to_string();
         let out = self.inner.create(new).await;
         self.evict(Invalidation::User(user_key));
         out
