@@ -28,6 +28,11 @@ pub struct RunArgs {
     /// Rounds per server, 1..=20 [default: 5, 1 with --quick].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=20))]
     pub rounds: Option<u64>,
+    /// Signed-in sessions the `GET /me` runs spread over, 1..=1000: users 1..=N sign in once each and wrk
+    /// sends each request with the next cookie (a Lua `request` function). 1: one cookie on every
+    /// connection (a header, no Lua per request).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub sessions: u64,
     /// Clients signing in during the sign-in-under-load measurement.
     #[arg(long, default_value_t = 8)]
     pub signin_clients: u32,
@@ -54,6 +59,7 @@ pub struct Config {
     pub duration_s: u64,
     pub connections: u32,
     pub threads: u32,
+    pub sessions: u64,
     pub rounds: usize,
     pub signin_clients: u32,
     pub store_sizes: Vec<u64>,
@@ -79,6 +85,7 @@ impl Config {
             users: args.users,
             duration_s: args.duration.unwrap_or(if quick { 2 } else { 4 }),
             connections: args.connections,
+            sessions: args.sessions,
             threads: args.threads,
             // 1..=20 (checked by the parser).
             rounds: usize::try_from(rounds).unwrap_or(1),

@@ -10,6 +10,8 @@ pub struct Server {
     pub kind: String,
     pub port: u16,
     pub cookie: String,
+    /// The cookies of the other sessions `GET /me` spreads over (`--sessions`), users 2..=N.
+    pub more_cookies: Vec<String>,
     pub body: String,
     /// The server process, for its CPU time.
     pub pid: u32,
@@ -115,6 +117,7 @@ pub fn sign_in(kind: &str, port: u16, user: u64) -> Result<Server, String> {
         kind: kind.to_owned(),
         port,
         cookie,
+        more_cookies: Vec::new(),
         body,
         pid: 0,
     })

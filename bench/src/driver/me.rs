@@ -13,7 +13,7 @@ use super::http::Server;
 use super::procs::{proc_cpu_us, run_json};
 use super::redis::redis_cpu_us;
 use super::report::{fmt_us, Report};
-use super::wrk::{wrk, WrkRun};
+use super::wrk::{cycling_lua, wrk, WrkRun};
 
 /// What the targets need from the `GET /me` runs.
 pub struct MeResult {
@@ -41,15 +41,31 @@ pub fn measure(
             "Every server answered `{b}` (checked before the runs).\n"
         ));
     }
+    // One cookie: a header on every request. Several (`--sessions`): a script per server that sends
+    // each request with the next one.
+    let mut scripts: BTreeMap<String, (std::path::PathBuf, Option<&str>)> = BTreeMap::new();
     for s in servers {
-        wrk(
-            report_lua,
-            s.port,
-            &s.cookie,
-            1,
-            cfg.threads,
-            cfg.connections,
-        )?; // warm-up
+        let script = if s.more_cookies.is_empty() {
+            (report_lua.to_path_buf(), Some(s.cookie.as_str()))
+        } else {
+            let mut all = vec![s.cookie.as_str()];
+            all.extend(s.more_cookies.iter().map(String::as_str));
+            let path = cfg.work.join(format!("me-{}.lua", s.kind));
+            std::fs::write(&path, cycling_lua(&all)?)
+                .map_err(|e| format!("write {}: {e}", path.display()))?;
+            (path, None)
+        };
+        scripts.insert(s.kind.clone(), script);
+    }
+    if cfg.sessions > 1 {
+        rep.line(format!(
+            "Spread over {} sessions (users 1..={}, one session each): each request carries the next cookie.\n",
+            cfg.sessions, cfg.sessions
+        ));
+    }
+    for s in servers {
+        let (script, cookie) = &scripts[&s.kind];
+        wrk(script, s.port, *cookie, 1, cfg.threads, cfg.connections)?; // warm-up
     }
     let mut runs: BTreeMap<String, Vec<WrkRun>> = BTreeMap::new();
     // Server CPU per request (µs), and redis-server's for the Redis rows: less sensitive than req/s to
@@ -59,10 +75,11 @@ pub fn measure(
         for s in servers {
             let uses_redis = s.kind.ends_with("redis");
             let before = (proc_cpu_us(s.pid), uses_redis.then(redis_cpu_us).flatten());
+            let (script, cookie) = &scripts[&s.kind];
             let r = wrk(
-                report_lua,
+                script,
                 s.port,
-                &s.cookie,
+                *cookie,
                 cfg.duration_s,
                 cfg.threads,
                 cfg.connections,

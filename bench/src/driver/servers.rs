@@ -48,20 +48,11 @@ pub fn start_all(
     for (kind, port) in pending {
         wait_ready(children, &kind, port)?;
         let mut s = sign_in(&kind, port, 1)?;
-        if kind == "axum-login-redis" {
-            // Its Redis key is the session id, the cookie's value: note it before anything can fail.
-            let ids: String = s
-                .cookie
-                .split("; ")
-                .filter_map(|c| c.split_once('=').map(|(_, v)| format!("{v}\n")))
-                .collect();
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(leftovers_file(&cfg.work))
-                .map_err(|e| format!("leftovers file: {e}"))?;
-            f.write_all(ids.as_bytes())
-                .map_err(|e| format!("leftovers file: {e}"))?;
+        note_leftovers(cfg, &kind, &s.cookie)?;
+        for user in 2..=cfg.sessions {
+            let cookie = sign_in(&kind, port, user)?.cookie;
+            note_leftovers(cfg, &kind, &cookie)?;
+            s.more_cookies.push(cookie);
         }
         s.pid = children
             .0
@@ -88,6 +79,24 @@ pub fn start_all(
         skipped,
         expected_body,
     })
+}
+
+/// axum-login-redis: its Redis key is the session id, the cookie's value: note it before anything can fail.
+fn note_leftovers(cfg: &Config, kind: &str, cookie: &str) -> Result<(), String> {
+    if kind != "axum-login-redis" {
+        return Ok(());
+    }
+    let ids: String = cookie
+        .split("; ")
+        .filter_map(|c| c.split_once('=').map(|(_, v)| format!("{v}\n")))
+        .collect();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(leftovers_file(&cfg.work))
+        .map_err(|e| format!("leftovers file: {e}"))?;
+    f.write_all(ids.as_bytes())
+        .map_err(|e| format!("leftovers file: {e}"))
 }
 
 /// Does something accept connections on PostgreSQL's port (127.0.0.1:5432)?

@@ -83,7 +83,14 @@ pub fn signin_under_load(
         )?;
         wait_ready(children, &name, port)?;
         let s = sign_in(&name, port, 1)?;
-        wrk(report_lua, port, &s.cookie, 1, cfg.threads, cfg.connections)?; // warm-up
+        wrk(
+            report_lua,
+            port,
+            Some(&s.cookie),
+            1,
+            cfg.threads,
+            cfg.connections,
+        )?; // warm-up
         servers.push(s);
     }
     // Per (variant, load): p99 alone, p99 with sign-ins, req/s alone, req/s with, sign-ins/s, and the p99
@@ -96,7 +103,7 @@ pub fn signin_under_load(
                 let alone = wrk(
                     script,
                     s.port,
-                    &s.cookie,
+                    Some(&s.cookie),
                     cfg.duration_s,
                     cfg.threads,
                     cfg.connections,
@@ -116,7 +123,7 @@ pub fn signin_under_load(
                 let busy = wrk(
                     script,
                     s.port,
-                    &s.cookie,
+                    Some(&s.cookie),
                     cfg.duration_s,
                     cfg.threads,
                     cfg.connections,

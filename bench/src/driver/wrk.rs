@@ -77,17 +77,47 @@ pub fn parse_wrk(out: &std::process::Output, what: &str) -> Result<WrkRun, Strin
     serde_json::from_str(line).map_err(|e| format!("wrk result {line:?}: {e}"))
 }
 
+/// The script of a `GET /me` run over several sessions: each request carries the next cookie, each wrk
+/// thread starting at its own place in the list (so the threads do not walk it in step), and the report.
+pub fn cycling_lua(cookies: &[&str]) -> Result<String, String> {
+    if let Some(c) = cookies.iter().find(|c| c.contains(['"', '\\', '\n'])) {
+        return Err(format!("cookie {c:?} cannot go in a Lua string"));
+    }
+    let list: Vec<String> = cookies.iter().map(|c| format!("\"{c}\"")).collect();
+    Ok(format!(
+        r#"
+local cookies = {{ {} }}
+local started = 0
+setup = function(thread)
+  thread:set("start", started)
+  started = started + {}
+end
+local i = 0
+init = function(args) i = start or 0 end
+request = function()
+  i = (i % #cookies) + 1
+  return wrk.format(nil, nil, {{ ["Cookie"] = cookies[i] }})
+end
+{REPORT_LUA}"#,
+        list.join(", "),
+        cookies.len() / 2 + 1
+    ))
+}
+
 /// One `wrk` run of signed-in `GET /me`.
 pub fn wrk(
     script: &Path,
     port: u16,
-    cookie: &str,
+    cookie: Option<&str>,
     secs: u64,
     threads: u32,
     conns: u32,
 ) -> Result<WrkRun, String> {
-    let out = wrk_command(script, secs, threads, conns)
-        .args(["-H", &format!("Cookie: {cookie}")])
+    let mut cmd = wrk_command(script, secs, threads, conns);
+    if let Some(cookie) = cookie {
+        cmd.args(["-H", &format!("Cookie: {cookie}")]);
+    }
+    let out = cmd
         .arg(format!("http://127.0.0.1:{port}/me"))
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
