@@ -7,6 +7,9 @@
 # Needs: cargo, curl, wrk (apt-get install -y wrk). Loopback only; the server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where the sessions live: `memory` (the default here, as in issue 3's runs), or `database` (the demo's own
+# default: its SQLite file), or any CACHE_URL the demo takes.
+CACHE_URL=${CACHE_URL:-memory}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 for tool in curl wrk; do
@@ -14,7 +17,7 @@ for tool in curl wrk; do
 done
 cargo build --release -p keycard-demo --quiet
 WORK=$(mktemp -d)
-env KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/d.db?mode=rwc" \
+env KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/d.db?mode=rwc" CACHE_URL="$CACHE_URL" \
   SECRET_KEY="$(head -c 64 /dev/urandom | base64 -w0)" RUST_LOG=warn,keycard_demo::app=info \
   target/release/keycard-demo >/dev/null 2>"$WORK/log" &
 PID=$!

@@ -174,7 +174,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         secret.as_bytes(),
         clock.clone(),
     )?;
-    let state = AppState {
+    let state = AppState::new(crate::web::state::Services {
         oidc: crate::web::state::Providers {
             oidc,
             identities: records.identities,
@@ -197,7 +197,7 @@ pub async fn build_app(config: &Config, clock: AppClock) -> Result<App, StartErr
         client_ip: config.client_ip,
         near,
         second,
-    };
+    });
     let session_layer = auth::session_layer(
         cache.clone(),
         db.clone(),

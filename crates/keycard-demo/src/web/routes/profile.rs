@@ -21,6 +21,17 @@ pub async fn show(user: PageUser, csrf: CsrfToken, flash: IncomingFlash) -> Resp
     render(StatusCode::OK, &page, Some(&flash))
 }
 
+/// The body of `GET /me`, serialized straight from the cached user (no intermediate `serde_json::Value`
+/// map: that cost a dozen allocations a request). Fields in the order the body has always had.
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    confirmed: bool,
+    email: &'a str,
+    factors: &'a [String],
+    plan: &'a str,
+    version: i64,
+}
+
 /// `{"email": …, "plan": …, "version": …, "confirmed": …, "factors": ["totp", …]}` from the cached user
 /// (`version`: the user row's, bumped by every change of it, so a client can tell an older copy), for a
 /// cookie, a bearer token or a personal token (with the `read` scope: 403 without); anonymous: 401 `{"error": "not signed in"}`. Never
@@ -42,13 +53,13 @@ pub async fn me(auth: AuthUser) -> Response {
     match auth.current_user() {
         Some(user) => (
             no_store,
-            Json(serde_json::json!({
-                "email": user.email,
-                "plan": user.plan.as_str(),
-                "version": user.version,
-                "confirmed": user.is_confirmed(),
-                "factors": user.factors,
-            })),
+            Json(Me {
+                confirmed: user.is_confirmed(),
+                email: &user.email,
+                factors: &user.factors,
+                plan: user.plan.as_str(),
+                version: user.version,
+            }),
         )
             .into_response(),
         None => crate::web::routes::api::json_error(
