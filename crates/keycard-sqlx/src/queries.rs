@@ -15,15 +15,15 @@ const SESSION_COLS: &str =
 /// How many columns [`SESSION_COLS`] has: the user's columns follow them in [`Queries::fetch`].
 pub(crate) const SESSION_WIDTH: usize = 13;
 
-/// Delete the users `which` selects (a condition on `u`, then maybe a `LIMIT`) that no session refers to:
-/// chosen once in a materialized CTE, skipping rows another transaction holds, and re-checked by the
-/// `DELETE` itself.
-fn sweep_users(which: &str) -> String {
+/// Lock the users `which` selects (a condition on `u`, then maybe a `LIMIT`) that no session refers to,
+/// skipping rows another transaction holds → their keys. Only candidates: a sign-in that committed after
+/// this statement's snapshot is not seen here (PostgreSQL re-checks a changed row's own columns, not the
+/// `NOT EXISTS`), so the `DELETE` that follows re-checks in a statement of its own, whose snapshot is taken
+/// once the locks are held.
+fn lock_unused_users(which: &str) -> String {
     format!(
-        "WITH batch AS MATERIALIZED (SELECT u.user_key FROM {{p}}users u WHERE NOT EXISTS \
-         (SELECT 1 FROM {{p}}sessions s WHERE s.user_key = u.user_key) AND {which}{{lock_skip}}) \
-         DELETE FROM {{p}}users WHERE user_key IN (SELECT user_key FROM batch) \
-         AND NOT EXISTS (SELECT 1 FROM {{p}}sessions s WHERE s.user_key = {{p}}users.user_key)"
+        "SELECT u.user_key FROM {{p}}users u WHERE NOT EXISTS \
+         (SELECT 1 FROM {{p}}sessions s WHERE s.user_key = u.user_key) AND {which}{{lock_skip}}"
     )
 }
 
@@ -86,18 +86,20 @@ pub(crate) struct Queries {
     pub sweep_sessions: String,
     /// $1 now, $2 batch: forget replaced tokens past their grace window.
     pub sweep_grace: String,
-    /// $1 user keys (a JSON array of strings, at most one batch): delete those no session refers to.
-    pub sweep_users_of: String,
+    /// $1 user keys (a JSON array of strings, at most one batch) → those no session refers to, locked.
+    pub lock_unused_users_of: String,
     /// $1 lower bound (exclusive), $2 batch → the last user key of the next window of `batch` users
     /// (NULL when none is left) and how many the window holds.
     pub user_window_after: String,
     /// `user_window_after` from the first user key ($1 inclusive: pass `''`).
     pub user_window_from: String,
-    /// $1 lower bound (exclusive), $2 upper bound (inclusive), $3 batch: delete the window's users no
-    /// session refers to.
-    pub sweep_window_after: String,
-    /// `sweep_window_after` from $1 inclusive (the first window).
-    pub sweep_window_from: String,
+    /// $1 lower bound (exclusive), $2 upper bound (inclusive), $3 batch → the window's users no session
+    /// refers to, locked.
+    pub lock_unused_window_after: String,
+    /// `lock_unused_window_after` from $1 inclusive (the first window).
+    pub lock_unused_window_from: String,
+    /// $1 user keys (a JSON array, locked by this transaction): delete those no session refers to.
+    pub delete_unused_users: String,
     /// $1 channel, $2 payload: notify near caches, delivered when the transaction commits (PostgreSQL).
     pub notify: String,
     /// `renew`, then $8 channel, $9 payload notified when it changed the row: one row when it won.
@@ -192,18 +194,19 @@ impl Queries {
                  WHERE previous_until <= $1 LIMIT $2{lock_skip}) \
                  UPDATE {p}sessions SET previous_token = NULL, previous_until = NULL \
                  WHERE previous_until <= $1 AND session_id IN (SELECT session_id FROM batch)"),
-            // Users are looked up by key only (index probes): never an anti-join over every user, whose
-            // cost grows with the table (a second at 10^6 sessions). The `DELETE` re-checks that no session
-            // refers to the user, and rows another transaction holds (a sign-in) are skipped.
-            sweep_users_of: r(&sweep_users("u.user_key IN ({text_list})")),
+            // Users are looked up by key or key range only (index probes): never an anti-join over every
+            // user, whose cost grows with the table (half a second and more at 10^6 sessions).
+            lock_unused_users_of: r(&lock_unused_users("u.user_key IN ({text_list})")),
             user_window_after: r(&user_window(">")),
             user_window_from: r(&user_window(">=")),
-            sweep_window_after: r(&sweep_users(
+            lock_unused_window_after: r(&lock_unused_users(
                 "u.user_key > $1 AND u.user_key <= $2 LIMIT $3",
             )),
-            sweep_window_from: r(&sweep_users(
+            lock_unused_window_from: r(&lock_unused_users(
                 "u.user_key >= $1 AND u.user_key <= $2 LIMIT $3",
             )),
+            delete_unused_users: r("DELETE FROM {p}users WHERE user_key IN ({text_list}) \
+                 AND NOT EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = {p}users.user_key)"),
         }
     }
 }

@@ -87,6 +87,64 @@ async fn orphans_go_one_window_per_sweep(name: &str, store: Arc<dyn Store<User>>
     }
 }
 
+/// Users whose only session expired sign in again while sweeps delete that session and re-check them, in
+/// batches of 3 from several tasks at once: every new sign-in keeps its user record (the sweep's `DELETE`
+/// re-checks that no session refers to a user, and skips the rows a sign-in holds).
+async fn sign_ins_racing_sweeps_keep_their_users(name: &str, store: Arc<dyn Store<User>>) {
+    const USERS: u32 = 60;
+    let clock = ManualClock::starting_now();
+    let cache = CredentialsCache::<User>::builder_arc(store)
+        .secret([6u8; 64])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for id in 1..=USERS {
+        cache
+            .create(User { id }, SessionMetadata::default())
+            .await
+            .unwrap();
+    }
+    clock.advance(Duration::from_secs(31 * 60)); // every session is past its idle deadline
+    let sweeper = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            let mut swept = 0;
+            for _ in 0..4 {
+                swept += cache.sweep().await.unwrap().sessions;
+                tokio::task::yield_now().await;
+            }
+            swept
+        })
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..4 {
+        let cache = cache.clone();
+        tasks.spawn(async move {
+            let mut cookies = Vec::new();
+            for id in (1..=USERS).filter(|id| id % 4 == t) {
+                let s = cache
+                    .create(User { id }, SessionMetadata::default())
+                    .await
+                    .unwrap();
+                cookies.push((id, s.cookie.as_str().to_owned()));
+            }
+            cookies
+        });
+    }
+    let cookies: Vec<(u32, String)> = tasks.join_all().await.into_iter().flatten().collect();
+    // A sign-in may delete its user's expired session itself (the session cap's listing prunes dead
+    // rows), so the sweeps take the rest.
+    let swept = sweeper.await.unwrap();
+    assert!(swept <= USERS as usize, "{name}: {swept} swept");
+    let stats = cache.sweep().await.unwrap();
+    assert_eq!((stats.sessions, stats.users), (0, 0), "{name}: {stats:?}");
+    for (id, cookie) in &cookies {
+        let a = cache.fetch(cookie).await.unwrap();
+        let a = a.unwrap_or_else(|| panic!("{name}: user {id}'s new session lost its user"));
+        assert_eq!(a.user.id, *id, "{name}");
+    }
+}
+
 fn config() -> keycard_sqlx::SqlConfig {
     common::test_config().with_sweep_batch(3)
 }
@@ -141,4 +199,18 @@ async fn postgres_orphan_users_go_one_window_per_sweep() {
         })
     });
     orphans_go_one_window_per_sweep("postgres", Arc::new(store), exec).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sign_ins_racing_sweeps_keep_their_users() {
+    let store = common::sqlite_store_with("sweep_race", config()).await;
+    sign_ins_racing_sweeps_keep_their_users("sqlite", Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sign_ins_racing_sweeps_keep_their_users() {
+    let Some(store) = common::postgres_store_with("sweep_race", config()).await else {
+        return;
+    };
+    sign_ins_racing_sweeps_keep_their_users("postgres", Arc::new(store)).await;
 }

@@ -93,10 +93,9 @@ impl<B: Backend> SqlStore<B> {
         }
         let mut users = 0;
         if !keys.is_empty() {
-            let list =
-                serde_json::to_string(&keys).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-            users = tx
-                .execute(&self.q.sweep_users_of, &[Arg::Text(&list)])
+            let list = key_list(keys)?;
+            users = self
+                .delete_unused_users(&mut tx, &self.q.lock_unused_users_of, &[Arg::Text(&list)])
                 .await?;
             self.notify_in(&mut tx, notify::ALL).await?;
         }
@@ -108,6 +107,28 @@ impl<B: Backend> SqlStore<B> {
         })
     }
 
+    /// Lock the users `lock` selects (those no session refers to, skipping rows another transaction
+    /// holds), then delete those that still have no session, in a statement of its own: its snapshot,
+    /// taken once the locks are held, sees every sign-in that committed before, and a later one waits
+    /// for this transaction on the user's row (it writes the user before its session).
+    async fn delete_unused_users(
+        &self,
+        tx: &mut B::Tx,
+        lock: &str,
+        args: &[Arg<'_>],
+    ) -> Result<u64, sqlx::Error> {
+        let rows = tx.fetch_all(lock, args).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let keys = rows
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        tx.execute(&self.q.delete_unused_users, &[Arg::Text(&key_list(keys)?)])
+            .await
+    }
+
     /// Delete the users no session refers to among the next `batch` users in key order after the
     /// store's cursor, and move the cursor on (back to the start after the last user).
     async fn sweep_user_window(&self, batch: i64) -> Result<u64, sqlx::Error> {
@@ -116,14 +137,18 @@ impl<B: Backend> SqlStore<B> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let (window, sweep, from) = match &after {
+        let (window, lock, from) = match &after {
             Some(key) => (
                 &self.q.user_window_after,
-                &self.q.sweep_window_after,
+                &self.q.lock_unused_window_after,
                 key.as_str(),
             ),
             // '' sorts first in every collation: `>= ''` is every user.
-            None => (&self.q.user_window_from, &self.q.sweep_window_from, ""),
+            None => (
+                &self.q.user_window_from,
+                &self.q.lock_unused_window_from,
+                "",
+            ),
         };
         let row = B::on_pool(&self.pool)
             .fetch_optional(window, &[Arg::Text(from), Arg::Int(batch)])
@@ -135,8 +160,12 @@ impl<B: Backend> SqlStore<B> {
         let mut deleted = 0;
         if let Some(last) = &last {
             let mut tx = B::begin(&self.pool).await?;
-            deleted = tx
-                .execute(sweep, &[Arg::Text(from), Arg::Text(last), Arg::Int(batch)])
+            deleted = self
+                .delete_unused_users(
+                    &mut tx,
+                    lock,
+                    &[Arg::Text(from), Arg::Text(last), Arg::Int(batch)],
+                )
                 .await?;
             B::commit(tx).await?;
         }
@@ -146,4 +175,9 @@ impl<B: Backend> SqlStore<B> {
             .unwrap_or_else(PoisonError::into_inner) = if size < batch { None } else { last };
         Ok(deleted)
     }
+}
+
+/// `keys` as the JSON array the statements read (`{text_list}`).
+fn key_list(keys: BTreeSet<&str>) -> Result<String, sqlx::Error> {
+    serde_json::to_string(&keys).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
