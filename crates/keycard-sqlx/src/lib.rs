@@ -132,7 +132,8 @@
 //! [`Store::sweep`](keycard::Store::sweep) (run it with `CredentialsCache::spawn_sweeper`) deletes, in
 //! batches of [`SqlConfig::with_sweep_batch`] rows (500), each its own transaction: sessions past
 //! `expires_at`, together with those of their users that no session refers to any more (looked up by
-//! key, in the same transaction), then replaced tokens past their grace window (`previous_token` set to
+//! key, in the same transaction: locked first, then deleted by a statement of its own that re-checks, so a
+//! sign-in committed in between keeps its user), then replaced tokens past their grace window (`previous_token` set to
 //! `NULL`). The tables therefore hold live sessions plus what expired since the last sweep. No statement
 //! visits every user or every session: each is bounded by the batch, whatever the size of the tables. A
 //! user record left without a session some other way (a sign-out racing the sweep, sessions deleted by
