@@ -85,6 +85,9 @@ pub struct Dialect {
     pub lock_row: &'static str,
     /// Like `lock_row`, skipping rows another transaction holds (sweeps).
     pub lock_skip: &'static str,
+    /// A subquery whose rows are the strings of the JSON array `$1` (one column): the user keys a sweep
+    /// batch re-checks (`jsonb_array_elements_text` / `json_each`).
+    pub text_list: &'static str,
     /// Statements that serialize concurrent migrations (PostgreSQL: an advisory lock keyed by `$1`, the
     /// prefix; SQLite: none).
     pub migration_lock: Option<&'static str>,

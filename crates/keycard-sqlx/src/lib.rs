@@ -131,8 +131,14 @@
 //! ## Sweeping
 //! [`Store::sweep`](keycard::Store::sweep) (run it with `CredentialsCache::spawn_sweeper`) deletes, in
 //! batches of [`SqlConfig::with_sweep_batch`] rows (500), each its own transaction: sessions past
-//! `expires_at`, replaced tokens past their grace window (`previous_token` set to `NULL`), then users no
-//! session refers to. The tables therefore hold live sessions plus what expired since the last sweep.
+//! `expires_at`, together with those of their users that no session refers to any more (looked up by
+//! key, in the same transaction: locked first, then deleted by a statement of its own that re-checks, so a
+//! sign-in committed in between keeps its user), then replaced tokens past their grace window (`previous_token` set to
+//! `NULL`). The tables therefore hold live sessions plus what expired since the last sweep. No statement
+//! visits every user or every session: each is bounded by the batch, whatever the size of the tables. A
+//! user record left without a session some other way (a sign-out racing the sweep, sessions deleted by
+//! hand, an older version's sweep cut short) goes in the window pass: each sweep also checks the next
+//! batch of users in key order, round and round, so such a record lasts at most users ÷ batch sweeps.
 //!
 //! ## Failure behaviour
 //! Every call is bounded by [`SqlConfig::with_operation_timeout`] (2 s), waiting for a pool connection or a

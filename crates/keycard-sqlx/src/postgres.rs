@@ -44,6 +44,7 @@ impl Backend for Postgres {
         begin_write: "BEGIN",
         lock_row: " FOR UPDATE",
         lock_skip: " FOR UPDATE SKIP LOCKED",
+        text_list: "SELECT jsonb_array_elements_text(CAST($1 AS JSONB))",
         migration_lock: Some("SELECT pg_advisory_xact_lock(hashtext($1))"),
         table_exists: "SELECT CAST(COUNT(*) AS BIGINT) FROM information_schema.tables \
                        WHERE table_schema = current_schema() AND table_name = $1",

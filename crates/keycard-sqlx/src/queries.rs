@@ -15,6 +15,26 @@ const SESSION_COLS: &str =
 /// How many columns [`SESSION_COLS`] has: the user's columns follow them in [`Queries::fetch`].
 pub(crate) const SESSION_WIDTH: usize = 13;
 
+/// Lock the users `which` selects (a condition on `u`, then maybe a `LIMIT`) that no session refers to,
+/// skipping rows another transaction holds → their keys. Only candidates: a sign-in that committed after
+/// this statement's snapshot is not seen here (PostgreSQL re-checks a changed row's own columns, not the
+/// `NOT EXISTS`), so the `DELETE` that follows re-checks in a statement of its own, whose snapshot is taken
+/// once the locks are held.
+fn lock_unused_users(which: &str) -> String {
+    format!(
+        "SELECT u.user_key FROM {{p}}users u WHERE NOT EXISTS \
+         (SELECT 1 FROM {{p}}sessions s WHERE s.user_key = u.user_key) AND {which}{{lock_skip}}"
+    )
+}
+
+/// The last key and the size of the window of at most $2 users after (`op` `>`) or from (`>=`) $1.
+fn user_window(op: &str) -> String {
+    format!(
+        "SELECT MAX(user_key), CAST(COUNT(*) AS {{int}}) FROM (SELECT user_key FROM {{p}}users \
+         WHERE user_key {op} $1 ORDER BY user_key LIMIT $2) w"
+    )
+}
+
 /// The rendered statements of one store.
 #[derive(Debug)]
 pub(crate) struct Queries {
@@ -62,12 +82,24 @@ pub(crate) struct Queries {
     pub prune_user_sessions: String,
     /// $1 now → user key, data of every user with a live session.
     pub users: String,
-    /// $1 now, $2 batch → one row per deleted session: how many token hashes it held.
+    /// $1 now, $2 batch → one row per deleted session: its user key, how many token hashes it held.
     pub sweep_sessions: String,
     /// $1 now, $2 batch: forget replaced tokens past their grace window.
     pub sweep_grace: String,
-    /// $1 batch: delete user records no session refers to.
-    pub sweep_users: String,
+    /// $1 user keys (a JSON array of strings, at most one batch) → those no session refers to, locked.
+    pub lock_unused_users_of: String,
+    /// $1 lower bound (exclusive), $2 batch → the last user key of the next window of `batch` users
+    /// (NULL when none is left) and how many the window holds.
+    pub user_window_after: String,
+    /// `user_window_after` from the first user key ($1 inclusive: pass `''`).
+    pub user_window_from: String,
+    /// $1 lower bound (exclusive), $2 upper bound (inclusive), $3 batch → the window's users no session
+    /// refers to, locked.
+    pub lock_unused_window_after: String,
+    /// `lock_unused_window_after` from $1 inclusive (the first window).
+    pub lock_unused_window_from: String,
+    /// $1 user keys (a JSON array, locked by this transaction): delete those no session refers to.
+    pub delete_unused_users: String,
     /// $1 channel, $2 payload: notify near caches, delivered when the transaction commits (PostgreSQL).
     pub notify: String,
     /// `renew`, then $8 channel, $9 payload notified when it changed the row: one row when it won.
@@ -157,15 +189,23 @@ impl Queries {
                  WHERE expires_at <= $1 LIMIT $2{lock_skip}) \
                  DELETE FROM {p}sessions WHERE expires_at <= $1 \
                  AND session_id IN (SELECT session_id FROM batch) \
-                 RETURNING CAST(CASE WHEN previous_token IS NULL THEN 1 ELSE 2 END AS {int})"),
+                 RETURNING user_key, CAST(CASE WHEN previous_token IS NULL THEN 1 ELSE 2 END AS {int})"),
             sweep_grace: r("WITH batch AS MATERIALIZED (SELECT session_id FROM {p}sessions \
                  WHERE previous_until <= $1 LIMIT $2{lock_skip}) \
                  UPDATE {p}sessions SET previous_token = NULL, previous_until = NULL \
                  WHERE previous_until <= $1 AND session_id IN (SELECT session_id FROM batch)"),
-            sweep_users: r("WITH batch AS MATERIALIZED (SELECT u.user_key FROM {p}users u \
-                 WHERE NOT EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = u.user_key) \
-                 LIMIT $1{lock_skip}) \
-                 DELETE FROM {p}users WHERE user_key IN (SELECT user_key FROM batch) \
+            // Users are looked up by key or key range only (index probes): never an anti-join over every
+            // user, whose cost grows with the table (half a second and more at 10^6 sessions).
+            lock_unused_users_of: r(&lock_unused_users("u.user_key IN ({text_list})")),
+            user_window_after: r(&user_window(">")),
+            user_window_from: r(&user_window(">=")),
+            lock_unused_window_after: r(&lock_unused_users(
+                "u.user_key > $1 AND u.user_key <= $2 LIMIT $3",
+            )),
+            lock_unused_window_from: r(&lock_unused_users(
+                "u.user_key >= $1 AND u.user_key <= $2 LIMIT $3",
+            )),
+            delete_unused_users: r("DELETE FROM {p}users WHERE user_key IN ({text_list}) \
                  AND NOT EXISTS (SELECT 1 FROM {p}sessions s WHERE s.user_key = {p}users.user_key)"),
         }
     }

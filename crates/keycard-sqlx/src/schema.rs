@@ -189,6 +189,7 @@ pub(crate) fn render<B: Backend>(template: &str, prefix: &str) -> String {
         .replace("{least}", d.least)
         .replace("{lock}", d.lock_row)
         .replace("{lock_skip}", d.lock_skip)
+        .replace("{text_list}", d.text_list)
 }
 
 /// Apply every migration the database lacks. Returns the versions applied now.

@@ -63,6 +63,7 @@ impl Backend for Sqlite {
         begin_write: "BEGIN IMMEDIATE",
         lock_row: "",
         lock_skip: "",
+        text_list: "SELECT value FROM json_each($1)",
         migration_lock: None,
         table_exists:
             "SELECT CAST(COUNT(*) AS INTEGER) FROM sqlite_master WHERE type = 'table' AND name = $1",

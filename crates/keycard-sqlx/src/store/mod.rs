@@ -9,7 +9,7 @@
 //! | `put_user` | 1 `UPDATE users … WHERE version ok AND EXISTS (live session)` | one statement; writes nothing without a live session |
 //! | deletes | lock user, `DELETE` sessions, `DELETE` the user once unused | one write transaction |
 //! | `sessions` | 1 `SELECT`; dead rows met are deleted in a write transaction | — |
-//! | `sweep` | batches of `DELETE … LIMIT n`, each its own short transaction | re-checks the expiry on the row it deletes |
+//! | `sweep` | batches of `DELETE … LIMIT n`, each its own short transaction that also deletes the batch's users left without a session; then one window of `n` users in key order | re-checks the expiry on the row it deletes, and that no session refers to a user it deletes |
 //!
 //! "Lock user" is `SELECT … FOR UPDATE` on PostgreSQL and nothing on SQLite (whose `BEGIN IMMEDIATE`
 //! already excludes every other writer). Every call is bounded by [`SqlConfig::operation_timeout`].
@@ -25,7 +25,7 @@ mod sweep;
 mod throttle;
 
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::backend::Backend;
 use crate::queries::Queries;
@@ -41,6 +41,9 @@ pub struct SqlStore<B: Backend> {
     config: SqlConfig,
     /// The channel writes notify, when they do ([`SqlConfig::with_notify`] on a backend that can).
     notify: Option<Arc<str>>,
+    /// Where the sweep's pass over the users resumes: the last user key it checked (`None`: the start).
+    /// Shared by the store's clones; each node has its own.
+    user_cursor: Arc<Mutex<Option<String>>>,
     _backend: PhantomData<fn() -> B>,
 }
 
@@ -52,6 +55,7 @@ impl<B: Backend> Clone for SqlStore<B> {
             q: self.q.clone(),
             config: self.config.clone(),
             notify: self.notify.clone(),
+            user_cursor: self.user_cursor.clone(),
             _backend: PhantomData,
         }
     }
@@ -80,6 +84,7 @@ impl<B: Backend> SqlStore<B> {
             pool,
             notify: (config.notify() && B::DIALECT.notify).then(|| config.notify_channel().into()),
             config,
+            user_cursor: Arc::default(),
             _backend: PhantomData,
         })
     }
