@@ -126,7 +126,7 @@ impl<T: Keyed> Table<T> {
         }
     }
 
-    /// Remove the entry with this key if `keep` says it should go.
+    /// Remove the entry with this key if `remove` says it should go.
     pub fn remove_if(&self, key: &T::Key, remove: impl FnOnce(&T) -> bool) -> Option<T> {
         let hash = key.hash64();
         let mut shard = self.write(hash);
