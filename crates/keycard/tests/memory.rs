@@ -234,3 +234,57 @@ async fn the_memory_store_answers_fetch_ready_at_once_renewal_included() {
 keycard_store_tests::identity_suite!(|_test: &'static str| async {
     Ok::<_, String>(keycard::identity::MemoryIdentities::new())
 });
+
+/// The memory store tells a token's entry from a grace entry by its deadline (a current token's is the
+/// end of time): a renewal whose grace window saturated the clock must still leave the new token current
+/// and the old one in its grace, not let the grace entry stand in for the current one.
+#[tokio::test]
+async fn a_renewal_with_a_grace_window_to_the_end_of_time_keeps_both_tokens_apart() {
+    use keycard::store::{FetchOutcome, NextToken, RenewalPlan, TokenUse};
+    let store = MemoryStore::<TestUser>::new();
+    let t0 = Timestamp(1_700_000_000_000);
+    let old = Token::generate().hash();
+    let session = SessionRecord {
+        session_id: SessionId::generate(),
+        user_key: key(1).into(),
+        created_at: t0,
+        renewed_at: t0,
+        idle_deadline: t0.saturating_add(IDLE),
+        absolute_deadline: t0.saturating_add(IDLE * 2),
+        current_token: old,
+        previous_token: None,
+        metadata: SessionMetadata::empty(),
+        auth_fingerprint: None,
+        authenticated_at: Some(t0),
+        remember_series: None,
+    };
+    let u = Arc::new(user(1, "free"));
+    store.create(NewSession { session, user: u }).await.unwrap();
+    let now = t0.saturating_add(RENEW);
+    let plan = RenewalPlan {
+        due_if_renewed_at_or_before: now,
+        next_token: NextToken::new(),
+        idle_deadline: now.saturating_add(IDLE),
+        grace_until: Timestamp(u64::MAX),
+    };
+    let renewed = store.fetch(&old, now, &plan).await.unwrap();
+    assert!(matches!(renewed, FetchOutcome::Found { renewed: true, .. }));
+    let new = plan.next_token.hash();
+    for (token, want) in [(new, TokenUse::Current), (old, TokenUse::Grace)] {
+        let plan = RenewalPlan {
+            due_if_renewed_at_or_before: Timestamp(0),
+            next_token: NextToken::new(),
+            idle_deadline: now.saturating_add(IDLE),
+            grace_until: now,
+        };
+        match store.fetch(&token, now, &plan).await.unwrap() {
+            FetchOutcome::Found { token_use, .. } => assert_eq!(token_use, want),
+            other => panic!("{want:?} token: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.len(),
+        (1, 2, 1),
+        "one session, its two tokens, one user"
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{MemoryStore, TokenEntry, Which, FOREVER};
+use super::{MemoryStore, TokenEntry, Which, FOREVER, LAST_GRACE};
 use crate::clock::Timestamp;
 use crate::store::{FetchOutcome, RenewalPlan, SessionRecord, TokenUse};
 use crate::token::TokenHash;
@@ -85,7 +85,9 @@ impl<U: CachedUser> MemoryStore<U> {
                         self.tokens.insert(TokenEntry {
                             session: new_rec.clone(),
                             user: cell.clone(),
-                            until: plan.grace_until,
+                            // Never FOREVER, which marks a current token's entry (a grace window that
+                            // saturated the clock ends 1 ms earlier).
+                            until: plan.grace_until.min(LAST_GRACE),
                         });
                         *current = new_rec.clone();
                         Some((new_rec, TokenUse::Current, Some(cell)))

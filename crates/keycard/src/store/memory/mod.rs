@@ -118,7 +118,10 @@ impl<U: CachedUser> UserCell<U> {
     }
 }
 
+/// The `until` of a current token's entry; every grace entry ends before it, at [`LAST_GRACE`] at the
+/// latest, so an entry's `until` says which of its record's tokens is its key ([`Keyed`]).
 const FOREVER: Timestamp = Timestamp(u64::MAX);
+const LAST_GRACE: Timestamp = Timestamp(u64::MAX - 1);
 
 struct UserSlot<U> {
     cell: Arc<UserCell<U>>,
