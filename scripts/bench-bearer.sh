@@ -14,22 +14,9 @@ for tool in curl wrk; do
   command -v "$tool" >/dev/null || { echo "bench-bearer: $tool is required" >&2; exit 1; }
 done
 cargo build --release -p keycard-demo --quiet
-WORK=$(mktemp -d)
-env KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/d.db?mode=rwc" CACHE_URL=memory \
-  SECRET_KEY="$(head -c 64 /dev/urandom | base64 -w0)" RUST_LOG=warn,keycard_demo::app=info \
-  target/release/keycard-demo >/dev/null 2>"$WORK/log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 200); do grep -q "listening on http://" "$WORK/log" && break; sleep 0.05; done
-ADDR=$(sed -n 's|.*listening on http://\([0-9.]*:[0-9]*\)/.*|\1|p' "$WORK/log" | head -n1)
-[ -n "$ADDR" ] || { echo "bench-bearer: server did not start" >&2; cat "$WORK/log" >&2; exit 1; }
-JAR="$WORK/jar"
-PASSWORD="correct horse battery staple"
-CSRF=$(curl -sf -c "$JAR" "http://$ADDR/registration/new" | sed -n 's|.*name="_csrf_token" value="\([^"]*\)".*|\1|p' | head -n1)
-curl -sf -o /dev/null -b "$JAR" -c "$JAR" --data-urlencode "_csrf_token=$CSRF" \
-  --data-urlencode "email=bench@example.com" --data-urlencode "password=$PASSWORD" \
-  --data-urlencode "password_confirmation=$PASSWORD" "http://$ADDR/registration"
-COOKIE=$(awk '$6 == "keycard_session" { print $7 }' "$JAR")
+source scripts/lib/demo.sh
+CACHE_URL=memory demo_start bench-bearer
+demo_sign_up
 BEARER=$(curl -sf -H 'content-type: application/json' \
   -d "{\"email\":\"bench@example.com\",\"password\":\"$PASSWORD\"}" "http://$ADDR/api/session" \
   | sed -n 's|.*"token":"\([^"]*\)".*|\1|p')

@@ -23,22 +23,9 @@ for tool in curl valgrind callgrind_control; do
 done
 cargo build --release -p keycard-demo --quiet
 rm -rf "$OUT" && mkdir -p "$OUT"
-WORK=$(mktemp -d)
-env KEYCARD_ADDR=127.0.0.1:0 DATABASE_URL="sqlite://$WORK/d.db?mode=rwc" CACHE_URL="$CACHE_URL" \
-  SECRET_KEY="$(head -c 64 /dev/urandom | base64 -w0)" RUST_LOG=warn,keycard_demo::app=info \
-  valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$OUT/callgrind.out.%p" \
-  target/release/keycard-demo >/dev/null 2>"$WORK/log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 1200); do grep -qs "listening on http://" "$WORK/log" && break; sleep 0.1; done
-ADDR=$(sed -n 's|.*listening on http://\([0-9.]*:[0-9]*\)/.*|\1|p' "$WORK/log" | head -n1)
-[ -n "$ADDR" ] || { echo "callgrind-me-healthz: server did not start" >&2; cat "$WORK/log" >&2; exit 1; }
-JAR="$WORK/jar"
-TOKEN=$(curl -sf -c "$JAR" "http://$ADDR/registration/new" | sed -n 's|.*name="_csrf_token" value="\([^"]*\)".*|\1|p' | head -n1)
-curl -sf -o /dev/null -b "$JAR" -c "$JAR" --data-urlencode "_csrf_token=$TOKEN" \
-  --data-urlencode "email=bench@example.com" --data-urlencode "password=correct horse battery staple" \
-  --data-urlencode "password_confirmation=correct horse battery staple" "http://$ADDR/registration"
-COOKIE=$(awk '$6 == "keycard_session" { print $7 }' "$JAR")
+source scripts/lib/demo.sh
+demo_start callgrind-me-healthz valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$OUT/callgrind.out.%p"
+demo_sign_up
 echo "GET /me answers: $(curl -sf -H "Cookie: keycard_session=$COOKIE" "http://$ADDR/me")"
 batch() { # path, count: every answer must be 200
   local codes

@@ -145,6 +145,33 @@ async fn sign_ins_racing_sweeps_keep_their_users(name: &str, store: Arc<dyn Stor
     }
 }
 
+/// A [`Sql`] runner on `$store`'s pool (SQLite's or PostgreSQL's: the pools are different types), with
+/// `{p}` replaced by its table prefix: a `SELECT` answers its one integer, anything else its row count.
+macro_rules! sql_on {
+    ($store:expr) => {{
+        let pool = $store.pool().clone();
+        let prefix = $store.config().table_prefix().to_owned();
+        let exec: Sql = Box::new(move |sql| {
+            let (pool, sql) = (pool.clone(), sql.replace("{p}", &prefix));
+            Box::pin(async move {
+                if sql.starts_with("SELECT") {
+                    sqlx::query_scalar::<_, i64>(&sql)
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap()
+                } else {
+                    sqlx::query(&sql)
+                        .execute(&pool)
+                        .await
+                        .unwrap()
+                        .rows_affected() as i64
+                }
+            })
+        });
+        exec
+    }};
+}
+
 fn config() -> keycard_sqlx::SqlConfig {
     common::test_config().with_sweep_batch(3)
 }
@@ -152,25 +179,7 @@ fn config() -> keycard_sqlx::SqlConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_orphan_users_go_one_window_per_sweep() {
     let store = common::sqlite_store_with("sweep_users", config()).await;
-    let pool = store.pool().clone();
-    let prefix = store.config().table_prefix().to_owned();
-    let exec: Sql = Box::new(move |sql| {
-        let (pool, sql) = (pool.clone(), sql.replace("{p}", &prefix));
-        Box::pin(async move {
-            if sql.starts_with("SELECT") {
-                sqlx::query_scalar::<_, i64>(&sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-            } else {
-                sqlx::query(&sql)
-                    .execute(&pool)
-                    .await
-                    .unwrap()
-                    .rows_affected() as i64
-            }
-        })
-    });
+    let exec = sql_on!(store);
     orphans_go_one_window_per_sweep("sqlite", Arc::new(store), exec).await;
 }
 
@@ -179,25 +188,7 @@ async fn postgres_orphan_users_go_one_window_per_sweep() {
     let Some(store) = common::postgres_store_with("sweep_users", config()).await else {
         return;
     };
-    let pool = store.pool().clone();
-    let prefix = store.config().table_prefix().to_owned();
-    let exec: Sql = Box::new(move |sql| {
-        let (pool, sql) = (pool.clone(), sql.replace("{p}", &prefix));
-        Box::pin(async move {
-            if sql.starts_with("SELECT") {
-                sqlx::query_scalar::<_, i64>(&sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-            } else {
-                sqlx::query(&sql)
-                    .execute(&pool)
-                    .await
-                    .unwrap()
-                    .rows_affected() as i64
-            }
-        })
-    });
+    let exec = sql_on!(store);
     orphans_go_one_window_per_sweep("postgres", Arc::new(store), exec).await;
 }
 
