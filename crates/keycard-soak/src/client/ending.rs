@@ -9,14 +9,9 @@ use crate::history::{OpKind, OpResult};
 
 impl Actor {
     pub(super) async fn sign_out(&mut self) {
-        let Some((mut b, email)) = self.random_browser() else {
+        let Some((mut b, email, node)) = self.ready_browser(Self::random_browser).await else {
             return;
         };
-        let node = self.node();
-        if !self.session_csrf(&mut b, &email, node).await {
-            self.put_back(b);
-            return;
-        }
         let ends: Vec<String> = b.label.iter().cloned().collect();
         let draft = self
             .draft(OpKind::SignOut, &email, &b, Some(node))
@@ -97,14 +92,10 @@ impl Actor {
 
     /// "Sign out everywhere else" from a password browser.
     pub(super) async fn revoke_all(&mut self) {
-        let Some((mut actor, email)) = self.password_browser() else {
+        let Some((mut actor, email, node)) = self.ready_browser(Self::password_browser).await
+        else {
             return;
         };
-        let node = self.node();
-        if !self.session_csrf(&mut actor, &email, node).await {
-            self.put_back(actor);
-            return;
-        }
         let others = self.others();
         let draft = self
             .draft(OpKind::RevokeAll, &email, &actor, Some(node))
@@ -120,14 +111,10 @@ impl Actor {
 
     /// A password change from a password browser: every other session ends.
     pub(super) async fn password(&mut self) {
-        let Some((mut actor, email)) = self.password_browser() else {
+        let Some((mut actor, email, node)) = self.ready_browser(Self::password_browser).await
+        else {
             return;
         };
-        let node = self.node();
-        if !self.session_csrf(&mut actor, &email, node).await {
-            self.put_back(actor);
-            return;
-        }
         let current = self
             .account
             .as_ref()

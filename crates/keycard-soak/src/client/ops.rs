@@ -100,6 +100,21 @@ impl Actor {
         }
     }
 
+    /// A browser taken with `pick`, with its session's CSRF token and a random node to act on: `None` (the
+    /// browser put back) when there is none or the token could not be had.
+    pub(super) async fn ready_browser(
+        &mut self,
+        pick: fn(&mut Self) -> Option<(Browser, String)>,
+    ) -> Option<(Browser, String, usize)> {
+        let (mut b, email) = pick(self)?;
+        let node = self.node();
+        if !self.session_csrf(&mut b, &email, node).await {
+            self.put_back(b);
+            return None;
+        }
+        Some((b, email, node))
+    }
+
     pub(super) fn random_browser(&mut self) -> Option<(Browser, String)> {
         let n = self.account.as_ref().map_or(0, |a| a.browsers.len());
         let i = self.rng.below(n);
@@ -227,16 +242,8 @@ impl Actor {
         );
         let password = format!("soak-{}", self.rng.hex(12));
         let label = self.label();
-        let draft = Draft::start(
-            &self.ctx.rec,
-            OpKind::SignUp,
-            Target {
-                client: self.id,
-                user: &email,
-                session: None,
-                node: Some(node),
-            },
-        );
+        // A new browser: no session yet.
+        let draft = self.draft(OpKind::SignUp, &email, &b, Some(node));
         let base = self.ctx.nodes[node].clone();
         let form = [
             ("email", email.as_str()),
@@ -279,16 +286,8 @@ impl Actor {
             return;
         }
         let label = self.label();
-        let draft = Draft::start(
-            &self.ctx.rec,
-            OpKind::SignIn,
-            Target {
-                client: self.id,
-                user: &email,
-                session: None,
-                node: Some(node),
-            },
-        );
+        // A new browser: no session yet.
+        let draft = self.draft(OpKind::SignIn, &email, &b, Some(node));
         let base = self.ctx.nodes[node].clone();
         let mut form = vec![("email", email.as_str()), ("password", password.as_str())];
         if remember {
