@@ -100,8 +100,11 @@ class Watch {
     });
     page.on('pageerror', (err) => this.problems.push(redact(`page error: ${err.message}`)));
     page.on('requestfailed', (req) => {
-      // The profile page's server-sent-events stream is long-lived by design: leaving the page aborts it.
-      if (new URL(req.url()).pathname === '/events' && req.failure()?.errorText === 'net::ERR_ABORTED') return;
+      // Requests a page makes after its load event are aborted when the next navigation follows at once, by
+      // design: the profile page's server-sent-events stream (long-lived) and the browser's own fetch of the
+      // page's icon (it starts after load; a step that navigates on load aborts it now and then).
+      const late = ['/events', '/static/favicon.svg'].includes(new URL(req.url()).pathname);
+      if (late && req.failure()?.errorText === 'net::ERR_ABORTED') return;
       this.problems.push(redact(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`));
     });
     page.on('response', (res) => {
@@ -147,7 +150,8 @@ async function step(name, watches, shoot, body) {
     await screenshot(shoot, name);
     console.log(`ok   ${name} (${Date.now() - started} ms)`);
   } catch (err) {
-    console.log(`FAIL ${name} (${Date.now() - started} ms)`);
+    // The first line of what went wrong beside the step's name (the whole error follows the report).
+    console.log(`FAIL ${name} (${Date.now() - started} ms): ${redact(String(err.message ?? err).split('\n')[0])}`);
     try {
       await screenshot(shoot, `${name}-FAILED`);
     } catch {
