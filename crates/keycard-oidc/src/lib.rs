@@ -120,5 +120,5 @@ mod verify;
 pub use config::{ProviderConfig, DEFAULT_SCOPES, FLOW_TTL};
 pub use error::OidcError;
 pub use linking::{ExistingAccount, SignIn};
-pub use oidc::Oidc;
+pub use oidc::{Oidc, HTTP_TIMEOUT};
 pub use types::{Callback, Intent, ProviderInfo, Started, Verified};

@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) tokens: OneTimeTokens,
     pub(crate) identities: Arc<dyn IdentityStore>,
     pub(crate) http: reqwest::Client,
+    /// How long a provider's discovery document is kept.
+    pub(crate) discovery_ttl: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) events: Events,
 }
@@ -54,13 +56,17 @@ impl std::fmt::Debug for Oidc {
     }
 }
 
+/// How long one request to a provider may take, by default ([`Oidc::with_http_timeout`]).
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The HTTP client for the providers: no redirects followed (openidconnect's advice: a redirect could
-/// send a request with the client secret elsewhere), bounded waits.
-fn http_client() -> Result<reqwest::Client, OidcError> {
+/// send a request with the client secret elsewhere), each request bounded by `timeout` (connecting
+/// included).
+fn http_client(timeout: Duration) -> Result<reqwest::Client, OidcError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(timeout)
+        .timeout(timeout)
         .build()
         .map_err(|e| OidcError::Config {
             reason: format!("the HTTP client: {}", error_chain(&e)),
@@ -100,7 +106,8 @@ impl Oidc {
                 providers: Arc::new(built),
                 tokens: OneTimeTokens::new(one_time, secret).map_err(secret_error)?,
                 identities,
-                http: http_client()?,
+                http: http_client(HTTP_TIMEOUT)?,
+                discovery_ttl: crate::provider::METADATA_TTL,
                 clock: Arc::new(keycard::SystemClock),
                 events: Events {
                     log: AuditLog::new(secret).map_err(secret_error)?,
@@ -115,6 +122,25 @@ impl Oidc {
         let inner = Arc::make_mut(&mut self.inner);
         inner.tokens = inner.tokens.clone().with_clock(clock.clone());
         inner.clock = clock;
+        self
+    }
+
+    /// How long one request to a provider (discovery, its keys, the code exchange) may take before the
+    /// sign-in fails with [`OidcError::ProviderUnavailable`]: [`HTTP_TIMEOUT`] (10 s) unless set. The
+    /// person is waiting on the other end of each. A failed discovery is remembered for 5 s: the sign-ins
+    /// behind it fail at once rather than each waiting this long in turn.
+    ///
+    /// Errors: [`OidcError::Config`] when the HTTP client cannot be built.
+    pub fn with_http_timeout(mut self, timeout: Duration) -> Result<Self, OidcError> {
+        Arc::make_mut(&mut self.inner).http = http_client(timeout)?;
+        Ok(self)
+    }
+
+    /// How long a provider's discovery document (with its keys) is kept before it is fetched again: an
+    /// hour unless set. Past it, while the provider cannot be reached, the kept document goes on serving
+    /// for up to a day (with a warning in the log), so a provider's short outage does not stop sign-ins.
+    pub fn with_discovery_ttl(mut self, ttl: Duration) -> Self {
+        Arc::make_mut(&mut self.inner).discovery_ttl = ttl;
         self
     }
 
@@ -165,7 +191,9 @@ impl Oidc {
     }
 
     async fn start_inner(&self, provider: &Provider, intent: Intent) -> Result<Started, OidcError> {
-        let metadata = provider.metadata(&self.inner.http).await?;
+        let metadata = provider
+            .metadata(&self.inner.http, self.inner.discovery_ttl)
+            .await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = random_value();
         let binding = random_value();
@@ -265,7 +293,9 @@ impl Oidc {
             });
         }
         let code = callback.code.ok_or(OidcError::MissingCode)?;
-        let metadata = provider.metadata(&self.inner.http).await?;
+        let metadata = provider
+            .metadata(&self.inner.http, self.inner.discovery_ttl)
+            .await?;
         let client = provider.client(metadata.clone());
         let request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
