@@ -51,10 +51,5 @@ pub fn build(
 
 /// Create the account of a first provider sign-in: `email` confirmed now, no password.
 pub async fn create_account(db: &Db, email: &str, now_secs: i64) -> Result<User, CreateUserError> {
-    let user = users::create(db, email, users::NO_PASSWORD, now_secs).await?;
-    Ok(
-        crate::domain::email::confirm(db, &user.id, &user.email, now_secs)
-            .await?
-            .unwrap_or(user),
-    )
+    users::create_confirmed(db, email, users::NO_PASSWORD, now_secs).await
 }

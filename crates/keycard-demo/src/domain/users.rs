@@ -194,15 +194,37 @@ pub async fn create(
     password_hash: &str,
     now_secs: i64,
 ) -> Result<User, CreateUserError> {
+    insert(db, email, password_hash, now_secs, None).await
+}
+
+/// Insert a user on the `free` plan whose email is confirmed from the start (an identity provider
+/// vouched for it): in the one statement, so nobody ever sees the account unconfirmed.
+pub async fn create_confirmed(
+    db: &Db,
+    email: &str,
+    password_hash: &str,
+    now_secs: i64,
+) -> Result<User, CreateUserError> {
+    insert(db, email, password_hash, now_secs, Some(now_secs)).await
+}
+
+async fn insert(
+    db: &Db,
+    email: &str,
+    password_hash: &str,
+    now_secs: i64,
+    confirmed_at: Option<i64>,
+) -> Result<User, CreateUserError> {
     let sql = format!(
-        "INSERT INTO users (id, email, password_hash, plan, plan_expires_at, version, inserted_at, updated_at) \
-         VALUES ($1, $2, $3, 'free', NULL, 1, $4, $4) RETURNING {COLUMNS}"
+        "INSERT INTO users (id, email, password_hash, plan, plan_expires_at, version, inserted_at, updated_at, confirmed_at) \
+         VALUES ($1, $2, $3, 'free', NULL, 1, $4, $4, $5) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(&sql)
         .bind(new_id()?)
         .bind(email)
         .bind(password_hash)
         .bind(now_secs)
+        .bind(confirmed_at)
         .fetch_one(db)
         .await
         .map_err(|e| match &e {

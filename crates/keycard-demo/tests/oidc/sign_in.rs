@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use crate::common::{TestApp, PASSWORD};
 use crate::provider::provider;
-use crate::{app, sign_in_with, signed_in_as, user_count, Account};
+use crate::{app, sign_in_with, signed_in_as, through_provider, user_count, Account};
 
 /// Mark `email`'s account confirmed, as its confirmation link would.
 async fn confirm(app: &TestApp, email: &str) {
@@ -64,6 +64,44 @@ async fn a_trusted_verified_identity_signs_up_then_signs_in_again_as_the_same_us
         Some("new-by-provider@example.com")
     );
     assert_eq!(user_count(&app).await, 1);
+}
+
+/// The same new identity's first sign-in in two tabs, their callbacks at once: one account, both tabs
+/// signed in as it. (The tab that loses the race to create the account decides again on the account
+/// the other made; it was told "sign in with your password first", on an account that has none.)
+#[tokio::test]
+async fn two_first_sign_ins_of_one_identity_at_once_make_one_account_and_sign_both_in() {
+    let Some(p) = provider() else { return };
+    let app = app(&p).await;
+    // Several rounds: each is one chance for both callbacks to look before either creates.
+    const ROUNDS: usize = 4;
+    for round in 0..ROUNDS {
+        let email = format!("two-tabs-{round}@example.com");
+        let account = Account::new(&email);
+        let (a, b) = (app.browser(), app.browser());
+        let start_a = a.get("/auth/oidc/test").await;
+        let back_a = through_provider(&a, &app, &p, start_a, &account, "allow").await;
+        let start_b = b.get("/auth/oidc/test").await;
+        let back_b = through_provider(&b, &app, &p, start_b, &account, "allow").await;
+
+        let (res_a, res_b) = tokio::join!(a.get(&back_a), b.get(&back_b));
+        for (tab, res) in [("first", &res_a), ("second", &res_b)] {
+            assert_eq!(
+                res.location(),
+                Some("/profile"),
+                "round {round}, {tab} tab: {} {}",
+                res.status,
+                res.body
+            );
+        }
+        assert_eq!(signed_in_as(&a).await.as_deref(), Some(email.as_str()));
+        assert_eq!(signed_in_as(&b).await.as_deref(), Some(email.as_str()));
+        assert_eq!(
+            user_count(&app).await,
+            round as i64 + 1,
+            "one account a round"
+        );
+    }
 }
 
 #[tokio::test]

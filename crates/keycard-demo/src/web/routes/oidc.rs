@@ -221,35 +221,17 @@ async fn sign_in(
     key: &str,
     layout: Layout,
 ) -> Result<Result<Response, OidcError>, AppError> {
-    let oidc = &state.oidc.oidc;
-    let account = match &verified.email {
-        Some(email) => users::find_with_password_by_email(&state.db, email)
-            .await?
-            .map(|(u, _)| ExistingAccount {
-                email_confirmed: u.is_confirmed(),
-                user_key: u.id,
-            }),
-        None => None,
-    };
     let name = provider_name(state, key);
-    let user = match oidc.sign_in(verified, account).await {
-        Ok(SignIn::User { user_key, .. }) => users::find(&state.db, &user_key).await?,
-        Ok(SignIn::CreateAccount { email }) => {
-            match create_account(&state.db, &email, state.clock.now_secs()).await {
-                Ok(user) => match oidc.link_new_account(verified, &user.id).await {
-                    Ok(()) => Some(user),
-                    Err(e) => {
-                        // A concurrent first sign-in of the same identity linked it first.
-                        users::delete(&state.db, &user.id).await?;
-                        return Ok(Err(e));
-                    }
-                },
-                // Registered with that address in between: as if it had been there.
-                Err(CreateUserError::EmailTaken) => None,
-                Err(CreateUserError::Db(e)) => return Err(e.into()),
-            }
-        }
-        Ok(_) => None,
+    let mut user = who_signs_in(state, verified).await?;
+    if let Ok(Chosen::EmailTakenMeanwhile) = user {
+        // Another sign-in made the account with this address between our look and our insert: most
+        // often a first sign-in of the same identity in another tab. Decide again, on the account as
+        // it is now (the policy links it when the provider vouches for the email), once.
+        user = who_signs_in(state, verified).await?;
+    }
+    let user = match user {
+        Ok(Chosen::User(user)) => Some(user),
+        Ok(Chosen::PasswordFirst | Chosen::EmailTakenMeanwhile) => None,
         Err(e) => return Ok(Err(e)),
     };
     let Some(user) = user else {
@@ -264,4 +246,55 @@ async fn sign_in(
     Ok(Ok(
         sign_in_or_continue(state, auth, user, &welcome, false).await?
     ))
+}
+
+/// What [`sign_in`] decided, before `Auth::create`.
+enum Chosen {
+    /// Sign in as this user (linked before, linked now, or just created and linked).
+    User(crate::domain::users::User),
+    /// An account has the email but may not be linked automatically.
+    PasswordFirst,
+    /// The account this sign-in was creating was made by another request first.
+    EmailTakenMeanwhile,
+}
+
+/// The linking policy on the account with the provider's email as the database has it now; a new
+/// account made and linked when the policy says so.
+async fn who_signs_in(
+    state: &AppState,
+    verified: &Verified,
+) -> Result<Result<Chosen, OidcError>, AppError> {
+    let oidc = &state.oidc.oidc;
+    let account = match &verified.email {
+        Some(email) => users::find_with_password_by_email(&state.db, email)
+            .await?
+            .map(|(u, _)| ExistingAccount {
+                email_confirmed: u.is_confirmed(),
+                user_key: u.id,
+            }),
+        None => None,
+    };
+    let chosen = match oidc.sign_in(verified, account).await {
+        Ok(SignIn::User { user_key, .. }) => match users::find(&state.db, &user_key).await? {
+            Some(user) => Chosen::User(user),
+            None => Chosen::PasswordFirst,
+        },
+        Ok(SignIn::CreateAccount { email }) => {
+            match create_account(&state.db, &email, state.clock.now_secs()).await {
+                Ok(user) => match oidc.link_new_account(verified, &user.id).await {
+                    Ok(()) => Chosen::User(user),
+                    Err(e) => {
+                        // A concurrent first sign-in of the same identity linked it first.
+                        users::delete(&state.db, &user.id).await?;
+                        return Ok(Err(e));
+                    }
+                },
+                Err(CreateUserError::EmailTaken) => Chosen::EmailTakenMeanwhile,
+                Err(CreateUserError::Db(e)) => return Err(e.into()),
+            }
+        }
+        Ok(_) => Chosen::PasswordFirst,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(chosen))
 }
