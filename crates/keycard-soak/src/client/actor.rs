@@ -20,14 +20,30 @@ const PROBE_GRACE: Duration = Duration::from_secs(5);
 pub(super) struct Account {
     pub(super) email: String,
     pub(super) password: String,
-    /// After a password change whose answer was lost: the password it may still be.
-    pub(super) other_password: Option<String>,
+    /// After password changes whose answers were lost: the passwords it may be instead, tried in turn
+    /// when a sign-in is refused (empty once a sign-in or a change has told).
+    pub(super) other_passwords: Vec<String>,
+    /// The sign-up's answer was lost (a 503, no answer): the account may not exist. A sign-in refused as
+    /// if it did not signs up again with the same email and password instead of trying that password
+    /// until the sign-in throttle locks the client out.
+    pub(super) maybe_unregistered: bool,
     /// Open browsers, each with a live session (as far as the client knows).
     pub(super) browsers: Vec<Browser>,
     /// A closed browser that kept its remember-me cookie (its session cookie is gone).
     pub(super) closed: Option<Browser>,
     /// Operations run as this user.
     pub(super) ops: u32,
+}
+
+impl Account {
+    /// The next password it may be (after a refusal): the current one goes to the back of the line.
+    pub(super) fn try_another_password(&mut self) {
+        if !self.other_passwords.is_empty() {
+            let next = self.other_passwords.remove(0);
+            let tried = std::mem::replace(&mut self.password, next);
+            self.other_passwords.push(tried);
+        }
+    }
 }
 
 /// A read of an ended session's cookie, due at a time.

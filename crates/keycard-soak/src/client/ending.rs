@@ -139,17 +139,17 @@ impl Actor {
             match result {
                 OpResult::Ok => {
                     account.password = new;
-                    account.other_password = None;
+                    account.other_passwords.clear();
                 }
                 OpResult::Info => {
-                    account.other_password = Some(std::mem::replace(&mut account.password, new))
+                    // It may have happened or not: either password, and those it may have been.
+                    let before = std::mem::replace(&mut account.password, new);
+                    account.other_passwords.push(before);
                 }
                 OpResult::Fail => {
                     if matches!(&out, Ok(a) if a.status == 422) {
-                        if let Some(other) = account.other_password.take() {
-                            account.other_password =
-                                Some(std::mem::replace(&mut account.password, other));
-                        }
+                        // The current password given was not it.
+                        account.try_another_password();
                     }
                 }
             }

@@ -227,7 +227,15 @@ impl Actor {
         self.put_back(b);
     }
 
+    /// Sign up a new user: the client's account from now on, unless the registration was refused.
     pub(super) async fn sign_up(&mut self) {
+        self.register(None).await;
+    }
+
+    /// Register in a new browser: a new user (`None`), or `again` the account's email and password (an
+    /// earlier registration's answer was lost). A taken email (the account exists after all) keeps the
+    /// account as it was, now known to exist.
+    async fn register(&mut self, again: Option<(String, String)>) {
         let Some(mut b) = self.new_browser() else {
             return;
         };
@@ -235,12 +243,17 @@ impl Actor {
         if !self.anonymous_csrf(&mut b, node).await {
             return;
         }
-        self.sign_ups += 1;
-        let email = format!(
-            "c{}-u{}-{}@soak.test",
-            self.id, self.sign_ups, self.ctx.run_tag
-        );
-        let password = format!("soak-{}", self.rng.hex(12));
+        let (email, password) = match again {
+            Some(known) => known,
+            None => {
+                self.sign_ups += 1;
+                let email = format!(
+                    "c{}-u{}-{}@soak.test",
+                    self.id, self.sign_ups, self.ctx.run_tag
+                );
+                (email, format!("soak-{}", self.rng.hex(12)))
+            }
+        };
         let label = self.label();
         // A new browser: no session yet.
         let draft = self.draft(OpKind::SignUp, &email, &b, Some(node));
@@ -253,16 +266,26 @@ impl Actor {
         let out = b.post(&base, "/registration", &form, Send::Anonymous).await;
         let result = draft.finish(&self.ctx.rec, &out, |a| created(a, &label, &email));
         if result == OpResult::Fail {
+            if matches!(&out, Ok(a) if a.status == 422) {
+                if let Some(a) = self.account.as_mut().filter(|a| a.email == email) {
+                    a.maybe_unregistered = false;
+                }
+            }
             return;
         }
-        let mut account = Account {
-            email: email.clone(),
-            password,
-            other_password: None,
-            browsers: Vec::new(),
-            closed: None,
-            ops: 0,
+        let mut account = match self.account.take() {
+            Some(a) if a.email == email => a,
+            _ => Account {
+                email: email.clone(),
+                password,
+                other_passwords: Vec::new(),
+                maybe_unregistered: false,
+                browsers: Vec::new(),
+                closed: None,
+                ops: 0,
+            },
         };
+        account.maybe_unregistered = result != OpResult::Ok;
         if result == OpResult::Ok {
             signed_in(&mut b, label, &email, node, true);
             account.browsers.push(b);
@@ -297,15 +320,23 @@ impl Actor {
         let result = draft.finish(&self.ctx.rec, &out, |a| created(a, &label, &email));
         match result {
             OpResult::Ok => {
+                if let Some(a) = self.account.as_mut() {
+                    a.maybe_unregistered = false;
+                    a.other_passwords.clear();
+                }
                 signed_in(&mut b, label, &email, node, true);
                 self.put_back(b);
             }
             OpResult::Fail if matches!(&out, Ok(a) if a.status == 401) => {
-                // After a password change whose answer was lost the password is one of two.
-                if let Some(a) = self.account.as_mut() {
-                    if let Some(other) = a.other_password.take() {
-                        a.other_password = Some(std::mem::replace(&mut a.password, other));
-                    }
+                let Some(a) = self.account.as_mut() else {
+                    return;
+                };
+                if a.maybe_unregistered {
+                    // The sign-up's answer was lost, and the account answers as unknown: register it.
+                    self.register(Some((email, password))).await;
+                } else {
+                    // After password changes whose answers were lost the password is one of several.
+                    a.try_another_password();
                 }
             }
             _ => {}
