@@ -108,6 +108,10 @@ pub struct Op {
     /// The sessions the operation ends if it takes effect (its specification, fixed at invocation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ends: Vec<String>,
+    /// A sign-in whose client is sure of the account and its password (no sign-up or password change of
+    /// theirs with a lost answer): it may be throttled or fail closed, never refused as wrong.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sure_of_password: bool,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -1,6 +1,8 @@
 //! Answers: every status is one the design allows ([`Rule::UnexpectedStatus`]), nothing hangs past the
-//! client's timeout ([`Rule::Hang`]), and a session is only ever answered as its own user
-//! ([`Rule::WrongUser`]).
+//! client's timeout ([`Rule::Hang`]), a session is only ever answered as its own user
+//! ([`Rule::WrongUser`]), and a sign-in with the password the account has is never refused as wrong
+//! ([`Rule::RightPasswordRefused`]: the client marks the sign-ins it is sure of; after a sign-up or a
+//! password change whose answer was lost it is not).
 //!
 //! Allowed everywhere: 2xx, 3xx, 401, 403 (refused: CSRF, a token's scope), 429 (throttled), 503 (the
 //! store is out: fail closed). Allowed where the operation documents it: 404 for ending a session that
@@ -49,6 +51,16 @@ pub(crate) fn check(history: &History, found: &mut Vec<Finding>) {
                         .as_deref()
                         .map(|e| format!(": {e}"))
                         .unwrap_or_default()
+                ),
+            ));
+        }
+        if op.kind == OpKind::SignIn && op.sure_of_password && op.status == Some(401) {
+            found.push(finding(
+                Rule::RightPasswordRefused,
+                op,
+                format!(
+                    "a sign-in of {} on node {:?} with the password the account has answered 401",
+                    op.user, op.node
                 ),
             ));
         }

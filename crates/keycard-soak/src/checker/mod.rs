@@ -8,6 +8,7 @@
 //! | [`Rule::UnexpectedStatus`] | an answer other than 2xx, 3xx, 401, 403, 429, 503 (and the few each operation documents) |
 //! | [`Rule::Hang`] | no answer within the client's timeout |
 //! | [`Rule::WrongUser`] | a session answered as another user |
+//! | [`Rule::RightPasswordRefused`] | a sign-in whose client was sure of the account and its password answered 401 |
 //! | [`Rule::MemoryGrowth`] | a node's resident memory grew past the bound after the warm-up (invariant 8) |
 //!
 //! **Doubt is honest, as in Jepsen.** An operation whose outcome is unknown (`info`: no answer, a

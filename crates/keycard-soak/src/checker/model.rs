@@ -48,6 +48,8 @@ pub enum Rule {
     Hang,
     /// Answered as another user than the session's.
     WrongUser,
+    /// A sign-in with the password the account has, refused as a wrong password.
+    RightPasswordRefused,
     /// Resident memory grew past the bound.
     MemoryGrowth,
 }

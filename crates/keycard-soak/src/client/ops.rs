@@ -294,11 +294,10 @@ impl Actor {
     }
 
     pub(super) async fn sign_in(&mut self, remember: bool) {
-        let Some((email, password)) = self
-            .account
-            .as_ref()
-            .map(|a| (a.email.clone(), a.password.clone()))
-        else {
+        let Some((email, password, sure)) = self.account.as_ref().map(|a| {
+            let sure = !a.maybe_unregistered && a.other_passwords.is_empty();
+            (a.email.clone(), a.password.clone(), sure)
+        }) else {
             return;
         };
         let Some(mut b) = self.new_browser() else {
@@ -310,7 +309,9 @@ impl Actor {
         }
         let label = self.label();
         // A new browser: no session yet.
-        let draft = self.draft(OpKind::SignIn, &email, &b, Some(node));
+        let draft = self
+            .draft(OpKind::SignIn, &email, &b, Some(node))
+            .sure_of_password(sure);
         let base = self.ctx.nodes[node].clone();
         let mut form = vec![("email", email.as_str()), ("password", password.as_str())];
         if remember {

@@ -59,8 +59,15 @@ impl Draft {
                 version: None,
                 creates: None,
                 ends: Vec::new(),
+                sure_of_password: false,
             },
         }
+    }
+
+    /// A sign-in whose client is sure of the account and its password.
+    pub fn sure_of_password(mut self, sure: bool) -> Draft {
+        self.op.sure_of_password = sure;
+        self
     }
 
     /// The sessions it ends if it takes effect.

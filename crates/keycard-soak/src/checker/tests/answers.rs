@@ -46,6 +46,34 @@ fn a_request_past_the_client_timeout_is_a_hang() {
 }
 
 #[test]
+fn a_sign_in_refused_with_a_password_the_client_is_sure_of_is_a_violation() {
+    let refused = |id, sure| Op {
+        status: Some(401),
+        result: OpResult::Fail,
+        sure_of_password: sure,
+        ..op(id, OpKind::SignIn, 0, 1)
+    };
+    // In doubt (a lost sign-up or password change): a 401 may be right.
+    assert_eq!(
+        run(&history(vec![refused(1, false)])).violations,
+        Vec::new()
+    );
+    // Throttled or failing closed: allowed even when sure.
+    let throttled = Op {
+        status: Some(429),
+        ..refused(2, true)
+    };
+    assert_eq!(run(&history(vec![throttled])).violations, Vec::new());
+    assert_eq!(
+        count(
+            &run(&history(vec![refused(3, true)])),
+            Rule::RightPasswordRefused
+        ),
+        1
+    );
+}
+
+#[test]
 fn a_session_answered_as_another_user_is_a_violation() {
     let mine = history(vec![sign_in(1, "s1", 0), me(2, "s1", 10)]);
     assert_eq!(run(&mine).violations, Vec::new());

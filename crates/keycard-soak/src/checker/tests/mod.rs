@@ -31,6 +31,7 @@ fn op(id: u64, kind: OpKind, start_ms: u64, end_ms: u64) -> Op {
         version: None,
         creates: None,
         ends: Vec::new(),
+        sure_of_password: false,
     }
 }
 
