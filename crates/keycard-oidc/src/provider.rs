@@ -114,16 +114,16 @@ impl Provider {
         ttl: Duration,
     ) -> Result<CoreProviderMetadata, OidcError> {
         let mut slot = self.discovered.lock().await;
-        let kept = slot
-            .document
-            .as_ref()
-            .map(|(m, at)| (m.clone(), at.elapsed()));
-        if let Some((m, age)) = &kept {
-            if *age < ttl {
+        if let Some((m, at)) = slot.document.as_ref() {
+            if at.elapsed() < ttl {
                 return Ok(m.clone());
             }
         }
-        let stale = kept.and_then(|(m, age)| (age < ttl + STALE_FOR).then_some(m));
+        let stale = slot
+            .document
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < ttl.saturating_add(STALE_FOR))
+            .map(|(m, _)| m.clone());
         if let Some(failure) = slot
             .failure
             .as_ref()
